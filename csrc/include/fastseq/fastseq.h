@@ -1,0 +1,95 @@
+/*
+ * fastseq: C kernels for linear-chain models (HMMs and CRFs).
+ *
+ * Pure C99, no Python. Every kernel exists for float (_f32) and double (_f64) inputs; the
+ * arithmetic is done in double either way, outputs are written in the input type (scores and
+ * log-partitions always in double).
+ *
+ * The model (DESIGN.md section 1): N states, for each sequence T positions,
+ *   score(y) = start[y0] + sum_t em[t][y_t] + sum_{t>0} trans[y_{t-1}][y_t] + end[y_{T-1}],
+ *   log_Z    = log sum_y exp(score(y)).
+ * -inf entries are forbidden moves and are handled exactly. NaN and +inf must not be passed
+ * (the Python layer rejects them).
+ *
+ * Batches. Emission-shaped arrays are row-major [rows][N], C-contiguous. Sequence b occupies
+ * rows offsets[b] .. offsets[b] + lengths[b] - 1. This covers both the concatenated layout
+ * (offsets = cumulative lengths) and the padded one (offsets[b] = b * T_max) without copies.
+ * Outputs shaped like emissions use the same rows; rows outside every sequence are not
+ * touched (the caller zero-fills them). Per-sequence outputs are [B]; pair outputs [B][N][N].
+ *
+ * Threads: sequences are spread over n_threads OpenMP threads (ignored without OpenMP).
+ * Each sequence is computed by one thread in a fixed order of operations, so every result is
+ * bitwise identical for any n_threads.
+ *
+ * Every function returns an fs_status. Kernels trust their inputs (shapes, ranges): the
+ * Python layer validates them once, before releasing the GIL.
+ */
+#ifndef FASTSEQ_H
+#define FASTSEQ_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FASTSEQ_VERSION_MAJOR 0
+#define FASTSEQ_VERSION_MINOR 1
+
+typedef enum fs_status {
+    FS_OK = 0,
+    FS_ERR_NOMEM = -1,    /* scratch allocation failed */
+    FS_ERR_INVALID = -2,  /* inconsistent arguments (the Python layer should have caught it) */
+    FS_ERR_INTERNAL = -3
+} fs_status;
+
+/* The batch description shared by every kernel. */
+typedef struct fs_batch {
+    int64_t n_states;        /* N >= 1 */
+    int64_t n_seqs;          /* B >= 0 */
+    const int64_t *offsets;  /* [B] first row of each sequence */
+    const int64_t *lengths;  /* [B] number of rows of each sequence (>= 0) */
+    int n_threads;           /* >= 1 */
+} fs_batch;
+
+/* Arguments common to every kernel, for one dtype. start/end may be NULL (= zeros). */
+#define FS_MODEL_ARGS(T) \
+    const fs_batch *batch, const T *em, const T *trans, const T *start, const T *end
+
+#define FS_DECLARE(SFX, T)                                                                 \
+    /* log_alpha [rows][N] (NULL: not stored); log_Z [B]. */                               \
+    int fs_forward_##SFX(FS_MODEL_ARGS(T), T *log_alpha, double *log_Z);                   \
+    /* log_beta [rows][N], log_beta[T-1] = end. */                                         \
+    int fs_backward_##SFX(FS_MODEL_ARGS(T), T *log_beta);                                  \
+    /* node [rows][N] or NULL; pair [B][N][N] or NULL (expected transition counts);       \
+       log_Z [B]. Sequences with log_Z = -inf get zero marginals. */                       \
+    int fs_marginals_##SFX(FS_MODEL_ARGS(T), T *node, T *pair, double *log_Z);             \
+    /* paths [rows] (-1 when no path exists); scores [B]. */                              \
+    int fs_viterbi_##SFX(FS_MODEL_ARGS(T), int64_t *paths, double *scores);                \
+    /* The k best distinct paths: rank r of sequence b, position t is written at          \
+       paths[path_base[b] + r * rank_stride + t]; scores [B][k] best first; missing       \
+       paths are -1 with score -inf. */                                                    \
+    int fs_kbest_##SFX(FS_MODEL_ARGS(T), int64_t k, const int64_t *path_base,              \
+                       int64_t rank_stride, int64_t *paths, double *scores);               \
+    /* Score of given paths: tags [rows] in [0, N); scores [B]. */                        \
+    int fs_sequence_score_##SFX(FS_MODEL_ARGS(T), const int64_t *tags, double *scores);    \
+    /* CRF negative log-likelihood nll[b] = log_Z - score(tags) and its gradients, per    \
+       sequence: g_em [rows][N] (node marginals - one-hot tags), g_pair [B][N][N]         \
+       (pair marginals - gold transition counts), g_start [B][N], g_end [B][N]. */        \
+    int fs_crf_nll_##SFX(FS_MODEL_ARGS(T), const int64_t *tags, double *nll, T *g_em,      \
+                         T *g_pair, T *g_start, T *g_end);
+
+FS_DECLARE(f32, float)
+FS_DECLARE(f64, double)
+
+/* Build and run-time facts. */
+int fs_openmp_enabled(void);        /* 1 when compiled with OpenMP */
+int fs_max_threads(void);           /* omp_get_max_threads(), 1 without OpenMP */
+const char *fs_simd_level(void);    /* "avx512", "avx2" or "generic": the kernels in use */
+int fs_set_simd_level(const char *name); /* force a level (tests); 0 ok, -1 unknown/unsupported */
+const char *fs_status_name(int status);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FASTSEQ_H */

@@ -1,0 +1,218 @@
+# cython: language_level=3, freethreading_compatible=True
+"""Thin binding over the C kernels (csrc/include/fastseq/fastseq.h).
+
+Arguments arrive validated, C-contiguous and of one float dtype (fastseq.ops does that);
+outputs are allocated by the caller. Every kernel runs without the GIL. Emission-shaped
+arrays are 2-D ``[rows, N]``; sequence b is rows ``offsets[b] : offsets[b] + lengths[b]``.
+"""
+from cython cimport floating
+from libc.stdint cimport int64_t
+
+cdef extern from "fastseq/fastseq.h" nogil:
+    ctypedef struct fs_batch:
+        int64_t n_states
+        int64_t n_seqs
+        const int64_t *offsets
+        const int64_t *lengths
+        int n_threads
+
+    int fs_forward_f32(const fs_batch *, const float *, const float *, const float *, const float *, float *, double *)
+    int fs_forward_f64(const fs_batch *, const double *, const double *, const double *, const double *, double *, double *)
+    int fs_backward_f32(const fs_batch *, const float *, const float *, const float *, const float *, float *)
+    int fs_backward_f64(const fs_batch *, const double *, const double *, const double *, const double *, double *)
+    int fs_marginals_f32(const fs_batch *, const float *, const float *, const float *, const float *, float *, float *, double *)
+    int fs_marginals_f64(const fs_batch *, const double *, const double *, const double *, const double *, double *, double *, double *)
+    int fs_viterbi_f32(const fs_batch *, const float *, const float *, const float *, const float *, int64_t *, double *)
+    int fs_viterbi_f64(const fs_batch *, const double *, const double *, const double *, const double *, int64_t *, double *)
+    int fs_kbest_f32(const fs_batch *, const float *, const float *, const float *, const float *, int64_t, const int64_t *, int64_t, int64_t *, double *)
+    int fs_kbest_f64(const fs_batch *, const double *, const double *, const double *, const double *, int64_t, const int64_t *, int64_t, int64_t *, double *)
+    int fs_sequence_score_f32(const fs_batch *, const float *, const float *, const float *, const float *, const int64_t *, double *)
+    int fs_sequence_score_f64(const fs_batch *, const double *, const double *, const double *, const double *, const int64_t *, double *)
+    int fs_crf_nll_f32(const fs_batch *, const float *, const float *, const float *, const float *, const int64_t *, double *, float *, float *, float *, float *)
+    int fs_crf_nll_f64(const fs_batch *, const double *, const double *, const double *, const double *, const int64_t *, double *, double *, double *, double *, double *)
+
+    int fs_openmp_enabled()
+    int fs_max_threads()
+    const char *fs_simd_level()
+    int fs_set_simd_level(const char *name)
+    const char *fs_status_name(int status)
+
+
+class KernelError(RuntimeError):
+    """A C kernel returned an unexpected status. This is a bug in fastseq: please report it."""
+
+
+cdef int _check(int status, str function) except -1:
+    if status == 0:
+        return 0
+    name = fs_status_name(status).decode()
+    if status == -1:
+        raise MemoryError(f"{function}: could not allocate scratch memory ({name})")
+    raise KernelError(f"{function} failed with {name} (status {status}); please report this bug")
+
+
+cdef inline fs_batch _batch(Py_ssize_t n_states, const int64_t[::1] offsets,
+                            const int64_t[::1] lengths, int n_threads) noexcept:
+    cdef fs_batch b
+    b.n_states = n_states
+    b.n_seqs = lengths.shape[0]
+    b.offsets = &offsets[0] if offsets.shape[0] > 0 else NULL
+    b.lengths = &lengths[0] if lengths.shape[0] > 0 else NULL
+    b.n_threads = n_threads
+    return b
+
+
+cdef inline const floating *_opt(const floating[::1] a) noexcept:
+    return &a[0] if a is not None else NULL
+
+
+def openmp_enabled():
+    return bool(fs_openmp_enabled())
+
+
+def max_threads():
+    return fs_max_threads()
+
+
+def simd_level():
+    return fs_simd_level().decode()
+
+
+def set_simd_level(str name):
+    """Force a kernel variant ("generic", "avx2", "avx512"); for tests and benchmarks."""
+    if fs_set_simd_level(name.encode()) != 0:
+        raise ValueError(f"SIMD level {name!r} is unknown or not supported by this CPU/build")
+
+
+def forward(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
+            const floating[::1] end, const int64_t[::1] offsets, const int64_t[::1] lengths,
+            int n_threads, floating[:, ::1] log_alpha, double[::1] log_Z):
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads)
+    cdef int s
+    cdef floating *la = &log_alpha[0, 0] if log_alpha is not None and log_alpha.shape[0] > 0 else NULL
+    cdef double *lz = &log_Z[0] if log_Z.shape[0] > 0 else NULL
+    cdef const floating *e = &em[0, 0] if em.shape[0] > 0 else NULL
+    cdef const floating *ps = _opt(start)
+    cdef const floating *pe = _opt(end)
+    with nogil:
+        if floating is float:
+            s = fs_forward_f32(&b, e, &trans[0, 0], ps, pe, la, lz)
+        else:
+            s = fs_forward_f64(&b, e, &trans[0, 0], ps, pe, la, lz)
+    _check(s, "forward")
+
+
+def backward(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
+             const floating[::1] end, const int64_t[::1] offsets, const int64_t[::1] lengths,
+             int n_threads, floating[:, ::1] log_beta):
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads)
+    cdef int s
+    cdef floating *lb = &log_beta[0, 0] if log_beta.shape[0] > 0 else NULL
+    cdef const floating *e = &em[0, 0] if em.shape[0] > 0 else NULL
+    cdef const floating *ps = _opt(start)
+    cdef const floating *pe = _opt(end)
+    with nogil:
+        if floating is float:
+            s = fs_backward_f32(&b, e, &trans[0, 0], ps, pe, lb)
+        else:
+            s = fs_backward_f64(&b, e, &trans[0, 0], ps, pe, lb)
+    _check(s, "backward")
+
+
+def marginals(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
+              const floating[::1] end, const int64_t[::1] offsets, const int64_t[::1] lengths,
+              int n_threads, floating[:, ::1] node, floating[:, :, ::1] pair, double[::1] log_Z):
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads)
+    cdef int s
+    cdef floating *nd = &node[0, 0] if node is not None and node.shape[0] > 0 else NULL
+    cdef floating *pr = &pair[0, 0, 0] if pair is not None and pair.shape[0] > 0 else NULL
+    cdef double *lz = &log_Z[0] if log_Z.shape[0] > 0 else NULL
+    cdef const floating *e = &em[0, 0] if em.shape[0] > 0 else NULL
+    cdef const floating *ps = _opt(start)
+    cdef const floating *pe = _opt(end)
+    with nogil:
+        if floating is float:
+            s = fs_marginals_f32(&b, e, &trans[0, 0], ps, pe, nd, pr, lz)
+        else:
+            s = fs_marginals_f64(&b, e, &trans[0, 0], ps, pe, nd, pr, lz)
+    _check(s, "marginals")
+
+
+def viterbi(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
+            const floating[::1] end, const int64_t[::1] offsets, const int64_t[::1] lengths,
+            int n_threads, int64_t[::1] paths, double[::1] scores):
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads)
+    cdef int s
+    cdef int64_t *p = &paths[0] if paths.shape[0] > 0 else NULL
+    cdef double *sc = &scores[0] if scores.shape[0] > 0 else NULL
+    cdef const floating *e = &em[0, 0] if em.shape[0] > 0 else NULL
+    cdef const floating *ps = _opt(start)
+    cdef const floating *pe = _opt(end)
+    with nogil:
+        if floating is float:
+            s = fs_viterbi_f32(&b, e, &trans[0, 0], ps, pe, p, sc)
+        else:
+            s = fs_viterbi_f64(&b, e, &trans[0, 0], ps, pe, p, sc)
+    _check(s, "viterbi")
+
+
+def kbest(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
+          const floating[::1] end, const int64_t[::1] offsets, const int64_t[::1] lengths,
+          int n_threads, int64_t k, const int64_t[::1] path_base, int64_t rank_stride,
+          int64_t[::1] paths, double[:, ::1] scores):
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads)
+    cdef int s
+    cdef int64_t *p = &paths[0] if paths.shape[0] > 0 else NULL
+    cdef const int64_t *pb = &path_base[0] if path_base.shape[0] > 0 else NULL
+    cdef double *sc = &scores[0, 0] if scores.shape[0] > 0 else NULL
+    cdef const floating *e = &em[0, 0] if em.shape[0] > 0 else NULL
+    cdef const floating *ps = _opt(start)
+    cdef const floating *pe = _opt(end)
+    with nogil:
+        if floating is float:
+            s = fs_kbest_f32(&b, e, &trans[0, 0], ps, pe, k, pb, rank_stride, p, sc)
+        else:
+            s = fs_kbest_f64(&b, e, &trans[0, 0], ps, pe, k, pb, rank_stride, p, sc)
+    _check(s, "kbest")
+
+
+def sequence_score(const floating[:, ::1] em, const floating[:, ::1] trans,
+                   const floating[::1] start, const floating[::1] end,
+                   const int64_t[::1] offsets, const int64_t[::1] lengths, int n_threads,
+                   const int64_t[::1] tags, double[::1] scores):
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads)
+    cdef int s
+    cdef const int64_t *y = &tags[0] if tags.shape[0] > 0 else NULL
+    cdef double *sc = &scores[0] if scores.shape[0] > 0 else NULL
+    cdef const floating *e = &em[0, 0] if em.shape[0] > 0 else NULL
+    cdef const floating *ps = _opt(start)
+    cdef const floating *pe = _opt(end)
+    with nogil:
+        if floating is float:
+            s = fs_sequence_score_f32(&b, e, &trans[0, 0], ps, pe, y, sc)
+        else:
+            s = fs_sequence_score_f64(&b, e, &trans[0, 0], ps, pe, y, sc)
+    _check(s, "sequence_score")
+
+
+def crf_nll(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
+            const floating[::1] end, const int64_t[::1] offsets, const int64_t[::1] lengths,
+            int n_threads, const int64_t[::1] tags, double[::1] nll, floating[:, ::1] g_em,
+            floating[:, :, ::1] g_pair, floating[:, ::1] g_start, floating[:, ::1] g_end):
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads)
+    cdef int s
+    cdef const int64_t *y = &tags[0] if tags.shape[0] > 0 else NULL
+    cdef double *out = &nll[0] if nll.shape[0] > 0 else NULL
+    cdef const floating *e = &em[0, 0] if em.shape[0] > 0 else NULL
+    cdef floating *ge = &g_em[0, 0] if g_em.shape[0] > 0 else NULL
+    cdef floating *gp = &g_pair[0, 0, 0] if g_pair.shape[0] > 0 else NULL
+    cdef floating *gs = &g_start[0, 0] if g_start.shape[0] > 0 else NULL
+    cdef floating *gn = &g_end[0, 0] if g_end.shape[0] > 0 else NULL
+    cdef const floating *ps = _opt(start)
+    cdef const floating *pe = _opt(end)
+    with nogil:
+        if floating is float:
+            s = fs_crf_nll_f32(&b, e, &trans[0, 0], ps, pe, y, out, ge, gp, gs, gn)
+        else:
+            s = fs_crf_nll_f64(&b, e, &trans[0, 0], ps, pe, y, out, ge, gp, gs, gn)
+    _check(s, "crf_nll")
