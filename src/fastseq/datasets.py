@@ -1,0 +1,343 @@
+"""Loaders for the standard sequence-labeling corpora.
+
+fastseq ships no data. The corpora live in a *data home* folder laid out like this::
+
+    <data_home>/
+        ud_english_ewt/en_ewt-ud-{train,dev,test}.conllu
+        conll2000/{train,test}.txt
+        conll2003_en/{train,valid,test}.txt
+        conll2002/{esp,ned}.{train,testa,testb}
+        wnut17/{wnut17train.conll,emerging.dev.conll,emerging.test.annotated}
+
+The data home is, in order of preference: the ``data_home`` argument, the ``FASTSEQ_DATA``
+environment variable, or ``../shared/data`` relative to the current working directory when
+that folder exists.
+
+>>> from fastseq import datasets
+>>> train = datasets.load("conll2003", "train")          # doctest: +SKIP
+>>> train[0]["word"][:3], train[0]["ner"][:3]              # doctest: +SKIP
+(['EU', 'rejects', 'German'], ['B-ORG', 'O', 'B-MISC'])
+>>> pairs = datasets.load_tagged("conll2003", "train")   # [[(word, ner), ...], ...]  # doctest: +SKIP
+
+Sentences come in the format of :func:`fastseq.io.read_conll`: one dict per sentence mapping
+a column name to the list of that column's values.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Tuple, Union
+
+from .io import CONLLU_FIELDS, Sentence, read_conll, read_conllu, to_tagged
+
+__all__ = [
+    "Corpus",
+    "CORPORA",
+    "ENV_VAR",
+    "available",
+    "info",
+    "get_data_home",
+    "path",
+    "load",
+    "load_tagged",
+]
+
+#: Environment variable naming the data home.
+ENV_VAR = "FASTSEQ_DATA"
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Description of one corpus.
+
+    name : canonical name, e.g. ``"conll2003"``.
+    folder : sub-folder of the data home.
+    files : canonical split name -> file name inside ``folder``.
+    aliases : extra split names -> canonical split (``"dev"`` -> ``"valid"`` ...).
+    columns : column names of the returned sentences, in file order.
+    fmt : ``"conll"`` or ``"conllu"``.
+    sep : field separator for ``"conll"`` files (``None``: whitespace).
+    tag : default label column for :func:`load_tagged`.
+    sizes : canonical split -> (sentences, tokens) as documented for the data.
+    description : one line.
+    """
+
+    name: str
+    folder: str
+    files: Mapping[str, str]
+    aliases: Mapping[str, str]
+    columns: Tuple[str, ...]
+    fmt: str
+    sep: Optional[str]
+    tag: str
+    sizes: Mapping[str, Tuple[int, int]] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def splits(self) -> Tuple[str, ...]:
+        """Canonical split names, in file order."""
+        return tuple(self.files)
+
+    def resolve_split(self, split: str) -> str:
+        """Canonical name of ``split`` (an alias or canonical name); ValueError if unknown."""
+        if not isinstance(split, str):
+            raise TypeError(f"`split` must be a str, got {type(split).__name__}")
+        key = split.strip().lower()
+        if key in self.files:
+            return key
+        if key in self.aliases:
+            return self.aliases[key]
+        valid = list(self.files) + [f"{a} (= {c})" for a, c in self.aliases.items()]
+        extra = ""
+        if key in ("dev", "valid", "validation", "testa") and self.name == "conll2000":
+            extra = " (CoNLL-2000 has no development split; hold out part of 'train')"
+        raise ValueError(
+            f"unknown split {split!r} for corpus {self.name!r}{extra}; valid splits: "
+            + ", ".join(valid)
+        )
+
+
+def _conll2002(lang: str, desc: str, sizes) -> Corpus:
+    return Corpus(
+        name=f"conll2002_{lang}",
+        folder="conll2002",
+        files={"train": f"{lang}.train", "testa": f"{lang}.testa", "testb": f"{lang}.testb"},
+        aliases={"dev": "testa", "valid": "testa", "validation": "testa", "test": "testb"},
+        columns=("word", "pos", "ner"),
+        fmt="conll",
+        sep=None,
+        tag="ner",
+        sizes=sizes,
+        description=desc,
+    )
+
+
+#: Registry of the known corpora, by canonical name.
+CORPORA: Dict[str, Corpus] = {
+    c.name: c
+    for c in (
+        Corpus(
+            name="ud_english_ewt",
+            folder="ud_english_ewt",
+            files={
+                "train": "en_ewt-ud-train.conllu",
+                "dev": "en_ewt-ud-dev.conllu",
+                "test": "en_ewt-ud-test.conllu",
+            },
+            aliases={"valid": "dev", "validation": "dev"},
+            columns=CONLLU_FIELDS,
+            fmt="conllu",
+            sep="\t",
+            tag="upos",
+            sizes={"train": (12544, 204577), "dev": (2001, 25147), "test": (2077, 25094)},
+            description="Universal Dependencies English Web Treebank (UPOS / XPOS tagging)",
+        ),
+        Corpus(
+            name="conll2000",
+            folder="conll2000",
+            files={"train": "train.txt", "test": "test.txt"},
+            aliases={},
+            columns=("word", "pos", "chunk"),
+            fmt="conll",
+            sep=None,
+            tag="chunk",
+            sizes={"train": (8936, 211727), "test": (2012, 47377)},
+            description="CoNLL-2000 chunking (WSJ), IOB2 chunk tags",
+        ),
+        Corpus(
+            name="conll2003",
+            folder="conll2003_en",
+            files={"train": "train.txt", "valid": "valid.txt", "test": "test.txt"},
+            aliases={"dev": "valid", "validation": "valid", "testa": "valid", "testb": "test"},
+            columns=("word", "pos", "chunk", "ner"),
+            fmt="conll",
+            sep=None,
+            tag="ner",
+            sizes={"train": (14041, 203621), "valid": (3250, 51362), "test": (3453, 46435)},
+            description="CoNLL-2003 English NER (Reuters), IOB2",
+        ),
+        _conll2002(
+            "esp",
+            "CoNLL-2002 Spanish NER, IOB2",
+            {"train": (8323, 264715), "testa": (1915, 52923), "testb": (1517, 51533)},
+        ),
+        _conll2002(
+            "ned",
+            "CoNLL-2002 Dutch NER, IOB2",
+            {"train": (15806, 202644), "testa": (2895, 37687), "testb": (5195, 68875)},
+        ),
+        Corpus(
+            name="wnut17",
+            folder="wnut17",
+            files={
+                "train": "wnut17train.conll",
+                "dev": "emerging.dev.conll",
+                "test": "emerging.test.annotated",
+            },
+            aliases={"valid": "dev", "validation": "dev"},
+            columns=("word", "ner"),
+            fmt="conll",
+            sep="\t",
+            tag="ner",
+            sizes={"train": (3394, 62730), "dev": (1009, 15733), "test": (1287, 23394)},
+            description="WNUT-17 emerging entities (social media), IOB2",
+        ),
+    )
+}
+
+# Alternative corpus names -> canonical.
+_NAME_ALIASES = {
+    "en_ewt": "ud_english_ewt",
+    "ud_en_ewt": "ud_english_ewt",
+    "conll2003_en": "conll2003",
+    "conll2002_es": "conll2002_esp",
+    "conll2002_nl": "conll2002_ned",
+    "wnut_17": "wnut17",
+}
+
+
+def available() -> Dict[str, Tuple[str, ...]]:
+    """Known corpus names mapped to their canonical split names.
+
+    >>> available()["conll2003"]
+    ('train', 'valid', 'test')
+    """
+    return {name: c.splits for name, c in CORPORA.items()}
+
+
+def info(name: str) -> Corpus:
+    """The :class:`Corpus` record of ``name`` (ValueError listing valid names if unknown)."""
+    if not isinstance(name, str):
+        raise TypeError(f"`name` must be a str, got {type(name).__name__}")
+    key = name.strip().lower().replace("-", "_")
+    key = _NAME_ALIASES.get(key, key)
+    try:
+        return CORPORA[key]
+    except KeyError:
+        raise ValueError(
+            f"unknown corpus {name!r}; valid names: {', '.join(CORPORA)}"
+        ) from None
+
+
+def _default_home() -> Path:
+    return Path.cwd() / ".." / "shared" / "data"
+
+
+def _resolve_home(data_home: Optional[PathLike]) -> Tuple[Optional[Path], str]:
+    """(data home or None, human-readable origin)."""
+    if data_home is not None:
+        return Path(os.fspath(data_home)).expanduser(), "the `data_home` argument"
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser(), f"the {ENV_VAR} environment variable"
+    default = _default_home()
+    if default.is_dir():
+        return default, "the default ../shared/data (relative to the working directory)"
+    return None, ""
+
+
+def get_data_home(data_home: Optional[PathLike] = None) -> Path:
+    """The folder holding the corpora (see the module docstring for the lookup order).
+
+    Raises :class:`FileNotFoundError` when none is configured and the default
+    ``../shared/data`` does not exist. The returned folder itself is not checked.
+    """
+    home, _ = _resolve_home(data_home)
+    if home is None:
+        raise FileNotFoundError(
+            f"fastseq cannot find its data folder: no `data_home` argument, {ENV_VAR} is not "
+            f"set and {_default_home().resolve()} does not exist. Pass data_home=PATH or set "
+            f"{ENV_VAR}=PATH, where PATH is the folder that contains "
+            f"{', '.join(sorted({c.folder for c in CORPORA.values()}))}/."
+        )
+    return home
+
+
+def path(name: str, split: str, data_home: Optional[PathLike] = None) -> Path:
+    """Path of the file for corpus ``name`` and ``split`` (aliases accepted).
+
+    Raises ValueError for an unknown name or split and :class:`FileNotFoundError` -- saying
+    which file was expected where and how to point fastseq at the data -- when it is absent.
+    """
+    corpus = info(name)
+    canon = corpus.resolve_split(split)
+    rel = Path(corpus.folder) / corpus.files[canon]
+    home, origin = _resolve_home(data_home)
+    how = (
+        f"Pass data_home=PATH to fastseq.datasets.load or set {ENV_VAR}=PATH, where PATH is the "
+        f"folder that contains {corpus.folder}/."
+    )
+    if home is None:
+        raise FileNotFoundError(
+            f"corpus {corpus.name!r} split {canon!r}: expected the file <data home>/{rel.as_posix()}, "
+            f"but no data home is configured ({ENV_VAR} is not set and "
+            f"{_default_home().resolve()} does not exist). {how}"
+        )
+    full = home / rel
+    if not full.is_file():
+        raise FileNotFoundError(
+            f"corpus {corpus.name!r} split {canon!r}: expected the file {full} "
+            f"(data home {home}, from {origin}), but it does not exist. {how}"
+        )
+    return full
+
+
+def load(name: str, split: str, data_home: Optional[PathLike] = None) -> List[Sentence]:
+    """Load one split of a corpus.
+
+    Parameters
+    ----------
+    name : str
+        One of ``ud_english_ewt``, ``conll2000``, ``conll2003``, ``conll2002_esp``,
+        ``conll2002_ned``, ``wnut17`` (see :func:`available`).
+    split : str
+        A canonical split of that corpus or an alias: ``"train"``; ``"dev"`` (=
+        ``valid`` for conll2003, ``testa`` for conll2002; conll2000 has none); ``"test"``
+        (= ``testb`` for conll2002).
+    data_home : path, optional
+        Folder holding the corpora; default ``$FASTSEQ_DATA``, else ``../shared/data``.
+
+    Returns
+    -------
+    list of dict
+        One ``{column: [values]}`` dict per sentence (see :mod:`fastseq.io`) with columns:
+
+        ============== ====================================================
+        ud_english_ewt id, form, lemma, upos, xpos, feats, head, deprel, deps, misc
+        conll2000      word, pos, chunk
+        conll2003      word, pos, chunk, ner
+        conll2002_*    word, pos, ner
+        wnut17         word, ner
+        ============== ====================================================
+
+        ``-DOCSTART-`` lines are dropped; CoNLL-U multiword tokens and empty nodes skipped.
+    """
+    corpus = info(name)
+    file = path(corpus.name, split, data_home)
+    if corpus.fmt == "conllu":
+        return read_conllu(file, fields=corpus.columns)
+    return read_conll(file, columns=corpus.columns, sep=corpus.sep)
+
+
+def load_tagged(
+    name: str,
+    split: str,
+    tag: Optional[str] = None,
+    data_home: Optional[PathLike] = None,
+) -> List[List[Tuple[str, str]]]:
+    """Load a split as ``[[(word, tag), ...], ...]``, ready for a tagger's ``train``.
+
+    ``tag`` picks the label column (default: ``upos`` for ud_english_ewt, ``chunk`` for
+    conll2000, ``ner`` otherwise); the word column is ``form`` for CoNLL-U, else ``word``.
+    """
+    corpus = info(name)
+    tag = corpus.tag if tag is None else tag
+    if tag not in corpus.columns:
+        raise ValueError(
+            f"corpus {corpus.name!r} has no column {tag!r}; columns: {', '.join(corpus.columns)}"
+        )
+    word = "form" if corpus.fmt == "conllu" else "word"
+    return to_tagged(load(corpus.name, split, data_home), word=word, tag=tag)
