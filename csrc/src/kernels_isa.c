@@ -4,12 +4,6 @@
  * variant at run time. The loops are written so that the compiler vectorises them.
  */
 #include "fastseq/fastseq.h"
-#include "lattice.h"
-
-#ifndef FS_ISA
-#define FS_ISA generic
-#endif
-
 #ifdef _OPENMP
 #define FS_PRAGMA_(x) _Pragma(#x)
 #define FS_OMP(x) FS_PRAGMA_(omp x)
@@ -17,69 +11,144 @@
 #define FS_OMP(x)
 #endif
 
+#ifndef FS_ISA
+#define FS_ISA generic
+#endif
+#define FS_ISA_ID_generic 0
+#define FS_ISA_ID_avx2 1
+#define FS_ISA_ID_avx512 2
+#define FS_ISA_ID_(x) FS_ISA_ID_##x
+#define FS_ISA_ID(x) FS_ISA_ID_(x)
+#if FS_ISA_ID(FS_ISA) == 2
+#define FS_ISA_IS_AVX512
+#elif FS_ISA_ID(FS_ISA) == 1
+#define FS_ISA_IS_AVX2
+#endif
+
+#include "lattice.h"
+
 /* Per-thread scratch. */
-enum { WS_EM = 1, WS_F = 2, WS_B = 4, WS_PAIR = 8, WS_VIT = 16, WS_KBEST = 32 };
+enum { WS_EM = 1, WS_F = 2, WS_B = 4, WS_PAIR = 8, WS_VIT = 16, WS_KBEST = 32, WS_ROLL = 64 };
 
 typedef struct {
     void *block;
-    double *em;          /* [Tmax][N] emissions converted to double (float input) */
-    fs_lattice F, Bk;    /* forward / backward lattices */
-    double *tmp;         /* [4N] */
-    double *P, *Ps;      /* [N][N] pair accumulators */
-    double *kd;          /* [2][N][k] k-best scores */
-    int64_t *arg;        /* [2N] */
-    int32_t *bp32;       /* [Tmax][N] Viterbi back-pointers */
-    int64_t *bp64;       /* [Tmax][N][k] k-best back-pointers */
+    double *em[FS_G];       /* [Tmax][N] emissions converted to double (float input) */
+    fs_lattice F[FS_G];     /* forward lattices (Viterbi: delta rows) */
+    fs_lattice Bk[FS_G];    /* backward lattices */
+    double *x[FS_G];        /* [Np] backward scratch */
+    double *zero, *dummy;   /* [Np] rows for unused group slots */
+    double *tmp;            /* [4 Np] */
+    double *X, *Y;          /* [Tmax][Np] pair-marginal factors */
+    double *P, *Ps;         /* [Np][Np] pair accumulators */
+    double *pair;           /* [N][N] */
+    double *kd;             /* [2][N][k] k-best scores */
+    int64_t *arg;           /* [2N] */
+    int64_t *bp64;          /* [Tmax][N][k] k-best back-pointers */
 } fs_ws;
 
-static int lattice_carve(fs_lattice *L, char **p, int64_t T, int64_t N) {
-    L->v = (double *)*p;
-    *p += sizeof(double) * T * N;
-    L->c = (double *)*p;
-    *p += sizeof(double) * T;
-    L->is_log = (unsigned char *)*p;
-    *p += ((size_t)T + 7) & ~(size_t)7;
-    return 0;
+static size_t lattice_bytes(int64_t rows, int64_t Np) {
+    return sizeof(double) * (size_t)(rows * Np + rows) + (((size_t)rows + 7) & ~(size_t)7);
 }
 
-static int ws_alloc(fs_ws *ws, int64_t T, int64_t N, int64_t k, int need) {
-    size_t lat = sizeof(double) * (size_t)(T * N + T) + (((size_t)T + 7) & ~(size_t)7);
-    size_t bytes = sizeof(double) * 4 * N + sizeof(int64_t) * 2 * N;
+static void lattice_carve(fs_lattice *L, char **p, int64_t rows, int64_t Np, int64_t mask) {
+    L->v = (double *)*p;
+    *p += sizeof(double) * rows * Np;
+    L->c = (double *)*p;
+    *p += sizeof(double) * rows;
+    L->is_log = (unsigned char *)*p;
+    *p += ((size_t)rows + 7) & ~(size_t)7;
+    L->mask = mask;
+}
+
+static int ws_alloc(fs_ws *ws, int64_t T, int64_t N, int64_t Np, int64_t k, int need) {
+    const int64_t rows = (need & WS_ROLL) ? 2 : T, mask = (need & WS_ROLL) ? 1 : -1;
+    size_t bytes = sizeof(double) * (6 * Np + FS_G * Np) + sizeof(int64_t) * 2 * N;
     char *p;
-    if (need & WS_EM) bytes += sizeof(double) * T * N;
-    if (need & WS_F) bytes += lat;
-    if (need & WS_B) bytes += lat;
-    if (need & WS_PAIR) bytes += sizeof(double) * 2 * N * N;
-    if (need & WS_VIT) bytes += sizeof(int32_t) * T * N + 8;
+    int s;
+    if (need & WS_EM) bytes += FS_G * sizeof(double) * T * N;
+    if (need & (WS_F | WS_VIT)) bytes += FS_G * lattice_bytes(rows, Np);
+    if (need & WS_B) bytes += FS_G * lattice_bytes(rows, Np);
+    if (need & WS_PAIR) bytes += sizeof(double) * (2 * T * Np + 2 * Np * Np + N * N);
     if (need & WS_KBEST) bytes += sizeof(double) * 2 * N * k + sizeof(int64_t) * T * N * k;
     memset(ws, 0, sizeof(*ws));
     ws->block = malloc(bytes);
     if (!ws->block) return -1;
     p = (char *)ws->block;
     ws->tmp = (double *)p;
-    p += sizeof(double) * 4 * N;
+    p += sizeof(double) * 4 * Np;
+    ws->zero = (double *)p;
+    ws->dummy = ws->zero + Np;
+    memset(ws->zero, 0, sizeof(double) * Np);
+    p += sizeof(double) * 2 * Np;
+    for (s = 0; s < FS_G; s++) {
+        ws->x[s] = (double *)p;
+        p += sizeof(double) * Np;
+    }
     ws->arg = (int64_t *)p;
     p += sizeof(int64_t) * 2 * N;
-    if (need & WS_EM) { ws->em = (double *)p; p += sizeof(double) * T * N; }
-    if (need & WS_F) lattice_carve(&ws->F, &p, T, N);
-    if (need & WS_B) lattice_carve(&ws->Bk, &p, T, N);
-    if (need & WS_PAIR) { ws->P = (double *)p; ws->Ps = ws->P + N * N; p += sizeof(double) * 2 * N * N; }
+    for (s = 0; s < FS_G; s++) {
+        if (need & WS_EM) {
+            ws->em[s] = (double *)p;
+            p += sizeof(double) * T * N;
+        }
+        if (need & (WS_F | WS_VIT)) lattice_carve(&ws->F[s], &p, rows, Np, mask);
+        if (need & WS_B) lattice_carve(&ws->Bk[s], &p, rows, Np, mask);
+    }
+    if (need & WS_PAIR) {
+        ws->X = (double *)p;
+        ws->Y = ws->X + T * Np;
+        ws->P = ws->Y + T * Np;
+        ws->Ps = ws->P + Np * Np;
+        ws->pair = ws->Ps + Np * Np;
+        p += sizeof(double) * (2 * T * Np + 2 * Np * Np + N * N);
+    }
     if (need & WS_KBEST) {
         ws->kd = (double *)p;
         p += sizeof(double) * 2 * N * k;
         ws->bp64 = (int64_t *)p;
-        p += sizeof(int64_t) * T * N * k;
     }
-    if (need & WS_VIT) ws->bp32 = (int32_t *)p;
     return 0;
 }
 
 static void ws_free(fs_ws *ws) { free(ws->block); }
 
-static int64_t max_length(const fs_batch *batch) {
-    int64_t b, m = 1;
-    for (b = 0; b < batch->n_seqs; b++)
+/* Sequences are processed longest first (better load balance, and lockstep groups of
+   similar lengths); the order depends only on the lengths, never on the thread count. */
+typedef struct {
+    int64_t len, idx;
+} fs_key;
+
+static int by_length_desc(const void *a, const void *b) {
+    const fs_key *x = (const fs_key *)a, *y = (const fs_key *)b;
+    if (x->len != y->len) return x->len > y->len ? -1 : 1;
+    return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+/* order[B] by decreasing length; returns the largest length (at least 1), or -1 on OOM. */
+static int64_t length_order(const fs_batch *batch, int64_t **order) {
+    const int64_t B = batch->n_seqs;
+    int64_t b, m = 1, sorted = 1;
+    *order = (int64_t *)malloc(sizeof(int64_t) * (B > 0 ? B : 1));
+    if (!*order) return -1;
+    for (b = 0; b < B; b++) {
+        (*order)[b] = b;
         if (batch->lengths[b] > m) m = batch->lengths[b];
+        if (b > 0 && batch->lengths[b] > batch->lengths[b - 1]) sorted = 0;
+    }
+    if (!sorted) {
+        fs_key *keys = (fs_key *)malloc(sizeof(fs_key) * B);
+        if (!keys) {
+            free(*order);
+            return -1;
+        }
+        for (b = 0; b < B; b++) {
+            keys[b].len = batch->lengths[b];
+            keys[b].idx = b;
+        }
+        qsort(keys, (size_t)B, sizeof(fs_key), by_length_desc);
+        for (b = 0; b < B; b++) (*order)[b] = keys[b].idx;
+        free(keys);
+    }
     return m;
 }
 

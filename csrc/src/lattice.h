@@ -34,46 +34,163 @@
 #define FS_A_MIN_LOG (-485.0)                /* log(2^-700) */
 #define FS_K_MAX_LOG 415.0                   /* log(2^599): pair-marginal scale bound */
 
+/* Lockstep width: up to FS_G sequences advance together so that each load of the transition
+   matrix serves all of them (the step becomes a small matrix-matrix product). Per sequence,
+   FS_JB columns (two SIMD registers) are kept in registers; rows are padded to Np, a multiple
+   of FS_JB, so the kernels need no tail loops. The vector vocabulary below is the only
+   ISA-specific code; kernels_isa.c is compiled once per ISA with that ISA's flags. */
+#define FS_G 4
+#if defined(FS_ISA_IS_AVX512)
+#include <immintrin.h>
+typedef __m512d fs_vd;
+#define FS_VW 8
+#define v_load _mm512_loadu_pd
+#define v_store _mm512_storeu_pd
+#define v_set1 _mm512_set1_pd
+#define v_fma(a, b, c) _mm512_fmadd_pd(a, b, c)
+#define v_add _mm512_add_pd
+#define v_max _mm512_max_pd
+#define v_mul _mm512_mul_pd
+#define v_sub _mm512_sub_pd
+#define v_round_magic(x) _mm512_add_pd(x, _mm512_set1_pd(6755399441055744.0))
+#define v_pow2i(t) /* 2^k for t = k + magic */ _mm512_castsi512_pd(_mm512_slli_epi64( \
+    _mm512_add_epi64(_mm512_sub_epi64(_mm512_castpd_si512(t), \
+    _mm512_castpd_si512(_mm512_set1_pd(6755399441055744.0))), _mm512_set1_epi64(1023)), 52))
+#define v_zero_below(x, lim, y) _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(x, lim, _CMP_GE_OQ), y)
+#elif defined(FS_ISA_IS_AVX2)
+#include <immintrin.h>
+typedef __m256d fs_vd;
+#define FS_VW 4
+#define v_load _mm256_loadu_pd
+#define v_store _mm256_storeu_pd
+#define v_set1 _mm256_set1_pd
+#define v_fma(a, b, c) _mm256_fmadd_pd(a, b, c)
+#define v_add _mm256_add_pd
+#define v_max _mm256_max_pd
+#define v_mul _mm256_mul_pd
+#define v_sub _mm256_sub_pd
+#define v_round_magic(x) _mm256_add_pd(x, _mm256_set1_pd(6755399441055744.0))
+#define v_pow2i(t) _mm256_castsi256_pd(_mm256_slli_epi64( \
+    _mm256_add_epi64(_mm256_sub_epi64(_mm256_castpd_si256(t), \
+    _mm256_castpd_si256(_mm256_set1_pd(6755399441055744.0))), _mm256_set1_epi64x(1023)), 52))
+#define v_zero_below(x, lim, y) _mm256_and_pd(_mm256_cmp_pd(x, lim, _CMP_GE_OQ), y)
+#elif defined(__SSE2__)
+#include <emmintrin.h>
+typedef __m128d fs_vd;
+#define FS_VW 2
+#define v_load _mm_loadu_pd
+#define v_store _mm_storeu_pd
+#define v_set1 _mm_set1_pd
+#define v_fma(a, b, c) _mm_add_pd(_mm_mul_pd(a, b), c)
+#define v_add _mm_add_pd
+#define v_max _mm_max_pd
+#define v_mul _mm_mul_pd
+#define v_sub _mm_sub_pd
+#define v_round_magic(x) _mm_add_pd(x, _mm_set1_pd(6755399441055744.0))
+#define v_pow2i(t) _mm_castsi128_pd(_mm_slli_epi64( \
+    _mm_add_epi64(_mm_sub_epi64(_mm_castpd_si128(t), \
+    _mm_castpd_si128(_mm_set1_pd(6755399441055744.0))), _mm_set1_epi64x(1023)), 52))
+#define v_zero_below(x, lim, y) _mm_and_pd(_mm_cmpge_pd(x, lim), y)
+#else
+typedef double fs_vd;
+#define FS_VW 1
+#define v_load(p) (*(p))
+#define v_store(p, x) (*(p) = (x))
+#define v_set1(x) (x)
+#define v_fma(a, b, c) ((a) * (b) + (c))
+#define v_add(a, b) ((a) + (b))
+#define v_max(a, b) ((a) > (b) ? (a) : (b))
+#endif
+#define FS_JB (2 * FS_VW)
+
+/* y[j] = exp(x[j]) for x <= 0, for j < n rounded up to FS_VW (the buffers have room):
+   Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2, a degree-13 Taylor polynomial (error
+   below 1e-17 relative) and 2^k from the exponent bits. Inputs below -700 (including -inf)
+   give exactly 0; the kernels only rely on values >= exp(-700). libm's exp() costs more than
+   the whole vectorised loop. */
+static void exp_array(const double *x, double *y, int64_t n) {
+#if FS_VW > 1
+    const fs_vd lim = v_set1(-700.0), log2e = v_set1(1.4426950408889634);
+    const fs_vd ln2hi = v_set1(6.93147180369123816490e-01), ln2lo = v_set1(1.90821492927058770002e-10);
+    int64_t j;
+    for (j = 0; j < n; j += FS_VW) {
+        const fs_vd xv = v_max(v_load(x + j), lim);
+        const fs_vd t = v_round_magic(v_mul(xv, log2e));
+        const fs_vd k = v_sub(t, v_set1(6755399441055744.0));
+        const fs_vd r = v_sub(v_sub(xv, v_mul(k, ln2hi)), v_mul(k, ln2lo));
+        fs_vd p = v_set1(1.0 / 6227020800.0);
+        p = v_fma(p, r, v_set1(1.0 / 479001600.0));
+        p = v_fma(p, r, v_set1(1.0 / 39916800.0));
+        p = v_fma(p, r, v_set1(1.0 / 3628800.0));
+        p = v_fma(p, r, v_set1(1.0 / 362880.0));
+        p = v_fma(p, r, v_set1(1.0 / 40320.0));
+        p = v_fma(p, r, v_set1(1.0 / 5040.0));
+        p = v_fma(p, r, v_set1(1.0 / 720.0));
+        p = v_fma(p, r, v_set1(1.0 / 120.0));
+        p = v_fma(p, r, v_set1(1.0 / 24.0));
+        p = v_fma(p, r, v_set1(1.0 / 6.0));
+        p = v_fma(p, r, v_set1(0.5));
+        p = v_fma(p, r, v_set1(1.0));
+        p = v_fma(p, r, v_set1(1.0));
+        v_store(y + j, v_zero_below(v_load(x + j), lim, v_mul(p, v_pow2i(t))));
+    }
+#else
+    int64_t j;
+    for (j = 0; j < n; j++) y[j] = x[j] >= -700.0 ? exp(x[j]) : 0.0;
+#endif
+}
+
 /* Transition model shared (read-only) by all threads of a call. */
 typedef struct {
-    int64_t N;
+    int64_t N, Np;   /* states; padded row stride */
     double *trans;   /* [N][N] log scores */
     double *start;   /* [N] */
     double *end;     /* [N] */
     double gT;       /* largest finite transition score (0 when there is none) */
-    double *A;       /* [N][N] exp(trans - gT) */
-    double *AT;      /* [N][N] transpose of A (backward steps run as row updates) */
+    double *A;       /* [N][Np] exp(trans - gT), zero padding */
+    double *AT;      /* [N][Np] transpose of A (backward steps) */
+    double *TP;      /* [N][Np] trans with -inf padding (Viterbi) */
     int scaled_ok;   /* every finite transition >= gT + FS_A_MIN_LOG: scaled steps allowed */
 } fs_model;
 
-/* One lattice (alpha or beta) over T positions. */
+/* One lattice (alpha, beta or Viterbi delta) of one sequence. Row t lives at
+   v + (t & mask) * Np: mask = -1 keeps every row, mask = 1 keeps two rolling rows. */
 typedef struct {
-    double *v;              /* [T][N] scaled values or exact logs */
-    double *c;              /* [T] log offset of a scaled row */
-    unsigned char *is_log;  /* [T] 1 when row t holds exact logs */
+    double *v;              /* [rows][Np] scaled values or exact logs */
+    double *c;              /* [rows] log offset of a scaled row */
+    unsigned char *is_log;  /* [rows] 1 when the row holds exact logs */
+    int64_t mask;
 } fs_lattice;
+
+#define ROW(L, Np, t) ((L)->v + ((t) & (L)->mask) * (Np))
+#define RIX(L, t) ((t) & (L)->mask)
 
 static void model_free(fs_model *m) {
     free(m->trans);
     m->trans = NULL;
 }
 
-/* Copies the (converted) scores in and precomputes the exp matrix. trans/start/end are
-   arrays of N*N, N, N doubles already filled by the caller through the returned pointers. */
+static int64_t padded(int64_t N) { return (N + FS_JB - 1) / FS_JB * FS_JB; }
+
+/* Allocates the model; the caller fills trans, start and end, then calls model_prepare. */
 static int model_alloc(fs_model *m, int64_t N) {
-    size_t nn = (size_t)N * (size_t)N;
+    const int64_t Np = padded(N);
+    const size_t nn = (size_t)N * (size_t)N, np = (size_t)N * (size_t)Np;
     m->N = N;
-    m->trans = (double *)malloc(sizeof(double) * (3 * nn + 2 * (size_t)N));
+    m->Np = Np;
+    m->trans = (double *)malloc(sizeof(double) * (nn + 3 * np + 2 * (size_t)N));
     if (!m->trans) return -1;
     m->A = m->trans + nn;
-    m->AT = m->A + nn;
-    m->start = m->AT + nn;
+    m->AT = m->A + np;
+    m->TP = m->AT + np;
+    m->start = m->TP + np;
     m->end = m->start + N;
     return 0;
 }
 
 static void model_prepare(fs_model *m) {
-    int64_t N = m->N, i, j;
+    const int64_t N = m->N, Np = m->Np;
+    int64_t i, j;
     double g = -INFINITY;
     for (i = 0; i < N * N; i++)
         if (m->trans[i] > g) g = m->trans[i];
@@ -81,19 +198,27 @@ static void model_prepare(fs_model *m) {
     m->gT = g;
     m->scaled_ok = 1;
     for (i = 0; i < N; i++) {
+        for (j = 0; j < Np; j++) {
+            m->A[i * Np + j] = 0.0;
+            m->AT[i * Np + j] = 0.0;
+            m->TP[i * Np + j] = -INFINITY;
+        }
+    }
+    for (i = 0; i < N; i++) {
         for (j = 0; j < N; j++) {
-            double d = m->trans[i * N + j] - g;
+            const double d = m->trans[i * N + j] - g;
             if (d > -INFINITY && d < FS_A_MIN_LOG) m->scaled_ok = 0;
-            m->A[i * N + j] = exp(d);
-            m->AT[j * N + i] = m->A[i * N + j];
+            m->A[i * Np + j] = exp(d);
+            m->AT[j * Np + i] = exp(d);
+            m->TP[i * Np + j] = m->trans[i * N + j];
         }
     }
 }
 
-static inline double lat_log(const fs_lattice *L, int64_t N, int64_t t, int64_t j) {
-    double x = L->v[t * N + j];
-    if (L->is_log[t]) return x;
-    return x > 0 ? L->c[t] + log(x) : -INFINITY;
+static inline double lat_log(const fs_lattice *L, int64_t Np, int64_t t, int64_t j) {
+    const double x = ROW(L, Np, t)[j];
+    if (L->is_log[RIX(L, t)]) return x;
+    return x > 0 ? L->c[RIX(L, t)] + log(x) : -INFINITY;
 }
 
 /* Exact log(sum_i exp(x[i] + y[i * stride])), -inf safe. */
@@ -101,12 +226,85 @@ static inline double lse_strided(const double *x, const double *y, int64_t n, in
     double m = -INFINITY, s = 0.0;
     int64_t i;
     for (i = 0; i < n; i++) {
-        double z = x[i] + y[i * stride];
+        const double z = x[i] + y[i * stride];
         if (z > m) m = z;
     }
     if (m == -INFINITY) return -INFINITY;
     for (i = 0; i < n; i++) s += exp(x[i] + y[i * stride] - m);
     return m + log(s);
+}
+
+/* out[s][j] = sum_i in[s][i] * A[i][j] for FS_G rows at once (j < Np). */
+static void matvec_group(const double *A, int64_t N, int64_t Np, const double *const *in,
+                         double *const *out) {
+    int64_t j0, i;
+    int s;
+    for (j0 = 0; j0 < Np; j0 += FS_JB) {
+        fs_vd acc[FS_G][2];
+        for (s = 0; s < FS_G; s++) acc[s][0] = acc[s][1] = v_set1(0.0);
+        for (i = 0; i < N; i++) {
+            const fs_vd a0 = v_load(A + i * Np + j0), a1 = v_load(A + i * Np + j0 + FS_VW);
+            for (s = 0; s < FS_G; s++) {
+                const fs_vd v = v_set1(in[s][i]);
+                acc[s][0] = v_fma(v, a0, acc[s][0]);
+                acc[s][1] = v_fma(v, a1, acc[s][1]);
+            }
+        }
+        for (s = 0; s < FS_G; s++) {
+            v_store(out[s] + j0, acc[s][0]);
+            v_store(out[s] + j0 + FS_VW, acc[s][1]);
+        }
+    }
+}
+
+/* out[s][j] = max_i (in[s][i] + TP[i][j]) for FS_G rows at once: the Viterbi step. */
+static void maxplus_group(const double *TP, int64_t N, int64_t Np, const double *const *in,
+                          double *const *out) {
+    int64_t j0, i;
+    int s;
+    for (j0 = 0; j0 < Np; j0 += FS_JB) {
+        fs_vd acc[FS_G][2];
+        for (s = 0; s < FS_G; s++) acc[s][0] = acc[s][1] = v_set1(-INFINITY);
+        for (i = 0; i < N; i++) {
+            const fs_vd a0 = v_load(TP + i * Np + j0), a1 = v_load(TP + i * Np + j0 + FS_VW);
+            for (s = 0; s < FS_G; s++) {
+                const fs_vd v = v_set1(in[s][i]);
+                acc[s][0] = v_max(v_add(v, a0), acc[s][0]);
+                acc[s][1] = v_max(v_add(v, a1), acc[s][1]);
+            }
+        }
+        for (s = 0; s < FS_G; s++) {
+            v_store(out[s] + j0, acc[s][0]);
+            v_store(out[s] + j0 + FS_VW, acc[s][1]);
+        }
+    }
+}
+
+/* P[i][j] = sum_r X[r][i] * Y[r][j] over `rows` rows of stride Np (i < N rounded up to FS_G,
+   j < Np): the pair-marginal sums as one product instead of a rank-1 update per step. */
+static void gemm_tn(const double *X, const double *Y, int64_t rows, int64_t N, int64_t Np,
+                    double *P) {
+    int64_t i0, j0, r;
+    int s;
+    for (i0 = 0; i0 < N; i0 += FS_G) {
+        for (j0 = 0; j0 < Np; j0 += FS_JB) {
+            fs_vd acc[FS_G][2];
+            for (s = 0; s < FS_G; s++) acc[s][0] = acc[s][1] = v_set1(0.0);
+            for (r = 0; r < rows; r++) {
+                const fs_vd y0 = v_load(Y + r * Np + j0), y1 = v_load(Y + r * Np + j0 + FS_VW);
+                const double *x = X + r * Np + i0;
+                for (s = 0; s < FS_G; s++) {
+                    const fs_vd v = v_set1(x[s]);
+                    acc[s][0] = v_fma(v, y0, acc[s][0]);
+                    acc[s][1] = v_fma(v, y1, acc[s][1]);
+                }
+            }
+            for (s = 0; s < FS_G && i0 + s < N; s++) {
+                v_store(P + (i0 + s) * Np + j0, acc[s][0]);
+                v_store(P + (i0 + s) * Np + j0 + FS_VW, acc[s][1]);
+            }
+        }
+    }
 }
 
 /* v holds exact logs. Scale the row if its dynamic range allows (and scaling is enabled).
@@ -129,48 +327,51 @@ static int row_from_logs(double *v, int64_t N, double *c, unsigned char *is_log,
 
 /* v[j] >= 0 are unnormalised values whose logs are c_in + log v[j] (+ f[j] when f is given):
    fold f in, rescale to max 1 and store as a valid row (scaled when safe, else exact logs).
-   tmp: N doubles. Returns 0 when no entry is left (no path). */
-static int row_finish(double *v, int64_t N, double c_in, const double *f, double *c,
-                      unsigned char *is_log, int scaled_ok, double *tmp) {
+   tmp: 2 Np doubles. Returns 0 when no entry is left (no path). */
+static int row_finish(double *v, int64_t N, int64_t Np, double c_in, const double *f,
+                      double *c, unsigned char *is_log, int scaled_ok, double *tmp) {
     double m = f ? -INFINITY : 0.0, M = 0.0;
+    double *d = tmp, *w = tmp + Np;
     int any = 0, slow = 0, bad = 0;
     int64_t j;
     for (j = 0; j < N; j++) {
-        if (v[j] > 0) {
-            any = 1;
-            if (f && f[j] > m) m = f[j];
-        }
+        any |= v[j] > 0;
+        if (f && v[j] > 0 && f[j] > m) m = f[j];
     }
     if (!any || m == -INFINITY) {
         for (j = 0; j < N; j++) v[j] = -INFINITY;
         *is_log = 1;
         return 0;
     }
-    for (j = 0; j < N; j++) {
-        double w = 0.0;
-        if (v[j] > 0) {
-            double d = f ? f[j] - m : 0.0;
-            if (d >= FS_LOG_TINY && v[j] >= FS_SMALL)
-                w = f ? v[j] * exp(d) : v[j];  /* >= 2^-900: a normal double */
-            else if (d > -INFINITY)
-                slow = 1;
-        }
-        tmp[j] = w;
-        if (w > M) M = w;
-    }
-    if (!slow) {
-        double inv = 1.0 / M, lm = log(M);
+    if (f) {
+        for (j = 0; j < Np; j++) d[j] = j < N && v[j] > 0 ? f[j] - m : -INFINITY;
+        exp_array(d, w, N);
         for (j = 0; j < N; j++) {
-            double x = tmp[j] * inv;
+            /* an entry below 2^-600, or scaled by less than 2^-300, could leave the normal
+               range in the products of the next step: such rows go through exact logs */
+            slow |= v[j] > 0 && (v[j] < FS_SMALL || (d[j] < FS_LOG_TINY && d[j] > -INFINITY));
+            w[j] *= v[j];
+        }
+    } else {
+        for (j = 0; j < N; j++) {
+            slow |= v[j] > 0 && v[j] < FS_SMALL;
+            w[j] = v[j];
+        }
+    }
+    for (j = 0; j < N; j++) M = w[j] > M ? w[j] : M;
+    if (!slow) {
+        const double inv = 1.0 / M, lm = log(M);
+        for (j = 0; j < N; j++) {
+            const double x = w[j] * inv;
             v[j] = x;
-            if (x > 0 && x < FS_TINY) bad = 1;
+            bad |= x > 0 && x < FS_TINY;
         }
         if (!bad && scaled_ok) {
             *c = c_in + m + lm;
             *is_log = 0;
             return 1;
         }
-        for (j = 0; j < N; j++) v[j] = tmp[j] > 0 ? c_in + m + log(tmp[j]) : -INFINITY;
+        for (j = 0; j < N; j++) v[j] = w[j] > 0 ? c_in + m + log(w[j]) : -INFINITY;
         *is_log = 1;
         return 1;
     }
@@ -180,215 +381,312 @@ static int row_finish(double *v, int64_t N, double c_in, const double *f, double
     return row_from_logs(v, N, c, is_log, scaled_ok);
 }
 
-/* alpha[t][j] = em[t][j] + logsumexp_i(alpha[t-1][i] + trans[i][j]), alpha[0] = start + em[0].
-   Fills L for t < T and returns log_Z = logsumexp_j(alpha[T-1][j] + end[j]). */
-static double forward_pass(const fs_model *M, const double *em, int64_t T, fs_lattice *L,
-                           double *tmp) {
-    const int64_t N = M->N;
-    int64_t t, i, j;
-    int alive;
-    if (T == 0) return 0.0;
-    for (j = 0; j < N; j++) L->v[j] = M->start[j] + em[j];
-    alive = row_from_logs(L->v, N, &L->c[0], &L->is_log[0], M->scaled_ok);
-    for (t = 1; t < T; t++) {
-        const double *prev = L->v + (t - 1) * N;
-        double *cur = L->v + t * N;
-        const double *e = em + t * N;
-        if (!alive) {
-            for (j = 0; j < N; j++) cur[j] = -INFINITY;
-            L->is_log[t] = 1;
-            continue;
+static void row_dead(double *v, int64_t N, unsigned char *is_log) {
+    int64_t j;
+    for (j = 0; j < N; j++) v[j] = -INFINITY;
+    *is_log = 1;
+}
+
+/* One sequence of a lockstep group. */
+typedef struct {
+    const double *em;  /* [T][N] */
+    int64_t T;
+    fs_lattice *L;
+    double *x;         /* [Np] backward scratch */
+} fs_seq;
+
+/* alpha[t][j] = em[t][j] + logsumexp_i(alpha[t-1][i] + trans[i][j]), alpha[0] = start + em[0],
+   for ns <= FS_G sequences in lockstep. Writes log_Z[s] = logsumexp_j(alpha[T-1][j] + end[j]).
+   zero/dummy: [Np] rows for the unused slots of the group. tmp: 2 Np doubles. */
+static void forward_group(const fs_model *M, const fs_seq *S, int ns, double *log_Z,
+                          double *tmp, const double *zero, double *dummy) {
+    const int64_t N = M->N, Np = M->Np;
+    int alive[FS_G];
+    int64_t t, j, Tmax = 0;
+    int s;
+    for (s = 0; s < ns; s++) {
+        fs_lattice *L = S[s].L;
+        if (S[s].T > Tmax) Tmax = S[s].T;
+        alive[s] = 0;
+        if (S[s].T == 0) continue;
+        for (j = 0; j < N; j++) L->v[j] = M->start[j] + S[s].em[j];
+        alive[s] = row_from_logs(L->v, N, &L->c[0], &L->is_log[0], M->scaled_ok);
+    }
+    for (t = 1; t < Tmax; t++) {
+        const double *in[FS_G];
+        double *out[FS_G];
+        int any = 0;
+        for (s = 0; s < FS_G; s++) {
+            in[s] = zero;
+            out[s] = dummy;
         }
-        if (!L->is_log[t - 1]) {
-            /* scaled step: cur = prev @ A, then times exp(e) */
-            for (j = 0; j < N; j++) cur[j] = 0.0;
-            for (i = 0; i < N; i++) {
-                const double a = prev[i];
-                const double *Ai = M->A + i * N;
-                if (a == 0.0) continue;
-                for (j = 0; j < N; j++) cur[j] += a * Ai[j];
+        for (s = 0; s < ns; s++) {
+            const fs_lattice *L = S[s].L;
+            if (t < S[s].T && alive[s] && !L->is_log[RIX(L, t - 1)]) {
+                in[s] = ROW(L, Np, t - 1);
+                out[s] = ROW(L, Np, t);
+                any = 1;
             }
-            alive = row_finish(cur, N, L->c[t - 1] + M->gT, e, &L->c[t], &L->is_log[t],
-                               M->scaled_ok, tmp);
-        } else {
-            for (j = 0; j < N; j++) cur[j] = lse_strided(prev, M->trans + j, N, N) + e[j];
-            alive = row_from_logs(cur, N, &L->c[t], &L->is_log[t], M->scaled_ok);
+        }
+        if (any) matvec_group(M->A, N, Np, in, out);
+        for (s = 0; s < ns; s++) {
+            fs_lattice *L = S[s].L;
+            const int64_t r = RIX(L, t), rp = RIX(L, t - 1);
+            double *cur = ROW(L, Np, t);
+            const double *e = S[s].em + t * N;
+            if (t >= S[s].T) continue;
+            if (!alive[s]) {
+                row_dead(cur, N, &L->is_log[r]);
+            } else if (!L->is_log[rp]) {
+                alive[s] = row_finish(cur, N, Np, L->c[rp] + M->gT, e, &L->c[r], &L->is_log[r],
+                                      M->scaled_ok, tmp);
+            } else {
+                const double *prev = ROW(L, Np, t - 1);
+                for (j = 0; j < N; j++) cur[j] = lse_strided(prev, M->trans + j, N, N) + e[j];
+                alive[s] = row_from_logs(cur, N, &L->c[r], &L->is_log[r], M->scaled_ok);
+            }
         }
     }
-    {
-        double m = -INFINITY, s = 0.0;
+    for (s = 0; s < ns; s++) {
+        const int64_t T = S[s].T;
+        double m = -INFINITY, acc = 0.0;
+        if (T == 0) {
+            log_Z[s] = 0.0;
+            continue;
+        }
         for (j = 0; j < N; j++) {
-            tmp[j] = lat_log(L, N, T - 1, j) + M->end[j];
+            tmp[j] = lat_log(S[s].L, Np, T - 1, j) + M->end[j];
             if (tmp[j] > m) m = tmp[j];
         }
-        if (m == -INFINITY) return -INFINITY;
-        for (j = 0; j < N; j++) s += exp(tmp[j] - m);
-        return m + log(s);
+        if (m == -INFINITY) {
+            log_Z[s] = -INFINITY;
+            continue;
+        }
+        for (j = 0; j < N; j++) acc += exp(tmp[j] - m);
+        log_Z[s] = m + log(acc);
     }
 }
 
-/* beta[T-1] = end; beta[t][i] = logsumexp_j(trans[i][j] + em[t+1][j] + beta[t+1][j]).
-   tmp: 2N doubles. */
-static void backward_pass(const fs_model *M, const double *em, int64_t T, fs_lattice *L,
-                          double *tmp) {
-    const int64_t N = M->N;
-    double *x = tmp + N;
-    int64_t t, i, j;
-    int alive;
-    if (T == 0) return;
-    memcpy(L->v + (T - 1) * N, M->end, sizeof(double) * N);
-    alive = row_from_logs(L->v + (T - 1) * N, N, &L->c[T - 1], &L->is_log[T - 1], M->scaled_ok);
-    for (t = T - 2; t >= 0; t--) {
-        const double *nx = L->v + (t + 1) * N;
-        const double *e = em + (t + 1) * N;
-        double *cur = L->v + t * N;
-        double cx = 0.0;
-        unsigned char xlog = 1;
-        if (!alive) {
-            for (i = 0; i < N; i++) cur[i] = -INFINITY;
-            L->is_log[t] = 1;
-            continue;
+/* beta[T-1] = end; beta[t][i] = logsumexp_j(trans[i][j] + em[t+1][j] + beta[t+1][j]), for
+   ns <= FS_G sequences in lockstep, each running from its own end (position T_s - 1 - u at
+   lockstep step u). tmp: 2 Np doubles. */
+static void backward_group(const fs_model *M, const fs_seq *S, int ns, double *tmp,
+                           const double *zero, double *dummy) {
+    const int64_t N = M->N, Np = M->Np;
+    int alive[FS_G], xlog[FS_G];
+    double cx[FS_G];
+    int64_t u, i, j, Tmax = 0;
+    int s;
+    for (s = 0; s < ns; s++) {
+        fs_lattice *L = S[s].L;
+        const int64_t T = S[s].T;
+        if (T > Tmax) Tmax = T;
+        alive[s] = 0;
+        if (T == 0) continue;
+        memcpy(ROW(L, Np, T - 1), M->end, sizeof(double) * N);
+        alive[s] = row_from_logs(ROW(L, Np, T - 1), N, &L->c[RIX(L, T - 1)],
+                                 &L->is_log[RIX(L, T - 1)], M->scaled_ok);
+    }
+    for (u = 1; u < Tmax; u++) {
+        const double *in[FS_G];
+        double *out[FS_G];
+        int any = 0;
+        for (s = 0; s < FS_G; s++) {
+            in[s] = zero;
+            out[s] = dummy;
         }
-        /* x = beta[t+1] + em[t+1] */
-        if (!L->is_log[t + 1]) {
-            memcpy(x, nx, sizeof(double) * N);
-            if (!row_finish(x, N, L->c[t + 1], e, &cx, &xlog, M->scaled_ok, tmp)) {
-                for (i = 0; i < N; i++) cur[i] = -INFINITY;
-                L->is_log[t] = 1;
-                alive = 0;
-                continue;
+        /* x = beta[t+1] + em[t+1], rescaled */
+        for (s = 0; s < ns; s++) {
+            fs_lattice *L = S[s].L;
+            const int64_t t = S[s].T - 1 - u;
+            unsigned char xl = 1;
+            if (t < 0 || !alive[s]) continue;
+            if (!L->is_log[RIX(L, t + 1)]) {
+                memcpy(S[s].x, ROW(L, Np, t + 1), sizeof(double) * N);
+                if (!row_finish(S[s].x, N, Np, L->c[RIX(L, t + 1)], S[s].em + (t + 1) * N, &cx[s],
+                                &xl, M->scaled_ok, tmp)) {
+                    alive[s] = 0;
+                    continue;
+                }
+            } else {
+                const double *nx = ROW(L, Np, t + 1), *e = S[s].em + (t + 1) * N;
+                for (j = 0; j < N; j++) S[s].x[j] = nx[j] + e[j];
             }
-        } else {
-            for (j = 0; j < N; j++) x[j] = nx[j] + e[j];
+            xlog[s] = xl;
+            if (!xl) {
+                in[s] = S[s].x;
+                out[s] = ROW(L, Np, t);
+                any = 1;
+            }
         }
-        if (!xlog) {
-            /* scaled step: cur[i] = sum_j A[i][j] x[j], as row updates over AT */
-            for (i = 0; i < N; i++) cur[i] = 0.0;
-            for (j = 0; j < N; j++) {
-                const double xj = x[j];
-                const double *Aj = M->AT + j * N;
-                if (xj == 0.0) continue;
-                for (i = 0; i < N; i++) cur[i] += xj * Aj[i];
+        if (any) matvec_group(M->AT, N, Np, in, out);
+        for (s = 0; s < ns; s++) {
+            fs_lattice *L = S[s].L;
+            const int64_t t = S[s].T - 1 - u;
+            double *cur;
+            if (t < 0) continue;
+            cur = ROW(L, Np, t);
+            if (!alive[s]) {
+                row_dead(cur, N, &L->is_log[RIX(L, t)]);
+            } else if (!xlog[s]) {
+                alive[s] = row_finish(cur, N, Np, cx[s] + M->gT, NULL, &L->c[RIX(L, t)],
+                                      &L->is_log[RIX(L, t)], M->scaled_ok, tmp);
+            } else {
+                for (i = 0; i < N; i++) cur[i] = lse_strided(S[s].x, M->trans + i * N, N, 1);
+                alive[s] = row_from_logs(cur, N, &L->c[RIX(L, t)], &L->is_log[RIX(L, t)],
+                                         M->scaled_ok);
             }
-            alive = row_finish(cur, N, cx + M->gT, NULL, &L->c[t], &L->is_log[t], M->scaled_ok,
-                               tmp);
-        } else {
-            for (i = 0; i < N; i++) cur[i] = lse_strided(x, M->trans + i * N, N, 1);
-            alive = row_from_logs(cur, N, &L->c[t], &L->is_log[t], M->scaled_ok);
         }
     }
 }
 
 /* node[j] = P(y_t = j | x) = exp(alpha[t][j] + beta[t][j] - log_Z). */
-static void node_row(const fs_lattice *F, const fs_lattice *Bk, int64_t N, int64_t t,
-                     double log_Z, double *out) {
-    const double *a = F->v + t * N, *b = Bk->v + t * N;
+static void node_row(const fs_lattice *F, const fs_lattice *Bk, int64_t N, int64_t Np,
+                     int64_t t, double log_Z, double *out) {
+    const double *a = ROW(F, Np, t), *b = ROW(Bk, Np, t);
     int64_t j;
-    if (!F->is_log[t] && !Bk->is_log[t]) {
+    if (!F->is_log[RIX(F, t)] && !Bk->is_log[RIX(Bk, t)]) {
         /* both scaled: sum_j a b K = 1 with a, b in [2^-300, 1], so K is finite */
-        const double K = exp(F->c[t] + Bk->c[t] - log_Z);
+        const double K = exp(F->c[RIX(F, t)] + Bk->c[RIX(Bk, t)] - log_Z);
         for (j = 0; j < N; j++) out[j] = a[j] * b[j] * K;
     } else {
         for (j = 0; j < N; j++) {
-            double z = lat_log(F, N, t, j) + lat_log(Bk, N, t, j) - log_Z;
+            const double z = lat_log(F, Np, t, j) + lat_log(Bk, Np, t, j) - log_Z;
             out[j] = z > -INFINITY ? exp(z) : 0.0;
         }
     }
 }
 
-/* Adds the pair marginals between t-1 and t:
-   xi[i][j] = exp(alpha[t-1][i] + trans[i][j] + em[t][j] + beta[t][j] - log_Z).
-   Fast path: xi = (a[i] K) A[i][j] q[j] with q[j] = b[j] exp(em[t][j] - m); P accumulates
-   (a K) q^T and is multiplied by A once at the end. Rows that are not scaled, or a scale
-   factor K too large to keep the dropped underflow terms negligible, go to exact logs in
-   Pslow. tmp: 3N doubles. */
-static void pair_add(const fs_model *M, const fs_lattice *F, const fs_lattice *Bk,
-                     const double *em, int64_t t, double log_Z, double *P, double *Pslow,
-                     double *tmp) {
-    const int64_t N = M->N;
-    const double *e = em + t * N;
-    const double *a = F->v + (t - 1) * N, *b = Bk->v + t * N;
-    int64_t i, j;
-    if (!F->is_log[t - 1] && !Bk->is_log[t] && M->scaled_ok) {
-        double m = -INFINITY, logK;
-        for (j = 0; j < N; j++)
-            if (b[j] > 0 && e[j] > m) m = e[j];
-        if (m == -INFINITY) return;
-        logK = F->c[t - 1] + M->gT + m + Bk->c[t] - log_Z;
-        if (logK <= FS_K_MAX_LOG) {
-            const double K = exp(logK);
-            double *q = tmp;
-            for (j = 0; j < N; j++) q[j] = b[j] > 0 ? b[j] * exp(e[j] - m) : 0.0;
-            for (i = 0; i < N; i++) {
-                const double ak = a[i] * K;
-                double *Pi = P + i * N;
-                if (ak == 0.0) continue;
-                for (j = 0; j < N; j++) Pi[j] += ak * q[j];
-            }
-            return;
-        }
-    }
-    {
-        double *la = tmp, *lb = tmp + N;
-        for (i = 0; i < N; i++) la[i] = lat_log(F, N, t - 1, i);
-        for (j = 0; j < N; j++) lb[j] = lat_log(Bk, N, t, j) + e[j] - log_Z;
-        for (i = 0; i < N; i++) {
-            if (la[i] == -INFINITY) continue;
-            for (j = 0; j < N; j++) {
-                double z = la[i] + M->trans[i * N + j] + lb[j];
-                if (z > -INFINITY) Pslow[i * N + j] += exp(z);
-            }
-        }
-    }
-}
-
-/* Max-plus recursion with back-pointers. bp: [T][N] int32; delta, nd: N doubles; arg: N
-   int64. Ties go to the lowest state index. Returns the best score (-inf: no path, path all
-   -1). */
-static double viterbi_seq(const fs_model *M, const double *em, int64_t T, int64_t *path,
-                          double *delta, double *nd, int64_t *arg, int32_t *bp) {
-    const int64_t N = M->N;
-    int64_t t, i, j, best_j = -1;
-    double best = -INFINITY;
-    if (T == 0) return 0.0;
-    for (j = 0; j < N; j++) delta[j] = M->start[j] + em[j];
+/* Pair marginals summed over t: xi_t[i][j] = exp(alpha[t-1][i] + trans[i][j] + em[t][j] +
+   beta[t][j] - log_Z). Fast path: xi_t = (a[i] K_t) A[i][j] q_t[j] with
+   q_t[j] = b[j] exp(em[t][j] - m_t): the rows (a K_t) and q_t are collected in X and Y and
+   sum_t (a K_t)^T q_t is one product (gemm_tn), multiplied by A at the end. Steps whose rows
+   are not scaled, or whose K_t is too large for the dropped underflow terms to stay
+   negligible (< 2^-400 each), are added exactly from logs. X, Y: [T][Np]; P, Ps: [Np][Np];
+   out: [N][N] (double). tmp: 2 Np doubles. */
+static void pair_sums(const fs_model *M, const fs_lattice *F, const fs_lattice *Bk,
+                      const double *em, int64_t T, double log_Z, double *X, double *Y,
+                      double *P, double *Ps, double *out, double *tmp) {
+    const int64_t N = M->N, Np = M->Np;
+    int64_t t, i, j;
+    int any_slow = 0;
     for (t = 1; t < T; t++) {
         const double *e = em + t * N;
-        int32_t *bpt = bp + t * N;
-        for (j = 0; j < N; j++) {
-            nd[j] = -INFINITY;
-            arg[j] = 0;
-        }
-        for (i = 0; i < N; i++) {
-            const double di = delta[i];
-            const double *tr = M->trans + i * N;
-            if (di == -INFINITY) continue;
-            for (j = 0; j < N; j++) {
-                const double v = di + tr[j];
-                const int better = v > nd[j];
-                nd[j] = better ? v : nd[j];
-                arg[j] = better ? i : arg[j];
+        const double *a = ROW(F, Np, t - 1), *b = ROW(Bk, Np, t);
+        double *x = X + (t - 1) * Np, *y = Y + (t - 1) * Np;
+        int fast = 0;
+        for (j = 0; j < Np; j++) x[j] = y[j] = 0.0;
+        if (!F->is_log[RIX(F, t - 1)] && !Bk->is_log[RIX(Bk, t)] && M->scaled_ok) {
+            double m = -INFINITY;
+            for (j = 0; j < N; j++)
+                if (b[j] > 0 && e[j] > m) m = e[j];
+            if (m == -INFINITY) continue; /* no path through t */
+            {
+                const double logK = F->c[RIX(F, t - 1)] + M->gT + m + Bk->c[RIX(Bk, t)] - log_Z;
+                if (logK <= FS_K_MAX_LOG) {
+                    const double K = exp(logK);
+                    for (i = 0; i < N; i++) x[i] = a[i] * K;
+                    for (j = 0; j < Np; j++) tmp[j] = j < N && b[j] > 0 ? e[j] - m : -INFINITY;
+                    exp_array(tmp, y, N);
+                    for (j = 0; j < N; j++) y[j] *= b[j];
+                    fast = 1;
+                }
             }
         }
+        if (!fast) {
+            double *la = tmp, *lb = tmp + N;
+            if (!any_slow) memset(Ps, 0, sizeof(double) * N * Np);
+            any_slow = 1;
+            for (i = 0; i < N; i++) la[i] = lat_log(F, Np, t - 1, i);
+            for (j = 0; j < N; j++) lb[j] = lat_log(Bk, Np, t, j) + e[j] - log_Z;
+            for (i = 0; i < N; i++) {
+                if (la[i] == -INFINITY) continue;
+                for (j = 0; j < N; j++) {
+                    const double z = la[i] + M->trans[i * N + j] + lb[j];
+                    if (z > -INFINITY) Ps[i * Np + j] += exp(z);
+                }
+            }
+        }
+    }
+    gemm_tn(X, Y, T > 0 ? T - 1 : 0, N, Np, P);
+    for (i = 0; i < N; i++)
+        for (j = 0; j < N; j++)
+            out[i * N + j] = P[i * Np + j] * M->A[i * Np + j] + (any_slow ? Ps[i * Np + j] : 0.0);
+}
+
+/* Viterbi for ns <= FS_G sequences in lockstep. The sweep keeps only the max-plus rows
+   (delta, in the lattice's v, stored for every t); back-pointers are recomputed while
+   backtracking, from the very same sums, so ties resolve exactly as a tracked argmax with
+   the lowest state index would. Writes paths[s][t] (-1 when no path) and scores[s]. */
+static void viterbi_group(const fs_model *M, const fs_seq *S, int ns, int64_t *const *paths,
+                          double *scores, const double *zero, double *dummy) {
+    const int64_t N = M->N, Np = M->Np;
+    int64_t t, i, j, Tmax = 0;
+    int s;
+    for (s = 0; s < ns; s++) {
+        if (S[s].T > Tmax) Tmax = S[s].T;
+        if (S[s].T > 0)
+            for (j = 0; j < N; j++) S[s].L->v[j] = M->start[j] + S[s].em[j];
+    }
+    for (t = 1; t < Tmax; t++) {
+        const double *in[FS_G];
+        double *out[FS_G];
+        for (s = 0; s < FS_G; s++) {
+            in[s] = zero;
+            out[s] = dummy;
+        }
+        for (s = 0; s < ns; s++) {
+            if (t < S[s].T) {
+                in[s] = S[s].L->v + (t - 1) * Np;
+                out[s] = S[s].L->v + t * Np;
+            }
+        }
+        maxplus_group(M->TP, N, Np, in, out);
+        for (s = 0; s < ns; s++) {
+            if (t < S[s].T) {
+                double *d = S[s].L->v + t * Np;
+                const double *e = S[s].em + t * N;
+                for (j = 0; j < N; j++) d[j] += e[j];
+            }
+        }
+    }
+    for (s = 0; s < ns; s++) {
+        const int64_t T = S[s].T;
+        const double *D = S[s].L->v;
+        int64_t *path = paths[s], best_j = -1;
+        double best = -INFINITY;
+        if (T == 0) {
+            scores[s] = 0.0;
+            continue;
+        }
         for (j = 0; j < N; j++) {
-            delta[j] = nd[j] + e[j];
-            bpt[j] = (int32_t)arg[j];
+            const double v = D[(T - 1) * Np + j] + M->end[j];
+            if (v > best) {
+                best = v;
+                best_j = j;
+            }
+        }
+        scores[s] = best;
+        if (best_j < 0) {
+            for (t = 0; t < T; t++) path[t] = -1;
+            continue;
+        }
+        path[T - 1] = best_j;
+        for (t = T - 1; t > 0; t--) {
+            const double *d = D + (t - 1) * Np;
+            const double *tp = M->TP + path[t];
+            double bv = -INFINITY;
+            int64_t bi = 0;
+            for (i = 0; i < N; i++) {
+                const double v = d[i] + tp[i * Np];
+                if (v > bv) {
+                    bv = v;
+                    bi = i;
+                }
+            }
+            path[t - 1] = bi;
         }
     }
-    for (j = 0; j < N; j++) {
-        double v = delta[j] + M->end[j];
-        if (v > best) {
-            best = v;
-            best_j = j;
-        }
-    }
-    if (best_j < 0) {
-        for (t = 0; t < T; t++) path[t] = -1;
-        return -INFINITY;
-    }
-    path[T - 1] = best_j;
-    for (t = T - 1; t > 0; t--) path[t - 1] = bp[t * N + path[t]];
-    return best;
 }
 
 /* Inserts (s, id) into the descending list (sc, ids) of size *n <= k. */
