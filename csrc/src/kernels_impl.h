@@ -93,11 +93,11 @@ static const double *FS_LOCAL(load_em)(double *buf, const FS_T *em, int64_t off,
 
 int FS_FN(forward)(FS_MODEL_ARGS(FS_T), FS_T *log_alpha, double *log_Z) {
     FS_FOR_EACH_GROUP(WS_F | (log_alpha ? 0 : WS_ROLL), 1, {
-        double lz[FS_G];
+        fs_dd lz[FS_G];
         int64_t t, j;
         forward_group(&M, S, ns, lz, ws.tmp, ws.zero, ws.dummy);
         for (s = 0; s < ns; s++) {
-            log_Z[idx[s]] = lz[s];
+            log_Z[idx[s]] = lz[s].hi + lz[s].lo;
             if (log_alpha)
                 for (t = 0; t < S[s].T; t++)
                     for (j = 0; j < N; j++)
@@ -120,11 +120,13 @@ int FS_FN(backward)(FS_MODEL_ARGS(FS_T), FS_T *log_beta) {
 /* Forward and backward for the group, then per sequence the node rows (node[s], optional)
    and pair sums (pair[s], optional). log_Z[s] out. */
 static void FS_LOCAL(posteriors)(const fs_model *M, fs_ws *ws, fs_seq *S, int ns,
-                                 FS_T *const *node, FS_T *const *pair, double *log_Z) {
+                                 FS_T *const *node, FS_T *const *pair, double *log_Z_out) {
     const int64_t N = M->N, Np = M->Np;
     fs_seq Sb[FS_G] = {{0}};
+    fs_dd log_Z[FS_G];
     int s;
     forward_group(M, S, ns, log_Z, ws->tmp, ws->zero, ws->dummy);
+    for (s = 0; s < ns; s++) log_Z_out[s] = log_Z[s].hi + log_Z[s].lo;
     for (s = 0; s < ns; s++) {
         Sb[s] = S[s];
         Sb[s].L = &ws->Bk[s];
@@ -133,7 +135,7 @@ static void FS_LOCAL(posteriors)(const fs_model *M, fs_ws *ws, fs_seq *S, int ns
     for (s = 0; s < ns; s++) {
         const int64_t T = S[s].T;
         int64_t t, j;
-        if (log_Z[s] == -INFINITY || T == 0) {
+        if (log_Z[s].hi == -INFINITY || T == 0) {
             if (node[s])
                 for (j = 0; j < T * N; j++) node[s][j] = 0;
             if (pair[s])

@@ -47,14 +47,15 @@ typedef struct {
 } fs_ws;
 
 static size_t lattice_bytes(int64_t rows, int64_t Np) {
-    return sizeof(double) * (size_t)(rows * Np + rows) + (((size_t)rows + 7) & ~(size_t)7);
+    return sizeof(double) * (size_t)(rows * Np) + sizeof(fs_dd) * (size_t)rows +
+           (((size_t)rows + 7) & ~(size_t)7);
 }
 
 static void lattice_carve(fs_lattice *L, char **p, int64_t rows, int64_t Np, int64_t mask) {
     L->v = (double *)*p;
     *p += sizeof(double) * rows * Np;
-    L->c = (double *)*p;
-    *p += sizeof(double) * rows;
+    L->c = (fs_dd *)*p;
+    *p += sizeof(fs_dd) * rows;
     L->is_log = (unsigned char *)*p;
     *p += ((size_t)rows + 7) & ~(size_t)7;
     L->mask = mask;

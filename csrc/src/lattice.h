@@ -153,12 +153,38 @@ typedef struct {
     int scaled_ok;   /* every finite transition >= gT + FS_A_MIN_LOG: scaled steps allowed */
 } fs_model;
 
-/* One lattice (alpha, beta or Viterbi delta) of one sequence. Row t lives at
-   v + (t & mask) * Np: mask = -1 keeps every row, mask = 1 keeps two rolling rows. */
+/* A log offset kept as an unevaluated sum hi + lo (double-double): over a million steps the
+   offsets reach ~1e6 and plain doubles would lose ~1e-10 absolute per step, which the
+   marginals exp(alpha + beta - log_Z) would turn into relative errors. */
 typedef struct {
-    double *v;              /* [rows][Np] scaled values or exact logs */
-    double *c;              /* [rows] log offset of a scaled row */
-    unsigned char *is_log;  /* [rows] 1 when the row holds exact logs */
+    double hi, lo;
+} fs_dd;
+
+static inline fs_dd dd_add(fs_dd a, double b) {
+    const double s = a.hi + b, bb = s - a.hi;
+    fs_dd r;
+    r.hi = s;
+    r.lo = a.lo + ((a.hi - (s - bb)) + (b - bb));
+    return r;
+}
+
+/* a + b - c as one double, exact up to the rounding of the (small) result */
+static inline double dd_sum3(fs_dd a, fs_dd b, fs_dd c) {
+    fs_dd r = dd_add(a, b.hi);
+    r = dd_add(r, -c.hi);
+    return r.hi + (r.lo + b.lo - c.lo);
+}
+
+static const fs_dd fs_dd_zero = {0.0, 0.0};
+
+/* One lattice (alpha, beta or Viterbi delta) of one sequence. Row t lives at
+   v + (t & mask) * Np: mask = -1 keeps every row, mask = 1 keeps two rolling rows. A row is
+   either scaled, v[j] = exp(la[j] - c) with max 1 (0 = forbidden), or holds relative logs,
+   v[j] = la[j] - c (is_log = 1). */
+typedef struct {
+    double *v;              /* [rows][Np] */
+    fs_dd *c;               /* [rows] log offset */
+    unsigned char *is_log;  /* [rows] */
     int64_t mask;
 } fs_lattice;
 
@@ -215,10 +241,16 @@ static void model_prepare(fs_model *m) {
     }
 }
 
-static inline double lat_log(const fs_lattice *L, int64_t Np, int64_t t, int64_t j) {
+/* log value of entry j of row t, relative to the row's offset */
+static inline double lat_rel(const fs_lattice *L, int64_t Np, int64_t t, int64_t j) {
     const double x = ROW(L, Np, t)[j];
     if (L->is_log[RIX(L, t)]) return x;
-    return x > 0 ? L->c[RIX(L, t)] + log(x) : -INFINITY;
+    return x > 0 ? log(x) : -INFINITY;
+}
+
+static inline double lat_log(const fs_lattice *L, int64_t Np, int64_t t, int64_t j) {
+    const fs_dd c = L->c[RIX(L, t)];
+    return c.hi + (c.lo + lat_rel(L, Np, t, j));
 }
 
 /* Exact log(sum_i exp(x[i] + y[i * stride])), -inf safe. */
@@ -307,20 +339,22 @@ static void gemm_tn(const double *X, const double *Y, int64_t rows, int64_t N, i
     }
 }
 
-/* v holds exact logs. Scale the row if its dynamic range allows (and scaling is enabled).
-   Returns 0 when every entry is -inf (no path), else 1. */
-static int row_from_logs(double *v, int64_t N, double *c, unsigned char *is_log, int scaled_ok) {
+/* v holds exact logs relative to c_in. Scale the row if its dynamic range allows (and
+   scaling is enabled). Returns 0 when every entry is -inf (no path), else 1. */
+static int row_from_logs(double *v, int64_t N, fs_dd c_in, fs_dd *c, unsigned char *is_log,
+                         int scaled_ok) {
     double mx = -INFINITY;
     int64_t j;
     for (j = 0; j < N; j++)
         if (v[j] > mx) mx = v[j];
     *is_log = 1;
+    *c = c_in;
     if (mx == -INFINITY) return 0;
     if (!scaled_ok) return 1;
     for (j = 0; j < N; j++)
         if (v[j] > -INFINITY && v[j] - mx < FS_LOG_TINY) return 1;
     for (j = 0; j < N; j++) v[j] = exp(v[j] - mx);
-    *c = mx;
+    *c = dd_add(c_in, mx);
     *is_log = 0;
     return 1;
 }
@@ -328,8 +362,8 @@ static int row_from_logs(double *v, int64_t N, double *c, unsigned char *is_log,
 /* v[j] >= 0 are unnormalised values whose logs are c_in + log v[j] (+ f[j] when f is given):
    fold f in, rescale to max 1 and store as a valid row (scaled when safe, else exact logs).
    tmp: 2 Np doubles. Returns 0 when no entry is left (no path). */
-static int row_finish(double *v, int64_t N, int64_t Np, double c_in, const double *f,
-                      double *c, unsigned char *is_log, int scaled_ok, double *tmp) {
+static int row_finish(double *v, int64_t N, int64_t Np, fs_dd c_in, const double *f, fs_dd *c,
+                      unsigned char *is_log, int scaled_ok, double *tmp) {
     double m = f ? -INFINITY : 0.0, M = 0.0;
     double *d = tmp, *w = tmp + Np;
     int any = 0, slow = 0, bad = 0;
@@ -341,6 +375,7 @@ static int row_finish(double *v, int64_t N, int64_t Np, double c_in, const doubl
     if (!any || m == -INFINITY) {
         for (j = 0; j < N; j++) v[j] = -INFINITY;
         *is_log = 1;
+        *c = c_in;
         return 0;
     }
     if (f) {
@@ -367,23 +402,24 @@ static int row_finish(double *v, int64_t N, int64_t Np, double c_in, const doubl
             bad |= x > 0 && x < FS_TINY;
         }
         if (!bad && scaled_ok) {
-            *c = c_in + m + lm;
+            *c = dd_add(c_in, m + lm);
             *is_log = 0;
             return 1;
         }
-        for (j = 0; j < N; j++) v[j] = w[j] > 0 ? c_in + m + log(w[j]) : -INFINITY;
+        for (j = 0; j < N; j++) v[j] = w[j] > 0 ? m + log(w[j]) : -INFINITY;
+        *c = c_in;
         *is_log = 1;
         return 1;
     }
     /* Some entry is too small to carry in scaled form: go through exact logs. */
-    for (j = 0; j < N; j++)
-        v[j] = v[j] > 0 ? c_in + log(v[j]) + (f ? f[j] : 0.0) : -INFINITY;
-    return row_from_logs(v, N, c, is_log, scaled_ok);
+    for (j = 0; j < N; j++) v[j] = v[j] > 0 ? log(v[j]) + (f ? f[j] : 0.0) : -INFINITY;
+    return row_from_logs(v, N, c_in, c, is_log, scaled_ok);
 }
 
-static void row_dead(double *v, int64_t N, unsigned char *is_log) {
+static void row_dead(double *v, int64_t N, fs_dd *c, unsigned char *is_log) {
     int64_t j;
     for (j = 0; j < N; j++) v[j] = -INFINITY;
+    *c = fs_dd_zero;
     *is_log = 1;
 }
 
@@ -398,7 +434,7 @@ typedef struct {
 /* alpha[t][j] = em[t][j] + logsumexp_i(alpha[t-1][i] + trans[i][j]), alpha[0] = start + em[0],
    for ns <= FS_G sequences in lockstep. Writes log_Z[s] = logsumexp_j(alpha[T-1][j] + end[j]).
    zero/dummy: [Np] rows for the unused slots of the group. tmp: 2 Np doubles. */
-static void forward_group(const fs_model *M, const fs_seq *S, int ns, double *log_Z,
+static void forward_group(const fs_model *M, const fs_seq *S, int ns, fs_dd *log_Z,
                           double *tmp, const double *zero, double *dummy) {
     const int64_t N = M->N, Np = M->Np;
     int alive[FS_G];
@@ -410,7 +446,7 @@ static void forward_group(const fs_model *M, const fs_seq *S, int ns, double *lo
         alive[s] = 0;
         if (S[s].T == 0) continue;
         for (j = 0; j < N; j++) L->v[j] = M->start[j] + S[s].em[j];
-        alive[s] = row_from_logs(L->v, N, &L->c[0], &L->is_log[0], M->scaled_ok);
+        alive[s] = row_from_logs(L->v, N, fs_dd_zero, &L->c[0], &L->is_log[0], M->scaled_ok);
     }
     for (t = 1; t < Tmax; t++) {
         const double *in[FS_G];
@@ -436,34 +472,32 @@ static void forward_group(const fs_model *M, const fs_seq *S, int ns, double *lo
             const double *e = S[s].em + t * N;
             if (t >= S[s].T) continue;
             if (!alive[s]) {
-                row_dead(cur, N, &L->is_log[r]);
+                row_dead(cur, N, &L->c[r], &L->is_log[r]);
             } else if (!L->is_log[rp]) {
-                alive[s] = row_finish(cur, N, Np, L->c[rp] + M->gT, e, &L->c[r], &L->is_log[r],
-                                      M->scaled_ok, tmp);
+                alive[s] = row_finish(cur, N, Np, dd_add(L->c[rp], M->gT), e, &L->c[r],
+                                      &L->is_log[r], M->scaled_ok, tmp);
             } else {
                 const double *prev = ROW(L, Np, t - 1);
                 for (j = 0; j < N; j++) cur[j] = lse_strided(prev, M->trans + j, N, N) + e[j];
-                alive[s] = row_from_logs(cur, N, &L->c[r], &L->is_log[r], M->scaled_ok);
+                alive[s] = row_from_logs(cur, N, L->c[rp], &L->c[r], &L->is_log[r], M->scaled_ok);
             }
         }
     }
     for (s = 0; s < ns; s++) {
         const int64_t T = S[s].T;
         double m = -INFINITY, acc = 0.0;
-        if (T == 0) {
-            log_Z[s] = 0.0;
-            continue;
-        }
+        log_Z[s] = fs_dd_zero;
+        if (T == 0) continue;
         for (j = 0; j < N; j++) {
-            tmp[j] = lat_log(S[s].L, Np, T - 1, j) + M->end[j];
+            tmp[j] = lat_rel(S[s].L, Np, T - 1, j) + M->end[j];
             if (tmp[j] > m) m = tmp[j];
         }
         if (m == -INFINITY) {
-            log_Z[s] = -INFINITY;
+            log_Z[s].hi = -INFINITY;
             continue;
         }
         for (j = 0; j < N; j++) acc += exp(tmp[j] - m);
-        log_Z[s] = m + log(acc);
+        log_Z[s] = dd_add(S[s].L->c[RIX(S[s].L, T - 1)], m + log(acc));
     }
 }
 
@@ -473,8 +507,9 @@ static void forward_group(const fs_model *M, const fs_seq *S, int ns, double *lo
 static void backward_group(const fs_model *M, const fs_seq *S, int ns, double *tmp,
                            const double *zero, double *dummy) {
     const int64_t N = M->N, Np = M->Np;
-    int alive[FS_G], xlog[FS_G];
-    double cx[FS_G];
+    int alive[FS_G];
+    unsigned char xlog[FS_G];
+    fs_dd cx[FS_G];
     int64_t u, i, j, Tmax = 0;
     int s;
     for (s = 0; s < ns; s++) {
@@ -484,7 +519,7 @@ static void backward_group(const fs_model *M, const fs_seq *S, int ns, double *t
         alive[s] = 0;
         if (T == 0) continue;
         memcpy(ROW(L, Np, T - 1), M->end, sizeof(double) * N);
-        alive[s] = row_from_logs(ROW(L, Np, T - 1), N, &L->c[RIX(L, T - 1)],
+        alive[s] = row_from_logs(ROW(L, Np, T - 1), N, fs_dd_zero, &L->c[RIX(L, T - 1)],
                                  &L->is_log[RIX(L, T - 1)], M->scaled_ok);
     }
     for (u = 1; u < Tmax; u++) {
@@ -499,21 +534,21 @@ static void backward_group(const fs_model *M, const fs_seq *S, int ns, double *t
         for (s = 0; s < ns; s++) {
             fs_lattice *L = S[s].L;
             const int64_t t = S[s].T - 1 - u;
-            unsigned char xl = 1;
             if (t < 0 || !alive[s]) continue;
             if (!L->is_log[RIX(L, t + 1)]) {
                 memcpy(S[s].x, ROW(L, Np, t + 1), sizeof(double) * N);
-                if (!row_finish(S[s].x, N, Np, L->c[RIX(L, t + 1)], S[s].em + (t + 1) * N, &cx[s],
-                                &xl, M->scaled_ok, tmp)) {
+                if (!row_finish(S[s].x, N, Np, L->c[RIX(L, t + 1)], S[s].em + (t + 1) * N,
+                                &cx[s], &xlog[s], M->scaled_ok, tmp)) {
                     alive[s] = 0;
                     continue;
                 }
             } else {
                 const double *nx = ROW(L, Np, t + 1), *e = S[s].em + (t + 1) * N;
                 for (j = 0; j < N; j++) S[s].x[j] = nx[j] + e[j];
+                cx[s] = L->c[RIX(L, t + 1)];
+                xlog[s] = 1;
             }
-            xlog[s] = xl;
-            if (!xl) {
+            if (!xlog[s]) {
                 in[s] = S[s].x;
                 out[s] = ROW(L, Np, t);
                 any = 1;
@@ -527,13 +562,13 @@ static void backward_group(const fs_model *M, const fs_seq *S, int ns, double *t
             if (t < 0) continue;
             cur = ROW(L, Np, t);
             if (!alive[s]) {
-                row_dead(cur, N, &L->is_log[RIX(L, t)]);
+                row_dead(cur, N, &L->c[RIX(L, t)], &L->is_log[RIX(L, t)]);
             } else if (!xlog[s]) {
-                alive[s] = row_finish(cur, N, Np, cx[s] + M->gT, NULL, &L->c[RIX(L, t)],
+                alive[s] = row_finish(cur, N, Np, dd_add(cx[s], M->gT), NULL, &L->c[RIX(L, t)],
                                       &L->is_log[RIX(L, t)], M->scaled_ok, tmp);
             } else {
                 for (i = 0; i < N; i++) cur[i] = lse_strided(S[s].x, M->trans + i * N, N, 1);
-                alive[s] = row_from_logs(cur, N, &L->c[RIX(L, t)], &L->is_log[RIX(L, t)],
+                alive[s] = row_from_logs(cur, N, cx[s], &L->c[RIX(L, t)], &L->is_log[RIX(L, t)],
                                          M->scaled_ok);
             }
         }
@@ -542,16 +577,17 @@ static void backward_group(const fs_model *M, const fs_seq *S, int ns, double *t
 
 /* node[j] = P(y_t = j | x) = exp(alpha[t][j] + beta[t][j] - log_Z). */
 static void node_row(const fs_lattice *F, const fs_lattice *Bk, int64_t N, int64_t Np,
-                     int64_t t, double log_Z, double *out) {
+                     int64_t t, fs_dd log_Z, double *out) {
     const double *a = ROW(F, Np, t), *b = ROW(Bk, Np, t);
+    const double base = dd_sum3(F->c[RIX(F, t)], Bk->c[RIX(Bk, t)], log_Z);
     int64_t j;
     if (!F->is_log[RIX(F, t)] && !Bk->is_log[RIX(Bk, t)]) {
         /* both scaled: sum_j a b K = 1 with a, b in [2^-300, 1], so K is finite */
-        const double K = exp(F->c[RIX(F, t)] + Bk->c[RIX(Bk, t)] - log_Z);
+        const double K = exp(base);
         for (j = 0; j < N; j++) out[j] = a[j] * b[j] * K;
     } else {
         for (j = 0; j < N; j++) {
-            const double z = lat_log(F, Np, t, j) + lat_log(Bk, Np, t, j) - log_Z;
+            const double z = base + lat_rel(F, Np, t, j) + lat_rel(Bk, Np, t, j);
             out[j] = z > -INFINITY ? exp(z) : 0.0;
         }
     }
@@ -565,7 +601,7 @@ static void node_row(const fs_lattice *F, const fs_lattice *Bk, int64_t N, int64
    negligible (< 2^-400 each), are added exactly from logs. X, Y: [T][Np]; P, Ps: [Np][Np];
    out: [N][N] (double). tmp: 2 Np doubles. */
 static void pair_sums(const fs_model *M, const fs_lattice *F, const fs_lattice *Bk,
-                      const double *em, int64_t T, double log_Z, double *X, double *Y,
+                      const double *em, int64_t T, fs_dd log_Z, double *X, double *Y,
                       double *P, double *Ps, double *out, double *tmp) {
     const int64_t N = M->N, Np = M->Np;
     int64_t t, i, j;
@@ -573,6 +609,7 @@ static void pair_sums(const fs_model *M, const fs_lattice *F, const fs_lattice *
     for (t = 1; t < T; t++) {
         const double *e = em + t * N;
         const double *a = ROW(F, Np, t - 1), *b = ROW(Bk, Np, t);
+        const double base = dd_sum3(F->c[RIX(F, t - 1)], Bk->c[RIX(Bk, t)], log_Z);
         double *x = X + (t - 1) * Np, *y = Y + (t - 1) * Np;
         int fast = 0;
         for (j = 0; j < Np; j++) x[j] = y[j] = 0.0;
@@ -581,24 +618,21 @@ static void pair_sums(const fs_model *M, const fs_lattice *F, const fs_lattice *
             for (j = 0; j < N; j++)
                 if (b[j] > 0 && e[j] > m) m = e[j];
             if (m == -INFINITY) continue; /* no path through t */
-            {
-                const double logK = F->c[RIX(F, t - 1)] + M->gT + m + Bk->c[RIX(Bk, t)] - log_Z;
-                if (logK <= FS_K_MAX_LOG) {
-                    const double K = exp(logK);
-                    for (i = 0; i < N; i++) x[i] = a[i] * K;
-                    for (j = 0; j < Np; j++) tmp[j] = j < N && b[j] > 0 ? e[j] - m : -INFINITY;
-                    exp_array(tmp, y, N);
-                    for (j = 0; j < N; j++) y[j] *= b[j];
-                    fast = 1;
-                }
+            if (base + M->gT + m <= FS_K_MAX_LOG) {
+                const double K = exp(base + M->gT + m);
+                for (i = 0; i < N; i++) x[i] = a[i] * K;
+                for (j = 0; j < Np; j++) tmp[j] = j < N && b[j] > 0 ? e[j] - m : -INFINITY;
+                exp_array(tmp, y, N);
+                for (j = 0; j < N; j++) y[j] *= b[j];
+                fast = 1;
             }
         }
         if (!fast) {
-            double *la = tmp, *lb = tmp + N;
+            double *la = tmp, *lb = tmp + Np;
             if (!any_slow) memset(Ps, 0, sizeof(double) * N * Np);
             any_slow = 1;
-            for (i = 0; i < N; i++) la[i] = lat_log(F, Np, t - 1, i);
-            for (j = 0; j < N; j++) lb[j] = lat_log(Bk, Np, t, j) + e[j] - log_Z;
+            for (i = 0; i < N; i++) la[i] = base + lat_rel(F, Np, t - 1, i);
+            for (j = 0; j < N; j++) lb[j] = lat_rel(Bk, Np, t, j) + e[j];
             for (i = 0; i < N; i++) {
                 if (la[i] == -INFINITY) continue;
                 for (j = 0; j < N; j++) {
