@@ -1,0 +1,520 @@
+"""Evaluation of sequence labeling: token accuracy and chunk (entity) precision / recall / F1.
+
+The functions take ``y_true`` and ``y_pred`` as lists of tag sequences (lists of str) and give
+the same numbers as `seqeval <https://github.com/chakki-works/seqeval>`_ 1.2.2:
+
+* default mode (``mode=None``): conlleval-compatible, lenient chunking -- a chunk is read
+  the way the CoNLL ``conlleval`` script reads it, so malformed sequences such as
+  ``["O", "I-PER"]`` still contain a PER chunk;
+* ``mode="strict"`` with a ``scheme`` (``"IOB1"``, ``"IOB2"``, ``"IOE1"``, ``"IOE2"``,
+  ``"IOBES"``, ``"BILOU"``; seqeval's scheme classes are accepted too): only chunks written
+  correctly under that scheme count, and every label must use the scheme's prefixes.
+
+A predicted chunk is correct when a true chunk has the same type, start and end. Scores
+are per chunk type, then averaged: ``"micro"`` (pooled counts), ``"macro"`` (plain mean
+over types), ``"weighted"`` (mean weighted by true chunk counts) or ``None`` (one value
+per type, types sorted by name).
+
+Differences from seqeval, all outside the numbers it computes:
+
+* ``mode="strict"`` without a scheme detects the scheme from the labels (as seqeval's
+  ``classification_report`` does) in every function; seqeval's score functions silently
+  fall back to the default mode there.
+* mismatched lengths raise ``ValueError`` naming the first differing sequence; a label
+  that does not fit the strict scheme raises ``ValueError`` (seqeval raises ``KeyError``
+  for unknown prefix letters); ``zero_division`` must be ``"warn"``, 0 or 1.
+* ``classification_report`` on data without any chunk returns the averages only
+  (seqeval raises); ``accuracy_score`` of empty input is 0.0.
+* like seqeval, ``scheme`` is ignored unless ``mode="strict"``, and ``sample_weight`` is
+  accepted for compatibility but has no effect.
+"""
+from __future__ import annotations
+
+import itertools
+import sys
+import warnings
+from typing import List, Optional, Sequence, Set, Tuple
+
+import numpy as np
+
+from ._schemes import (
+    _flatten_with_separators,
+    _lenient_spans,
+    _seqeval_tag_type,
+    _strict_spans,
+    get_entities,
+    normalize_scheme,
+)
+
+__all__ = [
+    "accuracy_score",
+    "precision_score",
+    "recall_score",
+    "f1_score",
+    "precision_recall_fscore_support",
+    "classification_report",
+    "get_entities",
+    "UndefinedMetricWarning",
+]
+
+_AVERAGES = (None, "micro", "macro", "weighted")
+
+
+class UndefinedMetricWarning(UserWarning):
+    """A precision or recall had a zero denominator and was set by ``zero_division``."""
+
+
+# --------------------------------------------------------------------------------------
+# input checking
+# --------------------------------------------------------------------------------------
+def _as_sequences(y, name: str) -> List[Sequence[str]]:
+    """Coerce ``y`` to a list of tag sequences (a flat list of str is one sequence)."""
+    if isinstance(y, str):
+        raise TypeError(f"`{name}` must be a list of tag sequences, got a single str")
+    try:
+        y = list(y)
+    except TypeError:
+        raise TypeError(
+            f"`{name}` must be a list of tag sequences, got {type(y).__name__}"
+        ) from None
+    if y and all(isinstance(t, str) for t in y):
+        return [y]  # one flat sequence
+    out = []
+    for k, seq in enumerate(y):
+        if isinstance(seq, str):
+            raise TypeError(
+                f"`{name}` mixes tag sequences and single tags (item {k} is {seq!r}); "
+                "pass a list of lists of str"
+            )
+        if not isinstance(seq, (list, tuple)):
+            try:
+                seq = list(seq)
+            except TypeError:
+                raise TypeError(
+                    f"`{name}[{k}]` must be a sequence of str, got {type(seq).__name__}"
+                ) from None
+        out.append(seq)
+    return out
+
+
+def _check_pair(y_true, y_pred) -> Tuple[List[Sequence[str]], List[Sequence[str]]]:
+    yt = _as_sequences(y_true, "y_true")
+    yp = _as_sequences(y_pred, "y_pred")
+    if len(yt) != len(yp):
+        raise ValueError(
+            f"`y_true` and `y_pred` have different numbers of sequences: "
+            f"{len(yt)} vs {len(yp)}"
+        )
+    for k, (a, b) in enumerate(zip(yt, yp)):
+        if len(a) != len(b):
+            raise ValueError(
+                f"sequence {k} has {len(a)} tag(s) in `y_true` but {len(b)} in `y_pred`"
+            )
+    for name, ys in (("y_true", yt), ("y_pred", yp)):
+        kinds = set(map(type, itertools.chain.from_iterable(ys)))
+        if all(issubclass(kind, str) for kind in kinds):
+            continue
+        for k, seq in enumerate(ys):
+            for j, tag in enumerate(seq):
+                if not isinstance(tag, str):
+                    raise TypeError(
+                        f"`{name}[{k}][{j}]` must be a str, got {type(tag).__name__}: {tag!r}"
+                    )
+    return yt, yp
+
+
+def _check_zero_division(zero_division):
+    if isinstance(zero_division, str):
+        if zero_division != "warn":
+            raise ValueError(f'`zero_division` must be "warn", 0 or 1, got {zero_division!r}')
+        return zero_division
+    if isinstance(zero_division, (bool, np.bool_)) or zero_division not in (0, 1):
+        raise ValueError(f'`zero_division` must be "warn", 0 or 1, got {zero_division!r}')
+    return int(zero_division)
+
+
+def _resolve_mode(mode, scheme, yt, yp, suffix) -> Optional[str]:
+    """Return the strict scheme name, or None for the default (lenient) mode."""
+    if mode is None or mode == "default":
+        if scheme is not None:
+            normalize_scheme(scheme)  # still reject nonsense
+        return None
+    if mode != "strict":
+        raise ValueError(f'`mode` must be None, "default" or "strict", got {mode!r}')
+    if scheme is not None:
+        return normalize_scheme(scheme)
+    return _detect_scheme(yt, yp, suffix)
+
+
+def _detect_scheme(yt, yp, suffix: bool) -> str:
+    labels: Set[str] = set()
+    for ys in (yt, yp):
+        for seq in ys:
+            labels.update(seq)
+    prefixes = {lab[-1] if suffix else lab[0] for lab in labels if lab}
+    found = prefixes - {"O"}
+    if found <= set("BI") and ("B" in found or not found):
+        return "IOB2"
+    if found <= set("IE") and "E" in found:
+        return "IOE2"
+    if found <= set("BIES") and found & set("ES"):
+        return "IOBES"
+    if found <= set("BILU") and found & set("LU"):
+        return "BILOU"
+    raise ValueError(
+        "could not detect the tagging scheme from the prefixes "
+        f"{sorted(prefixes)}; pass `scheme=` (one of IOB1, IOB2, IOE1, IOE2, IOBES, BILOU)"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# counting
+# --------------------------------------------------------------------------------------
+def _spans(stream: List[str], scheme: Optional[str], suffix: bool):
+    if scheme is None:
+        return _lenient_spans(stream, lambda lab: _seqeval_tag_type(lab, suffix))
+    return _strict_spans(stream, scheme, suffix)
+
+
+def _counts(yt, yp, scheme, suffix):
+    """(type names, pred counts, true-positive counts, true counts), types sorted.
+
+    Both label streams have the same length, and no two chunks of one stream end at the
+    same position, so a predicted chunk is correct iff the true chunk ending at its last
+    token (if any) has the same start and type.
+    """
+    t_stream = _flatten_with_separators(yt)
+    p_stream = _flatten_with_separators(yp)
+    t_stream.append("O")
+    p_stream.append("O")
+    ts = _spans(t_stream, scheme, suffix)
+    ps = _spans(p_stream, scheme, suffix)
+    names = sorted(set(ts.types[k] for k in np.unique(ts.type_id))
+                   | set(ps.types[k] for k in np.unique(ps.type_id)))
+    where = {name: k for k, name in enumerate(names)}
+
+    def global_ids(sp):
+        lookup = np.array([where.get(t, -1) for t in sp.types] or [-1], dtype=np.int64)
+        return lookup[sp.type_id]
+
+    t_type, p_type = global_ids(ts), global_ids(ps)
+    k = len(names)
+    true_sum = np.bincount(t_type, minlength=k).astype(np.int64)
+    pred_sum = np.bincount(p_type, minlength=k).astype(np.int64)
+    n = len(t_stream)
+    start_at = np.full(n, -1, dtype=np.int64)
+    type_at = np.full(n, -1, dtype=np.int64)
+    start_at[ts.end] = ts.start
+    type_at[ts.end] = t_type
+    hit = (start_at[ps.end] == ps.start) & (type_at[ps.end] == p_type)
+    tp_sum = np.bincount(p_type[hit], minlength=k).astype(np.int64)
+    return names, pred_sum, tp_sum, true_sum
+
+
+def _warn(message: str) -> None:
+    """Warn with the location of the first caller outside this module."""
+    level, frame = 1, sys._getframe(0)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        level += 1
+        frame = frame.f_back
+    warnings.warn(message, UndefinedMetricWarning, stacklevel=level)
+
+
+def _divide(num, den, zero_division, metric, modifier, warn, average):
+    den = den.astype(np.float64)
+    zero = den == 0.0
+    den[zero] = 1.0
+    out = num / den
+    if np.any(zero):
+        out[zero] = 0.0 if zero_division in ("warn", 0) else 1.0
+        if zero_division == "warn" and warn:
+            if average == "micro":
+                where = f": there are no {modifier} chunks"
+            else:
+                where = f" in chunk types with no {modifier} chunks"
+            _warn(
+                f"{metric} ill-defined and being set to 0.0{where}. "
+                "Use the `zero_division` parameter to control this behavior."
+            )
+    return out
+
+
+def _prfs(names, pred_sum, tp_sum, true_sum, *, average, beta, zero_division, warn_for):
+    if average == "micro":
+        pred_sum = np.array([pred_sum.sum()])
+        tp_sum = np.array([tp_sum.sum()])
+        true_sum = np.array([true_sum.sum()])
+    f_warn = "f-score" in warn_for
+    precision = _divide(
+        tp_sum, pred_sum, zero_division,
+        "Precision and F-score are" if f_warn else "Precision is",
+        "predicted", "precision" in warn_for or f_warn, average,
+    )
+    recall = _divide(
+        tp_sum, true_sum, zero_division,
+        "Recall and F-score are" if f_warn else "Recall is",
+        "true", "recall" in warn_for or f_warn, average,
+    )
+    if np.isposinf(beta):
+        f_score = recall
+    else:
+        beta2 = beta ** 2
+        denom = beta2 * precision + recall
+        denom[denom == 0.0] = 1.0
+        f_score = (1 + beta2) * precision * recall / denom
+
+    if average is None:
+        return precision, recall, f_score, true_sum
+    if average == "weighted":
+        weights = true_sum
+        if weights.sum() == 0:
+            # (plain floats here, as seqeval returns)
+            zd = 0.0 if zero_division in ("warn", 0) else 1.0
+            if pred_sum.sum() == 0:
+                return zd, zd, zd, None
+            return 0.0, zd, 0.0, None
+    else:
+        weights = None
+    if len(precision) == 0:  # macro over no chunk types at all
+        nan = np.float64(np.nan)
+        return nan, nan, nan, None
+    return (
+        np.average(precision, weights=weights),
+        np.average(recall, weights=weights),
+        np.average(f_score, weights=weights),
+        None,
+    )
+
+
+def _check_average(average):
+    if average not in _AVERAGES:
+        raise ValueError(f"`average` must be one of {_AVERAGES}, got {average!r}")
+
+
+def precision_recall_fscore_support(
+    y_true,
+    y_pred,
+    *,
+    average: Optional[str] = None,
+    beta: float = 1.0,
+    suffix: bool = False,
+    mode: Optional[str] = None,
+    scheme=None,
+    sample_weight=None,
+    zero_division="warn",
+    warn_for=("precision", "recall", "f-score"),
+):
+    """Chunk precision, recall, F-beta and support.
+
+    Parameters
+    ----------
+    y_true, y_pred : list of lists of str
+        Gold and predicted tag sequences (same number of sequences, same lengths).
+    average : {None, "micro", "macro", "weighted"}
+        ``None`` returns one value per chunk type (types sorted by name).
+    beta : float
+        Weight of recall in the F-score (``inf`` gives recall).
+    suffix : bool
+        Labels are written ``<type>-<prefix>`` (``"PER-B"``).
+    mode : {None, "strict"}
+        ``None``: conlleval-compatible lenient chunking; ``"strict"``: only chunks that
+        are well formed under ``scheme`` count.
+    scheme : str, optional
+        Tagging scheme for ``mode="strict"`` (detected from the labels when omitted).
+    sample_weight : ignored
+        Accepted for seqeval compatibility.
+    zero_division : {"warn", 0, 1}
+        Value of a precision (recall) whose denominator is zero; ``"warn"`` means 0 plus an
+        :class:`UndefinedMetricWarning`.
+    warn_for : tuple of str
+        Which of ``"precision", "recall", "f-score"`` may warn.
+
+    Returns
+    -------
+    precision, recall, f_score : float or ndarray
+    support : ndarray of int (``average=None``) or None
+        Number of true chunks per type.
+    """
+    _check_average(average)
+    if beta < 0:
+        raise ValueError(f"`beta` must be >= 0, got {beta}")
+    zero_division = _check_zero_division(zero_division)
+    yt, yp = _check_pair(y_true, y_pred)
+    scheme_name = _resolve_mode(mode, scheme, yt, yp, suffix)
+    names, pred_sum, tp_sum, true_sum = _counts(yt, yp, scheme_name, suffix)
+    return _prfs(
+        names, pred_sum, tp_sum, true_sum, average=average, beta=beta,
+        zero_division=zero_division, warn_for=warn_for,
+    )
+
+
+def _score(which, y_true, y_pred, average, suffix, mode, scheme, sample_weight, zero_division):
+    warn_for = {0: ("precision",), 1: ("recall",), 2: ("f-score",)}[which]
+    res = precision_recall_fscore_support(
+        y_true, y_pred, average=average, suffix=suffix, mode=mode, scheme=scheme,
+        sample_weight=sample_weight, zero_division=zero_division, warn_for=warn_for,
+    )
+    return res[which]
+
+
+_COMMON_DOC = """
+    Parameters
+    ----------
+    y_true, y_pred : list of lists of str
+        Gold and predicted tag sequences; the number of sequences and each sequence's
+        length must agree (``ValueError`` naming the first mismatch otherwise).
+    average : {"micro", "macro", "weighted", None}
+        How per-type scores are combined; ``None`` returns an array, one value per chunk
+        type in sorted type order.
+    suffix : bool
+        Labels are written ``<type>-<prefix>`` (``"PER-B"``).
+    mode : {None, "strict"}
+        ``None`` (default): conlleval-compatible lenient chunking, as seqeval's default.
+        ``"strict"``: only chunks written correctly under ``scheme`` count.
+    sample_weight : ignored
+        Accepted for seqeval compatibility; has no effect (as in seqeval).
+    zero_division : {"warn", 0, 1}
+        Value used when a denominator is zero; ``"warn"`` = 0 plus a warning.
+    scheme : str, optional
+        ``"IOB1", "IOB2", "IOE1", "IOE2", "IOBES"`` or ``"BILOU"`` (or a seqeval scheme
+        class) for ``mode="strict"``; detected from the labels when omitted.
+"""
+
+
+def precision_score(y_true, y_pred, *, average: Optional[str] = "micro", suffix: bool = False,
+                    mode: Optional[str] = None, sample_weight=None, zero_division="warn",
+                    scheme=None):
+    """Chunk precision: correct predicted chunks / predicted chunks."""
+    _check_average(average)
+    return _score(0, y_true, y_pred, average, suffix, mode, scheme, sample_weight, zero_division)
+
+
+def recall_score(y_true, y_pred, *, average: Optional[str] = "micro", suffix: bool = False,
+                 mode: Optional[str] = None, sample_weight=None, zero_division="warn",
+                 scheme=None):
+    """Chunk recall: correct predicted chunks / true chunks."""
+    _check_average(average)
+    return _score(1, y_true, y_pred, average, suffix, mode, scheme, sample_weight, zero_division)
+
+
+def f1_score(y_true, y_pred, *, average: Optional[str] = "micro", suffix: bool = False,
+             mode: Optional[str] = None, sample_weight=None, zero_division="warn",
+             scheme=None):
+    """Chunk F1: harmonic mean of chunk precision and recall (0 when both are 0)."""
+    _check_average(average)
+    return _score(2, y_true, y_pred, average, suffix, mode, scheme, sample_weight, zero_division)
+
+
+for _f in (precision_score, recall_score, f1_score):
+    _f.__doc__ += _COMMON_DOC + """
+    Returns
+    -------
+    float (numpy.float64), or ndarray when ``average=None``.
+
+    Examples
+    --------
+    >>> y_true = [["B-PER", "I-PER", "O", "B-LOC"]]
+    >>> y_pred = [["B-PER", "I-PER", "O", "O"]]
+    >>> float(precision_score(y_true, y_pred)), float(recall_score(y_true, y_pred))
+    (1.0, 0.5)
+    """
+del _f
+
+
+def accuracy_score(y_true, y_pred) -> float:
+    """Token accuracy: the fraction of tokens whose predicted tag equals the true tag.
+
+    Parameters
+    ----------
+    y_true, y_pred : list of lists of str
+        Same number of sequences, same lengths (``ValueError`` naming the first mismatch
+        otherwise).
+
+    Returns
+    -------
+    float
+        0.0 for empty input.
+
+    Examples
+    --------
+    >>> accuracy_score([["B-PER", "I-PER", "O"]], [["B-PER", "O", "O"]])
+    0.6666666666666666
+    """
+    yt, yp = _check_pair(y_true, y_pred)
+    total = 0
+    correct = 0
+    for a, b in zip(yt, yp):
+        total += len(a)
+        correct += sum(map(str.__eq__, a, b))
+    return correct / total if total else 0.0
+
+
+def classification_report(y_true, y_pred, digits: int = 2, suffix: bool = False,
+                          output_dict: bool = False, mode: Optional[str] = None,
+                          sample_weight=None, zero_division="warn", scheme=None):
+    """Per-type chunk precision, recall, F1 and support, plus micro / macro / weighted averages.
+
+    Parameters
+    ----------
+    y_true, y_pred : list of lists of str
+    digits : int
+        Decimal places in the text report.
+    suffix, mode, scheme, sample_weight, zero_division
+        As in :func:`f1_score`.
+    output_dict : bool
+        Return a dict instead of text: ``{type: {"precision", "recall", "f1-score",
+        "support"}, ..., "micro avg": {...}, "macro avg": {...}, "weighted avg": {...}}``.
+
+    Returns
+    -------
+    str or dict
+        The text has the same layout as seqeval's (and scikit-learn's) report.
+
+    Examples
+    --------
+    >>> print(classification_report([["B-PER", "O", "B-LOC"]], [["B-PER", "O", "O"]],
+    ...                             zero_division=0))
+                  precision    recall  f1-score   support
+    <BLANKLINE>
+             LOC       0.00      0.00      0.00         1
+             PER       1.00      1.00      1.00         1
+    <BLANKLINE>
+       micro avg       1.00      0.50      0.67         2
+       macro avg       0.50      0.50      0.50         2
+    weighted avg       0.50      0.50      0.50         2
+    <BLANKLINE>
+    """
+    zero_division = _check_zero_division(zero_division)
+    yt, yp = _check_pair(y_true, y_pred)
+    scheme_name = _resolve_mode(mode, scheme, yt, yp, suffix)
+    names, pred_sum, tp_sum, true_sum = _counts(yt, yp, scheme_name, suffix)
+    kw = dict(beta=1.0, zero_division=zero_division, warn_for=("precision", "recall", "f-score"))
+    p, r, f, s = _prfs(names, pred_sum, tp_sum, true_sum, average=None, **kw)
+    rows = [(name, p[k], r[k], f[k], s[k]) for k, name in enumerate(names)]
+    total = true_sum.sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)  # already warned above
+        for average in ("micro", "macro", "weighted"):
+            ap, ar, af, _ = _prfs(names, pred_sum, tp_sum, true_sum, average=average, **kw)
+            rows.append((f"{average} avg", ap, ar, af, total))
+
+    if output_dict:
+        return {
+            name: {"precision": pp, "recall": rr, "f1-score": ff, "support": ss}
+            for name, pp, rr, ff, ss in rows
+        }
+
+    width = max([len(name) for name in names] + [len("weighted avg"), digits])
+    head = f"{'':>{width}s} " + "".join(
+        f" {h:>9}" for h in ("precision", "recall", "f1-score", "support")
+    )
+    lines = [head, ""]
+    n_types = len(names)
+    for k, (name, pp, rr, ff, ss) in enumerate(rows):
+        if k == n_types:
+            lines.append("")
+        lines.append(
+            f"{name:>{width}s} " + f" {pp:>9.{digits}f} {rr:>9.{digits}f} {ff:>9.{digits}f}"
+            + f" {ss:>9}"
+        )
+    return "\n".join(lines) + "\n"
