@@ -95,7 +95,7 @@ int FS_FN(forward)(FS_MODEL_ARGS(FS_T), FS_T *log_alpha, double *log_Z) {
     FS_FOR_EACH_GROUP(WS_F | (log_alpha ? 0 : WS_ROLL), 1, {
         fs_dd lz[FS_G];
         int64_t t, j;
-        forward_group(&M, S, ns, lz, ws.tmp, ws.zero, ws.dummy);
+        forward_group(&M, S, ns, lz, ws.tmp);
         for (s = 0; s < ns; s++) {
             log_Z[idx[s]] = lz[s].hi + lz[s].lo;
             if (log_alpha)
@@ -109,7 +109,7 @@ int FS_FN(forward)(FS_MODEL_ARGS(FS_T), FS_T *log_alpha, double *log_Z) {
 int FS_FN(backward)(FS_MODEL_ARGS(FS_T), FS_T *log_beta) {
     FS_FOR_EACH_GROUP(WS_F, 1, {
         int64_t t, j;
-        backward_group(&M, S, ns, ws.tmp, ws.zero, ws.dummy);
+        backward_group(&M, S, ns, ws.tmp);
         for (s = 0; s < ns; s++)
             for (t = 0; t < S[s].T; t++)
                 for (j = 0; j < N; j++)
@@ -125,13 +125,13 @@ static void FS_LOCAL(posteriors)(const fs_model *M, fs_ws *ws, fs_seq *S, int ns
     fs_seq Sb[FS_G] = {{0}};
     fs_dd log_Z[FS_G];
     int s;
-    forward_group(M, S, ns, log_Z, ws->tmp, ws->zero, ws->dummy);
+    forward_group(M, S, ns, log_Z, ws->tmp);
     for (s = 0; s < ns; s++) log_Z_out[s] = log_Z[s].hi + log_Z[s].lo;
     for (s = 0; s < ns; s++) {
         Sb[s] = S[s];
         Sb[s].L = &ws->Bk[s];
     }
-    backward_group(M, Sb, ns, ws->tmp, ws->zero, ws->dummy);
+    backward_group(M, Sb, ns, ws->tmp);
     for (s = 0; s < ns; s++) {
         const int64_t T = S[s].T;
         int64_t t, j;
@@ -174,7 +174,7 @@ int FS_FN(viterbi)(FS_MODEL_ARGS(FS_T), int64_t *paths, double *scores) {
         int64_t *p[FS_G];
         double sc[FS_G];
         for (s = 0; s < ns; s++) p[s] = paths + off[s];
-        viterbi_group(&M, S, ns, p, sc, ws.zero, ws.dummy);
+        viterbi_group(&M, S, ns, p, sc);
         for (s = 0; s < ns; s++) scores[idx[s]] = sc[s];
     });
 }

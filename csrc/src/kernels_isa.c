@@ -36,7 +36,6 @@ typedef struct {
     fs_lattice F[FS_G];     /* forward lattices (Viterbi: delta rows) */
     fs_lattice Bk[FS_G];    /* backward lattices */
     double *x[FS_G];        /* [Np] backward scratch */
-    double *zero, *dummy;   /* [Np] rows for unused group slots */
     double *tmp;            /* [4 Np] */
     double *X, *Y;          /* [Tmax][Np] pair-marginal factors */
     double *P, *Ps;         /* [Np][Np] pair accumulators */
@@ -63,7 +62,7 @@ static void lattice_carve(fs_lattice *L, char **p, int64_t rows, int64_t Np, int
 
 static int ws_alloc(fs_ws *ws, int64_t T, int64_t N, int64_t Np, int64_t k, int need) {
     const int64_t rows = (need & WS_ROLL) ? 2 : T, mask = (need & WS_ROLL) ? 1 : -1;
-    size_t bytes = sizeof(double) * (6 * Np + FS_G * Np) + sizeof(int64_t) * 2 * N;
+    size_t bytes = sizeof(double) * (4 * Np + FS_G * Np) + sizeof(int64_t) * 2 * N;
     char *p;
     int s;
     if (need & WS_EM) bytes += FS_G * sizeof(double) * T * N;
@@ -77,10 +76,6 @@ static int ws_alloc(fs_ws *ws, int64_t T, int64_t N, int64_t Np, int64_t k, int 
     p = (char *)ws->block;
     ws->tmp = (double *)p;
     p += sizeof(double) * 4 * Np;
-    ws->zero = (double *)p;
-    ws->dummy = ws->zero + Np;
-    memset(ws->zero, 0, sizeof(double) * Np);
-    p += sizeof(double) * 2 * Np;
     for (s = 0; s < FS_G; s++) {
         ws->x[s] = (double *)p;
         p += sizeof(double) * Np;

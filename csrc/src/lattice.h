@@ -39,7 +39,7 @@
    FS_JB columns (two SIMD registers) are kept in registers; rows are padded to Np, a multiple
    of FS_JB, so the kernels need no tail loops. The vector vocabulary below is the only
    ISA-specific code; kernels_isa.c is compiled once per ISA with that ISA's flags. */
-#define FS_G 4
+#define FS_G 4 /* the group kernels below are instantiated for 1..4 rows */
 #if defined(FS_ISA_IS_AVX512)
 #include <immintrin.h>
 typedef __m512d fs_vd;
@@ -266,49 +266,80 @@ static inline double lse_strided(const double *x, const double *y, int64_t n, in
     return m + log(s);
 }
 
-/* out[s][j] = sum_i in[s][i] * A[i][j] for FS_G rows at once (j < Np). */
-static void matvec_group(const double *A, int64_t N, int64_t Np, const double *const *in,
-                         double *const *out) {
+#if defined(__GNUC__)
+#define FS_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define FS_ALWAYS_INLINE inline
+#endif
+
+/* out[s][j] = sum_i in[s][i] * A[i][j] for G rows at once (j < Np). G is a compile-time
+   constant at each call site, so the accumulators live in registers. */
+static FS_ALWAYS_INLINE void matvec_rows(const double *A, int64_t N, int64_t Np,
+                                         const double *const *in, double *const *out,
+                                         const int G) {
     int64_t j0, i;
     int s;
     for (j0 = 0; j0 < Np; j0 += FS_JB) {
         fs_vd acc[FS_G][2];
-        for (s = 0; s < FS_G; s++) acc[s][0] = acc[s][1] = v_set1(0.0);
+        for (s = 0; s < G; s++) acc[s][0] = acc[s][1] = v_set1(0.0);
         for (i = 0; i < N; i++) {
             const fs_vd a0 = v_load(A + i * Np + j0), a1 = v_load(A + i * Np + j0 + FS_VW);
-            for (s = 0; s < FS_G; s++) {
+            for (s = 0; s < G; s++) {
                 const fs_vd v = v_set1(in[s][i]);
                 acc[s][0] = v_fma(v, a0, acc[s][0]);
                 acc[s][1] = v_fma(v, a1, acc[s][1]);
             }
         }
-        for (s = 0; s < FS_G; s++) {
+        for (s = 0; s < G; s++) {
             v_store(out[s] + j0, acc[s][0]);
             v_store(out[s] + j0 + FS_VW, acc[s][1]);
         }
     }
 }
 
-/* out[s][j] = max_i (in[s][i] + TP[i][j]) for FS_G rows at once: the Viterbi step. */
-static void maxplus_group(const double *TP, int64_t N, int64_t Np, const double *const *in,
-                          double *const *out) {
+/* out[s][j] = max_i (in[s][i] + TP[i][j]) for G rows at once: the Viterbi step. */
+static FS_ALWAYS_INLINE void maxplus_rows(const double *TP, int64_t N, int64_t Np,
+                                          const double *const *in, double *const *out,
+                                          const int G) {
     int64_t j0, i;
     int s;
     for (j0 = 0; j0 < Np; j0 += FS_JB) {
         fs_vd acc[FS_G][2];
-        for (s = 0; s < FS_G; s++) acc[s][0] = acc[s][1] = v_set1(-INFINITY);
+        for (s = 0; s < G; s++) acc[s][0] = acc[s][1] = v_set1(-INFINITY);
         for (i = 0; i < N; i++) {
             const fs_vd a0 = v_load(TP + i * Np + j0), a1 = v_load(TP + i * Np + j0 + FS_VW);
-            for (s = 0; s < FS_G; s++) {
+            for (s = 0; s < G; s++) {
                 const fs_vd v = v_set1(in[s][i]);
                 acc[s][0] = v_max(v_add(v, a0), acc[s][0]);
                 acc[s][1] = v_max(v_add(v, a1), acc[s][1]);
             }
         }
-        for (s = 0; s < FS_G; s++) {
+        for (s = 0; s < G; s++) {
             v_store(out[s] + j0, acc[s][0]);
             v_store(out[s] + j0 + FS_VW, acc[s][1]);
         }
+    }
+}
+
+/* The group step with the unused slots dropped: a lone sequence (a long single sequence,
+   the tail of a batch) pays for one row, not FS_G. Slots [0, g) must be the active ones. */
+static void matvec_group(const double *A, int64_t N, int64_t Np, const double *const *in,
+                         double *const *out, int g) {
+    switch (g) {
+        case 1: matvec_rows(A, N, Np, in, out, 1); break;
+        case 2: matvec_rows(A, N, Np, in, out, 2); break;
+        case 3: matvec_rows(A, N, Np, in, out, 3); break;
+        default: matvec_rows(A, N, Np, in, out, 4); break;
+    }
+}
+
+static void maxplus_group(const double *TP, int64_t N, int64_t Np, const double *const *in,
+                          double *const *out, int g) {
+    switch (g) {
+        case 1: maxplus_rows(TP, N, Np, in, out, 1); break;
+        case 2: maxplus_rows(TP, N, Np, in, out, 2); break;
+        case 3: maxplus_rows(TP, N, Np, in, out, 3); break;
+        default: maxplus_rows(TP, N, Np, in, out, 4); break;
     }
 }
 
@@ -433,9 +464,9 @@ typedef struct {
 
 /* alpha[t][j] = em[t][j] + logsumexp_i(alpha[t-1][i] + trans[i][j]), alpha[0] = start + em[0],
    for ns <= FS_G sequences in lockstep. Writes log_Z[s] = logsumexp_j(alpha[T-1][j] + end[j]).
-   zero/dummy: [Np] rows for the unused slots of the group. tmp: 2 Np doubles. */
+   tmp: 2 Np doubles. */
 static void forward_group(const fs_model *M, const fs_seq *S, int ns, fs_dd *log_Z,
-                          double *tmp, const double *zero, double *dummy) {
+                          double *tmp) {
     const int64_t N = M->N, Np = M->Np;
     int alive[FS_G];
     int64_t t, j, Tmax = 0;
@@ -452,19 +483,15 @@ static void forward_group(const fs_model *M, const fs_seq *S, int ns, fs_dd *log
         const double *in[FS_G];
         double *out[FS_G];
         int any = 0;
-        for (s = 0; s < FS_G; s++) {
-            in[s] = zero;
-            out[s] = dummy;
-        }
         for (s = 0; s < ns; s++) {
             const fs_lattice *L = S[s].L;
             if (t < S[s].T && alive[s] && !L->is_log[RIX(L, t - 1)]) {
-                in[s] = ROW(L, Np, t - 1);
-                out[s] = ROW(L, Np, t);
-                any = 1;
+                in[any] = ROW(L, Np, t - 1);
+                out[any] = ROW(L, Np, t);
+                any++;
             }
         }
-        if (any) matvec_group(M->A, N, Np, in, out);
+        if (any) matvec_group(M->A, N, Np, in, out, any);
         for (s = 0; s < ns; s++) {
             fs_lattice *L = S[s].L;
             const int64_t r = RIX(L, t), rp = RIX(L, t - 1);
@@ -504,8 +531,7 @@ static void forward_group(const fs_model *M, const fs_seq *S, int ns, fs_dd *log
 /* beta[T-1] = end; beta[t][i] = logsumexp_j(trans[i][j] + em[t+1][j] + beta[t+1][j]), for
    ns <= FS_G sequences in lockstep, each running from its own end (position T_s - 1 - u at
    lockstep step u). tmp: 2 Np doubles. */
-static void backward_group(const fs_model *M, const fs_seq *S, int ns, double *tmp,
-                           const double *zero, double *dummy) {
+static void backward_group(const fs_model *M, const fs_seq *S, int ns, double *tmp) {
     const int64_t N = M->N, Np = M->Np;
     int alive[FS_G];
     unsigned char xlog[FS_G];
@@ -526,10 +552,6 @@ static void backward_group(const fs_model *M, const fs_seq *S, int ns, double *t
         const double *in[FS_G];
         double *out[FS_G];
         int any = 0;
-        for (s = 0; s < FS_G; s++) {
-            in[s] = zero;
-            out[s] = dummy;
-        }
         /* x = beta[t+1] + em[t+1], rescaled */
         for (s = 0; s < ns; s++) {
             fs_lattice *L = S[s].L;
@@ -549,12 +571,12 @@ static void backward_group(const fs_model *M, const fs_seq *S, int ns, double *t
                 xlog[s] = 1;
             }
             if (!xlog[s]) {
-                in[s] = S[s].x;
-                out[s] = ROW(L, Np, t);
-                any = 1;
+                in[any] = S[s].x;
+                out[any] = ROW(L, Np, t);
+                any++;
             }
         }
-        if (any) matvec_group(M->AT, N, Np, in, out);
+        if (any) matvec_group(M->AT, N, Np, in, out, any);
         for (s = 0; s < ns; s++) {
             fs_lattice *L = S[s].L;
             const int64_t t = S[s].T - 1 - u;
@@ -653,7 +675,7 @@ static void pair_sums(const fs_model *M, const fs_lattice *F, const fs_lattice *
    backtracking, from the very same sums, so ties resolve exactly as a tracked argmax with
    the lowest state index would. Writes paths[s][t] (-1 when no path) and scores[s]. */
 static void viterbi_group(const fs_model *M, const fs_seq *S, int ns, int64_t *const *paths,
-                          double *scores, const double *zero, double *dummy) {
+                          double *scores) {
     const int64_t N = M->N, Np = M->Np;
     int64_t t, i, j, Tmax = 0;
     int s;
@@ -665,17 +687,15 @@ static void viterbi_group(const fs_model *M, const fs_seq *S, int ns, int64_t *c
     for (t = 1; t < Tmax; t++) {
         const double *in[FS_G];
         double *out[FS_G];
-        for (s = 0; s < FS_G; s++) {
-            in[s] = zero;
-            out[s] = dummy;
-        }
+        int g = 0;
         for (s = 0; s < ns; s++) {
             if (t < S[s].T) {
-                in[s] = S[s].L->v + (t - 1) * Np;
-                out[s] = S[s].L->v + t * Np;
+                in[g] = S[s].L->v + (t - 1) * Np;
+                out[g] = S[s].L->v + t * Np;
+                g++;
             }
         }
-        maxplus_group(M->TP, N, Np, in, out);
+        maxplus_group(M->TP, N, Np, in, out, g);
         for (s = 0; s < ns; s++) {
             if (t < S[s].T) {
                 double *d = S[s].L->v + t * Np;

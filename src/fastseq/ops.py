@@ -28,7 +28,7 @@ from ._types import CRFGrad, Marginals
 __all__ = [
     "log_partition", "forward", "backward", "marginals", "viterbi", "kbest",
     "posterior_decode", "sequence_score", "crf_nll", "allowed_transitions",
-    "Marginals", "CRFGrad", "effective_n_threads",
+    "Marginals", "CRFGrad", "effective_n_threads", "as_numpy",
 ]
 
 _SINGLE, _PADDED, _CONCAT = "single", "padded", "concatenated"
@@ -56,8 +56,26 @@ def effective_n_threads(n_threads=None) -> int:
     return n_threads
 
 
+def as_numpy(x, name="array"):
+    """A numpy view of ``x`` without copying where possible: numpy arrays as they are, torch
+    CPU tensors (detached), and anything speaking DLPack or the buffer/array protocols."""
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "detach") and hasattr(x, "device"):  # a torch tensor
+        if x.device.type != "cpu":
+            raise TypeError(f"`{name}` is a tensor on {x.device}; fastseq's kernels run on the "
+                            "CPU (use fastseq.torch.CRF, which falls back to pure torch there)")
+        x = x.detach()
+        if x.is_conj():
+            x = x.resolve_conj()
+        return x.numpy()
+    if hasattr(x, "__dlpack__") and not hasattr(x, "__array__"):
+        return np.from_dlpack(x)
+    return np.asarray(x)
+
+
 def _float_array(x, name):
-    arr = np.asarray(x)
+    arr = as_numpy(x, name)
     kind = arr.dtype.kind
     if kind == "f":
         return arr
@@ -176,7 +194,7 @@ class _Batch:
 
 
 def _check_lengths(lengths, B):
-    arr = np.asarray(lengths)
+    arr = as_numpy(lengths, "lengths")
     if arr.ndim != 1:
         raise ValueError(f"`lengths` must be 1-D, got shape {arr.shape}")
     if arr.size and arr.dtype.kind not in "iu":
@@ -192,7 +210,7 @@ def _check_lengths(lengths, B):
 
 
 def _check_tags(tags, batch):
-    arr = np.asarray(tags)
+    arr = as_numpy(tags, "tags")
     if arr.dtype.kind not in "iu" and not (arr.size == 0 and arr.dtype.kind == "f"):
         raise TypeError(f"`tags` must be an integer array, got dtype {arr.dtype}")
     want = {_SINGLE: (batch.T,), _PADDED: (batch.B, batch.T), _CONCAT: (batch.L,)}[batch.kind]
