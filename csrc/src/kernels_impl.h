@@ -99,9 +99,10 @@ int FS_FN(forward)(FS_MODEL_ARGS(FS_T), FS_T *log_alpha, double *log_Z) {
         for (s = 0; s < ns; s++) {
             log_Z[idx[s]] = lz[s].hi + lz[s].lo;
             if (log_alpha)
-                for (t = 0; t < S[s].T; t++)
-                    for (j = 0; j < N; j++)
-                        log_alpha[(off[s] + t) * N + j] = (FS_T)lat_log(S[s].L, Np, t, j);
+                for (t = 0; t < S[s].T; t++) {
+                    row_logs(S[s].L, N, Np, t, ws.tmp, ws.tmp + Np);
+                    for (j = 0; j < N; j++) log_alpha[(off[s] + t) * N + j] = (FS_T)ws.tmp[j];
+                }
         }
     });
 }
@@ -111,9 +112,10 @@ int FS_FN(backward)(FS_MODEL_ARGS(FS_T), FS_T *log_beta) {
         int64_t t, j;
         backward_group(&M, S, ns, ws.tmp);
         for (s = 0; s < ns; s++)
-            for (t = 0; t < S[s].T; t++)
-                for (j = 0; j < N; j++)
-                    log_beta[(off[s] + t) * N + j] = (FS_T)lat_log(S[s].L, Np, t, j);
+            for (t = 0; t < S[s].T; t++) {
+                row_logs(S[s].L, N, Np, t, ws.tmp, ws.tmp + Np);
+                for (j = 0; j < N; j++) log_beta[(off[s] + t) * N + j] = (FS_T)ws.tmp[j];
+            }
     });
 }
 
@@ -170,10 +172,13 @@ int FS_FN(marginals)(FS_MODEL_ARGS(FS_T), FS_T *node, FS_T *pair, double *log_Z)
 }
 
 int FS_FN(viterbi)(FS_MODEL_ARGS(FS_T), int64_t *paths, double *scores) {
-    FS_FOR_EACH_GROUP(WS_VIT, 1, {
+    FS_FOR_EACH_GROUP(WS_VIT | WS_B, 1, {
         int64_t *p[FS_G];
         double sc[FS_G];
-        for (s = 0; s < ns; s++) p[s] = paths + off[s];
+        for (s = 0; s < ns; s++) {
+            p[s] = paths + off[s];
+            S[s].raw = ws.Bk[s].v;
+        }
         viterbi_group(&M, S, ns, p, sc);
         for (s = 0; s < ns; s++) scores[idx[s]] = sc[s];
     });

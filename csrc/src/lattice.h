@@ -57,6 +57,13 @@ typedef __m512d fs_vd;
     _mm512_add_epi64(_mm512_sub_epi64(_mm512_castpd_si512(t), \
     _mm512_castpd_si512(_mm512_set1_pd(6755399441055744.0))), _mm512_set1_epi64(1023)), 52))
 #define v_zero_below(x, lim, y) _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(x, lim, _CMP_GE_OQ), y)
+#define v_div _mm512_div_pd
+#define v_hmax _mm512_reduce_max_pd
+#define v_eq_bits(a, b) ((unsigned)_mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ))
+#define v_blend_gt(a, b, x, y) _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, b, _CMP_GT_OQ), y, x)
+/* x = m 2^e with m in [1, 2), for positive normal x */
+#define v_frexp1(x, e, m) do { e = _mm512_getexp_pd(x); \
+    m = _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src); } while (0)
 #elif defined(FS_ISA_IS_AVX2)
 #include <immintrin.h>
 typedef __m256d fs_vd;
@@ -74,6 +81,20 @@ typedef __m256d fs_vd;
     _mm256_add_epi64(_mm256_sub_epi64(_mm256_castpd_si256(t), \
     _mm256_castpd_si256(_mm256_set1_pd(6755399441055744.0))), _mm256_set1_epi64x(1023)), 52))
 #define v_zero_below(x, lim, y) _mm256_and_pd(_mm256_cmp_pd(x, lim, _CMP_GE_OQ), y)
+#define v_div _mm256_div_pd
+static inline double v_hmax(__m256d x) {
+    const __m128d m = _mm_max_pd(_mm256_castpd256_pd128(x), _mm256_extractf128_pd(x, 1));
+    return _mm_cvtsd_f64(_mm_max_sd(m, _mm_unpackhi_pd(m, m)));
+}
+#define v_eq_bits(a, b) ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_EQ_OQ)))
+#define v_blend_gt(a, b, x, y) _mm256_blendv_pd(y, x, _mm256_cmp_pd(a, b, _CMP_GT_OQ))
+#define v_frexp1(x, e, m) do { const __m256i b_ = _mm256_castpd_si256(x); \
+    e = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64(b_, 52), \
+        _mm256_castpd_si256(_mm256_set1_pd(4503599627370496.0)))), \
+        _mm256_set1_pd(4503599627370496.0 + 1023.0)); \
+    m = _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(b_, \
+        _mm256_set1_epi64x(0x000FFFFFFFFFFFFFLL)), _mm256_set1_epi64x(0x3FF0000000000000LL))); \
+    } while (0)
 #elif defined(__SSE2__)
 #include <emmintrin.h>
 typedef __m128d fs_vd;
@@ -91,6 +112,18 @@ typedef __m128d fs_vd;
     _mm_add_epi64(_mm_sub_epi64(_mm_castpd_si128(t), \
     _mm_castpd_si128(_mm_set1_pd(6755399441055744.0))), _mm_set1_epi64x(1023)), 52))
 #define v_zero_below(x, lim, y) _mm_and_pd(_mm_cmpge_pd(x, lim), y)
+#define v_div _mm_div_pd
+#define v_hmax(x) _mm_cvtsd_f64(_mm_max_sd(x, _mm_unpackhi_pd(x, x)))
+#define v_eq_bits(a, b) ((unsigned)_mm_movemask_pd(_mm_cmpeq_pd(a, b)))
+#define v_blend_gt(a, b, x, y) _mm_or_pd(_mm_and_pd(_mm_cmpgt_pd(a, b), x), \
+    _mm_andnot_pd(_mm_cmpgt_pd(a, b), y))
+#define v_frexp1(x, e, m) do { const __m128i b_ = _mm_castpd_si128(x); \
+    e = _mm_sub_pd(_mm_castsi128_pd(_mm_or_si128(_mm_srli_epi64(b_, 52), \
+        _mm_castpd_si128(_mm_set1_pd(4503599627370496.0)))), \
+        _mm_set1_pd(4503599627370496.0 + 1023.0)); \
+    m = _mm_castsi128_pd(_mm_or_si128(_mm_and_si128(b_, \
+        _mm_set1_epi64x(0x000FFFFFFFFFFFFFLL)), _mm_set1_epi64x(0x3FF0000000000000LL))); \
+    } while (0)
 #else
 typedef double fs_vd;
 #define FS_VW 1
@@ -100,8 +133,14 @@ typedef double fs_vd;
 #define v_fma(a, b, c) ((a) * (b) + (c))
 #define v_add(a, b) ((a) + (b))
 #define v_max(a, b) ((a) > (b) ? (a) : (b))
+#define v_hmax(x) (x)
+#define v_eq_bits(a, b) ((unsigned)((a) == (b)))
 #endif
 #define FS_JB (2 * FS_VW)
+
+/* ln 2 split so that e * FS_LN2_HI is exact for |e| < 2^20 */
+#define FS_LN2_HI 6.93147180369123816490e-01
+#define FS_LN2_LO 1.90821492927058770002e-10
 
 /* y[j] = exp(x[j]) for x <= 0, for j < n rounded up to FS_VW (the buffers have room):
    Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2, a degree-13 Taylor polynomial (error
@@ -140,6 +179,43 @@ static void exp_array(const double *x, double *y, int64_t n) {
 #endif
 }
 
+/* y[j] = log(x[j]) for x = 0 (-> -inf) or a positive normal double, j < n rounded up to
+   FS_VW: x = m 2^e with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(f), f = (m-1)/(m+1),
+   by its odd series to f^23 (|f| < 0.172: error below 1e-18). */
+static void log_array(const double *x, double *y, int64_t n) {
+#if FS_VW > 1
+    const fs_vd one = v_set1(1.0), sqrt2 = v_set1(1.4142135623730951);
+    int64_t j;
+    for (j = 0; j < n; j += FS_VW) {
+        const fs_vd xv = v_load(x + j);
+        fs_vd e, m, f, s, p, r;
+        v_frexp1(xv, e, m);
+        e = v_blend_gt(m, sqrt2, v_add(e, one), e);
+        m = v_blend_gt(m, sqrt2, v_mul(m, v_set1(0.5)), m);
+        f = v_div(v_sub(m, one), v_add(m, one));
+        s = v_mul(f, f);
+        p = v_set1(1.0 / 23.0);
+        p = v_fma(p, s, v_set1(1.0 / 21.0));
+        p = v_fma(p, s, v_set1(1.0 / 19.0));
+        p = v_fma(p, s, v_set1(1.0 / 17.0));
+        p = v_fma(p, s, v_set1(1.0 / 15.0));
+        p = v_fma(p, s, v_set1(1.0 / 13.0));
+        p = v_fma(p, s, v_set1(1.0 / 11.0));
+        p = v_fma(p, s, v_set1(1.0 / 9.0));
+        p = v_fma(p, s, v_set1(1.0 / 7.0));
+        p = v_fma(p, s, v_set1(1.0 / 5.0));
+        p = v_fma(p, s, v_set1(1.0 / 3.0));
+        /* log m = 2f + 2f s p; add the small terms first */
+        r = v_fma(e, v_set1(FS_LN2_LO), v_mul(v_add(f, f), v_mul(s, p)));
+        r = v_add(v_fma(e, v_set1(FS_LN2_HI), v_add(f, f)), r);
+        v_store(y + j, v_blend_gt(xv, v_set1(0.0), r, v_set1(-INFINITY)));
+    }
+#else
+    int64_t j;
+    for (j = 0; j < n; j++) y[j] = x[j] > 0 ? log(x[j]) : -INFINITY;
+#endif
+}
+
 /* Transition model shared (read-only) by all threads of a call. */
 typedef struct {
     int64_t N, Np;   /* states; padded row stride */
@@ -150,6 +226,7 @@ typedef struct {
     double *A;       /* [N][Np] exp(trans - gT), zero padding */
     double *AT;      /* [N][Np] transpose of A (backward steps) */
     double *TP;      /* [N][Np] trans with -inf padding (Viterbi) */
+    double *TPT;     /* [N][Np] its transpose: column j of trans as a row (backtracking) */
     int scaled_ok;   /* every finite transition >= gT + FS_A_MIN_LOG: scaled steps allowed */
 } fs_model;
 
@@ -177,6 +254,22 @@ static inline double dd_sum3(fs_dd a, fs_dd b, fs_dd c) {
 
 static const fs_dd fs_dd_zero = {0.0, 0.0};
 
+
+/* e with x * 2^-e in [0.5, 1), for a positive normal x */
+static inline int pow2_exponent(double x) {
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return (int)((bits >> 52) & 0x7ff) - 1022;
+}
+
+/* 2^e for -1022 <= e <= 1023 */
+static inline double pow2(int e) {
+    const uint64_t bits = (uint64_t)(e + 1023) << 52;
+    double x;
+    memcpy(&x, &bits, sizeof x);
+    return x;
+}
+
 /* One lattice (alpha, beta or Viterbi delta) of one sequence. Row t lives at
    v + (t & mask) * Np: mask = -1 keeps every row, mask = 1 keeps two rolling rows. A row is
    either scaled, v[j] = exp(la[j] - c) with max 1 (0 = forbidden), or holds relative logs,
@@ -196,7 +289,7 @@ static void model_free(fs_model *m) {
     m->trans = NULL;
 }
 
-static int64_t padded(int64_t N) { return (N + FS_JB - 1) / FS_JB * FS_JB; }
+static int64_t padded(int64_t N) { return (N + FS_VW - 1) / FS_VW * FS_VW; }
 
 /* Allocates the model; the caller fills trans, start and end, then calls model_prepare. */
 static int model_alloc(fs_model *m, int64_t N) {
@@ -204,12 +297,13 @@ static int model_alloc(fs_model *m, int64_t N) {
     const size_t nn = (size_t)N * (size_t)N, np = (size_t)N * (size_t)Np;
     m->N = N;
     m->Np = Np;
-    m->trans = (double *)malloc(sizeof(double) * (nn + 3 * np + 2 * (size_t)N));
+    m->trans = (double *)malloc(sizeof(double) * (nn + 4 * np + 2 * (size_t)N));
     if (!m->trans) return -1;
     m->A = m->trans + nn;
     m->AT = m->A + np;
     m->TP = m->AT + np;
-    m->start = m->TP + np;
+    m->TPT = m->TP + np;
+    m->start = m->TPT + np;
     m->end = m->start + N;
     return 0;
 }
@@ -228,6 +322,7 @@ static void model_prepare(fs_model *m) {
             m->A[i * Np + j] = 0.0;
             m->AT[i * Np + j] = 0.0;
             m->TP[i * Np + j] = -INFINITY;
+            m->TPT[i * Np + j] = -INFINITY;
         }
     }
     for (i = 0; i < N; i++) {
@@ -237,6 +332,7 @@ static void model_prepare(fs_model *m) {
             m->A[i * Np + j] = exp(d);
             m->AT[j * Np + i] = exp(d);
             m->TP[i * Np + j] = m->trans[i * N + j];
+            m->TPT[j * Np + i] = m->trans[i * N + j];
         }
     }
 }
@@ -251,6 +347,19 @@ static inline double lat_rel(const fs_lattice *L, int64_t Np, int64_t t, int64_t
 static inline double lat_log(const fs_lattice *L, int64_t Np, int64_t t, int64_t j) {
     const fs_dd c = L->c[RIX(L, t)];
     return c.hi + (c.lo + lat_rel(L, Np, t, j));
+}
+
+/* out[j] = log value of entry j of row t (absolute), j < N. tmp: Np doubles. */
+static void row_logs(const fs_lattice *L, int64_t N, int64_t Np, int64_t t, double *out,
+                     double *tmp) {
+    const fs_dd c = L->c[RIX(L, t)];
+    const double *v = ROW(L, Np, t);
+    int64_t j;
+    if (!L->is_log[RIX(L, t)]) {
+        log_array(v, tmp, N);
+        v = tmp;
+    }
+    for (j = 0; j < N; j++) out[j] = c.hi + (c.lo + v[j]);
 }
 
 /* Exact log(sum_i exp(x[i] + y[i * stride])), -inf safe. */
@@ -279,7 +388,7 @@ static FS_ALWAYS_INLINE void matvec_rows(const double *A, int64_t N, int64_t Np,
                                          const int G) {
     int64_t j0, i;
     int s;
-    for (j0 = 0; j0 < Np; j0 += FS_JB) {
+    for (j0 = 0; j0 + FS_JB <= Np; j0 += FS_JB) {
         fs_vd acc[FS_G][2];
         for (s = 0; s < G; s++) acc[s][0] = acc[s][1] = v_set1(0.0);
         for (i = 0; i < N; i++) {
@@ -295,15 +404,37 @@ static FS_ALWAYS_INLINE void matvec_rows(const double *A, int64_t N, int64_t Np,
             v_store(out[s] + j0 + FS_VW, acc[s][1]);
         }
     }
+    if (j0 < Np && G == 1) {
+        /* a lone row: two accumulators halve the FMA-latency chain */
+        fs_vd acc0 = v_set1(0.0), acc1 = v_set1(0.0);
+        const double *x = in[0];
+        for (i = 0; i + 1 < N; i += 2) {
+            acc0 = v_fma(v_set1(x[i]), v_load(A + i * Np + j0), acc0);
+            acc1 = v_fma(v_set1(x[i + 1]), v_load(A + (i + 1) * Np + j0), acc1);
+        }
+        if (i < N) acc0 = v_fma(v_set1(x[i]), v_load(A + i * Np + j0), acc0);
+        v_store(out[0] + j0, v_add(acc0, acc1));
+    } else if (j0 < Np) { /* one vector left */
+        fs_vd acc[FS_G];
+        for (s = 0; s < G; s++) acc[s] = v_set1(0.0);
+        for (i = 0; i < N; i++) {
+            const fs_vd a0 = v_load(A + i * Np + j0);
+            for (s = 0; s < G; s++) acc[s] = v_fma(v_set1(in[s][i]), a0, acc[s]);
+        }
+        for (s = 0; s < G; s++) v_store(out[s] + j0, acc[s]);
+    }
 }
 
-/* out[s][j] = max_i (in[s][i] + TP[i][j]) for G rows at once: the Viterbi step. */
+/* The Viterbi step for G rows at once: raw[s][j] = max_i (in[s][i] + TP[i][j]) and
+   out[s][j] = raw[s][j] + add[s][j] (the emissions, padded), kept in registers between the
+   two stores so that the next step does not wait on a reload. */
 static FS_ALWAYS_INLINE void maxplus_rows(const double *TP, int64_t N, int64_t Np,
-                                          const double *const *in, double *const *out,
+                                          const double *const *in, double *const *raw,
+                                          double *const *out, const double *const *add,
                                           const int G) {
     int64_t j0, i;
     int s;
-    for (j0 = 0; j0 < Np; j0 += FS_JB) {
+    for (j0 = 0; j0 + FS_JB <= Np; j0 += FS_JB) {
         fs_vd acc[FS_G][2];
         for (s = 0; s < G; s++) acc[s][0] = acc[s][1] = v_set1(-INFINITY);
         for (i = 0; i < N; i++) {
@@ -315,8 +446,34 @@ static FS_ALWAYS_INLINE void maxplus_rows(const double *TP, int64_t N, int64_t N
             }
         }
         for (s = 0; s < G; s++) {
-            v_store(out[s] + j0, acc[s][0]);
-            v_store(out[s] + j0 + FS_VW, acc[s][1]);
+            v_store(raw[s] + j0, acc[s][0]);
+            v_store(raw[s] + j0 + FS_VW, acc[s][1]);
+            v_store(out[s] + j0, v_add(acc[s][0], v_load(add[s] + j0)));
+            v_store(out[s] + j0 + FS_VW, v_add(acc[s][1], v_load(add[s] + j0 + FS_VW)));
+        }
+    }
+    if (j0 < Np && G == 1) {
+        /* a lone row: two accumulators halve the max-latency chain */
+        fs_vd acc0 = v_set1(-INFINITY), acc1 = v_set1(-INFINITY);
+        const double *x = in[0];
+        for (i = 0; i + 1 < N; i += 2) {
+            acc0 = v_max(v_add(v_set1(x[i]), v_load(TP + i * Np + j0)), acc0);
+            acc1 = v_max(v_add(v_set1(x[i + 1]), v_load(TP + (i + 1) * Np + j0)), acc1);
+        }
+        if (i < N) acc0 = v_max(v_add(v_set1(x[i]), v_load(TP + i * Np + j0)), acc0);
+        acc0 = v_max(acc0, acc1);
+        v_store(raw[0] + j0, acc0);
+        v_store(out[0] + j0, v_add(acc0, v_load(add[0] + j0)));
+    } else if (j0 < Np) {
+        fs_vd acc[FS_G];
+        for (s = 0; s < G; s++) acc[s] = v_set1(-INFINITY);
+        for (i = 0; i < N; i++) {
+            const fs_vd a0 = v_load(TP + i * Np + j0);
+            for (s = 0; s < G; s++) acc[s] = v_max(v_add(v_set1(in[s][i]), a0), acc[s]);
+        }
+        for (s = 0; s < G; s++) {
+            v_store(raw[s] + j0, acc[s]);
+            v_store(out[s] + j0, v_add(acc[s], v_load(add[s] + j0)));
         }
     }
 }
@@ -334,23 +491,25 @@ static void matvec_group(const double *A, int64_t N, int64_t Np, const double *c
 }
 
 static void maxplus_group(const double *TP, int64_t N, int64_t Np, const double *const *in,
-                          double *const *out, int g) {
+                          double *const *raw, double *const *out, const double *const *add,
+                          int g) {
     switch (g) {
-        case 1: maxplus_rows(TP, N, Np, in, out, 1); break;
-        case 2: maxplus_rows(TP, N, Np, in, out, 2); break;
-        case 3: maxplus_rows(TP, N, Np, in, out, 3); break;
-        default: maxplus_rows(TP, N, Np, in, out, 4); break;
+        case 1: maxplus_rows(TP, N, Np, in, raw, out, add, 1); break;
+        case 2: maxplus_rows(TP, N, Np, in, raw, out, add, 2); break;
+        case 3: maxplus_rows(TP, N, Np, in, raw, out, add, 3); break;
+        default: maxplus_rows(TP, N, Np, in, raw, out, add, 4); break;
     }
 }
 
-/* P[i][j] = sum_r X[r][i] * Y[r][j] over `rows` rows of stride Np (i < N rounded up to FS_G,
-   j < Np): the pair-marginal sums as one product instead of a rank-1 update per step. */
+/* P[i][j] = sum_r X[r][i] * Y[r][j] over `rows` rows of stride Np (j < Np). The i blocks
+   read up to FS_G - 1 entries past row ends (into the next row / the Y buffer behind X);
+   those lanes are discarded: the pair-marginal sums as one product instead of a rank-1 update per step. */
 static void gemm_tn(const double *X, const double *Y, int64_t rows, int64_t N, int64_t Np,
                     double *P) {
     int64_t i0, j0, r;
     int s;
     for (i0 = 0; i0 < N; i0 += FS_G) {
-        for (j0 = 0; j0 < Np; j0 += FS_JB) {
+        for (j0 = 0; j0 + FS_JB <= Np; j0 += FS_JB) {
             fs_vd acc[FS_G][2];
             for (s = 0; s < FS_G; s++) acc[s][0] = acc[s][1] = v_set1(0.0);
             for (r = 0; r < rows; r++) {
@@ -366,6 +525,16 @@ static void gemm_tn(const double *X, const double *Y, int64_t rows, int64_t N, i
                 v_store(P + (i0 + s) * Np + j0, acc[s][0]);
                 v_store(P + (i0 + s) * Np + j0 + FS_VW, acc[s][1]);
             }
+        }
+        if (j0 < Np) {
+            fs_vd acc[FS_G];
+            for (s = 0; s < FS_G; s++) acc[s] = v_set1(0.0);
+            for (r = 0; r < rows; r++) {
+                const fs_vd y0 = v_load(Y + r * Np + j0);
+                const double *x = X + r * Np + i0;
+                for (s = 0; s < FS_G; s++) acc[s] = v_fma(v_set1(x[s]), y0, acc[s]);
+            }
+            for (s = 0; s < FS_G && i0 + s < N; s++) v_store(P + (i0 + s) * Np + j0, acc[s]);
         }
     }
 }
@@ -426,14 +595,17 @@ static int row_finish(double *v, int64_t N, int64_t Np, fs_dd c_in, const double
     }
     for (j = 0; j < N; j++) M = w[j] > M ? w[j] : M;
     if (!slow) {
-        const double inv = 1.0 / M, lm = log(M);
+        /* rescale by the power of two that brings M into [0.5, 1): exact, and no log() */
+        const int e = pow2_exponent(M);
+        const double scale = pow2(-e);
         for (j = 0; j < N; j++) {
-            const double x = w[j] * inv;
+            const double x = w[j] * scale;
             v[j] = x;
             bad |= x > 0 && x < FS_TINY;
         }
         if (!bad && scaled_ok) {
-            *c = dd_add(c_in, m + lm);
+            *c = dd_add(dd_add(c_in, m), e * FS_LN2_HI);
+            c->lo += e * FS_LN2_LO;
             *is_log = 0;
             return 1;
         }
@@ -459,7 +631,8 @@ typedef struct {
     const double *em;  /* [T][N] */
     int64_t T;
     fs_lattice *L;
-    double *x;         /* [Np] backward scratch */
+    double *x;         /* [Np] scratch (backward x, Viterbi padded emissions) */
+    double *raw;       /* [T][Np] Viterbi pre-emission maxima */
 } fs_seq;
 
 /* alpha[t][j] = em[t][j] + logsumexp_i(alpha[t-1][i] + trans[i][j]), alpha[0] = start + em[0],
@@ -670,39 +843,62 @@ static void pair_sums(const fs_model *M, const fs_lattice *F, const fs_lattice *
             out[i * N + j] = P[i * Np + j] * M->A[i * Np + j] + (any_slow ? Ps[i * Np + j] : 0.0);
 }
 
+static inline int lowest_bit(unsigned x) {
+#if defined(__GNUC__)
+    return __builtin_ctz(x);
+#else
+    int i = 0;
+    while (!(x & 1u)) {
+        x >>= 1;
+        i++;
+    }
+    return i;
+#endif
+}
+
+/* The lowest i with d[i] + tp[i] == target, where target is the maximum of those sums as
+   the forward sweep computed it (the same additions, so equality is exact). */
+static int64_t first_match(const double *d, const double *tp, int64_t Np, double target) {
+    const fs_vd m = v_set1(target);
+    int64_t j;
+    for (j = 0; j < Np; j += FS_VW) {
+        const unsigned bits = v_eq_bits(v_add(v_load(d + j), v_load(tp + j)), m);
+        if (bits) return j + lowest_bit(bits);
+    }
+    return 0;
+}
+
 /* Viterbi for ns <= FS_G sequences in lockstep. The sweep keeps only the max-plus rows
-   (delta, in the lattice's v, stored for every t); back-pointers are recomputed while
-   backtracking, from the very same sums, so ties resolve exactly as a tracked argmax with
-   the lowest state index would. Writes paths[s][t] (-1 when no path) and scores[s]. */
+   (delta in the lattice's v, and the pre-emission maxima in S[s].raw, both [T][Np]);
+   back-pointers are recovered while backtracking as the first state reaching the stored
+   maximum, from the very same sums, so ties resolve exactly as a tracked argmax with the
+   lowest state index would. Writes paths[s][t] (-1 when no path) and scores[s]. */
 static void viterbi_group(const fs_model *M, const fs_seq *S, int ns, int64_t *const *paths,
                           double *scores) {
     const int64_t N = M->N, Np = M->Np;
-    int64_t t, i, j, Tmax = 0;
+    int64_t t, j, Tmax = 0;
     int s;
     for (s = 0; s < ns; s++) {
         if (S[s].T > Tmax) Tmax = S[s].T;
         if (S[s].T > 0)
-            for (j = 0; j < N; j++) S[s].L->v[j] = M->start[j] + S[s].em[j];
+            for (j = 0; j < Np; j++) S[s].L->v[j] = j < N ? M->start[j] + S[s].em[j] : -INFINITY;
+        for (j = N; j < Np; j++) S[s].x[j] = 0.0;
     }
     for (t = 1; t < Tmax; t++) {
-        const double *in[FS_G];
-        double *out[FS_G];
+        const double *in[FS_G], *add[FS_G];
+        double *out[FS_G], *raw[FS_G];
         int g = 0;
         for (s = 0; s < ns; s++) {
             if (t < S[s].T) {
+                memcpy(S[s].x, S[s].em + t * N, sizeof(double) * N); /* padded emissions */
                 in[g] = S[s].L->v + (t - 1) * Np;
                 out[g] = S[s].L->v + t * Np;
+                raw[g] = S[s].raw + t * Np;
+                add[g] = S[s].x;
                 g++;
             }
         }
-        maxplus_group(M->TP, N, Np, in, out, g);
-        for (s = 0; s < ns; s++) {
-            if (t < S[s].T) {
-                double *d = S[s].L->v + t * Np;
-                const double *e = S[s].em + t * N;
-                for (j = 0; j < N; j++) d[j] += e[j];
-            }
-        }
+        maxplus_group(M->TP, N, Np, in, raw, out, add, g);
     }
     for (s = 0; s < ns; s++) {
         const int64_t T = S[s].T;
@@ -726,20 +922,9 @@ static void viterbi_group(const fs_model *M, const fs_seq *S, int ns, int64_t *c
             continue;
         }
         path[T - 1] = best_j;
-        for (t = T - 1; t > 0; t--) {
-            const double *d = D + (t - 1) * Np;
-            const double *tp = M->TP + path[t];
-            double bv = -INFINITY;
-            int64_t bi = 0;
-            for (i = 0; i < N; i++) {
-                const double v = d[i] + tp[i * Np];
-                if (v > bv) {
-                    bv = v;
-                    bi = i;
-                }
-            }
-            path[t - 1] = bi;
-        }
+        for (t = T - 1; t > 0; t--)
+            path[t - 1] = first_match(D + (t - 1) * Np, M->TPT + path[t] * Np, Np,
+                                      S[s].raw[t * Np + path[t]]);
     }
 }
 
