@@ -74,6 +74,19 @@ def as_numpy(x, name="array"):
     return np.asarray(x)
 
 
+# Below about this many multiply-adds per thread, starting a thread team costs more than it
+# saves (and on a busy machine a descheduled team member stalls the whole call).
+_WORK_PER_THREAD = 1_000_000
+
+
+def _threads_for(n_threads, lengths, N):
+    """Threads actually used: fewer for small batches. Results do not depend on it."""
+    if n_threads == 1:
+        return 1
+    work = int(lengths.sum()) * max(N, 8) ** 2
+    return max(1, min(n_threads, work // _WORK_PER_THREAD))
+
+
 def _float_array(x, name):
     arr = as_numpy(x, name)
     kind = arr.dtype.kind
@@ -123,8 +136,8 @@ class _Batch:
             if arr is not None and arr.shape != (N,):
                 raise ValueError(f"`{name}` must have shape (N,) = ({N},), got {arr.shape}")
         self.N, self.shape = N, em.shape
-        self.n_threads = effective_n_threads(n_threads)
         self._layout(em, lengths)
+        self.n_threads = _threads_for(effective_n_threads(n_threads), self.lengths, N)
         cast = self.dtype
         self.em = np.ascontiguousarray(em.reshape(-1, N) if em.ndim == 3 else em, dtype=cast)
         self.trans = np.ascontiguousarray(tr, dtype=cast)
