@@ -60,6 +60,8 @@ typedef __m512d fs_vd;
 #define v_div _mm512_div_pd
 #define v_hmax _mm512_reduce_max_pd
 #define v_eq_bits(a, b) ((unsigned)_mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ))
+#define v_gt_bits(a, b) ((unsigned)_mm512_cmp_pd_mask(a, b, _CMP_GT_OQ))
+#define v_lt_bits(a, b) ((unsigned)_mm512_cmp_pd_mask(a, b, _CMP_LT_OQ))
 #define v_blend_gt(a, b, x, y) _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, b, _CMP_GT_OQ), y, x)
 /* x = m 2^e with m in [1, 2), for positive normal x */
 #define v_frexp1(x, e, m) do { e = _mm512_getexp_pd(x); \
@@ -87,6 +89,8 @@ static inline double v_hmax(__m256d x) {
     return _mm_cvtsd_f64(_mm_max_sd(m, _mm_unpackhi_pd(m, m)));
 }
 #define v_eq_bits(a, b) ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_EQ_OQ)))
+#define v_gt_bits(a, b) ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_GT_OQ)))
+#define v_lt_bits(a, b) ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_LT_OQ)))
 #define v_blend_gt(a, b, x, y) _mm256_blendv_pd(y, x, _mm256_cmp_pd(a, b, _CMP_GT_OQ))
 #define v_frexp1(x, e, m) do { const __m256i b_ = _mm256_castpd_si256(x); \
     e = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64(b_, 52), \
@@ -115,6 +119,8 @@ typedef __m128d fs_vd;
 #define v_div _mm_div_pd
 #define v_hmax(x) _mm_cvtsd_f64(_mm_max_sd(x, _mm_unpackhi_pd(x, x)))
 #define v_eq_bits(a, b) ((unsigned)_mm_movemask_pd(_mm_cmpeq_pd(a, b)))
+#define v_gt_bits(a, b) ((unsigned)_mm_movemask_pd(_mm_cmpgt_pd(a, b)))
+#define v_lt_bits(a, b) ((unsigned)_mm_movemask_pd(_mm_cmplt_pd(a, b)))
 #define v_blend_gt(a, b, x, y) _mm_or_pd(_mm_and_pd(_mm_cmpgt_pd(a, b), x), \
     _mm_andnot_pd(_mm_cmpgt_pd(a, b), y))
 #define v_frexp1(x, e, m) do { const __m128i b_ = _mm_castpd_si128(x); \
@@ -135,6 +141,11 @@ typedef double fs_vd;
 #define v_max(a, b) ((a) > (b) ? (a) : (b))
 #define v_hmax(x) (x)
 #define v_eq_bits(a, b) ((unsigned)((a) == (b)))
+#define v_gt_bits(a, b) ((unsigned)((a) > (b)))
+#define v_lt_bits(a, b) ((unsigned)((a) < (b)))
+#define v_mul(a, b) ((a) * (b))
+#define v_sub(a, b) ((a) - (b))
+#define v_blend_gt(a, b, x, y) ((a) > (b) ? (x) : (y))
 #endif
 #define FS_JB (2 * FS_VW)
 
@@ -560,17 +571,30 @@ static int row_from_logs(double *v, int64_t N, fs_dd c_in, fs_dd *c, unsigned ch
 }
 
 /* v[j] >= 0 are unnormalised values whose logs are c_in + log v[j] (+ f[j] when f is given):
-   fold f in, rescale to max 1 and store as a valid row (scaled when safe, else exact logs).
-   tmp: 2 Np doubles. Returns 0 when no entry is left (no path). */
+   fold f in, rescale and store as a valid row (scaled when safe, else exact logs). The hot
+   loops run over whole SIMD vectors of the padded row (padding: v = 0, f = -inf).
+   tmp: 3 Np doubles. Returns 0 when no entry is left (no path). */
 static int row_finish(double *v, int64_t N, int64_t Np, fs_dd c_in, const double *f, fs_dd *c,
                       unsigned char *is_log, int scaled_ok, double *tmp) {
-    double m = f ? -INFINITY : 0.0, M = 0.0;
-    double *d = tmp, *w = tmp + Np;
-    int any = 0, slow = 0, bad = 0;
+    double *d = tmp, *w = tmp + Np, *fp = tmp + 2 * Np; /* fp: FS_VW doubles */
+    const fs_vd zero = v_set1(0.0), ninf = v_set1(-INFINITY);
+    fs_vd mv = ninf, Mv = zero;
+    double m = 0.0, M;
+    unsigned any = 0, slow = 0, bad = 0;
     int64_t j;
-    for (j = 0; j < N; j++) {
-        any |= v[j] > 0;
-        if (f && v[j] > 0 && f[j] > m) m = f[j];
+    for (j = N; j < Np; j++) v[j] = 0.0;
+    if (f) {
+        /* f has no padding: its last partial vector is read from a padded copy */
+        const int64_t nfull = N / FS_VW * FS_VW;
+        for (j = nfull; j < nfull + FS_VW; j++) fp[j - nfull] = j < N ? f[j] : -INFINITY;
+        for (j = 0; j < Np; j += FS_VW) {
+            const fs_vd x = v_load(v + j);
+            any |= v_gt_bits(x, zero);
+            mv = v_max(mv, v_blend_gt(x, zero, v_load(j < nfull ? f + j : fp), ninf));
+        }
+        m = v_hmax(mv);
+    } else {
+        for (j = 0; j < Np; j += FS_VW) any |= v_gt_bits(v_load(v + j), zero);
     }
     if (!any || m == -INFINITY) {
         for (j = 0; j < N; j++) v[j] = -INFINITY;
@@ -579,29 +603,41 @@ static int row_finish(double *v, int64_t N, int64_t Np, fs_dd c_in, const double
         return 0;
     }
     if (f) {
-        for (j = 0; j < Np; j++) d[j] = j < N && v[j] > 0 ? f[j] - m : -INFINITY;
-        exp_array(d, w, N);
-        for (j = 0; j < N; j++) {
+        const fs_vd mm = v_set1(m), small = v_set1(FS_SMALL), lt = v_set1(FS_LOG_TINY);
+        const int64_t nfull = N / FS_VW * FS_VW;
+        for (j = 0; j < Np; j += FS_VW) {
+            const fs_vd x = v_load(v + j);
+            v_store(d + j, v_blend_gt(x, zero, v_sub(v_load(j < nfull ? f + j : fp), mm), ninf));
+        }
+        exp_array(d, w, Np);
+        for (j = 0; j < Np; j += FS_VW) {
             /* an entry below 2^-600, or scaled by less than 2^-300, could leave the normal
                range in the products of the next step: such rows go through exact logs */
-            slow |= v[j] > 0 && (v[j] < FS_SMALL || (d[j] < FS_LOG_TINY && d[j] > -INFINITY));
-            w[j] *= v[j];
+            const fs_vd x = v_load(v + j), dj = v_load(d + j);
+            const fs_vd wj = v_mul(v_load(w + j), x);
+            slow |= (v_gt_bits(x, zero) & v_lt_bits(x, small)) |
+                    (v_lt_bits(dj, lt) & v_gt_bits(dj, ninf));
+            v_store(w + j, wj);
+            Mv = v_max(Mv, wj);
         }
     } else {
-        for (j = 0; j < N; j++) {
-            slow |= v[j] > 0 && v[j] < FS_SMALL;
-            w[j] = v[j];
+        const fs_vd small = v_set1(FS_SMALL);
+        for (j = 0; j < Np; j += FS_VW) {
+            const fs_vd x = v_load(v + j);
+            slow |= v_gt_bits(x, zero) & v_lt_bits(x, small);
+            v_store(w + j, x);
+            Mv = v_max(Mv, x);
         }
     }
-    for (j = 0; j < N; j++) M = w[j] > M ? w[j] : M;
+    M = v_hmax(Mv);
     if (!slow) {
         /* rescale by the power of two that brings M into [0.5, 1): exact, and no log() */
         const int e = pow2_exponent(M);
-        const double scale = pow2(-e);
-        for (j = 0; j < N; j++) {
-            const double x = w[j] * scale;
-            v[j] = x;
-            bad |= x > 0 && x < FS_TINY;
+        const fs_vd scale = v_set1(pow2(-e)), tiny = v_set1(FS_TINY);
+        for (j = 0; j < Np; j += FS_VW) {
+            const fs_vd x = v_mul(v_load(w + j), scale);
+            v_store(v + j, x);
+            bad |= v_gt_bits(x, zero) & v_lt_bits(x, tiny);
         }
         if (!bad && scaled_ok) {
             *c = dd_add(dd_add(c_in, m), e * FS_LN2_HI);
@@ -626,6 +662,16 @@ static void row_dead(double *v, int64_t N, fs_dd *c, unsigned char *is_log) {
     *is_log = 1;
 }
 
+static inline void prefetch_row(const double *p, int64_t n) {
+#if defined(__GNUC__)
+    int64_t j;
+    for (j = 0; j < n; j += 8) __builtin_prefetch(p + j);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 /* One sequence of a lockstep group. */
 typedef struct {
     const double *em;  /* [T][N] */
@@ -637,7 +683,7 @@ typedef struct {
 
 /* alpha[t][j] = em[t][j] + logsumexp_i(alpha[t-1][i] + trans[i][j]), alpha[0] = start + em[0],
    for ns <= FS_G sequences in lockstep. Writes log_Z[s] = logsumexp_j(alpha[T-1][j] + end[j]).
-   tmp: 2 Np doubles. */
+   tmp: 3 Np doubles. */
 static void forward_group(const fs_model *M, const fs_seq *S, int ns, fs_dd *log_Z,
                           double *tmp) {
     const int64_t N = M->N, Np = M->Np;
@@ -664,6 +710,8 @@ static void forward_group(const fs_model *M, const fs_seq *S, int ns, fs_dd *log
                 any++;
             }
         }
+        for (s = 0; s < ns; s++) /* the next emission rows stream from memory meanwhile */
+            if (t + 1 < S[s].T) prefetch_row(S[s].em + (t + 1) * N, N);
         if (any) matvec_group(M->A, N, Np, in, out, any);
         for (s = 0; s < ns; s++) {
             fs_lattice *L = S[s].L;
@@ -703,7 +751,7 @@ static void forward_group(const fs_model *M, const fs_seq *S, int ns, fs_dd *log
 
 /* beta[T-1] = end; beta[t][i] = logsumexp_j(trans[i][j] + em[t+1][j] + beta[t+1][j]), for
    ns <= FS_G sequences in lockstep, each running from its own end (position T_s - 1 - u at
-   lockstep step u). tmp: 2 Np doubles. */
+   lockstep step u). tmp: 3 Np doubles. */
 static void backward_group(const fs_model *M, const fs_seq *S, int ns, double *tmp) {
     const int64_t N = M->N, Np = M->Np;
     int alive[FS_G];
@@ -749,6 +797,8 @@ static void backward_group(const fs_model *M, const fs_seq *S, int ns, double *t
                 any++;
             }
         }
+        for (s = 0; s < ns; s++)
+            if (S[s].T - 1 - u > 0) prefetch_row(S[s].em + (S[s].T - 1 - u) * N, N);
         if (any) matvec_group(M->AT, N, Np, in, out, any);
         for (s = 0; s < ns; s++) {
             fs_lattice *L = S[s].L;
@@ -889,6 +939,7 @@ static void viterbi_group(const fs_model *M, const fs_seq *S, int ns, int64_t *c
         double *out[FS_G], *raw[FS_G];
         int g = 0;
         for (s = 0; s < ns; s++) {
+            if (t + 1 < S[s].T) prefetch_row(S[s].em + (t + 1) * N, N);
             if (t < S[s].T) {
                 memcpy(S[s].x, S[s].em + t * N, sizeof(double) * N); /* padded emissions */
                 in[g] = S[s].L->v + (t - 1) * Np;
