@@ -1,0 +1,840 @@
+"""Shared machinery of the HMM models: convergence monitor, parameter handling, batched EM.
+
+:class:`BaseHMM` implements everything that does not depend on the emission model --
+validation of ``X``/``lengths``, the start and transition parts of Baum-Welch, scoring,
+decoding and sampling -- on top of the batched kernels of :mod:`fastseq.ops`. One call to
+:func:`fastseq.ops.marginals` computes the E-step statistics of *all* sequences (in parallel,
+without the GIL); the M-step is plain vectorised numpy. Subclasses (``fastseq.hmm``) add the
+emission model.
+
+The public surface follows hmmlearn 0.3 (``fit``, ``score``, ``score_samples``, ``decode``,
+``predict``, ``predict_proba``, ``sample``, ``aic``, ``bic``, ``monitor_``, ``startprob_``,
+``transmat_``) so that switching is a change of import. Where the behaviour deliberately
+differs, the class docstrings of :mod:`fastseq.hmm` say so.
+"""
+from __future__ import annotations
+
+import bisect
+import inspect
+import logging
+import numbers
+import sys
+from collections import deque
+
+import numpy as np
+
+from . import ops
+
+__all__ = ["ConvergenceMonitor", "BaseHMM", "NotFittedError", "DECODER_ALGORITHMS",
+           "IMPLEMENTATIONS", "check_random_state"]
+
+_log = logging.getLogger(__name__)
+
+#: Decoder algorithms accepted by ``decode`` / the ``algorithm`` parameter.
+DECODER_ALGORITHMS = frozenset(("viterbi", "map"))
+#: Accepted values of ``implementation`` (both run the same exact batched kernels).
+IMPLEMENTATIONS = frozenset(("log", "scaling"))
+
+
+class NotFittedError(ValueError, AttributeError):
+    """Raised when a model is used before its parameters exist (like scikit-learn's)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# convergence monitor
+# ---------------------------------------------------------------------------------------------
+
+class ConvergenceMonitor:
+    """Track the log-likelihood across EM iterations and decide when to stop.
+
+    Parameters
+    ----------
+    tol : float
+        EM stops when the log-likelihood gains less than ``tol`` from one iteration to the
+        next (a decrease counts as converged too).
+    n_iter : int
+        EM stops after ``n_iter`` iterations.
+    verbose : bool
+        Print one line per iteration (iteration, log-likelihood, change) to
+        :data:`sys.stderr`.
+
+    Attributes
+    ----------
+    history : collections.deque
+        Log-likelihood of the training data at every iteration so far, computed with the
+        parameters *before* that iteration's M-step.
+    iter : int
+        Number of iterations performed.
+
+    Notes
+    -----
+    A decrease of the log-likelihood by more than ``sqrt(machine epsilon)`` is reported
+    through the ``fastseq.base`` logger (``logging.WARNING``), as hmmlearn does. With
+    priors (MAP estimation) EM increases the log *posterior*, so a tiny decrease of the
+    likelihood alone is possible then.
+
+    Examples
+    --------
+    Custom stopping rules: subclass and override :attr:`converged`, then put an instance on
+    the model before calling ``fit``.
+
+    >>> from fastseq.base import ConvergenceMonitor
+    >>> from fastseq.hmm import GaussianHMM
+    >>> class StopAbove(ConvergenceMonitor):
+    ...     @property
+    ...     def converged(self):
+    ...         return self.iter == self.n_iter or self.history[-1] >= -100.0
+    >>> model = GaussianHMM(n_components=2, n_iter=50)
+    >>> model.monitor_ = StopAbove(model.tol, model.n_iter, model.verbose)
+    """
+
+    _line = "{iter:>10d} {log_prob:>16.8f} {delta:>+16.8f}"
+
+    def __init__(self, tol, n_iter, verbose):
+        self.tol = tol
+        self.n_iter = n_iter
+        self.verbose = verbose
+        self.history = deque()
+        self.iter = 0
+
+    def __repr__(self):
+        fields = dict(vars(self), history=list(self.history))
+        body = "".join(f"    {k}={v!r},\n" for k, v in sorted(fields.items()))
+        return f"{type(self).__name__}(\n{body})"
+
+    def _reset(self):
+        """Forget the history (called at the start of every ``fit``)."""
+        self.iter = 0
+        self.history.clear()
+
+    def report(self, log_prob):
+        """Record the log-likelihood of one iteration (and print it when verbose).
+
+        Parameters
+        ----------
+        log_prob : float
+            Log-likelihood of the training data at this iteration.
+        """
+        delta = log_prob - self.history[-1] if self.history else np.nan
+        if self.verbose:
+            print(self._line.format(iter=self.iter + 1, log_prob=log_prob, delta=delta),
+                  file=sys.stderr)
+        if self.history and delta < -np.sqrt(np.finfo(float).eps):
+            _log.warning("Model is not converging: log-likelihood %r at iteration %d is "
+                         "lower than %r at the previous one (delta %r)",
+                         log_prob, self.iter + 1, self.history[-1], delta)
+        self.history.append(log_prob)
+        self.iter += 1
+
+    @property
+    def converged(self):
+        """Whether EM should stop: ``n_iter`` reached or gain below ``tol``."""
+        return (self.iter == self.n_iter
+                or (len(self.history) >= 2 and self.history[-1] - self.history[-2] < self.tol))
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+
+def check_random_state(seed, name="random_state"):
+    """``None`` -> numpy's global RandomState (as scikit-learn), int -> a fresh
+    ``RandomState(seed)``, a ``RandomState`` -> itself."""
+    if seed is None or seed is np.random:
+        return np.random.mtrand._rand
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)):
+        return np.random.RandomState(int(seed))
+    raise TypeError(f"`{name}` must be None, an int or a numpy RandomState, "
+                    f"got {type(seed).__name__}")
+
+
+def _check_int(value, name, minimum):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_lengths(lengths, n_samples):
+    """``lengths`` -> int64 array summing to ``n_samples`` (``None`` = one sequence)."""
+    if lengths is None:
+        return np.array([n_samples], dtype=np.int64)
+    arr = np.asarray(lengths)
+    if arr.ndim != 1:
+        raise ValueError(f"`lengths` must be 1-D, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError("`lengths` must hold at least one sequence length, got an empty array")
+    if arr.dtype.kind not in "iu":
+        raise ValueError(f"`lengths` must hold integers, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    if arr.min() < 0:
+        i = int(np.argmin(arr))
+        raise ValueError(f"`lengths` must be non-negative, got {arr[i]} at index {i}")
+    total = int(arr.sum())
+    if total != n_samples:
+        raise ValueError(f"`lengths` must sum to n_samples = {n_samples} (rows of `X`), "
+                         f"got {total}")
+    return arr
+
+
+def _as_real_2d(X, name="X"):
+    """Validate a real-valued 2-D sample matrix (float64, finite, at least one row)."""
+    arr = ops.as_numpy(X, name)
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"`{name}` must be an array of real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"`{name}` must be 2-D (n_samples, n_features), got shape "
+                         f"{arr.shape}; reshape 1-D data with X.reshape(-1, 1)")
+    if arr.shape[0] == 0:
+        raise ValueError(f"`{name}` must contain at least one sample, got shape {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"`{name}` contains NaN or infinity")
+    return arr
+
+
+def _safe_log(a):
+    with np.errstate(divide="ignore"):
+        return np.log(a)
+
+
+def _broadcast_prior(prior, shape, name):
+    try:
+        return np.broadcast_to(np.asarray(prior, dtype=np.float64), shape)
+    except ValueError:
+        raise ValueError(f"`{name}` must be a scalar or broadcast to shape {shape}, got "
+                         f"shape {np.shape(prior)}") from None
+
+
+def _normalize_rows(a, fallback, what):
+    """Divide rows of ``a`` by their sums; rows summing to 0 are taken from ``fallback``
+    (``None``: uniform) and reported. Returns a new array."""
+    a = np.array(a, dtype=np.float64)
+    sums = a.sum(axis=-1, keepdims=True)
+    zero = (sums == 0)[..., 0]
+    np.divide(a, sums, out=a, where=sums != 0)
+    if zero.any():
+        rows = np.flatnonzero(np.atleast_1d(zero))
+        if fallback is None:
+            a[zero] = 1.0 / a.shape[-1]
+            _log.warning("%s: no counts for row(s) %s; set to uniform", what, rows.tolist())
+        else:
+            a[zero] = np.asarray(fallback, dtype=np.float64)[zero]
+            _log.warning("%s: no expected counts for row(s) %s; keeping their previous "
+                         "values", what, rows.tolist())
+    return a
+
+
+def _check_stochastic(a, name, shape):
+    """``a`` must have ``shape``, be finite and non-negative with (rows) summing to 1."""
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"`{name}` must be an array of real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if arr.shape != shape:
+        raise ValueError(f"`{name}` must have shape {shape}, got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"`{name}` contains NaN or infinity")
+    if (arr < 0).any():
+        raise ValueError(f"`{name}` must be non-negative, got minimum {arr.min()!r}")
+    s = arr.sum(axis=-1)
+    if not np.allclose(s, 1.0):
+        if s.ndim == 0:
+            raise ValueError(f"`{name}` must sum to 1, got {float(s)!r}")
+        bad = int(np.argmax(~np.isclose(s, 1.0)))
+        raise ValueError(f"`{name}` rows must sum to 1, got row sums {s} (row {bad} sums to "
+                         f"{s[bad]!r})")
+    return arr
+
+
+def _value_changed(value, default):
+    if value is default:
+        return False
+    if isinstance(value, np.ndarray) or isinstance(default, np.ndarray):
+        return True
+    try:
+        return bool(value != default)
+    except Exception:  # pragma: no cover - exotic types
+        return True
+
+
+# ---------------------------------------------------------------------------------------------
+# the base model
+# ---------------------------------------------------------------------------------------------
+
+class BaseHMM:
+    """Base class of fastseq's HMMs: EM on the batched kernels, scoring, decoding, sampling.
+
+    Not used directly; see :class:`fastseq.hmm.CategoricalHMM` and
+    :class:`fastseq.hmm.GaussianHMM` for the parameters. ``params`` / ``init_params``
+    letters: ``'s'`` startprob, ``'t'`` transmat, plus the emission letters of the subclass.
+
+    Attributes
+    ----------
+    monitor_ : ConvergenceMonitor
+        Convergence monitor of the last ``fit``.
+    startprob_ : array, shape (n_components,)
+        Initial state distribution.
+    transmat_ : array, shape (n_components, n_components)
+        ``transmat_[i, j]`` = probability of moving from state i to state j.
+    """
+
+    #: fitted emission attributes, by ``params`` letter (subclasses set this)
+    _emission_params: dict = {}
+
+    def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0, *,
+                 algorithm="viterbi", random_state=None, n_iter=10, tol=1e-2, verbose=False,
+                 params="st", init_params="st", implementation="log", n_threads=None):
+        self.n_components = n_components
+        self.startprob_prior = startprob_prior
+        self.transmat_prior = transmat_prior
+        self.algorithm = algorithm
+        self.random_state = random_state
+        self.n_iter = n_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.params = params
+        self.init_params = init_params
+        self.implementation = implementation
+        self.n_threads = n_threads
+        self.monitor_ = ConvergenceMonitor(tol, n_iter, verbose)
+
+    # -- scikit-learn estimator protocol ---------------------------------------------------
+    @classmethod
+    def _get_param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values()
+                      if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+
+    def get_params(self, deep=True):
+        """Constructor parameters as a dict (scikit-learn protocol; ``deep`` is ignored)."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params):
+        """Set constructor parameters (scikit-learn protocol). Returns ``self``."""
+        valid = self._get_param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"Invalid parameter {key!r} for {type(self).__name__}; "
+                                 f"valid parameters: {valid}")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self):
+        sig = inspect.signature(type(self).__init__)
+        parts = []
+        for p in sig.parameters.values():
+            if p.name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            value = getattr(self, p.name)
+            if _value_changed(value, p.default):
+                parts.append(f"{p.name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    # -- validation -------------------------------------------------------------------------
+    def _validate_params(self):
+        """Check the constructor parameters (called by fit / fit_supervised)."""
+        _check_int(self.n_components, "n_components", 1)
+        _check_int(self.n_iter, "n_iter", 0)
+        if not isinstance(self.tol, numbers.Real) or np.isnan(self.tol):
+            raise TypeError(f"`tol` must be a real number, got {self.tol!r}")
+        for name in ("params", "init_params"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"`{name}` must be a string of parameter letters, got "
+                                f"{type(getattr(self, name)).__name__}")
+        self._check_implementation()
+        ops.effective_n_threads(self.n_threads)
+
+    def _check_implementation(self):
+        if self.implementation not in IMPLEMENTATIONS:
+            raise ValueError(f"`implementation` must be one of {sorted(IMPLEMENTATIONS)}, got "
+                             f"{self.implementation!r}")
+
+    def _check_fitted(self):
+        need = ["startprob_", "transmat_"] + list(self._emission_params.values())
+        missing = [n for n in need if not hasattr(self, n)]
+        if missing:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet (missing "
+                f"{', '.join(missing)}); call fit / fit_supervised or set them by hand")
+
+    def _check(self):
+        """Validate the model parameters (shapes, stochastic rows, emission parameters)."""
+        nc = _check_int(self.n_components, "n_components", 1)
+        self.startprob_ = _check_stochastic(self.startprob_, "startprob_", (nc,))
+        self.transmat_ = _check_stochastic(self.transmat_, "transmat_", (nc, nc))
+        self._check_emissions()
+
+    def _check_emissions(self):
+        raise NotImplementedError
+
+    def _validate_X(self, X, *, fitting):
+        """Return a validated sample matrix; with ``fitting`` also set ``n_features``."""
+        raise NotImplementedError
+
+    def _check_states(self, states, n_samples):
+        arr = ops.as_numpy(states, "states")
+        if arr.dtype.kind not in "iu":
+            raise TypeError(f"`states` must be an integer array, got dtype {arr.dtype}")
+        arr = arr.reshape(-1) if arr.ndim == 2 and arr.shape[1:] == (1,) else arr
+        if arr.shape != (n_samples,):
+            raise ValueError(f"`states` must have shape (n_samples,) = ({n_samples},), got "
+                             f"{np.shape(states)}")
+        arr = arr.astype(np.int64)
+        if arr.min() < 0 or arr.max() >= self.n_components:
+            bad = arr[(arr < 0) | (arr >= self.n_components)][0]
+            raise ValueError(f"`states` must be in [0, n_components) = [0, "
+                             f"{self.n_components}), got {bad}")
+        return arr
+
+    def _prepare_inputs(self, X, lengths):
+        """Validation shared by the scoring / decoding methods."""
+        self._check_implementation()
+        self._check_fitted()
+        self._check()
+        X = self._validate_X(X, fitting=False)
+        return X, _check_lengths(lengths, X.shape[0])
+
+    # -- emission interface (subclasses) ------------------------------------------------------
+    def _compute_log_likelihood(self, X):
+        """Emission log-probabilities ``log P(X[t] | state)``, shape (n_samples,
+        n_components), for a validated ``X``."""
+        raise NotImplementedError
+
+    def _fit_prepare(self, X):
+        """Per-fit cache of ``X`` in the form the E/M-steps use (e.g. one-hot, centred)."""
+        return X
+
+    def _fit_log_likelihood(self, prep):
+        """Like :meth:`_compute_log_likelihood` from the per-fit cache."""
+        return self._compute_log_likelihood(prep)
+
+    def _emission_stats(self, prep, post):
+        """Emission sufficient statistics from posteriors (dense (n, nc) or sparse one-hot)."""
+        return {}
+
+    def _supervised_emission_stats(self, prep, states):
+        from scipy import sparse
+        n = states.shape[0]
+        onehot = sparse.csr_matrix((np.ones(n), (np.arange(n), states)),
+                                   shape=(n, self.n_components))
+        return self._emission_stats(prep, onehot)
+
+    def _do_emission_mstep(self, stats, supervised):
+        pass
+
+    def _init_emissions(self, X, lengths):
+        pass
+
+    def _get_n_fit_scalars_per_param(self):
+        nc = self.n_components
+        return {"s": nc - 1, "t": nc * (nc - 1)}
+
+    def _generate_samples(self, states, random_state):
+        raise NotImplementedError
+
+    # -- initialisation ---------------------------------------------------------------------
+    def _needs_init(self, code, name):
+        if code in self.init_params:
+            if hasattr(self, name):
+                _log.warning("Even though the %r attribute is set, it will be overwritten "
+                             "during initialization because 'init_params' contains %r",
+                             name, code)
+            return True
+        return not hasattr(self, name)
+
+    def _init(self, X, lengths):
+        """Initialise the parameters named in ``init_params`` (and any that are missing).
+
+        startprob_ and transmat_ are Dirichlet(1/n_components) draws from
+        ``check_random_state(random_state)``, in the same order as hmmlearn, so an int seed
+        gives hmmlearn's initial startprob_ and transmat_.
+        """
+        nc = self.n_components
+        rs = check_random_state(self.random_state)
+        if self._needs_init("s", "startprob_"):
+            self.startprob_ = rs.dirichlet(np.full(nc, 1.0 / nc))
+        if self._needs_init("t", "transmat_"):
+            self.transmat_ = rs.dirichlet(np.full(nc, 1.0 / nc), size=nc)
+        self._init_emissions(X, lengths)
+        n_scalars = self._get_n_fit_scalars_per_param()
+        n_fit = sum(v for k, v in n_scalars.items() if k in self.params)
+        if X.size < n_fit:
+            _log.warning("Fitting a model with %d free scalar parameters with only %d data "
+                         "points will result in a degenerate solution.", n_fit, X.size)
+
+    # -- EM -----------------------------------------------------------------------------------
+    def _log_start_trans(self):
+        return _safe_log(self.startprob_), _safe_log(self.transmat_)
+
+    def _do_estep(self, prep, lengths):
+        """One batched E-step: returns ``(stats, log_likelihood)``."""
+        log_em = self._fit_log_likelihood(prep)
+        log_start, log_trans = self._log_start_trans()
+        need_pair = "t" in self.params
+        node, pair, log_Z = ops.marginals(log_em, log_trans, start=log_start, lengths=lengths,
+                                          pairwise=need_pair, n_threads=self.n_threads)
+        stats = {"nobs": int(lengths.size)}
+        if "s" in self.params:
+            first = _first_rows(lengths)
+            stats["start"] = node[first].sum(axis=0)
+        if need_pair:
+            stats["trans"] = pair.sum(axis=0)
+        stats.update(self._emission_stats(prep, node))
+        return stats, float(np.sum(log_Z))
+
+    def _do_mstep(self, stats, supervised=False):
+        """MAP update of the parameters in ``params`` from (expected or hard) counts.
+
+        Dirichlet priors act as ``prior - 1`` pseudo-counts (negative results clipped to 0).
+        In EM, zero probabilities stay zero (left-right models keep their structure) and a
+        row with no expected counts keeps its previous values; in supervised estimation such
+        a row becomes uniform (both are reported through logging).
+        """
+        nc = self.n_components
+        if "s" in self.params:
+            prior = _broadcast_prior(self.startprob_prior, (nc,), "startprob_prior")
+            sp = np.maximum(prior - 1.0 + stats["start"], 0.0)
+            old = None
+            if not supervised:
+                sp = np.where(self.startprob_ == 0, 0.0, sp)
+                old = self.startprob_
+            self.startprob_ = _normalize_rows(sp, old, "startprob_")
+        if "t" in self.params:
+            prior = _broadcast_prior(self.transmat_prior, (nc, nc), "transmat_prior")
+            tm = np.maximum(prior - 1.0 + stats["trans"], 0.0)
+            old = None
+            if not supervised:
+                tm = np.where(self.transmat_ == 0, 0.0, tm)
+                old = self.transmat_
+            self.transmat_ = _normalize_rows(tm, old, "transmat_")
+        self._do_emission_mstep(stats, supervised)
+
+    def fit(self, X, lengths=None):
+        """Estimate the model parameters with Baum-Welch (EM).
+
+        Parameters named in ``init_params`` (and any not set yet) are initialised first;
+        then each iteration runs one batched E-step over all sequences and a vectorised
+        M-step of the parameters named in ``params``. Iterations stop after ``n_iter`` or
+        when the log-likelihood gains less than ``tol`` (see :attr:`monitor_`; its ``tol``,
+        ``n_iter`` and ``verbose`` are refreshed from the model's at every ``fit``, so
+        ``set_params(n_iter=...)`` takes effect -- hmmlearn keeps the values the monitor
+        was created with).
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+            Feature matrix of individual samples (all sequences concatenated).
+        lengths : array-like of integers, shape (n_sequences,), optional
+            Lengths of the individual sequences in ``X``; they must sum to ``n_samples``.
+
+        Returns
+        -------
+        self : object
+            The fitted model.
+        """
+        self._validate_params()
+        X = self._validate_X(X, fitting=True)
+        lengths = _check_lengths(lengths, X.shape[0])
+        self._init(X, lengths)
+        self._check()
+        monitor = self.monitor_
+        monitor.tol, monitor.n_iter, monitor.verbose = self.tol, self.n_iter, self.verbose
+        monitor._reset()
+        prep = self._fit_prepare(X)
+        for _ in range(self.n_iter):
+            stats, log_prob = self._do_estep(prep, lengths)
+            self._do_mstep(stats)
+            monitor.report(log_prob)
+            if monitor.converged:
+                break
+        return self
+
+    def fit_supervised(self, X, states, lengths=None):
+        """Estimate the parameters from labelled sequences by counting.
+
+        The start, transition and emission statistics are the counts of the given hidden
+        ``states`` (one per sample); the parameters named in ``params`` are then set by the
+        same MAP formulas as the M-step of :meth:`fit`, so the priors act as pseudo-counts
+        (e.g. ``transmat_prior=2.0`` is add-one smoothing; the default 1.0 is the plain
+        maximum-likelihood estimate). Parameters not in ``params`` must be set already.
+        A following ``fit`` with ``init_params=""`` refines the estimate by Baum-Welch
+        (semi-supervised training).
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+            Feature matrix of individual samples (all sequences concatenated).
+        states : array-like of int, shape (n_samples,)
+            Hidden state of every sample, in ``[0, n_components)``.
+        lengths : array-like of integers, shape (n_sequences,), optional
+            Lengths of the individual sequences in ``X``; they must sum to ``n_samples``.
+
+        Returns
+        -------
+        self : object
+            The fitted model.
+        """
+        self._validate_params()
+        X = self._validate_X(X, fitting=True)
+        lengths = _check_lengths(lengths, X.shape[0])
+        states = self._check_states(states, X.shape[0])
+        nc = self.n_components
+        fixed = [name for code, name in [("s", "startprob_"), ("t", "transmat_")]
+                 + list(self._emission_params.items())
+                 if code not in self.params and not hasattr(self, name)]
+        if fixed:
+            raise ValueError(f"fit_supervised estimates only the parameters in `params` "
+                             f"({self.params!r}); set {', '.join(fixed)} first or add their "
+                             "letters to `params`")
+        first = _first_rows(lengths)
+        inner = np.ones(states.size, dtype=bool)
+        inner[first] = False          # positions whose predecessor is in the same sequence
+        cur = states[inner]
+        prev = states[np.flatnonzero(inner) - 1]
+        stats = {
+            "nobs": int(lengths.size),
+            "start": np.bincount(states[first], minlength=nc).astype(np.float64),
+            "trans": np.bincount(prev * nc + cur, minlength=nc * nc).reshape(nc, nc)
+                       .astype(np.float64),
+        }
+        stats.update(self._supervised_emission_stats(self._fit_prepare(X), states))
+        self._do_mstep(stats, supervised=True)
+        self._check()
+        return self
+
+    # -- scoring ------------------------------------------------------------------------------
+    def score_samples(self, X, lengths=None):
+        """Log-likelihood of ``X`` and the state posteriors of every sample.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+            Feature matrix of individual samples.
+        lengths : array-like of integers, shape (n_sequences,), optional
+            Lengths of the individual sequences in ``X``; they must sum to ``n_samples``.
+
+        Returns
+        -------
+        log_prob : float
+            Log-likelihood of ``X`` (sum over the sequences).
+        posteriors : array, shape (n_samples, n_components)
+            ``P(state at t = j | its sequence)`` for every sample.
+
+        See Also
+        --------
+        score : Log-likelihood only (cheaper).
+        decode : Most likely state sequence.
+        """
+        X, lengths = self._prepare_inputs(X, lengths)
+        log_start, log_trans = self._log_start_trans()
+        res = ops.marginals(self._compute_log_likelihood(X), log_trans, start=log_start,
+                            lengths=lengths, n_threads=self.n_threads)
+        return float(np.sum(res.log_Z)), res.node
+
+    def score(self, X, lengths=None):
+        """Log-likelihood of ``X`` under the model.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+            Feature matrix of individual samples.
+        lengths : array-like of integers, shape (n_sequences,), optional
+            Lengths of the individual sequences in ``X``; they must sum to ``n_samples``.
+
+        Returns
+        -------
+        log_prob : float
+            Log-likelihood of ``X`` (sum over the sequences).
+
+        See Also
+        --------
+        score_samples : Log-likelihood and state posteriors.
+        """
+        X, lengths = self._prepare_inputs(X, lengths)
+        log_start, log_trans = self._log_start_trans()
+        log_Z = ops.log_partition(self._compute_log_likelihood(X), log_trans,
+                                  start=log_start, lengths=lengths, n_threads=self.n_threads)
+        return float(np.sum(log_Z))
+
+    def decode(self, X, lengths=None, algorithm=None):
+        """Most likely state sequence of ``X``.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+            Feature matrix of individual samples.
+        lengths : array-like of integers, shape (n_sequences,), optional
+            Lengths of the individual sequences in ``X``; they must sum to ``n_samples``.
+        algorithm : {"viterbi", "map"}, optional
+            ``"viterbi"``: the single most likely path; ``"map"`` (posterior decoding,
+            forward-backward): the most likely state at each position. Defaults to the
+            ``algorithm`` parameter.
+
+        Returns
+        -------
+        log_prob : float
+            ``"viterbi"``: log-probability ``log P(X, path)`` of the best paths, summed over
+            the sequences. ``"map"``: the sum over samples of the log of the chosen state's
+            posterior (hmmlearn returns the sum of the posteriors themselves, not their
+            logs; hmmlearn issue #188).
+        state_sequence : array of int, shape (n_samples,)
+            State of every sample. Ties between equally good paths go to the lowest state
+            index (hmmlearn breaks some ties toward the highest); a sequence with no
+            possible path gets -1.
+
+        See Also
+        --------
+        score_samples : Log-likelihood and state posteriors.
+        """
+        algorithm = algorithm or self.algorithm
+        if algorithm not in DECODER_ALGORITHMS:
+            raise ValueError(f"Unknown decoder {algorithm!r}: `algorithm` must be one of "
+                             f"{sorted(DECODER_ALGORITHMS)}")
+        X, lengths = self._prepare_inputs(X, lengths)
+        log_em = self._compute_log_likelihood(X)
+        log_start, log_trans = self._log_start_trans()
+        if algorithm == "viterbi":
+            paths, scores = ops.viterbi(log_em, log_trans, start=log_start, lengths=lengths,
+                                        n_threads=self.n_threads)
+            return float(np.sum(scores)), paths
+        node = ops.marginals(log_em, log_trans, start=log_start, lengths=lengths,
+                             n_threads=self.n_threads).node
+        best = node.max(axis=1)
+        paths = np.where(best > 0, node.argmax(axis=1), -1).astype(np.int64)
+        return float(np.sum(_safe_log(best))), paths
+
+    def predict(self, X, lengths=None):
+        """Most likely state of every sample (``decode`` with the model's ``algorithm``).
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+            Feature matrix of individual samples.
+        lengths : array-like of integers, shape (n_sequences,), optional
+            Lengths of the individual sequences in ``X``; they must sum to ``n_samples``.
+
+        Returns
+        -------
+        state_sequence : array of int, shape (n_samples,)
+        """
+        return self.decode(X, lengths)[1]
+
+    def predict_proba(self, X, lengths=None):
+        """State posteriors of every sample.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, n_features)
+            Feature matrix of individual samples.
+        lengths : array-like of integers, shape (n_sequences,), optional
+            Lengths of the individual sequences in ``X``; they must sum to ``n_samples``.
+
+        Returns
+        -------
+        posteriors : array, shape (n_samples, n_components)
+        """
+        return self.score_samples(X, lengths)[1]
+
+    def _n_free_parameters(self):
+        return sum(self._get_n_fit_scalars_per_param().values())
+
+    def aic(self, X, lengths=None):
+        """Akaike information criterion ``-2 log L + 2 k`` (k = number of free parameters,
+        all of them, as hmmlearn counts).
+
+        Returns
+        -------
+        aic : float
+            The lower the better.
+        """
+        return -2.0 * self.score(X, lengths) + 2.0 * self._n_free_parameters()
+
+    def bic(self, X, lengths=None):
+        """Bayesian information criterion ``-2 log L + k log(n_samples)``.
+
+        Returns
+        -------
+        bic : float
+            The lower the better.
+        """
+        log_prob = self.score(X, lengths)
+        n = len(X)
+        return -2.0 * log_prob + self._n_free_parameters() * np.log(n)
+
+    def get_stationary_distribution(self):
+        """Stationary distribution of ``transmat_`` (left eigenvector for eigenvalue 1)."""
+        self._check_fitted()
+        from scipy import linalg
+        vals, vecs = linalg.eig(np.asarray(self.transmat_, dtype=np.float64).T)
+        vec = np.real_if_close(vecs[:, np.argmax(vals.real)])
+        return np.real(vec / vec.sum())
+
+    # -- sampling -----------------------------------------------------------------------------
+    def _sample_states(self, n_samples, rs, currstate, draw):
+        """The state chain, drawing uniforms in hmmlearn's order.
+
+        hmmlearn draws one uniform for the first state (unless ``currstate`` is given), then
+        alternates: the emission draw(s) of the current state, one uniform for the next
+        state. ``draw`` is a callable ``state -> None`` making the emission draws at the
+        right place in the stream (so Gaussian normals interleave as in hmmlearn).
+        """
+        start_cdf = np.cumsum(self.startprob_).tolist()
+        trans_cdf = np.cumsum(self.transmat_, axis=1).tolist()
+        nc = self.n_components
+
+        def pick(cdf, u):
+            k = bisect.bisect_right(cdf, u)
+            return k if k < nc else int(np.flatnonzero(np.diff(np.r_[0.0, cdf]) > 0)[-1])
+
+        states = np.empty(n_samples, dtype=np.int64)
+        state = pick(start_cdf, rs.rand()) if currstate is None else int(currstate)
+        for t in range(n_samples):
+            if t:
+                state = pick(trans_cdf[state], rs.rand())
+            states[t] = state
+            draw(state)
+        return states
+
+    def sample(self, n_samples=1, random_state=None, currstate=None):
+        """Generate a random sequence from the model.
+
+        The random stream is consumed in hmmlearn's order, so the same seed gives the same
+        states (and, for CategoricalHMM, the same symbols) as hmmlearn.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of samples to generate.
+        random_state : RandomState or an int seed, optional
+            Defaults to the model's ``random_state``.
+        currstate : int, optional
+            State of the first sample (otherwise drawn from ``startprob_``).
+
+        Returns
+        -------
+        X : array, shape (n_samples, n_features)
+            Samples.
+        state_sequence : array of int, shape (n_samples,)
+            States that produced them.
+        """
+        self._check_fitted()
+        self._check()
+        n_samples = _check_int(n_samples, "n_samples", 1)
+        if currstate is not None:
+            currstate = _check_int(currstate, "currstate", 0)
+            if currstate >= self.n_components:
+                raise ValueError(f"`currstate` must be in [0, n_components) = [0, "
+                                 f"{self.n_components}), got {currstate}")
+        rs = check_random_state(self.random_state if random_state is None else random_state)
+        return self._generate_samples(n_samples, rs, currstate)
+
+
+def _first_rows(lengths):
+    """Row index of the first sample of every non-empty sequence."""
+    offsets = np.zeros(lengths.size, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=offsets[1:])
+    return offsets[lengths > 0]
