@@ -146,13 +146,13 @@ static void FS_LOCAL(posteriors)(const fs_model *M, fs_ws *ws, fs_seq *S, int ns
         }
         if (node[s]) {
             for (t = 0; t < T; t++) {
-                node_row(S[s].L, Sb[s].L, N, Np, t, log_Z[s], ws->tmp);
+                node_row(S[s].L, Sb[s].L, N, Np, t, ws->tmp);
                 for (j = 0; j < N; j++) node[s][t * N + j] = (FS_T)ws->tmp[j];
             }
         }
         if (pair[s]) {
-            pair_sums(M, S[s].L, Sb[s].L, S[s].em, T, log_Z[s], ws->X, ws->Y, ws->P, ws->Ps,
-                      ws->pair, ws->tmp);
+            pair_sums(M, S[s].L, Sb[s].L, S[s].em, T, ws->X, ws->Y, ws->P, ws->Ps, ws->pair,
+                      ws->tmp);
             for (j = 0; j < N * N; j++) pair[s][j] = (FS_T)ws->pair[j];
         }
     }

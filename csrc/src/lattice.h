@@ -820,41 +820,74 @@ static void backward_group(const fs_model *M, const fs_seq *S, int ns, double *t
     }
 }
 
-/* node[j] = P(y_t = j | x) = exp(alpha[t][j] + beta[t][j] - log_Z). */
-static void node_row(const fs_lattice *F, const fs_lattice *Bk, int64_t N, int64_t Np,
-                     int64_t t, fs_dd log_Z, double *out) {
+/* log sum_j exp(alpha[t][j] + beta[t][j]): equal to log_Z for every t, but computed from
+   row t's own offsets, so that marginals normalised by it carry none of the rounding that
+   the offsets accumulated over the sequence (a million-step sequence stays exact). tmp: Np. */
+static fs_dd local_log_Z(const fs_lattice *F, const fs_lattice *Bk, int64_t N, int64_t Np,
+                         int64_t t, double *tmp) {
     const double *a = ROW(F, Np, t), *b = ROW(Bk, Np, t);
-    const double base = dd_sum3(F->c[RIX(F, t)], Bk->c[RIX(Bk, t)], log_Z);
+    fs_dd c = F->c[RIX(F, t)];
+    int64_t j;
+    c = dd_add(c, Bk->c[RIX(Bk, t)].hi);
+    c.lo += Bk->c[RIX(Bk, t)].lo;
+    if (!F->is_log[RIX(F, t)] && !Bk->is_log[RIX(Bk, t)]) {
+        double sum = 0.0;
+        for (j = 0; j < N; j++) sum += a[j] * b[j];
+        return dd_add(c, log(sum));
+    } else {
+        double m = -INFINITY, sum = 0.0;
+        for (j = 0; j < N; j++) {
+            tmp[j] = lat_rel(F, Np, t, j) + lat_rel(Bk, Np, t, j);
+            if (tmp[j] > m) m = tmp[j];
+        }
+        for (j = 0; j < N; j++) sum += exp(tmp[j] - m);
+        return dd_add(c, m + log(sum));
+    }
+}
+
+/* node[j] = P(y_t = j | x) = exp(alpha[t][j] + beta[t][j] - log_Z), with log_Z taken as
+   local_log_Z(t). */
+static void node_row(const fs_lattice *F, const fs_lattice *Bk, int64_t N, int64_t Np,
+                     int64_t t, double *out) {
+    const double *a = ROW(F, Np, t), *b = ROW(Bk, Np, t);
     int64_t j;
     if (!F->is_log[RIX(F, t)] && !Bk->is_log[RIX(Bk, t)]) {
-        /* both scaled: sum_j a b K = 1 with a, b in [2^-300, 1], so K is finite */
-        const double K = exp(base);
-        for (j = 0; j < N; j++) out[j] = a[j] * b[j] * K;
+        /* both scaled: a, b in [2^-300, 1], so the products are normal doubles */
+        double sum = 0.0;
+        for (j = 0; j < N; j++) sum += out[j] = a[j] * b[j];
+        sum = 1.0 / sum;
+        for (j = 0; j < N; j++) out[j] *= sum;
     } else {
+        double m = -INFINITY, sum = 0.0;
         for (j = 0; j < N; j++) {
-            const double z = base + lat_rel(F, Np, t, j) + lat_rel(Bk, Np, t, j);
-            out[j] = z > -INFINITY ? exp(z) : 0.0;
+            out[j] = lat_rel(F, Np, t, j) + lat_rel(Bk, Np, t, j);
+            if (out[j] > m) m = out[j];
         }
+        for (j = 0; j < N; j++) sum += out[j] = out[j] > -INFINITY ? exp(out[j] - m) : 0.0;
+        sum = 1.0 / sum;
+        for (j = 0; j < N; j++) out[j] *= sum;
     }
 }
 
 /* Pair marginals summed over t: xi_t[i][j] = exp(alpha[t-1][i] + trans[i][j] + em[t][j] +
    beta[t][j] - log_Z). Fast path: xi_t = (a[i] K_t) A[i][j] q_t[j] with
    q_t[j] = b[j] exp(em[t][j] - m_t): the rows (a K_t) and q_t are collected in X and Y and
-   sum_t (a K_t)^T q_t is one product (gemm_tn), multiplied by A at the end. Steps whose rows
+   sum_t (a K_t)^T q_t is one product (gemm_tn), multiplied by A at the end. log_Z is
+   local_log_Z(t), as for the node marginals. Steps whose rows
    are not scaled, or whose K_t is too large for the dropped underflow terms to stay
    negligible (< 2^-400 each), are added exactly from logs. X, Y: [T][Np]; P, Ps: [Np][Np];
    out: [N][N] (double). tmp: 2 Np doubles. */
 static void pair_sums(const fs_model *M, const fs_lattice *F, const fs_lattice *Bk,
-                      const double *em, int64_t T, fs_dd log_Z, double *X, double *Y,
-                      double *P, double *Ps, double *out, double *tmp) {
+                      const double *em, int64_t T, double *X, double *Y, double *P, double *Ps,
+                      double *out, double *tmp) {
     const int64_t N = M->N, Np = M->Np;
     int64_t t, i, j;
     int any_slow = 0;
     for (t = 1; t < T; t++) {
         const double *e = em + t * N;
         const double *a = ROW(F, Np, t - 1), *b = ROW(Bk, Np, t);
-        const double base = dd_sum3(F->c[RIX(F, t - 1)], Bk->c[RIX(Bk, t)], log_Z);
+        const double base =
+            dd_sum3(F->c[RIX(F, t - 1)], Bk->c[RIX(Bk, t)], local_log_Z(F, Bk, N, Np, t, tmp));
         double *x = X + (t - 1) * Np, *y = Y + (t - 1) * Np;
         int fast = 0;
         for (j = 0; j < Np; j++) x[j] = y[j] = 0.0;
