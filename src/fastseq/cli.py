@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
+    from . import _cli_tag  # train / tag / eval
+
+    _cli_tag.add_subcommands(sub)
     return parser
 
 
