@@ -238,3 +238,13 @@ def split_layout(layout, arr, lengths):
     if lengths is None:
         lengths = [arr.shape[1]] * arr.shape[0]
     return [arr[b, : int(n)] for b, n in enumerate(lengths)]
+
+
+@pytest.fixture
+def every_requested_thread(monkeypatch):
+    """Use every requested thread even on tiny batches: the thread-invariance tests must
+    exercise the parallel code, which the small-batch shortcut
+    (fastseq.ops._threads_for) would otherwise skip."""
+    from fastseq import ops as _ops
+
+    monkeypatch.setattr(_ops, "_WORK_PER_THREAD", 1)

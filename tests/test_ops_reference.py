@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+# thread counts given in these tests must really be used (see conftest)
+pytestmark = pytest.mark.usefixtures("every_requested_thread")
+
 VARIANTS = ("none", "given", "inf")  # start/end None | given | given, with -inf entries
 THREADS = (1, 2)
 

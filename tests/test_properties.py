@@ -10,6 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
+# thread counts given in these tests must really be used (see conftest)
+pytestmark = pytest.mark.usefixtures("every_requested_thread")
+
 SETTINGS = dict(deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow])
 TIGHT = dict(rtol=1e-12, atol=1e-12)
 TOL64 = dict(rtol=1e-10, atol=1e-10)

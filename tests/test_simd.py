@@ -66,3 +66,13 @@ def test_variant_matches_reference(simd, N, dtype):
     assert found.sum() >= 3 and np.all(paths[~found] == -1)
     rescored = fastseq.sequence_score(em, tr, np.maximum(paths, 0), **kw)
     np.testing.assert_allclose(rescored[found], scores[found], **tol)
+
+
+def test_small_batches_use_fewer_threads():
+    from fastseq.ops import _threads_for
+
+    lengths = np.array([50] * 64)
+    assert _threads_for(2, lengths, 9) == 1          # 64 x 50 x 81 multiply-adds: serial
+    assert _threads_for(2, np.array([100] * 256), 128) == 2
+    assert _threads_for(1, np.array([100] * 256), 128) == 1
+    assert _threads_for(8, np.array([10] * 300), 30) == 2   # work for ~2.7 threads
