@@ -71,8 +71,9 @@ def test_variant_matches_reference(simd, N, dtype):
 def test_small_batches_use_fewer_threads():
     from fastseq.ops import _threads_for
 
-    lengths = np.array([50] * 64)
-    assert _threads_for(2, lengths, 9) == 1          # 64 x 50 x 81 multiply-adds: serial
+    assert _threads_for(2, np.array([20] * 64), 9) == 1     # 64 x 20 x 81 multiply-adds
+    assert _threads_for(2, np.array([20] * 64), 9, passes=4) == 1
+    assert _threads_for(2, np.array([50] * 64), 9, passes=4) == 2
     assert _threads_for(2, np.array([100] * 256), 128) == 2
     assert _threads_for(1, np.array([100] * 256), 128) == 1
-    assert _threads_for(8, np.array([10] * 300), 30) == 2   # work for ~2.7 threads
+    assert _threads_for(8, np.array([10] * 300), 15) == 2   # work for 2.7 threads

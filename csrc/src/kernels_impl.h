@@ -81,6 +81,9 @@ static const double *FS_LOCAL(load_em)(double *buf, const FS_T *em, int64_t off,
                     S[s].em = FS_LOCAL(load_em)(ws.em[s], em, off[s], S[s].T, N);           \
                     S[s].L = &ws.F[s];                                                      \
                     S[s].x = ws.x[s];                                                       \
+                    S[s].eb = ws.eb[s];                                                     \
+                    S[s].emax = ws.emax[s];                                                 \
+                    S[s].eb_t0 = -FS_EBLOCK - 1;                                            \
                 }                                                                           \
                 __VA_ARGS__                                                                 \
             }                                                                               \
@@ -124,19 +127,20 @@ int FS_FN(backward)(FS_MODEL_ARGS(FS_T), FS_T *log_beta) {
 static void FS_LOCAL(posteriors)(const fs_model *M, fs_ws *ws, fs_seq *S, int ns,
                                  FS_T *const *node, FS_T *const *pair, double *log_Z_out) {
     const int64_t N = M->N, Np = M->Np;
-    fs_seq Sb[FS_G] = {{0}};
+    fs_lattice *F[FS_G];
     fs_dd log_Z[FS_G];
     int s;
     forward_group(M, S, ns, log_Z, ws->tmp);
-    for (s = 0; s < ns; s++) log_Z_out[s] = log_Z[s].hi + log_Z[s].lo;
     for (s = 0; s < ns; s++) {
-        Sb[s] = S[s];
-        Sb[s].L = &ws->Bk[s];
+        log_Z_out[s] = log_Z[s].hi + log_Z[s].lo;
+        F[s] = S[s].L;
+        S[s].L = &ws->Bk[s];
     }
-    backward_group(M, Sb, ns, ws->tmp);
+    backward_group(M, S, ns, ws->tmp);
     for (s = 0; s < ns; s++) {
         const int64_t T = S[s].T;
         int64_t t, j;
+        S[s].L = F[s];
         if (log_Z[s].hi == -INFINITY || T == 0) {
             if (node[s])
                 for (j = 0; j < T * N; j++) node[s][j] = 0;
@@ -146,13 +150,12 @@ static void FS_LOCAL(posteriors)(const fs_model *M, fs_ws *ws, fs_seq *S, int ns
         }
         if (node[s]) {
             for (t = 0; t < T; t++) {
-                node_row(S[s].L, Sb[s].L, N, Np, t, ws->tmp);
+                node_row(F[s], &ws->Bk[s], N, Np, t, ws->tmp);
                 for (j = 0; j < N; j++) node[s][t * N + j] = (FS_T)ws->tmp[j];
             }
         }
         if (pair[s]) {
-            pair_sums(M, S[s].L, Sb[s].L, S[s].em, T, ws->X, ws->Y, ws->P, ws->Ps, ws->pair,
-                      ws->tmp);
+            pair_sums(M, &S[s], &ws->Bk[s], ws->X, ws->Y, ws->P, ws->Ps, ws->pair, ws->tmp);
             for (j = 0; j < N * N; j++) pair[s][j] = (FS_T)ws->pair[j];
         }
     }

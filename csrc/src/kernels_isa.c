@@ -36,6 +36,8 @@ typedef struct {
     fs_lattice F[FS_G];     /* forward lattices (Viterbi: delta rows) */
     fs_lattice Bk[FS_G];    /* backward lattices */
     double *x[FS_G];        /* [Np] backward scratch */
+    double *eb[FS_G];       /* [FS_EBLOCK][Np] exponentiated emission rows */
+    double *emax[FS_G];     /* [FS_EBLOCK] their maxima */
     double *tmp;            /* [4 Np] */
     double *X, *Y;          /* [Tmax][Np] pair-marginal factors */
     double *P, *Ps;         /* [Np][Np] pair accumulators */
@@ -62,7 +64,8 @@ static void lattice_carve(fs_lattice *L, char **p, int64_t rows, int64_t Np, int
 
 static int ws_alloc(fs_ws *ws, int64_t T, int64_t N, int64_t Np, int64_t k, int need) {
     const int64_t rows = (need & WS_ROLL) ? 2 : T, mask = (need & WS_ROLL) ? 1 : -1;
-    size_t bytes = sizeof(double) * (4 * Np + FS_G * Np) + sizeof(int64_t) * 2 * N;
+    size_t bytes = sizeof(double) * (4 * Np + FS_G * (Np + FS_EBLOCK * (Np + 1))) +
+                   sizeof(int64_t) * 2 * N;
     char *p;
     int s;
     if (need & WS_EM) bytes += FS_G * sizeof(double) * T * N;
@@ -79,6 +82,10 @@ static int ws_alloc(fs_ws *ws, int64_t T, int64_t N, int64_t Np, int64_t k, int 
     for (s = 0; s < FS_G; s++) {
         ws->x[s] = (double *)p;
         p += sizeof(double) * Np;
+        ws->eb[s] = (double *)p;
+        p += sizeof(double) * FS_EBLOCK * Np;
+        ws->emax[s] = (double *)p;
+        p += sizeof(double) * FS_EBLOCK;
     }
     ws->arg = (int64_t *)p;
     p += sizeof(int64_t) * 2 * N;

@@ -61,6 +61,10 @@ typedef __m512d fs_vd;
 #define v_hmax _mm512_reduce_max_pd
 #define v_eq_bits(a, b) ((unsigned)_mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ))
 #define v_gt_bits(a, b) ((unsigned)_mm512_cmp_pd_mask(a, b, _CMP_GT_OQ))
+/* the first n (< FS_VW) entries of p, the other lanes = fill; reads nothing past p + n */
+static inline __m512d v_load_n(const double *p, int64_t n, double fill) {
+    return _mm512_mask_loadu_pd(_mm512_set1_pd(fill), (__mmask8)((1u << n) - 1u), p);
+}
 #define v_lt_bits(a, b) ((unsigned)_mm512_cmp_pd_mask(a, b, _CMP_LT_OQ))
 #define v_blend_gt(a, b, x, y) _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, b, _CMP_GT_OQ), y, x)
 /* x = m 2^e with m in [1, 2), for positive normal x */
@@ -90,6 +94,11 @@ static inline double v_hmax(__m256d x) {
 }
 #define v_eq_bits(a, b) ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_EQ_OQ)))
 #define v_gt_bits(a, b) ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_GT_OQ)))
+static inline __m256d v_load_n(const double *p, int64_t n, double fill) {
+    const __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_set_epi64x(3, 2, 1, 0));
+    return _mm256_blendv_pd(_mm256_set1_pd(fill), _mm256_maskload_pd(p, m),
+                            _mm256_castsi256_pd(m));
+}
 #define v_lt_bits(a, b) ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_LT_OQ)))
 #define v_blend_gt(a, b, x, y) _mm256_blendv_pd(y, x, _mm256_cmp_pd(a, b, _CMP_GT_OQ))
 #define v_frexp1(x, e, m) do { const __m256i b_ = _mm256_castpd_si256(x); \
@@ -120,6 +129,7 @@ typedef __m128d fs_vd;
 #define v_hmax(x) _mm_cvtsd_f64(_mm_max_sd(x, _mm_unpackhi_pd(x, x)))
 #define v_eq_bits(a, b) ((unsigned)_mm_movemask_pd(_mm_cmpeq_pd(a, b)))
 #define v_gt_bits(a, b) ((unsigned)_mm_movemask_pd(_mm_cmpgt_pd(a, b)))
+#define v_load_n(p, n, fill) _mm_setr_pd((p)[0], fill) /* n == 1 */
 #define v_lt_bits(a, b) ((unsigned)_mm_movemask_pd(_mm_cmplt_pd(a, b)))
 #define v_blend_gt(a, b, x, y) _mm_or_pd(_mm_and_pd(_mm_cmpgt_pd(a, b), x), \
     _mm_andnot_pd(_mm_cmpgt_pd(a, b), y))
@@ -142,12 +152,16 @@ typedef double fs_vd;
 #define v_hmax(x) (x)
 #define v_eq_bits(a, b) ((unsigned)((a) == (b)))
 #define v_gt_bits(a, b) ((unsigned)((a) > (b)))
+#define v_load_n(p, n, fill) (fill) /* never called: n < FS_VW = 1 */
 #define v_lt_bits(a, b) ((unsigned)((a) < (b)))
 #define v_mul(a, b) ((a) * (b))
 #define v_sub(a, b) ((a) - (b))
 #define v_blend_gt(a, b, x, y) ((a) > (b) ? (x) : (y))
 #endif
 #define FS_JB (2 * FS_VW)
+
+/* Entries j .. j + FS_VW - 1 of an unpadded row of n doubles, lanes past n = fill. */
+#define v_load_row(p, j, n, fill) ((j) + FS_VW <= (n) ? v_load((p) + (j)) : v_load_n((p) + (j), (n) - (j), fill))
 
 /* ln 2 split so that e * FS_LN2_HI is exact for |e| < 2^20 */
 #define FS_LN2_HI 6.93147180369123816490e-01
@@ -168,20 +182,18 @@ static void exp_array(const double *x, double *y, int64_t n) {
         const fs_vd t = v_round_magic(v_mul(xv, log2e));
         const fs_vd k = v_sub(t, v_set1(6755399441055744.0));
         const fs_vd r = v_sub(v_sub(xv, v_mul(k, ln2hi)), v_mul(k, ln2lo));
-        fs_vd p = v_set1(1.0 / 6227020800.0);
-        p = v_fma(p, r, v_set1(1.0 / 479001600.0));
-        p = v_fma(p, r, v_set1(1.0 / 39916800.0));
-        p = v_fma(p, r, v_set1(1.0 / 3628800.0));
-        p = v_fma(p, r, v_set1(1.0 / 362880.0));
-        p = v_fma(p, r, v_set1(1.0 / 40320.0));
-        p = v_fma(p, r, v_set1(1.0 / 5040.0));
-        p = v_fma(p, r, v_set1(1.0 / 720.0));
-        p = v_fma(p, r, v_set1(1.0 / 120.0));
-        p = v_fma(p, r, v_set1(1.0 / 24.0));
-        p = v_fma(p, r, v_set1(1.0 / 6.0));
-        p = v_fma(p, r, v_set1(0.5));
-        p = v_fma(p, r, v_set1(1.0));
-        p = v_fma(p, r, v_set1(1.0));
+        /* Estrin's scheme: the same polynomial with a 4-deep dependency chain, not 13 */
+        const fs_vd r2 = v_mul(r, r), r4 = v_mul(r2, r2), r8 = v_mul(r4, r4);
+        const fs_vd q0 = v_fma(r, v_set1(1.0), v_set1(1.0));
+        const fs_vd q1 = v_fma(r, v_set1(1.0 / 6.0), v_set1(0.5));
+        const fs_vd q2 = v_fma(r, v_set1(1.0 / 120.0), v_set1(1.0 / 24.0));
+        const fs_vd q3 = v_fma(r, v_set1(1.0 / 5040.0), v_set1(1.0 / 720.0));
+        const fs_vd q4 = v_fma(r, v_set1(1.0 / 362880.0), v_set1(1.0 / 40320.0));
+        const fs_vd q5 = v_fma(r, v_set1(1.0 / 39916800.0), v_set1(1.0 / 3628800.0));
+        const fs_vd q6 = v_fma(r, v_set1(1.0 / 6227020800.0), v_set1(1.0 / 479001600.0));
+        const fs_vd s0 = v_fma(q1, r2, q0), s1 = v_fma(q3, r2, q2), s2 = v_fma(q5, r2, q4);
+        const fs_vd u0 = v_fma(s1, r4, s0), u1 = v_fma(q6, r4, s2);
+        const fs_vd p = v_fma(u1, r8, u0);
         v_store(y + j, v_zero_below(v_load(x + j), lim, v_mul(p, v_pow2i(t))));
     }
 #else
@@ -565,75 +577,55 @@ static int row_from_logs(double *v, int64_t N, fs_dd c_in, fs_dd *c, unsigned ch
     for (j = 0; j < N; j++)
         if (v[j] > -INFINITY && v[j] - mx < FS_LOG_TINY) return 1;
     for (j = 0; j < N; j++) v[j] = exp(v[j] - mx);
+    for (j = N; j < padded(N); j++) v[j] = 0.0; /* scaled rows carry zero padding */
     *c = dd_add(c_in, mx);
     *is_log = 0;
     return 1;
 }
 
 /* v[j] >= 0 are unnormalised values whose logs are c_in + log v[j] (+ f[j] when f is given):
-   fold f in, rescale and store as a valid row (scaled when safe, else exact logs). The hot
-   loops run over whole SIMD vectors of the padded row (padding: v = 0, f = -inf).
-   tmp: 3 Np doubles. Returns 0 when no entry is left (no path). */
-static int row_finish(double *v, int64_t N, int64_t Np, fs_dd c_in, const double *f, fs_dd *c,
-                      unsigned char *is_log, int scaled_ok, double *tmp) {
-    double *d = tmp, *w = tmp + Np, *fp = tmp + 2 * Np; /* fp: FS_VW doubles */
-    const fs_vd zero = v_set1(0.0), ninf = v_set1(-INFINITY);
-    fs_vd mv = ninf, Mv = zero;
-    double m = 0.0, M;
-    unsigned any = 0, slow = 0, bad = 0;
+   fold f in, rescale and store as a valid row (scaled when safe, else exact logs). E and m
+   come with f: E[j] = exp(f[j] - m), m = max_j f[j] (see exp_row). The loops run over
+   whole SIMD vectors of the padded row (v's padding must be 0). tmp: Np doubles.
+   Returns 0 when no entry is left (no path). */
+static int row_finish(double *v, int64_t N, int64_t Np, fs_dd c_in, const double *f,
+                      const double *E, double m, fs_dd *c, unsigned char *is_log, int scaled_ok,
+                      double *tmp) {
+    double *w = tmp, M;
+    const fs_vd zero = v_set1(0.0), ninf = v_set1(-INFINITY), small = v_set1(FS_SMALL),
+                tiny = v_set1(FS_TINY);
+    fs_vd Mv = zero;
+    unsigned slow = 0, bad = 0;
     int64_t j;
-    for (j = N; j < Np; j++) v[j] = 0.0;
-    if (f) {
-        /* f has no padding: its last partial vector is read from a padded copy */
-        const int64_t nfull = N / FS_VW * FS_VW;
-        for (j = nfull; j < nfull + FS_VW; j++) fp[j - nfull] = j < N ? f[j] : -INFINITY;
-        for (j = 0; j < Np; j += FS_VW) {
-            const fs_vd x = v_load(v + j);
-            any |= v_gt_bits(x, zero);
-            mv = v_max(mv, v_blend_gt(x, zero, v_load(j < nfull ? f + j : fp), ninf));
+    if (!f) m = 0.0;
+    for (j = 0; j < Np; j += FS_VW) {
+        const fs_vd x = v_load(v + j);
+        const unsigned live = v_gt_bits(x, zero);
+        fs_vd wj = x;
+        /* an entry below 2^-600, or scaled by less than 2^-300, could leave the normal
+           range in the products of the next step: such rows go through exact logs */
+        slow |= live & v_lt_bits(x, small);
+        if (f) {
+            const fs_vd ej = v_load(E + j);
+            slow |= live & v_lt_bits(ej, tiny) & v_gt_bits(v_load_row(f, j, N, -INFINITY), ninf);
+            wj = v_mul(x, ej);
         }
-        m = v_hmax(mv);
-    } else {
-        for (j = 0; j < Np; j += FS_VW) any |= v_gt_bits(v_load(v + j), zero);
-    }
-    if (!any || m == -INFINITY) {
-        for (j = 0; j < N; j++) v[j] = -INFINITY;
-        *is_log = 1;
-        *c = c_in;
-        return 0;
-    }
-    if (f) {
-        const fs_vd mm = v_set1(m), small = v_set1(FS_SMALL), lt = v_set1(FS_LOG_TINY);
-        const int64_t nfull = N / FS_VW * FS_VW;
-        for (j = 0; j < Np; j += FS_VW) {
-            const fs_vd x = v_load(v + j);
-            v_store(d + j, v_blend_gt(x, zero, v_sub(v_load(j < nfull ? f + j : fp), mm), ninf));
-        }
-        exp_array(d, w, Np);
-        for (j = 0; j < Np; j += FS_VW) {
-            /* an entry below 2^-600, or scaled by less than 2^-300, could leave the normal
-               range in the products of the next step: such rows go through exact logs */
-            const fs_vd x = v_load(v + j), dj = v_load(d + j);
-            const fs_vd wj = v_mul(v_load(w + j), x);
-            slow |= (v_gt_bits(x, zero) & v_lt_bits(x, small)) |
-                    (v_lt_bits(dj, lt) & v_gt_bits(dj, ninf));
-            v_store(w + j, wj);
-            Mv = v_max(Mv, wj);
-        }
-    } else {
-        const fs_vd small = v_set1(FS_SMALL);
-        for (j = 0; j < Np; j += FS_VW) {
-            const fs_vd x = v_load(v + j);
-            slow |= v_gt_bits(x, zero) & v_lt_bits(x, small);
-            v_store(w + j, x);
-            Mv = v_max(Mv, x);
-        }
+        v_store(w + j, wj);
+        Mv = v_max(Mv, wj);
     }
     M = v_hmax(Mv);
     if (!slow) {
+        int e;
+        fs_vd scale;
+        if (M == 0.0 || m == -INFINITY) { /* nothing left: no path */
+            for (j = 0; j < N; j++) v[j] = -INFINITY;
+            *is_log = 1;
+            *c = c_in;
+            return 0;
+        }
         /* rescale by the power of two that brings M into [0.5, 1): exact, and no log() */
-        const int e = pow2_exponent(M);
-        const fs_vd scale = v_set1(pow2(-e)), tiny = v_set1(FS_TINY);
+        e = pow2_exponent(M);
+        scale = v_set1(pow2(-e));
         for (j = 0; j < Np; j += FS_VW) {
             const fs_vd x = v_mul(v_load(w + j), scale);
             v_store(v + j, x);
@@ -679,12 +671,47 @@ typedef struct {
     fs_lattice *L;
     double *x;         /* [Np] scratch (backward x, Viterbi padded emissions) */
     double *raw;       /* [T][Np] Viterbi pre-emission maxima */
+    double *eb;        /* [FS_EBLOCK][Np] exp(em[t] - max_j em[t]) for t in [eb_t0, +FS_EBLOCK) */
+    double *emax;      /* [FS_EBLOCK] max_j em[t] */
+    int64_t eb_t0;     /* first position in eb; -FS_EBLOCK - 1 when empty */
 } fs_seq;
+
+/* Rows of exponentiated emissions, E[t][j] = exp(em[t][j] - m_t), m_t = max_j em[t][j]
+   (0 padding), made FS_EBLOCK positions at a time: one vectorised exp pass, throughput-
+   bound, instead of a short latency-bound one in every step. `ahead` says which way the
+   caller walks, so the next block is the one it needs. Returns the row; *m = m_t. */
+#define FS_EBLOCK 64
+static const double *exp_row(fs_seq *S, int64_t N, int64_t Np, int64_t t, int ahead,
+                             double *m) {
+    if (t < S->eb_t0 || t >= S->eb_t0 + FS_EBLOCK) {
+        const fs_vd ninf = v_set1(-INFINITY);
+        int64_t t0 = ahead ? t : t - FS_EBLOCK + 1, t1, u, j;
+        if (t0 < 0) t0 = 0;
+        t1 = t0 + FS_EBLOCK < S->T ? t0 + FS_EBLOCK : S->T;
+        for (u = t0; u < t1; u++) {
+            const double *e = S->em + u * N;
+            double *r = S->eb + (u - t0) * Np;
+            fs_vd mv = ninf;
+            double mu;
+            for (j = 0; j < Np; j += FS_VW) mv = v_max(mv, v_load_row(e, j, N, -INFINITY));
+            mu = v_hmax(mv);
+            S->emax[u - t0] = mu;
+            if (mu == -INFINITY) mu = 0.0; /* every entry forbidden: exps are 0 */
+            for (j = 0; j < Np; j += FS_VW)
+                v_store(r + j, v_sub(v_load_row(e, j, N, -INFINITY), v_set1(mu)));
+        }
+        exp_array(S->eb, S->eb, (t1 - t0) * Np);
+        S->eb_t0 = t0;
+    }
+    *m = S->emax[t - S->eb_t0];
+    return S->eb + (t - S->eb_t0) * Np;
+}
+
 
 /* alpha[t][j] = em[t][j] + logsumexp_i(alpha[t-1][i] + trans[i][j]), alpha[0] = start + em[0],
    for ns <= FS_G sequences in lockstep. Writes log_Z[s] = logsumexp_j(alpha[T-1][j] + end[j]).
    tmp: 3 Np doubles. */
-static void forward_group(const fs_model *M, const fs_seq *S, int ns, fs_dd *log_Z,
+static void forward_group(const fs_model *M, fs_seq *S, int ns, fs_dd *log_Z,
                           double *tmp) {
     const int64_t N = M->N, Np = M->Np;
     int alive[FS_G];
@@ -722,7 +749,9 @@ static void forward_group(const fs_model *M, const fs_seq *S, int ns, fs_dd *log
             if (!alive[s]) {
                 row_dead(cur, N, &L->c[r], &L->is_log[r]);
             } else if (!L->is_log[rp]) {
-                alive[s] = row_finish(cur, N, Np, dd_add(L->c[rp], M->gT), e, &L->c[r],
+                double m;
+                const double *E = exp_row(&S[s], N, Np, t, 1, &m);
+                alive[s] = row_finish(cur, N, Np, dd_add(L->c[rp], M->gT), e, E, m, &L->c[r],
                                       &L->is_log[r], M->scaled_ok, tmp);
             } else {
                 const double *prev = ROW(L, Np, t - 1);
@@ -752,7 +781,7 @@ static void forward_group(const fs_model *M, const fs_seq *S, int ns, fs_dd *log
 /* beta[T-1] = end; beta[t][i] = logsumexp_j(trans[i][j] + em[t+1][j] + beta[t+1][j]), for
    ns <= FS_G sequences in lockstep, each running from its own end (position T_s - 1 - u at
    lockstep step u). tmp: 3 Np doubles. */
-static void backward_group(const fs_model *M, const fs_seq *S, int ns, double *tmp) {
+static void backward_group(const fs_model *M, fs_seq *S, int ns, double *tmp) {
     const int64_t N = M->N, Np = M->Np;
     int alive[FS_G];
     unsigned char xlog[FS_G];
@@ -779,9 +808,11 @@ static void backward_group(const fs_model *M, const fs_seq *S, int ns, double *t
             const int64_t t = S[s].T - 1 - u;
             if (t < 0 || !alive[s]) continue;
             if (!L->is_log[RIX(L, t + 1)]) {
-                memcpy(S[s].x, ROW(L, Np, t + 1), sizeof(double) * N);
-                if (!row_finish(S[s].x, N, Np, L->c[RIX(L, t + 1)], S[s].em + (t + 1) * N,
-                                &cx[s], &xlog[s], M->scaled_ok, tmp)) {
+                double m;
+                const double *E = exp_row(&S[s], N, Np, t + 1, 0, &m);
+                memcpy(S[s].x, ROW(L, Np, t + 1), sizeof(double) * Np); /* with padding */
+                if (!row_finish(S[s].x, N, Np, L->c[RIX(L, t + 1)], S[s].em + (t + 1) * N, E,
+                                m, &cx[s], &xlog[s], M->scaled_ok, tmp)) {
                     alive[s] = 0;
                     continue;
                 }
@@ -809,7 +840,8 @@ static void backward_group(const fs_model *M, const fs_seq *S, int ns, double *t
             if (!alive[s]) {
                 row_dead(cur, N, &L->c[RIX(L, t)], &L->is_log[RIX(L, t)]);
             } else if (!xlog[s]) {
-                alive[s] = row_finish(cur, N, Np, dd_add(cx[s], M->gT), NULL, &L->c[RIX(L, t)],
+                alive[s] = row_finish(cur, N, Np, dd_add(cx[s], M->gT), NULL, NULL, 0.0,
+                                      &L->c[RIX(L, t)],
                                       &L->is_log[RIX(L, t)], M->scaled_ok, tmp);
             } else {
                 for (i = 0; i < N; i++) cur[i] = lse_strided(S[s].x, M->trans + i * N, N, 1);
@@ -877,9 +909,11 @@ static void node_row(const fs_lattice *F, const fs_lattice *Bk, int64_t N, int64
    are not scaled, or whose K_t is too large for the dropped underflow terms to stay
    negligible (< 2^-400 each), are added exactly from logs. X, Y: [T][Np]; P, Ps: [Np][Np];
    out: [N][N] (double). tmp: 2 Np doubles. */
-static void pair_sums(const fs_model *M, const fs_lattice *F, const fs_lattice *Bk,
-                      const double *em, int64_t T, double *X, double *Y, double *P, double *Ps,
-                      double *out, double *tmp) {
+static void pair_sums(const fs_model *M, fs_seq *S, const fs_lattice *Bk, double *X,
+                      double *Y, double *P, double *Ps, double *out, double *tmp) {
+    const fs_lattice *F = S->L;
+    const double *em = S->em;
+    const int64_t T = S->T;
     const int64_t N = M->N, Np = M->Np;
     int64_t t, i, j;
     int any_slow = 0;
@@ -890,23 +924,26 @@ static void pair_sums(const fs_model *M, const fs_lattice *F, const fs_lattice *
             dd_sum3(F->c[RIX(F, t - 1)], Bk->c[RIX(Bk, t)], local_log_Z(F, Bk, N, Np, t, tmp));
         double *x = X + (t - 1) * Np, *y = Y + (t - 1) * Np;
         int fast = 0;
-        for (j = 0; j < Np; j++) x[j] = y[j] = 0.0;
         if (!F->is_log[RIX(F, t - 1)] && !Bk->is_log[RIX(Bk, t)] && M->scaled_ok) {
-            double m = -INFINITY;
-            for (j = 0; j < N; j++)
-                if (b[j] > 0 && e[j] > m) m = e[j];
-            if (m == -INFINITY) continue; /* no path through t */
+            double m;
+            const double *E = exp_row(S, N, Np, t, 1, &m);
+            if (m == -INFINITY) { /* no path through t */
+                for (j = 0; j < Np; j++) x[j] = y[j] = 0.0;
+                continue;
+            }
+            /* if the entries live in b sit far below m, q is tiny and K huge: slow path */
             if (base + M->gT + m <= FS_K_MAX_LOG) {
-                const double K = exp(base + M->gT + m);
-                for (i = 0; i < N; i++) x[i] = a[i] * K;
-                for (j = 0; j < Np; j++) tmp[j] = j < N && b[j] > 0 ? e[j] - m : -INFINITY;
-                exp_array(tmp, y, N);
-                for (j = 0; j < N; j++) y[j] *= b[j];
+                const fs_vd K = v_set1(exp(base + M->gT + m));
+                for (j = 0; j < Np; j += FS_VW) {
+                    v_store(x + j, v_mul(v_load(a + j), K));
+                    v_store(y + j, v_mul(v_load(E + j), v_load(b + j)));
+                }
                 fast = 1;
             }
         }
         if (!fast) {
             double *la = tmp, *lb = tmp + Np;
+            for (j = 0; j < Np; j++) x[j] = y[j] = 0.0;
             if (!any_slow) memset(Ps, 0, sizeof(double) * N * Np);
             any_slow = 1;
             for (i = 0; i < N; i++) la[i] = base + lat_rel(F, Np, t - 1, i);

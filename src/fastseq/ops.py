@@ -74,16 +74,18 @@ def as_numpy(x, name="array"):
     return np.asarray(x)
 
 
-# Below about this many multiply-adds per thread, starting a thread team costs more than it
-# saves (and on a busy machine a descheduled team member stalls the whole call).
-_WORK_PER_THREAD = 1_000_000
+# Below about this much work per thread (in multiply-adds of a forward pass), starting a
+# thread team costs more than it saves, and on a busy machine a descheduled team member
+# stalls the whole call.
+_WORK_PER_THREAD = 250_000
 
 
-def _threads_for(n_threads, lengths, N):
-    """Threads actually used: fewer for small batches. Results do not depend on it."""
+def _threads_for(n_threads, lengths, N, passes=1):
+    """Threads actually used: fewer for small batches (``passes``: the op's cost in forward
+    passes). Results do not depend on it."""
     if n_threads == 1:
         return 1
-    work = int(lengths.sum()) * max(N, 8) ** 2
+    work = int(lengths.sum()) * max(N, 8) ** 2 * passes
     return max(1, min(n_threads, work // _WORK_PER_THREAD))
 
 
@@ -114,7 +116,7 @@ class _Batch:
     __slots__ = ("kind", "em", "trans", "start", "end", "dtype", "N", "B", "T", "L",
                  "offsets", "lengths", "n_threads", "shape")
 
-    def __init__(self, emissions, transitions, start, end, lengths, n_threads):
+    def __init__(self, emissions, transitions, start, end, lengths, n_threads, passes=1):
         em = _float_array(emissions, "emissions")
         tr = _float_array(transitions, "transitions")
         st = None if start is None else _float_array(start, "start")
@@ -137,7 +139,7 @@ class _Batch:
                 raise ValueError(f"`{name}` must have shape (N,) = ({N},), got {arr.shape}")
         self.N, self.shape = N, em.shape
         self._layout(em, lengths)
-        self.n_threads = _threads_for(effective_n_threads(n_threads), self.lengths, N)
+        self.n_threads = _threads_for(effective_n_threads(n_threads), self.lengths, N, passes)
         cast = self.dtype
         self.em = np.ascontiguousarray(em.reshape(-1, N) if em.ndim == 3 else em, dtype=cast)
         self.trans = np.ascontiguousarray(tr, dtype=cast)
@@ -292,7 +294,7 @@ def marginals(emissions, transitions, *, pairwise=False, start=None, end=None, l
     ``(N, N)`` for one sequence, else ``(B, N, N)``: expected transition counts
     ``sum_t P(y_{t-1} = i, y_t = j | x)``. ``log_Z`` float or ``(B,)``.
     """
-    b = _Batch(emissions, transitions, start, end, lengths, n_threads)
+    b = _Batch(emissions, transitions, start, end, lengths, n_threads, passes=4)
     node = b.em_like()
     pair = np.empty((b.B, b.N, b.N), dtype=b.dtype) if pairwise else None
     log_Z = np.empty(b.B)
@@ -380,7 +382,7 @@ def crf_nll(emissions, transitions, tags, *, reduction="sum", start=None, end=No
     """
     if reduction not in _REDUCTIONS:
         raise ValueError(f"`reduction` must be one of {_REDUCTIONS}, got {reduction!r}")
-    b = _Batch(emissions, transitions, start, end, lengths, n_threads)
+    b = _Batch(emissions, transitions, start, end, lengths, n_threads, passes=4)
     y = _check_tags(tags, b)
     nll = np.empty(b.B)
     g_em = b.em_like()
