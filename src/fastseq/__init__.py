@@ -8,6 +8,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from . import _kernels
+from .decode import decode
 from .ops import (
     CRFGrad,
     Marginals,
@@ -27,7 +28,7 @@ from .ops import (
 __all__ = [
     "__version__", "show_config", "log_partition", "forward", "backward", "marginals",
     "viterbi", "kbest", "posterior_decode", "sequence_score", "crf_nll",
-    "allowed_transitions", "Marginals", "CRFGrad", "effective_n_threads",
+    "allowed_transitions", "decode", "Marginals", "CRFGrad", "effective_n_threads",
 ]
 
 

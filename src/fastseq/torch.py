@@ -1,0 +1,704 @@
+"""A pytorch-crf-compatible linear-chain CRF layer whose CPU work runs in fastseq's C kernels.
+
+:class:`CRF` has the constructor, parameters, initialisation and methods of
+``torchcrf.CRF`` (pytorch-crf 0.7.2), so switching is a change of import::
+
+    from fastseq.torch import CRF          # was: from torchcrf import CRF
+
+    crf = CRF(num_tags, batch_first=True)
+    loss = -crf(emissions, tags, mask=mask, reduction="mean")
+    loss.backward()
+    best = crf.decode(emissions, mask=mask)          # List[List[int]]
+
+On CPU tensors (float32 or float64) the log-likelihood and its gradients come from one call
+of :func:`fastseq.crf_nll` inside a :class:`torch.autograd.Function` (the tensors are handed
+to numpy without copying where the layout allows); decoding uses :func:`fastseq.viterbi` /
+:func:`fastseq.kbest` and :meth:`CRF.marginals` uses :func:`fastseq.marginals`. On any other
+device (or dtype, or with ``backend="torch"``) the same results come from a vectorised
+pure-torch implementation, so a model keeps running on a GPU.
+
+Beyond pytorch-crf:
+
+* ``decode(emissions, mask, nbest=k)``: the k best paths of every sequence;
+* ``marginals(emissions, mask)``: per-token posterior probabilities;
+* ``CRF(num_tags, constraints=fastseq.allowed_transitions(labels, scheme))``: forbidden
+  moves get ``-inf`` in training and decoding, so decoded tag sequences are always
+  well-formed;
+* masks need not start with the first timestep: any mask selecting one contiguous run of
+  positions per sequence works (left padding, or both sides). pytorch-crf requires the first
+  timestep to be on for every sequence. A sequence whose mask is all off is empty: its
+  log-likelihood is 0 and its decoded path ``[]``.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import List, Optional
+
+import numpy as np
+import torch
+from torch import nn
+from torch.autograd.function import once_differentiable
+
+from . import ops
+
+__all__ = ["CRF"]
+
+_REDUCTIONS = ("none", "sum", "mean", "token_mean")
+_BACKENDS = ("auto", "c", "torch")
+_C_DTYPES = (torch.float32, torch.float64)
+
+
+# ---------------------------------------------------------------------------------------------
+# where the sequences are: a mask -> per-sequence (offset, length)
+# ---------------------------------------------------------------------------------------------
+
+def _spans(mask: Optional[torch.Tensor], B: int, T: int, device):
+    """``(offsets, lengths)`` int64 tensors (B,) on ``device`` from a batch-first (B, T) mask.
+
+    ``mask=None`` selects every position. A row must select one contiguous run (possibly
+    empty); anything else is a ValueError. (Pure torch: works on any device.)
+    """
+    if mask is None:
+        zeros = torch.zeros(B, dtype=torch.int64, device=device)
+        return zeros, torch.full((B,), T, dtype=torch.int64, device=device)
+    m = mask if mask.dtype == torch.bool else mask != 0
+    lengths = m.sum(1, dtype=torch.int64)
+    if T == 0:
+        return lengths.clone(), lengths
+    as_int = m.to(torch.uint8)
+    first = as_int.argmax(1).to(torch.int64)
+    last = (T - 1) - as_int.flip(1).argmax(1).to(torch.int64)
+    broken = (lengths > 0) & (last - first + 1 != lengths)
+    if bool(broken.any()):
+        _not_contiguous(m.cpu().numpy(), broken.cpu().numpy())
+    offsets = torch.where(lengths > 0, first, torch.zeros_like(first))
+    return offsets, lengths
+
+
+def _spans_numpy(mask: Optional[torch.Tensor], B: int, T: int):
+    """:func:`_spans` for a CPU mask, in numpy (cheaper on small batches): numpy arrays."""
+    if mask is None:
+        return np.zeros(B, dtype=np.int64), np.full(B, T, dtype=np.int64)
+    m = mask.numpy()
+    if m.dtype != np.bool_:
+        m = m != 0
+    lengths = m.sum(1, dtype=np.int64)
+    if T <= 1 or not (m[:, 1:] > m[:, :-1]).any():  # no off -> on step: right padding only
+        return np.zeros(B, dtype=np.int64), lengths
+    first = m.argmax(1)
+    last = (T - 1) - m[:, ::-1].argmax(1)
+    broken = (lengths > 0) & (last - first + 1 != lengths)
+    if broken.any():
+        _not_contiguous(m, broken)
+    return np.where(lengths > 0, first, 0).astype(np.int64), lengths
+
+
+def _not_contiguous(m: np.ndarray, broken: np.ndarray):
+    b = int(np.argmax(broken))
+    on = np.flatnonzero(m[b]).tolist()
+    raise ValueError(
+        "`mask` must select one contiguous run of positions per sequence (padding on "
+        f"the left and/or right only); sequence {b} has positions {on}")
+
+
+class _Plan:
+    """The numpy inputs of one C call: emissions/tags in fastseq's padded layout (sequences
+    start at position 0) or, when some sequence starts later (left padding), gathered into
+    the concatenated layout."""
+
+    __slots__ = ("B", "T", "N", "lengths", "aligned", "b_idx", "t_idx", "first", "em",
+                 "tags", "trans", "start", "end", "n_threads")
+
+    def __init__(self, em_bf, mask_bf, trans, start, end, n_threads, tags=None):
+        B, T, N = em_bf.shape
+        self.B, self.T, self.N, self.n_threads = B, T, N, n_threads
+        off, self.lengths = _spans_numpy(mask_bf, B, T)
+        self.aligned = not off.any()
+        em = em_bf.detach().numpy()  # a view; ops copies only if it is not C-contiguous
+        tg = None if tags is None else tags.detach().numpy()
+        if self.aligned:
+            self.first = np.arange(B, dtype=np.int64) * T
+            self.b_idx = self.t_idx = None
+        else:
+            cs = np.zeros(B, dtype=np.int64)
+            np.cumsum(self.lengths[:-1], out=cs[1:])
+            self.first = cs
+            L = int(self.lengths.sum())
+            self.b_idx = np.repeat(np.arange(B, dtype=np.int64), self.lengths)
+            self.t_idx = np.arange(L, dtype=np.int64) + np.repeat(off - cs, self.lengths)
+            em = em[self.b_idx, self.t_idx]
+            if tg is not None:
+                tg = tg[self.b_idx, self.t_idx]
+        self.em, self.tags = em, tg
+        self.trans, self.start, self.end = trans, start, end
+
+    def kw(self):
+        return dict(start=self.start, end=self.end, lengths=self.lengths,
+                    n_threads=self.n_threads)
+
+    def to_grid(self, a):
+        """Per-row results (padded (B,T,...) or concatenated (L,...)) -> (B, T, ...)."""
+        if self.aligned:
+            return a
+        out = np.zeros((self.B, self.T) + a.shape[1:], dtype=a.dtype)
+        out[self.b_idx, self.t_idx] = a
+        return out
+
+    def flat_rows(self, a):
+        """Per-row results as a 2-D (rows, ...) array, rows indexed like ``self.first``."""
+        return a.reshape((-1,) + a.shape[2:]) if self.aligned else a
+
+    def paths(self, flat_paths):
+        """A flat list of per-row tags -> one list per sequence."""
+        first, lengths = self.first.tolist(), self.lengths.tolist()
+        return [flat_paths[f:f + n] for f, n in zip(first, lengths)]
+
+
+# ---------------------------------------------------------------------------------------------
+# the C path: autograd through fastseq.crf_nll
+# ---------------------------------------------------------------------------------------------
+
+def _to_torch(a: np.ndarray, dtype) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(a))
+    return t if t.dtype == dtype else t.to(dtype)
+
+
+def _plan_nll(plan, need_grad):
+    """Per-sequence nll (B,) and, if ``need_grad``, the CRFGrad of their sum."""
+    if need_grad:
+        return ops.crf_nll(plan.em, plan.trans, plan.tags, reduction="none", **plan.kw())
+    nll = (ops.log_partition(plan.em, plan.trans, **plan.kw())
+           - ops.sequence_score(plan.em, plan.trans, plan.tags, **plan.kw()))
+    return nll, None
+
+
+class _CRFLogLikelihood(torch.autograd.Function):
+    """Per-sequence log-likelihood (B,) of a batch-first (B, T, N) emissions view."""
+
+    @staticmethod
+    def forward(ctx, emissions, transitions, start, end, plan, out_dtype):
+        need_grad = any(ctx.needs_input_grad[:4])
+        nll, grad = _plan_nll(plan, need_grad)
+        ctx.plan, ctx.grad = plan, grad
+        ctx.dtypes = (emissions.dtype, transitions.dtype, start.dtype, end.dtype)
+        if need_grad:
+            ctx.save_for_backward(emissions, transitions, start, end)  # in-place edits -> error
+        return _to_torch(np.negative(nll), out_dtype)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_llh):
+        plan, grad = ctx.plan, ctx.grad
+        ctx.saved_tensors  # noqa: B018 - raises if an input was modified in place
+        em_dt, tr_dt, st_dt, en_dt = ctx.dtypes
+        g = grad_llh.detach().to(torch.float64).numpy()
+        B = plan.B
+        if B == 0:
+            w_uniform = 0.0
+        elif bool(np.all(g == g[0])):
+            w_uniform = -float(g[0])  # sum / mean / token_mean / any uniform weighting
+        else:
+            w_uniform = None
+        if w_uniform is not None:
+            # d(sum_b g_b * llh_b) = -g * d(sum nll): scale the summed gradients once
+            # out of place: backward may run again (retain_graph=True)
+            gem = grad.emissions * grad.emissions.dtype.type(w_uniform)
+            g_em = _to_torch(plan.to_grid(gem), em_dt)
+            g_tr = _to_torch(grad.transitions * w_uniform, tr_dt)
+            g_st = _to_torch(grad.start * w_uniform, st_dt)
+            g_en = _to_torch(grad.end * w_uniform, en_dt)
+        else:
+            g_em, g_tr, g_st, g_en = _weighted_grads(plan, grad, -g, ctx.dtypes)
+        need = ctx.needs_input_grad
+        return (g_em if need[0] else None, g_tr if need[1] else None,
+                g_st if need[2] else None, g_en if need[3] else None, None, None)
+
+
+def _weighted_grads(plan, grad, w, dtypes):
+    """Gradients of ``sum_b w_b * nll_b`` for per-sequence weights ``w`` (B,).
+
+    ``crf_nll`` returns per-sequence emission gradients but summed parameter gradients, so
+    the parameter gradients are rebuilt from per-sequence pair marginals minus weighted gold
+    counts (one more kernel call; only reached when the weights differ).
+    """
+    N, lengths = plan.N, plan.lengths
+    rows_w = np.repeat(w, lengths)  # weight of every row that belongs to a sequence
+    gem_rows = plan.flat_rows(grad.emissions)
+    if plan.aligned:
+        gem = grad.emissions * w[:, None, None].astype(grad.emissions.dtype)
+    else:
+        gem = plan.to_grid(gem_rows * rows_w[:, None].astype(gem_rows.dtype))
+    m = ops.marginals(plan.em, plan.trans, pairwise=True, **plan.kw())
+    node = plan.flat_rows(m.node).astype(np.float64)
+    tags = plan.flat_rows(plan.tags).astype(np.int64)
+    first = plan.first
+    nonempty = lengths > 0
+    f, ln, wf = first[nonempty], lengths[nonempty], w[nonempty]
+    last = f + ln - 1
+    # gold transitions: rows r with a predecessor in the same sequence
+    n_pairs = np.maximum(lengths - 1, 0)
+    r = (np.arange(int(n_pairs.sum()), dtype=np.int64)
+         + np.repeat(first + 1 - (np.cumsum(n_pairs) - n_pairs), n_pairs))
+    gold = np.bincount(tags[r - 1] * N + tags[r], weights=np.repeat(w, n_pairs),
+                       minlength=N * N).reshape(N, N)
+    g_tr = np.einsum("b,bij->ij", w, m.pair.astype(np.float64)) - gold
+    g_st = (wf @ node[f]) - np.bincount(tags[f], weights=wf, minlength=N)
+    g_en = (wf @ node[last]) - np.bincount(tags[last], weights=wf, minlength=N)
+    em_dt, tr_dt, st_dt, en_dt = dtypes
+    return (_to_torch(gem, em_dt), _to_torch(g_tr, tr_dt), _to_torch(g_st, st_dt),
+            _to_torch(g_en, en_dt))
+
+
+# ---------------------------------------------------------------------------------------------
+# the pure-torch path (any device): vectorised over the batch, loops over time
+# ---------------------------------------------------------------------------------------------
+
+def _lse(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """logsumexp that is exact for all -inf slices and has zero (not NaN) gradient there."""
+    m = x.detach().amax(dim, keepdim=True)
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+    s = (x - m).exp().sum(dim)
+    pos = s > 0
+    out = torch.log(torch.where(pos, s, torch.ones_like(s))) + m.squeeze(dim)
+    return torch.where(pos, out, torch.full_like(out, -float("inf")))
+
+
+def _align(x: torch.Tensor, offsets: torch.Tensor, shift: int = 1) -> torch.Tensor:
+    """Roll every row of a (B, T, ...) tensor left by its offset (``shift=-1``: right)."""
+    B, T = x.shape[:2]
+    idx = (torch.arange(T, device=x.device)[None, :] + shift * offsets[:, None]) % max(T, 1)
+    if x.dim() == 3:
+        idx = idx[:, :, None].expand(B, T, x.shape[2])
+    return x.gather(1, idx)
+
+
+def _valid(lengths: torch.Tensor, T: int) -> torch.Tensor:
+    return torch.arange(T, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def _torch_log_z(em, valid, lengths, trans, start, end):
+    """log Z (B,) of right-aligned (B, T, N) emissions (padding already zeroed)."""
+    B, T, N = em.shape
+    if T == 0:
+        return em.new_zeros(B)
+    score = start + em[:, 0]
+    for t in range(1, T):
+        nxt = _lse(score.unsqueeze(2) + trans, 1) + em[:, t]
+        score = torch.where(valid[:, t, None], nxt, score)
+    log_z = _lse(score + end, 1)
+    return torch.where(lengths > 0, log_z, torch.zeros_like(log_z))
+
+
+def _torch_gold(em, tags, valid, lengths, trans, start, end):
+    """Score (B,) of right-aligned ``tags`` (entries past each end are ignored)."""
+    B, T, N = em.shape
+    if T == 0:
+        return em.new_zeros(B)
+    tags = torch.where(valid, tags, torch.zeros_like(tags))
+    zero = em.new_zeros(())
+    s = torch.where(valid, em.gather(2, tags.unsqueeze(2)).squeeze(2), zero).sum(1)
+    if T > 1:
+        tr = trans[tags[:, :-1], tags[:, 1:]]
+        s = s + torch.where(valid[:, 1:], tr, zero).sum(1)
+    last = tags.gather(1, (lengths - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+    s = s + start[tags[:, 0]] + end[last]
+    return torch.where(lengths > 0, s, torch.zeros_like(s))
+
+
+def _torch_viterbi(em, valid, lengths, trans, start, end):
+    """Best right-aligned paths (B, T) (-1 past each end and where no path is allowed)."""
+    B, T, N = em.shape
+    paths = torch.full((B, T), -1, dtype=torch.int64, device=em.device)
+    if T == 0:
+        return paths
+    score = start + em[:, 0]
+    history = []
+    for t in range(1, T):
+        best, idx = (score.unsqueeze(2) + trans).max(1)
+        score = torch.where(valid[:, t, None], best + em[:, t], score)
+        history.append(idx)
+    best_score, cur = (score + end).max(1)
+    last = lengths - 1
+    for t in range(T - 1, -1, -1):
+        if t < T - 1:
+            back = history[t].gather(1, cur.unsqueeze(1)).squeeze(1)
+            cur = torch.where(last > t, back, cur)
+        paths[:, t] = cur
+    ok = valid & (best_score > -float("inf"))[:, None]
+    return torch.where(ok, paths, torch.full_like(paths, -1))
+
+
+def _torch_kbest(em, valid, lengths, trans, start, end, k):
+    """The k best right-aligned paths (B, k, T), best first; -1 where fewer exist."""
+    B, T, N = em.shape
+    paths = torch.full((B, k, T), -1, dtype=torch.int64, device=em.device)
+    if T == 0:
+        paths = paths.new_full((B, k, 0), -1)
+        return paths
+    ninf = -float("inf")
+    score = em.new_full((B, N, k), ninf)
+    score[:, :, 0] = start + em[:, 0]
+    prev_state, prev_rank = [], []
+    for t in range(1, T):
+        # cand[b, j, i*k + r] = score[b, i, r] + trans[i, j]
+        cand = (score.unsqueeze(2) + trans[None, :, :, None]).permute(0, 2, 1, 3)
+        cand = cand.reshape(B, N, N * k)
+        top, idx = cand.topk(k, dim=2)
+        stay = ~valid[:, t, None, None]
+        score = torch.where(stay, score, top + em[:, t, :, None])
+        prev_state.append(idx // k)
+        prev_rank.append(idx % k)
+    final, fidx = (score + end[None, :, None]).reshape(B, N * k).topk(k, dim=1)
+    state, rank = fidx // k, fidx % k  # (B, k)
+    last = lengths - 1
+    for t in range(T - 1, -1, -1):
+        if t < T - 1:
+            flat = state * k + rank
+            ps = prev_state[t].reshape(B, N * k).gather(1, flat)
+            pr = prev_rank[t].reshape(B, N * k).gather(1, flat)
+            move = (last > t)[:, None]
+            state = torch.where(move, ps, state)
+            rank = torch.where(move, pr, rank)
+        paths[:, :, t] = state
+    ok = valid[:, None, :] & (final > ninf)[:, :, None]
+    return torch.where(ok, paths, torch.full_like(paths, -1))
+
+
+# ---------------------------------------------------------------------------------------------
+# the module
+# ---------------------------------------------------------------------------------------------
+
+def _functorch_wrapped(t: torch.Tensor) -> bool:
+    check = getattr(getattr(torch._C, "_functorch", None), "is_functorch_wrapped_tensor", None)
+    return bool(check(t)) if check is not None else False
+
+
+def _as_bool_tensor(x, shape, name):
+    if x is None:
+        return None
+    t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+    if t.dtype != torch.bool:
+        raise TypeError(f"`constraints`: the {name} mask must be boolean, got {t.dtype}")
+    if tuple(t.shape) != shape:
+        raise ValueError(f"`constraints`: the {name} mask must have shape {shape}, "
+                         f"got {tuple(t.shape)}")
+    return t.detach().cpu()
+
+
+class CRF(nn.Module):
+    """Linear-chain conditional random field, API-compatible with ``torchcrf.CRF`` 0.7.2.
+
+    Args:
+        num_tags: number of tags.
+        batch_first: whether dimension 0 of emissions/tags/mask is the batch (else time).
+        constraints: optional ``(trans_mask (N, N), start_mask (N,), end_mask (N,))`` boolean
+            masks of the allowed moves, as returned by
+            :func:`fastseq.allowed_transitions(labels, scheme) <fastseq.allowed_transitions>`
+            (an entry may be ``None``: everything allowed). Forbidden moves get ``-inf``
+            added to their scores in the log-likelihood, marginals and decoding. Stored as
+            non-persistent buffers (``trans_constraint``, ``start_constraint``,
+            ``end_constraint``, ``0``/``-inf``), so ``state_dict()`` holds exactly the three
+            parameters of pytorch-crf and loads into/from ``torchcrf.CRF``.
+        n_threads: threads for the C kernels (``None``: every core the process may use;
+            see :func:`fastseq.ops.effective_n_threads`). Keyword-only.
+        backend: ``"auto"`` (default: C kernels for CPU float32/float64 tensors, pure torch
+            otherwise), ``"c"`` (always the C kernels: CPU tensors only) or ``"torch"`` (always
+            the pure-torch implementation). Keyword-only; may be changed on the instance.
+
+    Attributes:
+        start_transitions (`~torch.nn.Parameter`): ``(num_tags,)`` scores of the first tag.
+        end_transitions (`~torch.nn.Parameter`): ``(num_tags,)`` scores of the last tag.
+        transitions (`~torch.nn.Parameter`): ``(num_tags, num_tags)``; ``[i, j]`` scores the
+            move from tag ``i`` to tag ``j``.
+
+    All three are initialised uniformly in [-0.1, 0.1], in the order start, end,
+    transitions (as pytorch-crf does, so a seeded model starts with the same values).
+    """
+
+    def __init__(self, num_tags: int, batch_first: bool = False, constraints=None, *,
+                 n_threads: Optional[int] = None, backend: str = "auto") -> None:
+        if isinstance(num_tags, bool) or not isinstance(num_tags, numbers.Integral):
+            raise TypeError(f"`num_tags` must be an int, got {type(num_tags).__name__}")
+        if num_tags <= 0:
+            raise ValueError(f"invalid number of tags: {num_tags}")
+        super().__init__()
+        self.num_tags = int(num_tags)
+        self.batch_first = batch_first
+        self.n_threads = n_threads
+        if n_threads is not None:
+            ops.effective_n_threads(n_threads)  # validate early
+        self.backend = backend
+        self.start_transitions = nn.Parameter(torch.empty(num_tags))
+        self.end_transitions = nn.Parameter(torch.empty(num_tags))
+        self.transitions = nn.Parameter(torch.empty(num_tags, num_tags))
+        self._set_constraints(constraints)
+        self.reset_parameters()
+
+    # -- set-up ------------------------------------------------------------------------
+    @property
+    def backend(self) -> str:
+        return self._backend
+
+    @backend.setter
+    def backend(self, value: str) -> None:
+        if value not in _BACKENDS:
+            raise ValueError(f"`backend` must be one of {_BACKENDS}, got {value!r}")
+        self._backend = value
+
+    def _set_constraints(self, constraints) -> None:
+        N = self.num_tags
+        masks = (None, None, None)
+        if constraints is not None:
+            if isinstance(constraints, (str, bytes)) or not hasattr(constraints, "__len__") \
+                    or len(constraints) != 3:
+                raise ValueError("`constraints` must be (trans_mask, start_mask, end_mask) as "
+                                 "returned by fastseq.allowed_transitions(labels, scheme)")
+            masks = (_as_bool_tensor(constraints[0], (N, N), "transition"),
+                     _as_bool_tensor(constraints[1], (N,), "start"),
+                     _as_bool_tensor(constraints[2], (N,), "end"))
+        for name, m in zip(("trans_constraint", "start_constraint", "end_constraint"), masks):
+            bias = None
+            if m is not None and not bool(m.all()):
+                bias = torch.zeros(m.shape).masked_fill_(~m, -float("inf"))
+            self.register_buffer(name, bias, persistent=False)
+
+    def reset_parameters(self) -> None:
+        """Initialise the transition parameters uniformly in [-0.1, 0.1]."""
+        nn.init.uniform_(self.start_transitions, -0.1, 0.1)
+        nn.init.uniform_(self.end_transitions, -0.1, 0.1)
+        nn.init.uniform_(self.transitions, -0.1, 0.1)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(num_tags={self.num_tags})"
+
+    # -- helpers -----------------------------------------------------------------------
+    def _scores(self):
+        """(transitions, start, end) with the constraints' -inf added (differentiable)."""
+        tr, st, en = self.transitions, self.start_transitions, self.end_transitions
+        if self.trans_constraint is not None:
+            tr = tr + self.trans_constraint
+        if self.start_constraint is not None:
+            st = st + self.start_constraint
+        if self.end_constraint is not None:
+            en = en + self.end_constraint
+        return tr, st, en
+
+    def _numpy_scores(self):
+        """The constrained (transitions, start, end) as numpy arrays (views when possible)."""
+        out = []
+        for p, c in ((self.transitions, self.trans_constraint),
+                     (self.start_transitions, self.start_constraint),
+                     (self.end_transitions, self.end_constraint)):
+            a = p.detach().numpy()
+            if c is not None:
+                a = a + c.detach().numpy().astype(a.dtype, copy=False)
+            out.append(a)
+        return out
+
+    def _use_c(self, emissions: torch.Tensor) -> bool:
+        if self._backend == "torch":
+            return False
+        params = (self.transitions, self.start_transitions, self.end_transitions)
+        on_cpu = emissions.device.type == "cpu" and all(p.device.type == "cpu" for p in params)
+        if _functorch_wrapped(emissions):  # torch.func transforms: numpy cannot see these
+            on_cpu = False
+        if self._backend == "c":
+            if not on_cpu:
+                raise ValueError(f"backend='c' needs CPU tensors; emissions are on "
+                                 f"{emissions.device}")
+            return True
+        return (on_cpu and emissions.dtype in _C_DTYPES
+                and all(p.dtype in _C_DTYPES for p in params))
+
+    def _validate(self, emissions, tags=None, mask=None) -> None:
+        if not isinstance(emissions, torch.Tensor):
+            raise TypeError(f"`emissions` must be a torch.Tensor, got {type(emissions).__name__}")
+        if emissions.dim() != 3:
+            raise ValueError(f"emissions must have dimension of 3, got {emissions.dim()}")
+        if emissions.size(2) != self.num_tags:
+            raise ValueError(f"expected last dimension of emissions is {self.num_tags}, "
+                             f"got {emissions.size(2)}")
+        if not emissions.is_floating_point():
+            raise TypeError(f"`emissions` must be a floating-point tensor, got {emissions.dtype}")
+        if tags is not None:
+            if not isinstance(tags, torch.Tensor):
+                raise TypeError(f"`tags` must be a torch.Tensor, got {type(tags).__name__}")
+            if emissions.shape[:2] != tags.shape:
+                raise ValueError("the first two dimensions of emissions and tags must match, "
+                                 f"got {tuple(emissions.shape[:2])} and {tuple(tags.shape)}")
+            if tags.is_floating_point() or tags.is_complex() or tags.dtype == torch.bool:
+                raise TypeError(f"`tags` must be an integer tensor, got {tags.dtype}")
+        if mask is not None:
+            if not isinstance(mask, torch.Tensor):
+                raise TypeError(f"`mask` must be a torch.Tensor, got {type(mask).__name__}")
+            if emissions.shape[:2] != mask.shape:
+                raise ValueError("the first two dimensions of emissions and mask must match, "
+                                 f"got {tuple(emissions.shape[:2])} and {tuple(mask.shape)}")
+
+    def _batch_first(self, emissions, tags=None, mask=None):
+        if not self.batch_first:
+            emissions = emissions.transpose(0, 1)
+            tags = None if tags is None else tags.transpose(0, 1)
+            mask = None if mask is None else mask.transpose(0, 1)
+        return emissions, tags, mask
+
+    def _plan(self, em_bf, mask_bf, tags=None) -> _Plan:
+        tr, st, en = self._numpy_scores()
+        if tags is not None and tags.dtype != torch.int64:
+            tags = tags.to(torch.int64)
+        if mask_bf is not None and mask_bf.device.type != "cpu":
+            mask_bf = mask_bf.cpu()
+        return _Plan(em_bf, mask_bf, tr, st, en, self.n_threads, tags)
+
+    def _torch_inputs(self, em_bf, mask_bf, tags=None):
+        """Right-aligned emissions (padding zeroed), tags, validity mask, lengths, offsets and
+        the constrained scores, for the pure-torch path."""
+        offsets, lengths = _spans(mask_bf, em_bf.shape[0], em_bf.shape[1], em_bf.device)
+        tr, st, en = self._scores()
+        dtype = torch.promote_types(em_bf.dtype, tr.dtype)
+        em_bf, tr, st, en = em_bf.to(dtype), tr.to(dtype), st.to(dtype), en.to(dtype)
+        T = em_bf.shape[1]
+        shifted = bool((offsets > 0).any()) if T else False
+        if shifted:
+            em_bf = _align(em_bf, offsets)
+            tags = None if tags is None else _align(tags, offsets)
+        valid = _valid(lengths, T)
+        em_bf = torch.where(valid[:, :, None], em_bf, torch.zeros_like(em_bf))
+        return em_bf, tags, valid, lengths, offsets, shifted, tr, st, en
+
+    # -- API ---------------------------------------------------------------------------
+    def forward(self, emissions: torch.Tensor, tags: torch.LongTensor,
+                mask: Optional[torch.Tensor] = None, reduction: str = "sum") -> torch.Tensor:
+        """Log-likelihood of ``tags`` given ``emissions`` (differentiable).
+
+        Args:
+            emissions: ``(seq_length, batch_size, num_tags)``, or ``(batch_size, seq_length,
+                num_tags)`` with ``batch_first=True``.
+            tags: integer tensor ``(seq_length, batch_size)`` (``(batch_size, seq_length)``
+                with ``batch_first``); entries outside the mask are ignored.
+            mask: bool/uint8 tensor shaped like ``tags``; each sequence must be one
+                contiguous run of ``on`` positions (it may start after the first timestep).
+                ``None``: every position.
+            reduction: ``none`` (``(batch_size,)``), ``sum`` over the batch, ``mean`` over
+                the batch, or ``token_mean`` (sum divided by the number of unmasked tokens).
+
+        Returns:
+            The log-likelihood: ``(batch_size,)`` for ``none``, a scalar otherwise.
+        """
+        self._validate(emissions, tags=tags, mask=mask)
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"invalid reduction: {reduction}")
+        em_bf, tags_bf, mask_bf = self._batch_first(emissions, tags, mask)
+        if self._use_c(emissions):
+            plan = self._plan(em_bf, mask_bf, tags_bf)
+            out_dtype = torch.promote_types(emissions.dtype, self.transitions.dtype)
+            inputs = (em_bf, self.transitions, self.start_transitions, self.end_transitions)
+            if torch.is_grad_enabled() and any(x.requires_grad for x in inputs):
+                llh = _CRFLogLikelihood.apply(*inputs, plan, out_dtype)
+            else:  # no graph to build: the forward pass alone
+                llh = _to_torch(np.negative(_plan_nll(plan, need_grad=False)[0]), out_dtype)
+            n_tokens = float(plan.lengths.sum())
+        else:
+            em, tg, valid, lengths, _, _, tr, st, en = self._torch_inputs(em_bf, mask_bf,
+                                                                          tags_bf)
+            tg = tg.to(torch.int64)
+            bad = valid & ((tg < 0) | (tg >= self.num_tags))
+            if bool(bad.any()):
+                raise ValueError(f"`tags` must be in [0, {self.num_tags})")
+            llh = (_torch_gold(em, tg, valid, lengths, tr, st, en)
+                   - _torch_log_z(em, valid, lengths, tr, st, en))
+            n_tokens = lengths.sum().to(llh.dtype)
+        if reduction == "none":
+            return llh
+        if reduction == "sum":
+            return llh.sum()
+        if reduction == "mean":
+            return llh.mean()
+        return llh.sum() / n_tokens
+
+    def decode(self, emissions: torch.Tensor, mask: Optional[torch.Tensor] = None,
+               nbest: Optional[int] = None):
+        """Most likely tag sequences (Viterbi), honouring the constraints.
+
+        Args:
+            emissions: as in :meth:`forward`.
+            mask: as in :meth:`forward`.
+            nbest: ``None`` (default) for the best path only; an int ``k >= 1`` for the k
+                best distinct paths.
+
+        Returns:
+            ``nbest=None``: ``List[List[int]]``, one path per sequence (batch order), each as
+            long as the sequence (its number of unmasked positions), as pytorch-crf returns.
+            ``nbest=k``: ``List[List[List[int]]]`` of shape ``[batch_size][k][length_b]``: for
+            every sequence exactly ``k`` paths, best first. Where fewer than ``k`` allowed
+            paths exist (short sequences, constraints) the missing ones are filled with
+            ``-1``; a sequence with no allowed path at all gets paths of ``-1``.
+        """
+        self._validate(emissions, mask=mask)
+        if nbest is not None:
+            if isinstance(nbest, bool) or not isinstance(nbest, numbers.Integral):
+                raise TypeError(f"`nbest` must be None or an int, got {type(nbest).__name__}")
+            if nbest < 1:
+                raise ValueError(f"`nbest` must be >= 1, got {nbest}")
+            nbest = int(nbest)
+        em_bf, _, mask_bf = self._batch_first(emissions, None, mask)
+        if self._use_c(emissions):
+            plan = self._plan(em_bf, mask_bf)
+            if nbest is None:
+                paths, _ = ops.viterbi(plan.em, plan.trans, **plan.kw())
+                if plan.aligned:  # (B, T) padded with -1
+                    return [p[:n] for p, n in zip(paths.tolist(), plan.lengths.tolist())]
+                return plan.paths(paths.tolist())
+            paths, _ = ops.kbest(plan.em, plan.trans, nbest, **plan.kw())
+            if plan.aligned:  # (B, k, T)
+                return [[p[:n] for p in seq]
+                        for seq, n in zip(paths.tolist(), plan.lengths.tolist())]
+            rows = [plan.paths(row) for row in paths.tolist()]  # (k, L) -> k x B lists
+            return [[rows[r][b] for r in range(nbest)] for b in range(plan.B)]
+        with torch.no_grad():
+            em, _, valid, lengths, _, _, tr, st, en = self._torch_inputs(em_bf, mask_bf)
+            n = lengths.tolist()
+            if nbest is None:
+                paths = _torch_viterbi(em, valid, lengths, tr, st, en).tolist()
+                return [p[:k] for p, k in zip(paths, n)]
+            paths = _torch_kbest(em, valid, lengths, tr, st, en, nbest).tolist()
+            return [[p[:k] for p in seq] for seq, k in zip(paths, n)]
+
+    def marginals(self, emissions: torch.Tensor,
+                  mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Per-token posterior probabilities ``P(y_t = j | emissions)``.
+
+        Returns a tensor shaped like ``emissions`` (same layout, device and floating dtype;
+        not differentiable): over the tags, each unmasked position sums to 1; masked
+        positions (and sequences with no allowed path) are 0.
+        """
+        self._validate(emissions, mask=mask)
+        em_bf, _, mask_bf = self._batch_first(emissions, None, mask)
+        if self._use_c(emissions):
+            plan = self._plan(em_bf, mask_bf)
+            node = ops.marginals(plan.em, plan.trans, **plan.kw()).node
+            out_dtype = torch.promote_types(emissions.dtype, self.transitions.dtype)
+            out = _to_torch(plan.to_grid(node), out_dtype)
+        else:
+            out = self._torch_marginals(em_bf, mask_bf)
+        if not self.batch_first:
+            out = out.transpose(0, 1).contiguous()
+        return out
+
+    def _torch_marginals(self, em_bf, mask_bf):
+        with torch.enable_grad():
+            em, _, valid, lengths, offsets, shifted, tr, st, en = self._torch_inputs(
+                em_bf.detach(), mask_bf)
+            tr, st, en = tr.detach(), st.detach(), en.detach()
+            em = em.detach().requires_grad_(True)
+            log_z = _torch_log_z(em, valid, lengths, tr, st, en)
+            finite = torch.isfinite(log_z)
+            if em.numel() and bool(finite.any()):
+                (node,) = torch.autograd.grad(log_z[finite].sum(), em)
+            else:
+                node = torch.zeros_like(em)
+        node = torch.where(valid[:, :, None] & finite[:, None, None], node,
+                           torch.zeros_like(node))
+        if shifted:
+            node = _align(node, offsets, shift=-1)
+        return node.detach()
