@@ -100,10 +100,11 @@ def _float_array(x, name):
 
 
 def _check_finite(arr, name, valid=None):
-    """NaN and +inf are errors (-inf means forbidden). ``valid`` restricts the check."""
+    """NaN and +inf are errors (-inf means forbidden). ``valid()``, if given, returns the mask
+    of rows to check (padding may hold anything); it is only built when something is off."""
     if arr.size == 0 or bool(np.all(arr < np.inf)):
         return
-    sub = arr if valid is None else arr[valid]
+    sub = arr if valid is None else arr[valid()]
     if np.isnan(sub).any():
         raise ValueError(f"`{name}` contains NaN")
     if np.isposinf(sub).any():
@@ -145,7 +146,7 @@ class _Batch:
         self.trans = np.ascontiguousarray(tr, dtype=cast)
         self.start = None if st is None else np.ascontiguousarray(st, dtype=cast)
         self.end = None if en is None else np.ascontiguousarray(en, dtype=cast)
-        _check_finite(self.em, "emissions", self.valid_rows() if self.kind == _PADDED else None)
+        _check_finite(self.em, "emissions", self.valid_rows if self.kind == _PADDED else None)
         for arr, name in ((self.trans, "transitions"), (self.start, "start"), (self.end, "end")):
             if arr is not None:
                 _check_finite(arr, name)
