@@ -110,25 +110,22 @@ versions. :func:`load_tagger` loads any fastseq tagger file by its ``"format"``.
 """
 from __future__ import annotations
 
-import io
-import json
 import math
 import numbers
 import os
 import time
-import zipfile
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from ._archive import read_archive, write_archive
 
 __all__ = ["HMMTagger", "TaggerEvaluation", "word_shape", "load_tagger", "FORMAT_VERSION"]
 
 #: Version of the file format written by :meth:`HMMTagger.save`.
 FORMAT_VERSION = 1
 _FORMAT = "fastseq.HMMTagger"
-_JSON_MEMBER = "model.json"
-_MAX_MEMBER_BYTES = 1 << 32  # refuse absurd (zip-bomb) members
 
 _NEG_INF = -np.inf
 
@@ -1000,32 +997,17 @@ class HMMTagger:
             "n_train_tokens": self.n_train_tokens_,
             "n_train_sents": self.n_train_sents_,
             "metadata": self.metadata,
-            "arrays": {k: {"dtype": str(v.dtype), "shape": list(v.shape)}
-                       for k, v in arrays.items()},
         }
         try:
-            text = json.dumps(meta, ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError) as exc:
+            write_archive(path, meta, arrays)
+        except TypeError as exc:
             raise TypeError(f"`metadata` must be JSON-serialisable: {exc}") from None
-        path = os.fspath(path)
-        tmp = f"{path}.tmp-{os.getpid()}"
-        try:
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                zf.writestr(_JSON_MEMBER, text.encode("utf-8"))
-                for name, arr in arrays.items():
-                    buf = io.BytesIO()
-                    np.lib.format.write_array(buf, arr, allow_pickle=False)
-                    zf.writestr(f"arrays/{name}.npy", buf.getvalue())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
 
     @classmethod
     def load(cls, path, *, n_threads=None) -> "HMMTagger":
         """Read a model written by :meth:`save`. Never executes code from the file;
         raises ``ValueError`` for anything that is not a valid model file."""
-        meta, arrays = _read_archive(path)
+        meta, arrays = read_archive(path)
         return cls._from_parts(meta, arrays, n_threads, os.fspath(path))
 
     @classmethod
@@ -1192,72 +1174,13 @@ def _count_ngrams(t: np.ndarray, lengths: np.ndarray, N: int):
     return uni, bi, tri_keys, cnt.astype(np.int64)
 
 
-def _read_archive(path):
-    """(meta dict, {name: ndarray}) from a model archive, safely; ValueError otherwise."""
-    where = os.fspath(path)
-
-    def bad(msg):
-        return ValueError(f"{where}: not a valid fastseq model file: {msg}")
-
-    if not os.path.exists(where):
-        raise FileNotFoundError(2, f"No such model file: {where!r}", where)
-    if not zipfile.is_zipfile(where):
-        raise bad("not a ZIP archive (fastseq models are written by HMMTagger.save)")
-    arrays = {}
-    try:
-        with zipfile.ZipFile(where) as zf:
-            infos = {i.filename: i for i in zf.infolist()}
-            if _JSON_MEMBER not in infos:
-                raise bad(f"no {_JSON_MEMBER}")
-            for name, info in infos.items():
-                if info.file_size > _MAX_MEMBER_BYTES:
-                    raise bad(f"member {name!r} is too large")
-                if name != _JSON_MEMBER and not (name.startswith("arrays/")
-                                                  and name.endswith(".npy")
-                                                  and "/" not in name[7:]):
-                    raise bad(f"unexpected member {name!r}")
-            try:
-                meta = json.loads(zf.read(_JSON_MEMBER).decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise bad(f"{_JSON_MEMBER} is not valid UTF-8 JSON ({exc})") from None
-            if not isinstance(meta, dict):
-                raise bad(f"{_JSON_MEMBER} must hold a JSON object")
-            manifest = meta.get("arrays")
-            if not isinstance(manifest, dict):
-                raise bad("no array manifest")
-            for name, info in infos.items():
-                if name == _JSON_MEMBER:
-                    continue
-                key = name[len("arrays/"):-len(".npy")]
-                if key not in manifest:
-                    raise bad(f"member {name!r} is not in the manifest")
-                with zf.open(info) as fh:
-                    try:
-                        arr = np.lib.format.read_array(io.BytesIO(fh.read()),
-                                                       allow_pickle=False)
-                    except Exception as exc:  # noqa: BLE001 - any parse failure is "invalid"
-                        raise bad(f"member {name!r} is not a plain numeric .npy array "
-                                  f"({type(exc).__name__}: {exc})") from None
-                spec = manifest[key]
-                if not isinstance(spec, dict) or spec.get("shape") != list(arr.shape) \
-                        or spec.get("dtype") != str(arr.dtype):
-                    raise bad(f"array {key!r} does not match its manifest entry")
-                arrays[key] = arr
-            missing = set(manifest) - set(arrays)
-            if missing:
-                raise bad(f"arrays listed but missing: {sorted(missing)}")
-    except zipfile.BadZipFile as exc:
-        raise bad(f"corrupt ZIP archive ({exc})") from None
-    return meta, arrays
-
-
 #: model file format name -> loader (taggers register here; the CLI loads through it)
 _LOADERS = {_FORMAT: HMMTagger}
 
 
 def load_tagger(path, *, n_threads=None):
     """Load any fastseq tagger file, whatever its kind (dispatching on its ``format``)."""
-    meta, arrays = _read_archive(path)
+    meta, arrays = read_archive(path)
     kind = meta.get("format")
     loader = _LOADERS.get(kind) if isinstance(kind, str) else None
     if loader is None:
