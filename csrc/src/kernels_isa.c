@@ -1,7 +1,7 @@
 /*
  * One instantiation of every kernel for one instruction set. CMake compiles this file once
  * per ISA (FS_ISA = generic, avx2, avx512) with that ISA's flags only; dispatch.c picks the
- * variant at run time. The loops are written so that the compiler vectorises them.
+ * variant at run time. The ISA enters only through the vector vocabulary in lattice.h.
  */
 #include "fastseq/fastseq.h"
 #ifdef _OPENMP

@@ -4,9 +4,9 @@
  *
  * Numerics. The log domain is canonical, but a log-space forward step costs N^2 exp() calls.
  * The fast path keeps each lattice row *scaled*: row t holds v[j] = exp(la[t][j] - c[t]) with
- * max_j v[j] = 1, so a forward step is one vector-matrix product with the fixed matrix
- * A[i][j] = exp(trans[i][j] - gT) (gT = the largest finite transition) plus N exp() calls for
- * the emissions. The scaled form is exact (to rounding) as long as nothing underflows, and we
+ * max_j v[j] in [0.5, 1), so a forward step is one vector-matrix product with the fixed
+ * matrix A[i][j] = exp(trans[i][j] - gT) (gT = the largest finite transition) times the
+ * exponentiated emission row (N exps, made in blocks: exp_row). The scaled form is exact (to rounding) as long as nothing underflows, and we
  * keep it only while that is guaranteed:
  *   - every nonzero v[j] is >= 2^-300 (TINY) and every nonzero A[i][j] >= 2^-700, so each
  *     product v[i] * A[i][j] is a normal double >= 2^-1000 and the sums lose nothing;
@@ -365,11 +365,6 @@ static inline double lat_rel(const fs_lattice *L, int64_t Np, int64_t t, int64_t
     const double x = ROW(L, Np, t)[j];
     if (L->is_log[RIX(L, t)]) return x;
     return x > 0 ? log(x) : -INFINITY;
-}
-
-static inline double lat_log(const fs_lattice *L, int64_t Np, int64_t t, int64_t j) {
-    const fs_dd c = L->c[RIX(L, t)];
-    return c.hi + (c.lo + lat_rel(L, Np, t, j));
 }
 
 /* out[j] = log value of entry j of row t (absolute), j < N. tmp: Np doubles. */
