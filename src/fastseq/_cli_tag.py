@@ -34,6 +34,8 @@ import sys
 import time
 from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
+from . import _cli_crf
+
 __all__ = ["add_subcommands", "TRAIN_KINDS", "TrainKind", "main"]
 
 _CONLLU_FIELDS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps",
@@ -178,6 +180,14 @@ def _resolve_field(name: Optional[str], names: Sequence[str], default_index: int
                    f"{', '.join(names)} (or 0-based numbers)")
 
 
+def _tagged_sents(raw, word, tag, inputs):
+    """(word, tag) pairs per sentence; for a model reading several input columns, dicts of
+    those columns with the tag column last."""
+    if len(inputs) > 1:
+        return [{**{f: s[f] for f in inputs if f != tag}, tag: s[tag]} for s in raw]
+    return [list(zip(s[word], s[tag])) for s in raw]
+
+
 def _read_tagged(path: str, args, *, defaults: Optional[dict] = None):
     """Read ``[[(word, tag), ...], ...]`` from a CoNLL-U or CoNLL file, as the options say."""
     from .io import iter_conll, iter_conllu
@@ -197,12 +207,15 @@ def _read_tagged(path: str, args, *, defaults: Optional[dict] = None):
             if f not in _CONLLU_FIELDS:
                 raise CLIError(f"{what} {f!r} is not a CoNLL-U field; valid: "
                                f"{', '.join(_CONLLU_FIELDS)}")
+        inputs = list(defaults.get("input_fields") or [])
         try:
-            it = iter_conllu(source, fields=(word, tag) if word != tag else (word,))
-            sents = [list(zip(s[word], s[tag])) for s in
-                     _progress(it, args, desc=f"reading {os.path.basename(name)}")]
+            fields = tuple(dict.fromkeys(inputs + [word, tag])) if len(inputs) > 1 else \
+                ((word, tag) if word != tag else (word,))
+            it = iter_conllu(source, fields=fields)
+            raw = list(_progress(it, args, desc=f"reading {os.path.basename(name)}"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise CLIError(str(exc)) from None
+        sents = _tagged_sents(raw, word, tag, inputs)
         info = {"format": "conllu", "word_field": word, "tag_field": tag}
     else:
         same = defaults.get("format") == "conll"
@@ -223,7 +236,11 @@ def _read_tagged(path: str, args, *, defaults: Optional[dict] = None):
         if len(names) < 2 and word == tag:
             raise CLIError(f"{name}: only one column: where are the tags? (a conll file needs "
                            "a word column and a tag column)")
-        sents = [list(zip(s[word], s[tag])) for s in raw]
+        inputs = list(defaults.get("input_fields") or [])
+        missing = [f for f in inputs if f not in names]
+        if len(inputs) > 1 and missing:
+            raise CLIError(f"this model reads the columns {inputs}; {name} has {names}")
+        sents = _tagged_sents(raw, word, tag, inputs)
         info = {"format": "conll", "word_field": word, "tag_field": tag,
                 "columns": columns, "sep": sep}
     if not any(sents):
@@ -364,6 +381,8 @@ TRAIN_KINDS: Dict[str, TrainKind] = {
     "hmm": TrainKind(help="supervised HMM tagger (TnT-style trigram HMM with a suffix model "
                           "for unknown words)",
                      add_arguments=_add_train_hmm_arguments, run=_run_train_hmm),
+    "crf": TrainKind(help=_cli_crf.HELP, add_arguments=_cli_crf.add_train_crf_arguments,
+                     run=_cli_crf.train_crf),
 }
 
 
@@ -382,6 +401,26 @@ def _text_blocks(stream) -> Iterator[_Block]:
     for line in stream:
         line = line.rstrip("\r\n")
         yield _Block([line], [], line.split())
+
+
+def _block_inputs(block: _Block, fmt: str, meta: dict, sep: Optional[str]):
+    """What the model reads of a sentence: its words, or for a model trained on several
+    input columns (a CRF tagger's ``input_fields``) a dict of those columns."""
+    fields = meta.get("input_fields") or []
+    if len(fields) <= 1:
+        return block.words
+    if fmt == "text":
+        raise CLIError(f"this model reads the columns {fields}: give it CoNLL input "
+                       "(--format conll or conllu)")
+    rows = [block.lines[i].split("\t") if fmt == "conllu" else
+            (block.lines[i].split(sep) if sep is not None else block.lines[i].split())
+            for i in block.token_lines]
+    names = list(_CONLLU_FIELDS) if fmt == "conllu" else list(meta.get("columns") or [])
+    names = names[:len(rows[0])] if names else [str(k) for k in range(len(rows[0]))]
+    missing = [f for f in fields if f not in names]
+    if missing:
+        raise CLIError(f"this model reads the columns {fields}; the input has {names}")
+    return {f: [r[names.index(f)] for r in rows] for f in fields}
 
 
 def _conll_blocks(stream, fmt: str, word_col: int, sep: Optional[str]) -> Iterator[_Block]:
@@ -498,7 +537,7 @@ def _run_tag(args) -> int:
 
             def flush():
                 nonlocal n_sent, n_tok, t_tag
-                todo = [b.words for b in batch if b.words]
+                todo = [_block_inputs(b, fmt, meta, args.sep) for b in batch if b.words]
                 t0 = time.perf_counter()
                 try:
                     tagged = iter(tagger.predict(todo))
@@ -511,7 +550,7 @@ def _run_tag(args) -> int:
                     chunks.append(_render(b, tags, fmt, args, tag_col))
                 out.write("".join(chunks))
                 n_sent += len(todo)
-                n_tok += sum(len(w) for w in todo)
+                n_tok += sum(len(b.words) for b in batch)
                 if bar is not None and hasattr(bar, "update"):
                     bar.update(len(todo))
                 batch.clear()

@@ -1174,8 +1174,10 @@ def _count_ngrams(t: np.ndarray, lengths: np.ndarray, N: int):
     return uni, bi, tri_keys, cnt.astype(np.int64)
 
 
+from .crf_tagger import _FORMAT as _CRF_FORMAT, CRFTagger  # noqa: E402  (re-exported)
+
 #: model file format name -> loader (taggers register here; the CLI loads through it)
-_LOADERS = {_FORMAT: HMMTagger}
+_LOADERS = {_FORMAT: HMMTagger, _CRF_FORMAT: CRFTagger}
 
 
 def load_tagger(path, *, n_threads=None):

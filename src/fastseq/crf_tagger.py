@@ -1,0 +1,642 @@
+"""CRF taggers: feature templates (:mod:`fastseq.features`) + a linear-chain CRF
+(:class:`fastseq.crf.CRF`), with the interface of :class:`fastseq.tag.HMMTagger`.
+
+>>> from fastseq.crf_tagger import CRFTagger
+>>> train = [[("The", "DET"), ("dog", "NOUN"), ("barks", "VERB")],
+...          [("A", "DET"), ("cat", "NOUN"), ("sleeps", "VERB")]]
+>>> tagger = CRFTagger(templates="pos").train(train)
+>>> tagger.tag(["The", "cat", "barks"])
+[('The', 'DET'), ('cat', 'NOUN'), ('barks', 'VERB')]
+
+Input
+-----
+Training sentences are lists of tuples ``(word, [other input columns...], tag)``: the last
+element is the tag, the others are the input columns, named by ``columns`` (default, by
+tuple width: ``("w",)``, ``("w", "pos")``, ``("w", "pos", "chunk")``). CoNLL-2000 chunking
+is ``(word, pos, chunk)``, CoNLL-2003 NER ``(word, pos, chunk, ner)``. Sentences in the
+format of :mod:`fastseq.io` (dicts of columns) work too, with ``tag="ner"`` naming the label
+column. Tagging takes the same input without the tag: a list of words (when the templates
+read words only) or of tuples of the input columns.
+
+All sentences of a call are featurised together (vectorised templates) and decoded by one
+batched Viterbi call; training is :class:`fastseq.crf.CRF` (L-BFGS on the batched CRF
+gradient kernel).
+
+File format
+-----------
+:meth:`CRFTagger.save` writes the ZIP container of :mod:`fastseq.crf` (``model.json`` +
+``arrays/<name>.npy``) with ``"format": "fastseq.CRFTagger"``: the tagger parameters, the
+feature extractor (templates, per-field vocabularies in ``model.json``; the sorted attribute
+key tables as ``feat_table_<j>`` arrays) and the CRF (``crf_*`` arrays). Loading never
+executes code from the file and validates everything.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .crf import CRF, _PARAM_NAMES, _read_archive, _write_archive
+from .features import DEFAULT_COLUMNS, FeatureExtractor
+
+__all__ = ["CRFTagger", "CRFTaggerEvaluation", "FORMAT_VERSION", "detect_scheme"]
+
+FORMAT_VERSION = 1
+_FORMAT = "fastseq.CRFTagger"
+
+#: regularisation used by the built-in template sets when c1 / c2 are not given
+#: (chosen on the development splits; see benchmarks/crf_figures.py)
+DEFAULT_REGULARIZATION: Dict[str, Tuple[float, float]] = {
+    "crfsuite_chunk": (0.0, 1.0),
+    "chunk": (0.0, 1.0),
+    "pos": (0.0, 1.0),
+    "ner": (0.0, 1.0),
+}
+
+_CRF_KEYS = ("algorithm", "c1", "c2", "max_iterations", "min_freq", "all_possible_states",
+             "all_possible_transitions", "epsilon", "period", "delta", "num_memories")
+_PARAMS = ("templates", "columns", "scheme", "constrained") + _CRF_KEYS + ("verbose",
+                                                                           "n_threads")
+_SCHEMES = ("IOB1", "IOB2", "IOE1", "IOE2", "IOBES", "BILOU")
+
+
+def detect_scheme(tag_seqs) -> Optional[str]:
+    """The chunk tagging scheme of label sequences (``"IOB2"``, ``"IOB1"``, ``"IOBES"``,
+    ``"BILOU"``, ``"IOE2"``, ``"IOE1"``), or None when the labels are not chunk labels
+    (anything but ``"O"`` and ``<prefix>-<type>``)."""
+    prefixes = set()
+    labels = set()
+    for seq in tag_seqs:
+        labels.update(seq)
+    if "O" not in labels:
+        return None
+    for lab in labels:
+        if lab == "O":
+            continue
+        if len(lab) < 3 or lab[1] != "-" or lab[0] not in "BIESLU":
+            return None
+        prefixes.add(lab[0])
+    if not prefixes:
+        return None
+    if prefixes <= {"B", "I", "E", "S"} and prefixes & {"E", "S"} and not prefixes <= {"I", "E"}:
+        return "IOBES"
+    if prefixes <= {"B", "I", "L", "U"} and prefixes & {"L", "U"}:
+        return "BILOU"
+    if prefixes <= {"I", "E"}:
+        # IOE2 closes every chunk with E-; IOE1 only a chunk followed by one of the same type
+        closed = open_ = 0
+        for seq in tag_seqs:
+            for a, b in zip(seq, list(seq[1:]) + ["O"]):
+                if a != "O" and (b == "O" or b[2:] != a[2:] or b[0] == "E" and a[0] == "E"):
+                    if a[0] == "E":
+                        closed += 1
+                    else:
+                        open_ += 1
+        return "IOE2" if closed >= open_ else "IOE1"
+    if prefixes <= {"B", "I"}:
+        # IOB2 opens every chunk with B-; IOB1 only a chunk right after one of the same type
+        b_starts = i_starts = 0
+        for seq in tag_seqs:
+            prev = "O"
+            for lab in seq:
+                if lab != "O" and (prev == "O" or prev[2:] != lab[2:] or lab[0] == "B"):
+                    if lab[0] == "B":
+                        b_starts += 1
+                    else:
+                        i_starts += 1
+                prev = lab
+        return "IOB2" if b_starts >= i_starts else "IOB1"
+    return None
+
+
+@dataclass
+class CRFTaggerEvaluation:
+    """Evaluation of a tagger on gold data.
+
+    Token ``accuracy`` (overall, ``known_accuracy`` / ``unknown_accuracy`` for words seen /
+    not seen in training), ``per_tag`` precision / recall / F1 / support of every tag, the
+    tagging speed, and -- when the tags are IOB-style chunk labels -- CoNLL chunk
+    ``precision`` / ``recall`` / ``f1`` (micro, as conlleval) and ``per_type`` scores.
+    """
+
+    accuracy: float
+    known_accuracy: float
+    unknown_accuracy: float
+    n_tokens: int
+    n_known: int
+    n_unknown: int
+    per_tag: Dict[str, Dict[str, float]] = field(default_factory=dict)
+    tokens_per_s: float = float("nan")
+    precision: Optional[float] = None
+    recall: Optional[float] = None
+    f1: Optional[float] = None
+    per_type: Dict[str, Dict[str, float]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in (
+            "accuracy", "known_accuracy", "unknown_accuracy", "n_tokens", "n_known",
+            "n_unknown", "tokens_per_s", "precision", "recall", "f1", "per_type", "per_tag")}
+
+    def report(self, digits: int = 4) -> str:
+        def pct(x):
+            return "n/a" if x is None or x != x else f"{100 * x:.{max(digits - 2, 1)}f} %"
+
+        lines = [
+            f"tokens:           {self.n_tokens}",
+            f"accuracy:         {pct(self.accuracy)}",
+            f"known words:      {pct(self.known_accuracy)} ({self.n_known} tokens)",
+            f"unknown words:    {pct(self.unknown_accuracy)} ({self.n_unknown} tokens)",
+        ]
+        if self.f1 is not None:
+            lines.append(f"chunks (CoNLL):   precision {pct(self.precision)}, recall "
+                         f"{pct(self.recall)}, F1 {pct(self.f1)}")
+        if self.tokens_per_s == self.tokens_per_s:
+            lines.append(f"tagging speed:    {self.tokens_per_s:,.0f} tokens/s")
+        table = self.per_type if self.per_type else self.per_tag
+        if table:
+            what = "type" if self.per_type else "tag"
+            width = max(8, max(len(t) for t in table))
+            lines += ["", f"{what:>{width}}  precision     recall   f1-score    support"]
+            for tag in sorted(table):
+                r = table[tag]
+                lines.append(f"{tag:>{width}}  {r['precision']:9.{digits}f}  "
+                             f"{r['recall']:9.{digits}f}  {r['f1']:9.{digits}f}  "
+                             f"{int(r['support']):9d}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.report()
+
+
+def _looks_like_chunks(tags: Iterable[str]) -> bool:
+    seen = set(tags)
+    if not seen:
+        return False
+    prefixed = [t for t in seen if len(t) > 2 and t[1] in "-_" and t[0] in "BIESLU"]
+    return bool(prefixed) and all(t == "O" or t in prefixed for t in seen)
+
+
+class CRFTagger:
+    """A CRF tagger over feature templates.
+
+    Parameters
+    ----------
+    templates : str or list, default "ner"
+        A built-in template set of :mod:`fastseq.features` (``"pos"``, ``"chunk"``,
+        ``"ner"``, ``"crfsuite_chunk"``) or a list of templates.
+    columns : sequence of str, optional
+        Names of the input columns of token tuples (see the module docstring).
+    scheme : "auto", None or a scheme name, default "auto"
+        When the tags are chunk labels (``O`` plus ``B-``/``I-``/... prefixed types; the
+        scheme of the data is detected), the CRF learns them re-encoded in this scheme and
+        its output is converted back. ``"auto"``: IOBES (a label for single-token chunks
+        and for chunk ends, which a first-order CRF benefits from); None: the tags as they
+        are.
+    constrained : bool, default True
+        Decode chunk labels with the transitions the scheme forbids (``O`` -> ``I-X``, ...)
+        set to -inf, so every output is well formed.
+    algorithm, c1, c2, max_iterations, min_freq, all_possible_states,
+    all_possible_transitions, epsilon, period, delta, num_memories :
+        Passed to :class:`fastseq.crf.CRF`. For a built-in template set, ``c1`` / ``c2`` left
+        at None take the values of :data:`DEFAULT_REGULARIZATION`.
+    verbose : bool -- print training progress.
+    n_threads : int, optional -- threads (None: all the process may use).
+    """
+
+    def __init__(self, templates="ner", columns: Optional[Sequence[str]] = None, *,
+                 scheme="auto", constrained=True, algorithm=None, c1=None, c2=None, max_iterations=None, min_freq=None,
+                 all_possible_states=None, all_possible_transitions=None, epsilon=None,
+                 period=None, delta=None, num_memories=None, verbose=False, n_threads=None):
+        self.templates = templates
+        self.columns = None if columns is None else tuple(columns)
+        self.scheme = scheme
+        self.constrained = constrained
+        self.algorithm = algorithm
+        self.c1 = c1
+        self.c2 = c2
+        self.max_iterations = max_iterations
+        self.min_freq = min_freq
+        self.all_possible_states = all_possible_states
+        self.all_possible_transitions = all_possible_transitions
+        self.epsilon = epsilon
+        self.period = period
+        self.delta = delta
+        self.num_memories = num_memories
+        self.verbose = verbose
+        self.n_threads = n_threads
+        self.metadata: dict = {}
+        FeatureExtractor(templates, columns=self.columns)  # validates the templates
+        if scheme is not None and scheme != "auto" and scheme not in _SCHEMES:
+            raise ValueError(f"`scheme` must be 'auto', None or one of {_SCHEMES}, got "
+                             f"{scheme!r}")
+        if not isinstance(constrained, (bool, np.bool_)):
+            raise TypeError(f"`constrained` must be a bool, got {type(constrained).__name__}")
+
+    def get_params(self, deep=True) -> dict:
+        return {p: getattr(self, p) for p in _PARAMS}
+
+    def set_params(self, **params):
+        for k, v in params.items():
+            if k not in _PARAMS:
+                raise ValueError(f"Invalid parameter {k!r} for CRFTagger; valid: {list(_PARAMS)}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        parts = [f"{p}={getattr(self, p)!r}" for p in _PARAMS
+                 if getattr(self, p) not in (None, False)]
+        return f"CRFTagger({', '.join(parts)})"
+
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "crf_")
+
+    def _require_fitted(self):
+        if not self.is_fitted:
+            from .base import NotFittedError
+            raise NotFittedError("This CRFTagger is not trained yet; call train() or load()")
+
+    def _crf(self) -> CRF:
+        kw = {k: getattr(self, k) for k in _CRF_KEYS}
+        alg = kw["algorithm"] or "lbfgs"
+        if isinstance(self.templates, str) and alg == "lbfgs" and kw["c1"] is None \
+                and kw["c2"] is None:
+            kw["c1"], kw["c2"] = DEFAULT_REGULARIZATION.get(self.templates, (None, None))
+        return CRF(**kw, verbose=self.verbose, n_threads=self.n_threads)
+
+    # -- input -----------------------------------------------------------------------------
+    def _split_tagged(self, sents, what, tag=None):
+        """tagged sentences -> (input sentences, label lists, input column names)."""
+        if isinstance(sents, (str, bytes, dict)) or not isinstance(sents, Iterable):
+            raise TypeError(f"`{what}` must be a list of tagged sentences, got "
+                            f"{type(sents).__name__}")
+        sents = sents if isinstance(sents, list) else list(sents)
+        if not sents:
+            raise ValueError(f"`{what}` is empty")
+        if isinstance(sents[0], dict):
+            cols = list(sents[0])
+            tag = tag if tag is not None else cols[-1]
+            if tag not in cols:
+                raise ValueError(f"`{what}` has no column {tag!r} (columns: {cols})")
+            inputs = [{c: s[c] for c in s if c != tag} for s in sents]
+            labels = [list(s[tag]) for s in sents]
+            return inputs, labels, None
+        inputs, labels = [], []
+        width = None
+        for k, s in enumerate(sents):
+            if isinstance(s, (str, bytes)) or not isinstance(s, Iterable):
+                raise TypeError(f"`{what}[{k}]` must be a list of (word, ..., tag) tuples")
+            toks = list(s)
+            for i, tok in enumerate(toks):
+                if isinstance(tok, str) or not isinstance(tok, (tuple, list)) or len(tok) < 2:
+                    raise ValueError(f"`{what}[{k}][{i}]` is not a (word, ..., tag) tuple: "
+                                     f"{tok!r} (untagged token?)")
+                if width is None:
+                    width = len(tok)
+                elif len(tok) != width:
+                    raise ValueError(f"`{what}[{k}][{i}]` has {len(tok)} fields, earlier "
+                                     f"tokens {width}")
+                if not all(isinstance(x, str) for x in tok):
+                    raise TypeError(f"`{what}[{k}][{i}]`: all fields must be str, got {tok!r}")
+            inputs.append([tuple(t[:-1]) for t in toks])
+            labels.append([t[-1] for t in toks])
+        names = self._column_names(width - 1 if width else 1)
+        return inputs, labels, names
+
+    def _column_names(self, n_inputs: int) -> Tuple[str, ...]:
+        if self.columns is not None:
+            if len(self.columns) < n_inputs:
+                raise ValueError(f"tokens have {n_inputs} input columns but `columns` names "
+                                 f"{len(self.columns)}: {self.columns}")
+            return tuple(self.columns[:n_inputs])
+        if n_inputs > len(DEFAULT_COLUMNS):
+            raise ValueError(f"tokens have {n_inputs} input columns; name them with `columns=`")
+        return DEFAULT_COLUMNS[:n_inputs]
+
+    def _inputs(self, sents, what):
+        """Untagged input sentences in a form the feature extractor reads."""
+        if isinstance(sents, (str, bytes, dict)) or not isinstance(sents, Iterable):
+            raise TypeError(f"`{what}` must be a list of sentences, got {type(sents).__name__}")
+        sents = sents if isinstance(sents, list) else list(sents)
+        out = []
+        for k, s in enumerate(sents):
+            if isinstance(s, dict):
+                out.append(s)
+                continue
+            if isinstance(s, (str, bytes)):
+                raise TypeError(f"`{what}[{k}]` must be a list of tokens, not a str (split it "
+                                "first)")
+            toks = list(s)
+            for i, tok in enumerate(toks):
+                if isinstance(tok, str):
+                    if not tok:
+                        raise ValueError(f"`{what}[{k}][{i}]` is an empty string")
+                elif isinstance(tok, (tuple, list)):
+                    if not all(isinstance(x, str) for x in tok):
+                        raise TypeError(f"`{what}[{k}][{i}]`: all fields must be str")
+                else:
+                    raise TypeError(f"`{what}[{k}][{i}]` must be a str or a tuple of str, got "
+                                    f"{type(tok).__name__}")
+            out.append([tuple(t) if isinstance(t, list) else t for t in toks])
+        return out
+
+    @staticmethod
+    def _words(sents) -> List[List[str]]:
+        words = []
+        for s in sents:
+            if isinstance(s, dict):
+                for key in ("w", "word", "form", "token"):
+                    if key in s:
+                        words.append(list(s[key]))
+                        break
+                else:
+                    words.append(list(next(iter(s.values()))) if s else [])
+            else:
+                words.append([t if isinstance(t, str) else t[0] for t in s])
+        return words
+
+    # -- training --------------------------------------------------------------------------
+    def train(self, tagged_sents, dev=None, *, tag: Optional[str] = None) -> "CRFTagger":
+        """Train on ``tagged_sents`` (see the module docstring). ``dev``: optional tagged
+        sentences evaluated after every iteration (see ``crf_.training_log_``; sentences
+        with a tag the training data lacks are left out of that monitoring)."""
+        t0 = time.perf_counter()
+        inputs, labels, names = self._split_tagged(tagged_sents, "tagged_sents", tag)
+        fx = FeatureExtractor(self.templates, columns=names if names else self.columns)
+        F = fx.fit_transform(inputs)
+        crf = self._crf()
+        tags_in = list(dict.fromkeys(t for s_ in labels for t in s_))
+        src = detect_scheme(labels) if self.scheme is not None else None
+        dst = None
+        if src is not None:
+            dst = "IOBES" if self.scheme == "auto" else self.scheme
+            labels = self._convert(labels, src, dst)
+        X_dev = y_dev = None
+        if dev is not None:
+            d_in, y_dev, _ = self._split_tagged(dev, "dev", tag)
+            X_dev = fx.transform(d_in)
+            if src is not None:
+                y_dev = self._convert(y_dev, detect_scheme(y_dev) or src, dst)
+            # labels the training data lacks cannot be scored by the model: monitoring only
+            known = set(t for s_ in labels for t in s_)
+            keep = [i for i, s_ in enumerate(y_dev) if set(s_) <= known]
+            if len(keep) < len(y_dev):
+                X_dev = fx.transform([d_in[i] for i in keep])
+                y_dev = [y_dev[i] for i in keep]
+        t1 = time.perf_counter()
+        crf.fit(F, labels, X_dev, y_dev)
+        self.scheme_in_, self.scheme_train_ = src, dst
+        self.features_ = fx
+        self.crf_ = crf
+        self.__dict__.pop("_constraint_cache", None)
+        self.tags_ = tags_in
+        self.input_columns_ = tuple(names) if names else None
+        self.n_train_tokens_ = int(F.matrix.shape[0])
+        self.n_train_sents_ = len(F)
+        self.feature_time_ = t1 - t0
+        self.train_time_ = time.perf_counter() - t0
+        return self
+
+    @staticmethod
+    def _convert(labels, src, dst):
+        if src == dst:
+            return labels
+        from ._schemes import convert_scheme
+        return convert_scheme(labels, src, dst)
+
+    # -- tagging ---------------------------------------------------------------------------
+    def _featurize(self, sents):
+        return self.features_.transform(sents)
+
+    def _constraints(self):
+        cache = self.__dict__.get("_constraint_cache")
+        if cache is None:
+            cache = (None,)
+            if self.constrained and self.scheme_train_ is not None \
+                    and "O" in self.crf_.classes_:
+                from ._schemes import allowed_transitions
+                try:
+                    cache = (allowed_transitions(self.crf_.classes_, self.scheme_train_),)
+                except ValueError:
+                    cache = (None,)
+            self._constraint_cache = cache
+        return cache[0]
+
+    def _predict_inputs(self, sents) -> List[List[str]]:
+        paths, lengths = self.crf_.predict_ids(self._featurize(sents),
+                                               constraints=self._constraints())
+        classes = self.crf_.classes_
+        labs = [classes[i] for i in paths.tolist()]
+        out, k = [], 0
+        for n in lengths.tolist():
+            out.append(labs[k:k + n])
+            k += n
+        if self.scheme_in_ is not None:
+            out = self._convert(out, self.scheme_train_, self.scheme_in_)
+        return out
+
+    def predict(self, sents) -> List[List[str]]:
+        """Tags only: ``[[tag, ...], ...]``."""
+        self._require_fitted()
+        sents = self._inputs(sents, "sents")
+        if not sents:
+            return []
+        return self._predict_inputs(sents)
+
+    def tag_sents(self, sents) -> List[List[Tuple[str, str]]]:
+        """Tag many sentences: ``[[(word, tag), ...], ...]``."""
+        self._require_fitted()
+        sents = self._inputs(sents, "sents")
+        if not sents:
+            return []
+        tags = self._predict_inputs(sents)
+        return [list(zip(w, t)) for w, t in zip(self._words(sents), tags)]
+
+    def tag(self, tokens) -> List[Tuple[str, str]]:
+        """Tag one sentence: a list of words (or of tuples of the input columns)."""
+        if isinstance(tokens, str):
+            raise TypeError("`tokens` must be a list of tokens, not a str (split it first, "
+                            "e.g. text.split())")
+        return self.tag_sents([tokens])[0]
+
+    def predict_marginals(self, sents) -> List[List[Dict[str, float]]]:
+        """Per sentence, per token: ``{tag: probability}`` over the CRF's labels (those of
+        ``scheme_train_`` when chunk labels are re-encoded), under the same constraints as
+        decoding."""
+        self._require_fitted()
+        sents = self._inputs(sents, "sents")
+        if not sents:
+            return []
+        node, lengths = self.crf_.predict_marginals_array(self._featurize(sents),
+                                                          constraints=self._constraints())
+        classes = self.crf_.classes_
+        rows = [dict(zip(classes, r)) for r in node.tolist()]
+        out, k = [], 0
+        for n in lengths.tolist():
+            out.append(rows[k:k + n])
+            k += n
+        return out
+
+    # -- evaluation ------------------------------------------------------------------------
+    def evaluate(self, gold_sents, *, tag: Optional[str] = None) -> float:
+        """Token accuracy on tagged sentences."""
+        return self.evaluation_report(gold_sents, tag=tag, per_tag=False).accuracy
+
+    def evaluation_report(self, gold_sents, *, tag: Optional[str] = None,
+                          per_tag: bool = True) -> CRFTaggerEvaluation:
+        """Accuracy (overall, known / unknown words), per-tag scores, CoNLL chunk scores
+        when the tags are chunk labels, and the tagging speed."""
+        self._require_fitted()
+        inputs, gold, _ = self._split_tagged(gold_sents, "gold_sents", tag)
+        t0 = time.perf_counter()
+        pred = self._predict_inputs(inputs)
+        dt = time.perf_counter() - t0
+        g = [t for s in gold for t in s]
+        p = [t for s in pred for t in s]
+        ok = np.fromiter((a == b for a, b in zip(g, p)), dtype=bool, count=len(g))
+        vocab = self.features_._vocab.get("w")
+        words = [w for s in self._words(inputs) for w in s]
+        known = (np.fromiter((w in vocab for w in words), dtype=bool, count=len(words))
+                 if vocab is not None else np.zeros(len(words), dtype=bool))
+        n, nk = len(g), int(known.sum())
+
+        def rate(m):
+            c = int(m.sum())
+            return float(ok[m].sum() / c) if c else float("nan")
+
+        res = CRFTaggerEvaluation(
+            accuracy=float(ok.mean()) if n else float("nan"),
+            known_accuracy=rate(known), unknown_accuracy=rate(~known), n_tokens=n,
+            n_known=nk, n_unknown=n - nk, tokens_per_s=n / dt if dt > 0 else float("nan"))
+        if per_tag and n:
+            from .tag import _per_tag_scores
+            res.per_tag = _per_tag_scores(g, p)
+        if n and _looks_like_chunks(set(g) | set(p)):
+            from .metrics import precision_recall_fscore_support
+            import warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pr, rc, f1, sup = precision_recall_fscore_support(gold, pred, average="micro")
+                res.precision, res.recall, res.f1 = float(pr), float(rc), float(f1)
+                if per_tag:
+                    from .metrics import get_entities
+                    types = sorted({e[0] for s in gold for e in get_entities(s)}
+                                   | {e[0] for s in pred for e in get_entities(s)})
+                    P, R, Fs, S = precision_recall_fscore_support(gold, pred, average=None)
+                    res.per_type = {t: {"precision": float(a), "recall": float(b),
+                                        "f1": float(c), "support": int(d)}
+                                    for t, a, b, c, d in zip(types, P, R, Fs, S)}
+        return res
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write the tagger to ``path`` (see "File format" in the module docstring)."""
+        self._require_fitted()
+        from . import __version__
+        fmeta, farrays = self.features_._state()
+        cmeta, carrays = self.crf_._to_parts(with_attributes=False)
+        cmeta.pop("arrays", None)
+        arrays = {f"feat_{k}": v for k, v in farrays.items()}
+        arrays.update({f"crf_{k}": v for k, v in carrays.items()})
+        params = {p: getattr(self, p) for p in _PARAMS if p != "n_threads"}
+        if not isinstance(params["templates"], str):
+            params["templates"] = None  # the templates themselves are in "features"
+        params["columns"] = list(params["columns"]) if params["columns"] else None
+        meta = {
+            "format": _FORMAT,
+            "format_version": FORMAT_VERSION,
+            "fastseq_version": __version__,
+            "params": params,
+            "input_columns": list(self.input_columns_) if self.input_columns_ else None,
+            "scheme_in": self.scheme_in_,
+            "scheme_train": self.scheme_train_,
+            "tags": list(self.tags_),
+            "n_train_tokens": self.n_train_tokens_,
+            "n_train_sents": self.n_train_sents_,
+            "metadata": self.metadata,
+            "features": fmeta,
+            "crf": cmeta,
+        }
+        try:
+            _write_archive(path, meta, arrays)
+        except TypeError as exc:
+            raise TypeError(f"`metadata` must be JSON-serialisable: {exc}") from None
+
+    @classmethod
+    def load(cls, path, *, n_threads=None) -> "CRFTagger":
+        """Read a tagger written by :meth:`save` (never executes code from the file)."""
+        meta, arrays = _read_archive(path)
+        return cls._from_parts(meta, arrays, n_threads, os.fspath(path))
+
+    @classmethod
+    def _from_parts(cls, meta, arrays, n_threads, where):
+        def bad(msg):
+            return ValueError(f"{where}: not a valid fastseq CRFTagger model: {msg}")
+
+        if meta.get("format") != _FORMAT:
+            raise bad(f"format is {meta.get('format')!r}, expected {_FORMAT!r}")
+        version = meta.get("format_version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise bad("`format_version` missing or not an int")
+        if version > FORMAT_VERSION:
+            raise ValueError(f"{where}: model file format version {version} is newer than this "
+                             f"fastseq reads (version {FORMAT_VERSION}); upgrade fastseq")
+        params = meta.get("params")
+        if not isinstance(params, dict) or set(params) - set(_PARAMS):
+            raise bad("`params` missing or has unknown entries")
+        fmeta, cmeta = meta.get("features"), meta.get("crf")
+        if not isinstance(fmeta, dict) or not isinstance(cmeta, dict):
+            raise bad("`features` and `crf` must be objects")
+        farrays = {k[5:]: v for k, v in arrays.items() if k.startswith("feat_")}
+        carrays = {k[4:]: v for k, v in arrays.items() if k.startswith("crf_")}
+        if len(farrays) + len(carrays) != len(arrays):
+            raise bad("unexpected arrays")
+        fx = FeatureExtractor._from_state(fmeta, farrays, bad)
+        templates = params.get("templates") if params.get("templates") is not None \
+            else fx.templates_
+        kw = {k: v for k, v in params.items() if k not in ("templates",)}
+        try:
+            self = cls(templates, **kw, n_threads=n_threads)
+        except (TypeError, ValueError) as exc:
+            raise bad(f"bad parameter: {exc}") from None
+        if set(cmeta.get("params", {})) - set(_PARAM_NAMES):
+            raise bad("bad CRF parameters")
+        crf = CRF._from_parts(cmeta, carrays, n_threads, where, space=fx)
+        if crf._n_attributes != fx.n_attributes_:
+            raise bad(f"the CRF has {crf._n_attributes} attributes, the feature extractor "
+                      f"{fx.n_attributes_}")
+        if crf._space_uid != fx.uid:
+            raise bad("the CRF was not trained on this feature extractor")
+        cols = meta.get("input_columns")
+        if cols is not None and (not isinstance(cols, list)
+                                 or not all(isinstance(c, str) for c in cols)):
+            raise bad("`input_columns` must be a list of str")
+        metadata = meta.get("metadata", {})
+        if not isinstance(metadata, dict):
+            raise bad("`metadata` must be an object")
+        for k in ("n_train_tokens", "n_train_sents"):
+            v = meta.get(k)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise bad(f"`{k}` must be a non-negative int")
+        sin, strain = meta.get("scheme_in"), meta.get("scheme_train")
+        for v in (sin, strain):
+            if v is not None and v not in _SCHEMES:
+                raise bad(f"unknown scheme {v!r}")
+        if (sin is None) != (strain is None):
+            raise bad("`scheme_in` and `scheme_train` must both be set or both null")
+        tags = meta.get("tags")
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise bad("`tags` must be a list of str")
+        fx.columns = tuple(cols) if cols else fx.columns
+        self.features_ = fx
+        self.crf_ = crf
+        self.scheme_in_, self.scheme_train_ = sin, strain
+        self.tags_ = list(tags)
+        self.input_columns_ = tuple(cols) if cols else None
+        self.n_train_tokens_ = meta["n_train_tokens"]
+        self.n_train_sents_ = meta["n_train_sents"]
+        self.metadata = dict(metadata)
+        return self

@@ -1,0 +1,582 @@
+"""Tests of fastseq.crf (CRF), fastseq.features, fastseq.crf_tagger and the train-crf CLI."""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from fastseq.crf import CRF, NotFittedError, crfsuite_items
+from fastseq.crf_tagger import CRFTagger
+from fastseq.features import FeatureExtractor, Featurized, template_set
+
+
+# ---------------------------------------------------------------------------------------------
+# data helpers
+# ---------------------------------------------------------------------------------------------
+
+#: a token-features example exercising every value kind python-crfsuite accepts
+SHARED_EXAMPLE = [
+    {"w": "The", "lower": "the", "len": 3, "score": -1.25, "title": True, "upper": False,
+     "ctx": {"prev": "<s>", "n": 2, "deep": {"x": "y", "on": True}},
+     "suffixes": ["e", "he"], "tags": {"DT", "X"}, "bytes": b"raw", "unicode": "caf\u00e9"},
+    ["bias", "word=dog", "w:dog", "caf\u00e9"],
+    {"w": "barks", "pos": {"p1": "V", "p2": "VB"}, "weights": {"a": 0.5, "b": 2}},
+    {},
+    {"empty_list": [], "empty_dict": {}, "n": 0},
+]
+
+
+def _random_dataset(rng, n_seq=12, n_labels=3, n_words=6, max_len=5):
+    X, y = [], []
+    for _ in range(n_seq):
+        T = int(rng.integers(1, max_len + 1))
+        xs, ys = [], []
+        for _t in range(T):
+            w = f"w{int(rng.integers(n_words))}"
+            tok = {"w": w, "bias": 1.0, "v": float(rng.normal())}
+            if rng.random() < 0.5:
+                tok["x"] = ["a", "b"][int(rng.integers(2))]
+            xs.append(tok)
+            ys.append(f"L{int(rng.integers(n_labels))}")
+        X.append(xs)
+        y.append(ys)
+    return X, y
+
+
+def _separable(rng, n_seq=30):
+    X, y = [], []
+    for _ in range(n_seq):
+        T = int(rng.integers(1, 7))
+        words = [str(rng.choice(["cat", "dog", "runs", "eats", "the", "a"])) for _ in range(T)]
+        lab = {"cat": "N", "dog": "N", "runs": "V", "eats": "V", "the": "D", "a": "D"}
+        X.append([{"w": w, "suf": w[-1]} for w in words])
+        y.append([lab[w] for w in words])
+    return X, y
+
+
+def _brute_force(crf, xseq):
+    """Marginals and the best path of one sequence by enumerating every label sequence,
+    from the public feature dictionaries."""
+    labels = crf.classes_
+    sf, tf = crf.state_features_, crf.transition_features_
+    items = crfsuite_items(xseq)
+    T, N = len(items), len(labels)
+    em = np.zeros((T, N))
+    for t, attrs in enumerate(items):
+        for name, value in attrs:
+            for j, lab in enumerate(labels):
+                em[t, j] += value * sf.get((name, lab), 0.0)
+    tr = np.array([[tf.get((a, b), 0.0) for b in labels] for a in labels])
+    scores = {}
+    for path in itertools.product(range(N), repeat=T):
+        s = sum(em[t, path[t]] for t in range(T))
+        s += sum(tr[path[t - 1], path[t]] for t in range(1, T))
+        scores[path] = s
+    m = max(scores.values())
+    logZ = m + math.log(sum(math.exp(v - m) for v in scores.values()))
+    marg = np.zeros((T, N))
+    for path, s in scores.items():
+        p = math.exp(s - logZ)
+        for t in range(T):
+            marg[t, path[t]] += p
+    best = max(scores, key=scores.get)
+    return marg, [labels[i] for i in best]
+
+
+# ---------------------------------------------------------------------------------------------
+# python-crfsuite feature semantics
+# ---------------------------------------------------------------------------------------------
+
+def test_items_match_python_crfsuite():
+    pycrfsuite = pytest.importorskip("pycrfsuite")
+    ours = [dict(tok) for tok in crfsuite_items(SHARED_EXAMPLE)]
+    theirs = pycrfsuite.ItemSequence(SHARED_EXAMPLE).items()
+    assert ours == theirs
+    # the names are exactly the ones a fitted model knows
+    crf = CRF(c2=1.0, max_iterations=3).fit([SHARED_EXAMPLE], [["A", "B", "A", "B", "A"]])
+    assert set(crf.attributes_) == set().union(*(set(d) for d in theirs))
+
+
+def test_feature_templates_match_python_crfsuite_lists():
+    pycrfsuite = pytest.importorskip("pycrfsuite")
+    sents = [{"word": ["He", "reckons", "the", "deficit"], "pos": ["PRP", "VBZ", "DT", "NN"]},
+             {"word": ["Yes"], "pos": ["UH"]}]
+    fx = FeatureExtractor("crfsuite_chunk")
+    lists = fx.to_lists(sents)
+    for seq in lists:
+        items = pycrfsuite.ItemSequence(seq).items()
+        assert [sorted(d) for d in items] == [sorted(tok) for tok in seq]
+        assert all(v == 1.0 for d in items for v in d.values())
+    # CRFsuite's example/template.py semantics: out-of-range offsets give no attribute
+    assert lists[0][0][:3] == ["w[0]=He", "w[1]=reckons", "w[2]=the"]
+    assert "w[-1]|w[0]=He|reckons" in lists[0][1]
+    assert "__BOS__" in lists[1][0] and "__EOS__" in lists[1][0]
+    assert "pos[-1]|pos[0]|pos[1]=PRP|VBZ|DT" in lists[0][1]
+
+
+def test_duplicate_attributes_add_up_like_crfsuite():
+    X = [[["a", "a"], ["b"]], [["a"], ["b"]]]
+    y = [["X", "Y"], ["X", "Y"]]
+    crf = CRF(c2=0.5).fit(X, y)
+    m1 = crf.predict_marginals_single([["a", "a"], ["b"]])
+    m2 = crf.predict_marginals_single([{"a": 2.0}, ["b"]])
+    m3 = crf.predict_marginals_single([["a"], ["b"]])
+    assert m1[0]["X"] == pytest.approx(m2[0]["X"], abs=1e-12)
+    assert m1[0]["X"] > m3[0]["X"]
+
+
+@pytest.mark.parametrize("c1,c2", [(0.0, 0.3), (0.2, 0.05)])
+def test_weights_match_python_crfsuite(c1, c2):
+    pycrfsuite = pytest.importorskip("pycrfsuite")
+    rng = np.random.default_rng(3)
+    X, y = _random_dataset(rng, n_seq=20)
+    ours = CRF(c1=c1, c2=c2, epsilon=1e-9, delta=0.0, max_iterations=300).fit(X, y)
+    tr = pycrfsuite.Trainer(verbose=False)
+    for xs, ys in zip(X, y):
+        tr.append(xs, ys)
+    tr.set_params({"c1": c1, "c2": c2, "epsilon": 1e-9, "delta": 0.0,
+                   "max_iterations": 300})
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "m.crfsuite")
+        tr.train(path)
+        tagger = pycrfsuite.Tagger()
+        tagger.open(path)
+        info = tagger.info()
+        theirs_s, theirs_t = info.state_features, info.transitions
+        assert set(tagger.labels()) == set(ours.classes_)
+        for xs in X[:5]:
+            assert tagger.tag(xs) == ours.predict_single(xs)
+        tagger.close()
+    ours_s, ours_t = ours.state_features_, ours.transition_features_
+    assert set(ours_s) == set(theirs_s)
+    assert set(ours_t) == set(theirs_t)
+    for k, v in theirs_s.items():
+        assert ours_s[k] == pytest.approx(v, abs=2e-5)
+    for k, v in theirs_t.items():
+        assert ours_t[k] == pytest.approx(v, abs=2e-5)
+
+
+# ---------------------------------------------------------------------------------------------
+# the objective and its gradient
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("c1,c2", [(0.0, 0.7), (0.4, 0.0), (0.3, 0.2)])
+def test_objective_gradient_finite_differences(c1, c2):
+    rng = np.random.default_rng(7)
+    X, y = _random_dataset(rng)
+    fun, K = CRF(c1=c1, c2=c2)._training_objective(X, y)
+    theta = rng.normal(size=K)
+    theta = np.where(np.abs(theta) < 0.2, 0.2 * np.sign(theta + 1e-12), theta)  # away from 0
+    f, g = fun(theta)
+    # at zero weights every labelling is equally likely: f(0) = n_tokens * log(N)
+    f0, _ = fun(np.zeros(K))
+    n_labels = len({t for s in y for t in s})
+    assert f0 == pytest.approx(sum(map(len, y)) * math.log(n_labels), rel=1e-12)
+    h = 1e-6
+    for k in rng.choice(K, size=min(K, 25), replace=False):
+        e = np.zeros(K)
+        e[k] = h
+        num = (fun(theta + e)[0] - fun(theta - e)[0]) / (2 * h)
+        assert g[k] == pytest.approx(num, rel=1e-5, abs=1e-6)
+    d = rng.normal(size=K)
+    d /= np.linalg.norm(d)
+    num = (fun(theta + h * d)[0] - fun(theta - h * d)[0]) / (2 * h)
+    assert float(g @ d) == pytest.approx(num, rel=1e-6, abs=1e-6)
+    # regularisation scaling: c2 ||w||^2 and c1 ||w||_1 with no 1/2
+    fz, _ = fun(np.zeros(K))
+    e = np.zeros(K)
+    e[0] = 1.0
+    obj_nll, _ = CRF(c1=0.0, c2=0.0)._training_objective(X, y)
+    assert fun(e)[0] - obj_nll(e)[0] == pytest.approx(c1 + c2, abs=1e-12)
+    del fz
+
+
+def test_gradient_is_zero_at_the_fitted_optimum():
+    rng = np.random.default_rng(11)
+    X, y = _random_dataset(rng)
+    crf = CRF(c2=0.5, epsilon=1e-10, delta=0.0, max_iterations=500).fit(X, y)
+    fun, K = crf._training_objective(X, y)
+    theta = np.concatenate([crf._state_w, crf._trans_w])
+    _, g = fun(theta)
+    assert np.linalg.norm(g) < 1e-6
+
+
+# ---------------------------------------------------------------------------------------------
+# prediction
+# ---------------------------------------------------------------------------------------------
+
+def test_predict_marginals_and_viterbi_match_brute_force():
+    rng = np.random.default_rng(5)
+    X, y = _random_dataset(rng, n_seq=15)
+    crf = CRF(c2=0.1).fit(X, y)
+    tests = [X[0], X[1][:1], X[2] + X[3][:2], [{"w": "unseen", "v": 0.3, "x": "a"}] * 3]
+    got = crf.predict_marginals(tests)
+    paths = crf.predict(tests)
+    for xseq, marg, path in zip(tests, got, paths):
+        ref, best = _brute_force(crf, xseq)
+        arr = np.array([[m[lab] for lab in crf.classes_] for m in marg])
+        np.testing.assert_allclose(arr, ref, rtol=1e-10, atol=1e-12)
+        assert path == best
+        assert crf.predict_single(xseq) == best
+        single = crf.predict_marginals_single(xseq)
+        for a, b in zip(single, marg):
+            assert a == pytest.approx(b, abs=1e-14)
+    assert crf.predict([]) == [] and crf.predict([[]]) == [[]]
+    assert crf.predict_marginals([[]]) == [[]]
+
+
+def test_separable_toy_set_is_learnt_perfectly():
+    rng = np.random.default_rng(0)
+    X, y = _separable(rng)
+    for kw in ({}, {"c1": 0.1, "c2": 0.01}, {"algorithm": "ap", "max_iterations": 10}):
+        crf = CRF(**kw).fit(X, y)
+        assert crf.score(X, y) == 1.0, kw
+        assert crf.predict(X) == y
+
+
+def test_averaged_perceptron():
+    rng = np.random.default_rng(1)
+    X, y = _separable(rng)
+    crf = CRF(algorithm="ap", max_iterations=20).fit(X, y, X_dev=X[:5], y_dev=y[:5])
+    log = crf.training_log_
+    assert len(log.iterations) == 20 and log.algorithm == "ap"
+    assert log.last_iteration["loss"] == 0.0  # the last epoch made no mistake
+    assert crf.score(X, y) > 0.95  # averaged weights: features only for seen pairs
+    crf = CRF(algorithm="ap", max_iterations=20, all_possible_states=True).fit(X, y)
+    assert crf.score(X, y) == 1.0
+    assert CRF(algorithm="ap", epsilon=0.5, max_iterations=50).fit(X, y) \
+        .training_log_.stop_reason.startswith("stopping")
+    with pytest.raises(ValueError, match="c2"):
+        CRF(algorithm="ap", c2=1.0).fit(X, y)
+
+
+def test_input_kinds_give_the_same_model():
+    rng = np.random.default_rng(2)
+    words = [[str(rng.choice(["a", "b", "c", "d"])) for _ in range(int(rng.integers(1, 6)))]
+             for _ in range(20)]
+    y = [[w.upper() if w in "ab" else "O" for w in s] for s in words]
+    fx = FeatureExtractor([(("w", 0),), (("w", -1),), "bias"])
+    F = fx.fit_transform(words)
+    lists = fx.to_lists(words)
+    a = CRF(c2=0.2).fit(F, y)
+    b = CRF(c2=0.2).fit(lists, y)
+    mats = F.sequences()
+    c = CRF(c2=0.2).fit(mats, y)
+    d = CRF(c2=0.2).fit([m.toarray() for m in mats], y)
+    pa = a.predict_marginals(fx.transform(words))
+    for other, inp in ((b, lists), (c, mats), (d, [m.toarray() for m in mats])):
+        po = other.predict_marginals(inp)
+        for s1, s2 in zip(pa, po):
+            for t1, t2 in zip(s1, s2):
+                for k in t1:
+                    assert t1[k] == pytest.approx(t2[k], abs=1e-8)
+    # a model trained on the matrix predicts from python-crfsuite lists (names map)
+    assert a.predict(lists) == a.predict(F)
+    assert b.predict(fx.transform(words)) == b.predict(lists)
+    assert a.state_features_.keys() == b.state_features_.keys()
+
+
+def test_features_and_options():
+    X = [[{"a": 1.0}, {"b": 1.0}], [{"a": 1.0}, {"c": 1.0}]]
+    y = [["X", "Y"], ["X", "X"]]
+    crf = CRF(c2=0.1).fit(X, y)
+    assert crf.classes_ == ["X", "Y"]
+    assert crf.size_ == 3 + 2  # (a,X) (b,Y) (c,X); X->Y, X->X
+    crf = CRF(c2=0.1, all_possible_states=True, all_possible_transitions=True).fit(X, y)
+    assert crf.size_ == 3 * 2 + 4
+    crf = CRF(c2=0.1, min_freq=2).fit(X, y)
+    assert crf.size_ == 1 + 0  # only (a,X) occurs twice; every transition once
+    crf = CRF(c1=5.0, c2=0.0).fit(X, y)
+    assert len(crf.state_features_) + len(crf.transition_features_) < 5
+    crf = CRF(c2=1.0, max_iterations=2).fit(X, y)
+    assert len(crf.training_log_.iterations) == 2
+    it = crf.training_log_.iterations[0]
+    for key in ("num", "loss", "feature_norm", "error_norm", "active_features",
+                "linesearch_trials", "linesearch_step", "time"):
+        assert key in it
+
+
+def test_holdout_log_and_verbose(capsys):
+    rng = np.random.default_rng(4)
+    X, y = _separable(rng)
+    crf = CRF(c2=0.1, verbose=True, max_iterations=5).fit(X[:20], y[:20], X[20:], y[20:])
+    last = crf.training_log_.last_iteration
+    assert {"avg_precision", "avg_recall", "avg_f1", "item_accuracy",
+            "instance_accuracy"} <= set(last)
+    assert set(last["scores"]) == set(crf.classes_)
+    err = capsys.readouterr().err
+    assert "iter" in err and "loss" in err and "active" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# persistence
+# ---------------------------------------------------------------------------------------------
+
+def test_save_load_round_trip(tmp_path):
+    rng = np.random.default_rng(6)
+    X, y = _random_dataset(rng)
+    crf = CRF(c1=0.05, c2=0.1).fit(X, y)
+    path = tmp_path / "m.crf"
+    crf.save(path)
+    back = CRF.load(path)
+    assert back.predict(X) == crf.predict(X)
+    assert back.predict_marginals(X) == crf.predict_marginals(X)
+    assert back.state_features_ == crf.state_features_
+    assert back.transition_features_ == crf.transition_features_
+    assert back.classes_ == crf.classes_ and back.get_params() == crf.get_params()
+    with zipfile.ZipFile(path) as zf:
+        meta = json.loads(zf.read("model.json"))
+        assert meta["format"] == "fastseq.CRF" and meta["format_version"] == 1
+    import pickle
+    assert pickle.loads(pickle.dumps(crf)).predict(X) == crf.predict(X)
+
+
+def test_load_rejects_bad_files(tmp_path):
+    rng = np.random.default_rng(6)
+    X, y = _random_dataset(rng)
+    crf = CRF().fit(X, y)
+    good = tmp_path / "good.crf"
+    crf.save(good)
+    with zipfile.ZipFile(good) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    meta = json.loads(members["model.json"])
+
+    def write(name, mem):
+        p = tmp_path / name
+        with zipfile.ZipFile(p, "w") as zf:
+            for k, v in mem.items():
+                zf.writestr(k, v)
+        return p
+
+    (tmp_path / "text.crf").write_text("hello")
+    with pytest.raises(ValueError, match="ZIP"):
+        CRF.load(tmp_path / "text.crf")
+    with pytest.raises(FileNotFoundError):
+        CRF.load(tmp_path / "missing.crf")
+    # an object array (would need pickle) is refused
+    import io
+    buf = io.BytesIO()
+    np.save(buf, np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    bad = dict(members)
+    bad["arrays/state_weight.npy"] = buf.getvalue()
+    with pytest.raises(ValueError, match="not a plain numeric"):
+        CRF.load(write("pickle.crf", bad))
+    # indices out of range
+    buf = io.BytesIO()
+    np.save(buf, np.full(meta["arrays"]["state_attr"]["shape"], 10**6, dtype=np.int64))
+    bad = dict(members)
+    bad["arrays/state_attr.npy"] = buf.getvalue()
+    with pytest.raises(ValueError, match="out of range"):
+        CRF.load(write("range.crf", bad))
+    # newer format version
+    m2 = dict(meta, format_version=99)
+    bad = dict(members)
+    bad["model.json"] = json.dumps(m2).encode()
+    with pytest.raises(ValueError, match="newer"):
+        CRF.load(write("newer.crf", bad))
+    bad = dict(members)
+    bad["evil.py"] = b"print(1)"
+    with pytest.raises(ValueError, match="unexpected member"):
+        CRF.load(write("member.crf", bad))
+
+
+# ---------------------------------------------------------------------------------------------
+# errors
+# ---------------------------------------------------------------------------------------------
+
+def test_bad_input_and_unseen_labels():
+    X = [[{"w": "a"}, {"w": "b"}]]
+    y = [["A", "B"]]
+    with pytest.raises(NotFittedError):
+        CRF().predict(X)
+    with pytest.raises(ValueError, match="same number of sequences"):
+        CRF().fit(X, y + y)
+    with pytest.raises(ValueError, match=r"`X\[0\]` has 2 items, `y\[0\]` has 1"):
+        CRF().fit(X, [["A"]])
+    with pytest.raises(TypeError, match=r"`y\[0\]\[1\]` must be a str"):
+        CRF().fit(X, [["A", 1]])
+    with pytest.raises(TypeError, match=r"`X\[0\]\[0\]`"):
+        CRF().fit([["word", "other"]], y)
+    with pytest.raises(TypeError, match="feature"):
+        CRF().fit([[{"w": None}, {"w": "b"}]], y)
+    with pytest.raises(ValueError, match="NaN"):
+        CRF().fit([[{"w": float("nan")}, {"w": "b"}]], y)
+    with pytest.raises(ValueError, match="`y_dev` has labels not seen"):
+        CRF().fit(X, y, X_dev=X, y_dev=[["A", "C"]])
+    with pytest.raises(ValueError, match="both"):
+        CRF().fit(X, y, X_dev=X)
+    with pytest.raises(ValueError, match="not implemented"):
+        CRF(algorithm="l2sgd").fit(X, y)
+    with pytest.raises(ValueError, match="`c2`"):
+        CRF(c2=-1.0).fit(X, y)
+    with pytest.raises(TypeError, match="`max_iterations`"):
+        CRF(max_iterations=2.5).fit(X, y)
+    with pytest.raises(TypeError, match="`X`"):
+        CRF().fit("not a list", y)
+    crf = CRF().fit(X, y)
+    with pytest.raises(TypeError, match="`X`"):
+        crf.predict(np.zeros((3, 4)))
+    mcrf = CRF().fit([np.eye(2)], y)
+    with pytest.raises(ValueError, match="feature columns"):
+        mcrf.predict([np.eye(3)])
+    # unseen attributes at prediction time are ignored, not an error
+    assert crf.predict([[{"w": "zzz"}]]) in ([["A"]], [["B"]])
+
+
+# ---------------------------------------------------------------------------------------------
+# feature templates
+# ---------------------------------------------------------------------------------------------
+
+def test_feature_extractor_matrix_matches_names():
+    sents = [{"word": ["The", "U.S.", "economy", "grew", "3.5%"],
+              "pos": ["DT", "NNP", "NN", "VBD", "CD"], "chunk": ["B-NP"] * 5},
+             {"word": ["Well-known", "firms"], "pos": ["JJ", "NNS"], "chunk": ["B-NP", "I-NP"]}]
+    for name in ("pos", "chunk", "ner", "crfsuite_chunk"):
+        fx = FeatureExtractor(name)
+        F = fx.fit_transform(sents)
+        assert isinstance(F, Featurized) and len(F) == 2 and F.matrix.shape[0] == 7
+        names = fx.attribute_names()
+        assert len(names) == F.matrix.shape[1] == fx.n_attributes_ == len(set(names))
+        lists = fx.to_lists(sents)
+        for r, tok in enumerate([t for s in lists for t in s]):
+            row = F.matrix.indices[F.matrix.indptr[r]:F.matrix.indptr[r + 1]]
+            assert sorted(names[c] for c in row) == sorted(tok)
+        # unseen values give no attribute; the rest is unchanged
+        G = fx.transform([{"word": ["The", "zebra"], "pos": ["DT", "NN"],
+                           "chunk": ["B-NP", "I-NP"]}])
+        got = {names[c] for c in G.matrix.indices[G.matrix.indptr[0]:G.matrix.indptr[1]]}
+        assert "w[0]=The" in got
+        assert not any("zebra" in n for n in names)
+    fx = FeatureExtractor("ner")
+    fx.fit([["Only", "words"]])  # templates reading pos / chunk are dropped
+    assert all("pos" not in n and "chunk" not in n for n in fx.attribute_names())
+    assert template_set("crfsuite_chunk")[-2:] == ["__BOS__", "__EOS__"]
+
+
+def test_feature_extractor_errors():
+    with pytest.raises(ValueError, match="template set"):
+        FeatureExtractor("nope")
+    with pytest.raises(ValueError, match="transformation"):
+        FeatureExtractor([(("w.bogus", 0),)])
+    with pytest.raises(TypeError):
+        FeatureExtractor([(("w", "0"),)])
+    with pytest.raises(ValueError, match="column"):
+        FeatureExtractor([(("pos", 0),)]).fit([["a", "b"]])
+    with pytest.raises(NotFittedError):
+        FeatureExtractor("pos").transform([["a"]])
+    with pytest.raises(TypeError, match="not a str"):
+        FeatureExtractor("pos").fit(["a sentence"])
+    fx = FeatureExtractor("chunk").fit([[("a", "DT")]])
+    with pytest.raises(ValueError, match="pos"):
+        fx.transform([["a"]])
+
+
+# ---------------------------------------------------------------------------------------------
+# the tagger and the CLI
+# ---------------------------------------------------------------------------------------------
+
+def _chunk_data():
+    return [[("He", "PRP", "B-NP"), ("reckons", "VBZ", "B-VP"), ("the", "DT", "B-NP"),
+             ("current", "JJ", "I-NP"), ("deficit", "NN", "I-NP")],
+            [("The", "DT", "B-NP"), ("dog", "NN", "I-NP"), ("barks", "VBZ", "B-VP")],
+            [("It", "PRP", "B-NP"), ("rains", "VBZ", "B-VP"), (".", ".", "O")]]
+
+
+def test_crf_tagger_train_tag_evaluate_save_load(tmp_path):
+    data = _chunk_data()
+    tagger = CRFTagger(templates="chunk", c2=0.1).train(data, dev=data)
+    assert tagger.evaluate(data) == 1.0
+    rep = tagger.evaluation_report(data)
+    assert rep.f1 == 1.0 and rep.accuracy == 1.0 and "NP" in rep.per_type
+    assert "F1" in rep.report() and json.dumps(rep.as_dict())
+    toks = [(w, p) for w, p, _ in data[1]]
+    assert tagger.tag(toks) == [(w, t) for w, _, t in data[1]]
+    assert tagger.predict([toks]) == [[t for *_, t in data[1]]]
+    path = tmp_path / "chunk.crf"
+    tagger.metadata = {"trained_on": "toy"}
+    tagger.save(path)
+    back = CRFTagger.load(path)
+    assert back.predict_marginals([toks]) == tagger.predict_marginals([toks])
+    assert back.metadata == {"trained_on": "toy"}
+    with pytest.raises(ValueError, match="pos"):
+        back.tag(["He", "reckons"])  # the model needs the POS column
+    pos = CRFTagger(templates="pos", algorithm="ap", max_iterations=5).train(
+        [[(w, t) for w, _, t in s] for s in data])
+    assert pos.tag(["The", "dog"])[0][0] == "The"
+    with pytest.raises(ValueError, match="untagged"):
+        CRFTagger().train([["a", "b"]])
+    with pytest.raises(NotFittedError):
+        CRFTagger().tag(["a"])
+
+
+def test_cli_train_crf(tmp_path, capsys):
+    from fastseq._cli_crf import add_train_crf_arguments, train_crf
+    data = _chunk_data()
+    train = tmp_path / "train.txt"
+    train.write_text("\n\n".join("\n".join(" ".join(t) for t in s) for s in data) + "\n")
+    parser = argparse.ArgumentParser()
+    add_train_crf_arguments(parser)
+    model = tmp_path / "m.crf"
+    args = parser.parse_args(["--train", str(train), "--model", str(model), "--columns",
+                              "word,pos,chunk", "--templates", "chunk", "--c2", "0.1",
+                              "--dev", str(train)])
+    assert train_crf(args) == 0
+    err = capsys.readouterr().err
+    assert "trained a CRF tagger" in err and "chunk F1 100.00" in err
+    tagger = CRFTagger.load(model)
+    assert tagger.metadata["tag_field"] == "chunk"
+    assert tagger.predict([[("It", "PRP"), ("rains", "VBZ")]]) == [["B-NP", "B-VP"]]
+    args = parser.parse_args(["--train", str(tmp_path / "none.txt"), "--model", str(model)])
+    assert train_crf(args) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_training_is_bitwise_identical_for_any_thread_count():
+    rng = np.random.default_rng(8)
+    X, y = _random_dataset(rng, n_seq=1800, n_words=40, max_len=9)
+    assert sum(map(len, y)) > 2 * 4096  # several row blocks
+    models = [CRF(c2=0.1, max_iterations=8, n_threads=n).fit(X, y) for n in (1, 2, 3)]
+    for m in models[1:]:
+        assert np.array_equal(m._state_w, models[0]._state_w)
+        assert np.array_equal(m._trans_w, models[0]._trans_w)
+    fun, K = CRF(c2=0.1)._training_objective(X, y)
+    theta = rng.normal(size=K)
+    f, g = fun(theta)
+    h = 1e-6
+    d = rng.normal(size=K)
+    num = (fun(theta + h * d)[0] - fun(theta - h * d)[0]) / (2 * h)
+    assert float(g @ d) == pytest.approx(num, rel=1e-6)
+
+
+def test_scheme_detection_and_reencoding():
+    from fastseq.crf_tagger import detect_scheme
+    assert detect_scheme([["B-PER", "I-PER", "O", "B-LOC"]]) == "IOB2"
+    assert detect_scheme([["I-PER", "I-PER", "O", "I-LOC", "B-LOC"]]) == "IOB1"
+    assert detect_scheme([["B-PER", "E-PER", "O", "S-LOC"]]) == "IOBES"
+    assert detect_scheme([["B-PER", "L-PER", "U-LOC", "O"]]) == "BILOU"
+    assert detect_scheme([["NOUN", "VERB"]]) is None
+    assert detect_scheme([["O", "X-Y"]]) is None
+    data = _chunk_data()
+    t = CRFTagger(templates="chunk", c2=0.1).train(data)
+    assert t.scheme_in_ == "IOB2" and t.scheme_train_ == "IOBES"
+    assert "S-NP" in t.crf_.classes_ and set(t.tags_) == {"B-NP", "I-NP", "B-VP", "O"}
+    assert t.predict([[(w, p) for w, p, _ in s] for s in data]) == [[c for *_, c in s]
+                                                                      for s in data]
+    plain = CRFTagger(templates="chunk", c2=0.1, scheme=None).train(data)
+    assert plain.scheme_train_ is None and "S-NP" not in plain.crf_.classes_
+    # constrained decoding never outputs I-X after O, even when the scores prefer it
+    iob = CRFTagger(templates="chunk", c2=0.1, scheme="IOB2").train(data)
+    T = iob.crf_._weights()[1]
+    i_np = iob.crf_.classes_.index("I-NP")
+    o = iob.crf_.classes_.index("O")
+    T[o, i_np] = 50.0  # make O -> I-NP very attractive
+    out = iob.predict([[("It", "PRP"), ("rains", "VBZ"), (".", "."), ("deficit", "NN")]])[0]
+    assert all(not (a == "O" and b.startswith("I-")) for a, b in zip(out, out[1:]))
+    assert not out[0].startswith("I-")
