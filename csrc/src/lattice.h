@@ -444,8 +444,9 @@ static FS_ALWAYS_INLINE void matvec_rows(const double *A, int64_t N, int64_t Np,
 }
 
 /* The Viterbi step for G rows at once: raw[s][j] = max_i (in[s][i] + TP[i][j]) and
-   out[s][j] = raw[s][j] + add[s][j] (the emissions, padded), kept in registers between the
-   two stores so that the next step does not wait on a reload. */
+   out[s][j] = raw[s][j] + add[s][j] (the emission rows, N entries, read without
+   over-reading), kept in registers between the two stores so that the next step does not
+   wait on a reload. */
 static FS_ALWAYS_INLINE void maxplus_rows(const double *TP, int64_t N, int64_t Np,
                                           const double *const *in, double *const *raw,
                                           double *const *out, const double *const *add,
@@ -466,8 +467,8 @@ static FS_ALWAYS_INLINE void maxplus_rows(const double *TP, int64_t N, int64_t N
         for (s = 0; s < G; s++) {
             v_store(raw[s] + j0, acc[s][0]);
             v_store(raw[s] + j0 + FS_VW, acc[s][1]);
-            v_store(out[s] + j0, v_add(acc[s][0], v_load(add[s] + j0)));
-            v_store(out[s] + j0 + FS_VW, v_add(acc[s][1], v_load(add[s] + j0 + FS_VW)));
+            v_store(out[s] + j0, v_add(acc[s][0], v_load_row(add[s], j0, N, 0.0)));
+            v_store(out[s] + j0 + FS_VW, v_add(acc[s][1], v_load_row(add[s], j0 + FS_VW, N, 0.0)));
         }
     }
     if (j0 < Np && G == 1) {
@@ -481,7 +482,7 @@ static FS_ALWAYS_INLINE void maxplus_rows(const double *TP, int64_t N, int64_t N
         if (i < N) acc0 = v_max(v_add(v_set1(x[i]), v_load(TP + i * Np + j0)), acc0);
         acc0 = v_max(acc0, acc1);
         v_store(raw[0] + j0, acc0);
-        v_store(out[0] + j0, v_add(acc0, v_load(add[0] + j0)));
+        v_store(out[0] + j0, v_add(acc0, v_load_row(add[0], j0, N, 0.0)));
     } else if (j0 < Np) {
         fs_vd acc[FS_G];
         for (s = 0; s < G; s++) acc[s] = v_set1(-INFINITY);
@@ -491,7 +492,7 @@ static FS_ALWAYS_INLINE void maxplus_rows(const double *TP, int64_t N, int64_t N
         }
         for (s = 0; s < G; s++) {
             v_store(raw[s] + j0, acc[s]);
-            v_store(out[s] + j0, v_add(acc[s], v_load(add[s] + j0)));
+            v_store(out[s] + j0, v_add(acc[s], v_load_row(add[s], j0, N, 0.0)));
         }
     }
 }
@@ -997,7 +998,6 @@ static void viterbi_group(const fs_model *M, const fs_seq *S, int ns, int64_t *c
         if (S[s].T > Tmax) Tmax = S[s].T;
         if (S[s].T > 0)
             for (j = 0; j < Np; j++) S[s].L->v[j] = j < N ? M->start[j] + S[s].em[j] : -INFINITY;
-        for (j = N; j < Np; j++) S[s].x[j] = 0.0;
     }
     for (t = 1; t < Tmax; t++) {
         const double *in[FS_G], *add[FS_G];
@@ -1006,11 +1006,10 @@ static void viterbi_group(const fs_model *M, const fs_seq *S, int ns, int64_t *c
         for (s = 0; s < ns; s++) {
             if (t + 1 < S[s].T) prefetch_row(S[s].em + (t + 1) * N, N);
             if (t < S[s].T) {
-                memcpy(S[s].x, S[s].em + t * N, sizeof(double) * N); /* padded emissions */
                 in[g] = S[s].L->v + (t - 1) * Np;
                 out[g] = S[s].L->v + t * Np;
                 raw[g] = S[s].raw + t * Np;
-                add[g] = S[s].x;
+                add[g] = S[s].em + t * N;
                 g++;
             }
         }
