@@ -102,19 +102,18 @@ Differences from sklearn-crfsuite
 from __future__ import annotations
 
 import fractions
-import io
-import json
 import math
 import numbers
 import os
 import sys
 import time
-import zipfile
 from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
+
+from ._archive import read_archive as _read_archive, write_archive as _write_archive
 from scipy import sparse
 
 from . import ops
@@ -126,8 +125,6 @@ __all__ = ["CRF", "TrainingLog", "LabelScore", "NotFittedError", "FORMAT_VERSION
 #: version of the file format written by :meth:`CRF.save`
 FORMAT_VERSION = 1
 _FORMAT = "fastseq.CRF"
-_JSON_MEMBER = "model.json"
-_MAX_MEMBER_BYTES = 1 << 33
 
 _ALGORITHMS = ("lbfgs", "ap")
 _UNSUPPORTED = ("l2sgd", "pa", "arow")
@@ -1788,91 +1785,3 @@ def _remap_columns(M, colmap, n_out):
     out = sparse.csr_matrix((M.data[keep], new[keep], indptr), shape=(L, n_out))
     out.sum_duplicates()
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# the archive container (ZIP of model.json + arrays/<name>.npy)
-# ---------------------------------------------------------------------------------------------
-
-def _write_archive(path, meta: dict, arrays: Dict[str, np.ndarray]) -> None:
-    meta = dict(meta)
-    meta["arrays"] = {k: {"dtype": str(v.dtype), "shape": list(v.shape)}
-                      for k, v in arrays.items()}
-    try:
-        text = json.dumps(meta, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"the model description is not JSON-serialisable: {exc}") from None
-    path = os.fspath(path)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(_JSON_MEMBER, text.encode("utf-8"))
-            for name, arr in arrays.items():
-                buf = io.BytesIO()
-                np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
-                zf.writestr(f"arrays/{name}.npy", buf.getvalue())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _read_archive(path):
-    """(meta, {name: ndarray}) from a model archive; ValueError for anything unexpected."""
-    where = os.fspath(path)
-
-    def bad(msg):
-        return ValueError(f"{where}: not a valid fastseq model file: {msg}")
-
-    if not os.path.exists(where):
-        raise FileNotFoundError(2, f"No such model file: {where!r}", where)
-    if not zipfile.is_zipfile(where):
-        raise bad("not a ZIP archive (fastseq models are written by save())")
-    arrays = {}
-    try:
-        with zipfile.ZipFile(where) as zf:
-            infos = {i.filename: i for i in zf.infolist()}
-            if _JSON_MEMBER not in infos:
-                raise bad(f"no {_JSON_MEMBER}")
-            for name, info in infos.items():
-                if info.file_size > _MAX_MEMBER_BYTES:
-                    raise bad(f"member {name!r} is too large")
-                if name != _JSON_MEMBER and not (name.startswith("arrays/")
-                                                  and name.endswith(".npy")
-                                                  and "/" not in name[7:]):
-                    raise bad(f"unexpected member {name!r}")
-            try:
-                meta = json.loads(zf.read(_JSON_MEMBER).decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise bad(f"{_JSON_MEMBER} is not valid UTF-8 JSON ({exc})") from None
-            if not isinstance(meta, dict):
-                raise bad(f"{_JSON_MEMBER} must hold a JSON object")
-            manifest = meta.get("arrays")
-            if not isinstance(manifest, dict):
-                raise bad("no array manifest")
-            for name, info in infos.items():
-                if name == _JSON_MEMBER:
-                    continue
-                key = name[len("arrays/"):-len(".npy")]
-                if key not in manifest:
-                    raise bad(f"member {name!r} is not in the manifest")
-                with zf.open(info) as fh:
-                    try:
-                        arr = np.lib.format.read_array(io.BytesIO(fh.read()),
-                                                       allow_pickle=False)
-                    except Exception as exc:  # noqa: BLE001 - any parse failure is "invalid"
-                        raise bad(f"member {name!r} is not a plain numeric .npy array "
-                                  f"({type(exc).__name__}: {exc})") from None
-                if arr.dtype.kind not in "biuf":
-                    raise bad(f"array {key!r} has a non-numeric dtype {arr.dtype}")
-                spec = manifest[key]
-                if not isinstance(spec, dict) or spec.get("shape") != list(arr.shape) \
-                        or spec.get("dtype") != str(arr.dtype):
-                    raise bad(f"array {key!r} does not match its manifest entry")
-                arrays[key] = arr
-            missing = set(manifest) - set(arrays)
-            if missing:
-                raise bad(f"arrays listed but missing: {sorted(missing)}")
-    except zipfile.BadZipFile as exc:
-        raise bad(f"corrupt ZIP archive ({exc})") from None
-    return meta, arrays
