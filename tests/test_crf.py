@@ -580,3 +580,24 @@ def test_scheme_detection_and_reencoding():
     out = iob.predict([[("It", "PRP"), ("rains", "VBZ"), (".", "."), ("deficit", "NN")]])[0]
     assert all(not (a == "O" and b.startswith("I-")) for a, b in zip(out, out[1:]))
     assert not out[0].startswith("I-")
+
+
+def test_min_count_treats_rare_values_as_unseen(tmp_path):
+    sents = [["the", "cat", "sat"], ["the", "dog", "sat"], ["a", "cat", "ran"]]
+    fx = FeatureExtractor([(("w", 0),), (("w.s1", 0),)], min_count={"w": 2})
+    fx.fit(sents)
+    names = set(fx.attribute_names())
+    assert {"w[0]=the", "w[0]=cat", "w[0]=sat"} <= names
+    assert "w[0]=dog" not in names and "w[0]=a" not in names
+    assert "w.s1[0]=g" in names  # other fields keep every value
+    tagged = [[(w, "N" if w in ("cat", "dog") else "X") for w in s] for s in sents]
+    t = CRFTagger(templates=[(("w", 0),), (("w.s1", 0),)], min_count=2, c2=0.1).train(tagged)
+    rep = t.evaluation_report(tagged)
+    assert rep.n_unknown == 0  # known = seen in training, whatever min_count drops
+    path = tmp_path / "mc.crf"
+    t.save(path)
+    back = CRFTagger.load(path)
+    assert back.features_.attribute_names() == t.features_.attribute_names()
+    assert back.predict(sents) == t.predict(sents)
+    with pytest.raises(ValueError, match="min_count"):
+        FeatureExtractor("pos", min_count=0)

@@ -58,8 +58,8 @@ DEFAULT_REGULARIZATION: Dict[str, Tuple[float, float]] = {
 
 _CRF_KEYS = ("algorithm", "c1", "c2", "max_iterations", "min_freq", "all_possible_states",
              "all_possible_transitions", "epsilon", "period", "delta", "num_memories")
-_PARAMS = ("templates", "columns", "scheme", "constrained") + _CRF_KEYS + ("verbose",
-                                                                           "n_threads")
+_PARAMS = (("templates", "columns", "min_count", "scheme", "constrained") + _CRF_KEYS
+           + ("verbose", "n_threads"))
 _SCHEMES = ("IOB1", "IOB2", "IOE1", "IOE2", "IOBES", "BILOU")
 
 
@@ -189,6 +189,9 @@ class CRFTagger:
         ``"ner"``, ``"crfsuite_chunk"``) or a list of templates.
     columns : sequence of str, optional
         Names of the input columns of token tuples (see the module docstring).
+    min_count : int or dict, optional
+        Passed to :class:`fastseq.features.FeatureExtractor` (values of a field rarer than
+        this in training are treated as unseen; default: the template set's).
     scheme : "auto", None or a scheme name, default "auto"
         When the tags are chunk labels (``O`` plus ``B-``/``I-``/... prefixed types; the
         scheme of the data is detected), the CRF learns them re-encoded in this scheme and
@@ -207,11 +210,13 @@ class CRFTagger:
     """
 
     def __init__(self, templates="ner", columns: Optional[Sequence[str]] = None, *,
-                 scheme="auto", constrained=True, algorithm=None, c1=None, c2=None, max_iterations=None, min_freq=None,
+                 min_count=None, scheme="auto", constrained=True, algorithm=None, c1=None,
+                 c2=None, max_iterations=None, min_freq=None,
                  all_possible_states=None, all_possible_transitions=None, epsilon=None,
                  period=None, delta=None, num_memories=None, verbose=False, n_threads=None):
         self.templates = templates
         self.columns = None if columns is None else tuple(columns)
+        self.min_count = min_count
         self.scheme = scheme
         self.constrained = constrained
         self.algorithm = algorithm
@@ -228,7 +233,7 @@ class CRFTagger:
         self.verbose = verbose
         self.n_threads = n_threads
         self.metadata: dict = {}
-        FeatureExtractor(templates, columns=self.columns)  # validates the templates
+        FeatureExtractor(templates, columns=self.columns, min_count=min_count)  # validates
         if scheme is not None and scheme != "auto" and scheme not in _SCHEMES:
             raise ValueError(f"`scheme` must be 'auto', None or one of {_SCHEMES}, got "
                              f"{scheme!r}")
@@ -365,7 +370,8 @@ class CRFTagger:
         with a tag the training data lacks are left out of that monitoring)."""
         t0 = time.perf_counter()
         inputs, labels, names = self._split_tagged(tagged_sents, "tagged_sents", tag)
-        fx = FeatureExtractor(self.templates, columns=names if names else self.columns)
+        fx = FeatureExtractor(self.templates, columns=names if names else self.columns,
+                              min_count=self.min_count)
         F = fx.fit_transform(inputs)
         crf = self._crf()
         tags_in = list(dict.fromkeys(t for s_ in labels for t in s_))
@@ -393,6 +399,7 @@ class CRFTagger:
         self.crf_ = crf
         self.__dict__.pop("_constraint_cache", None)
         self.tags_ = tags_in
+        self._train_words = set(w for s_ in self._words(inputs) for w in s_)
         self.input_columns_ = tuple(names) if names else None
         self.n_train_tokens_ = int(F.matrix.shape[0])
         self.n_train_sents_ = len(F)
@@ -497,10 +504,9 @@ class CRFTagger:
         g = [t for s in gold for t in s]
         p = [t for s in pred for t in s]
         ok = np.fromiter((a == b for a, b in zip(g, p)), dtype=bool, count=len(g))
-        vocab = self.features_._vocab.get("w")
+        vocab = self._train_words
         words = [w for s in self._words(inputs) for w in s]
-        known = (np.fromiter((w in vocab for w in words), dtype=bool, count=len(words))
-                 if vocab is not None else np.zeros(len(words), dtype=bool))
+        known = np.fromiter((w in vocab for w in words), dtype=bool, count=len(words))
         n, nk = len(g), int(known.sum())
 
         def rate(m):
@@ -554,6 +560,7 @@ class CRFTagger:
             "scheme_in": self.scheme_in_,
             "scheme_train": self.scheme_train_,
             "tags": list(self.tags_),
+            "train_words": sorted(self._train_words),
             "n_train_tokens": self.n_train_tokens_,
             "n_train_sents": self.n_train_sents_,
             "metadata": self.metadata,
@@ -630,11 +637,15 @@ class CRFTagger:
         tags = meta.get("tags")
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise bad("`tags` must be a list of str")
+        words = meta.get("train_words", [])
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise bad("`train_words` must be a list of str")
         fx.columns = tuple(cols) if cols else fx.columns
         self.features_ = fx
         self.crf_ = crf
         self.scheme_in_, self.scheme_train_ = sin, strain
         self.tags_ = list(tags)
+        self._train_words = set(words)
         self.input_columns_ = tuple(cols) if cols else None
         self.n_train_tokens_ = meta["n_train_tokens"]
         self.n_train_sents_ = meta["n_train_sents"]

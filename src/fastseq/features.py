@@ -264,6 +264,28 @@ TEMPLATE_SETS: Dict[str, Callable[[], List[Template]]] = {
 }
 
 
+#: per built-in set: field -> minimum training count of a value (rarer values are treated as
+#: unseen, so the model learns to tag rare words from their spelling, as it must for new ones)
+TEMPLATE_MIN_COUNT: Dict[str, Dict[str, int]] = {}
+
+
+def _check_min_count(mc):
+    if mc is None:
+        return 1
+    if isinstance(mc, dict):
+        out = {}
+        for k, v in mc.items():
+            if not isinstance(k, str):
+                raise TypeError(f"`min_count` keys must be field names (str), got {k!r}")
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"`min_count[{k!r}]` must be an int >= 1, got {v!r}")
+            out[k] = int(v)
+        return out
+    if isinstance(mc, bool) or not isinstance(mc, (int, np.integer)) or mc < 1:
+        raise ValueError(f"`min_count` must be an int >= 1 or a dict of them, got {mc!r}")
+    return int(mc)
+
+
 def template_set(name: str) -> List[Template]:
     """The templates of a built-in set (see the module docstring)."""
     try:
@@ -485,6 +507,12 @@ class FeatureExtractor:
     drop_missing : bool, optional
         Drop templates that read a column the training data lacks (default: True for the
         built-in sets, False -- an error -- for explicit templates).
+    min_count : int or dict, optional
+        A value of a field seen fewer than this many times in the training data is treated
+        like an unseen one (its attributes do not exist), so that the model learns to
+        label rare words from their other features, as it must for new words. An int
+        applies to every field, a dict ``{field: count}`` to the fields it names. Default:
+        1 (keep everything), or the built-in set's :data:`TEMPLATE_MIN_COUNT`.
 
     After :meth:`fit`, ``templates_`` holds the templates in use, ``n_attributes_`` the number
     of attribute columns and ``uid`` a random identifier of this attribute space (a
@@ -492,10 +520,13 @@ class FeatureExtractor:
     """
 
     def __init__(self, templates="ner", columns: Optional[Sequence[str]] = None,
-                 drop_missing: Optional[bool] = None):
+                 drop_missing: Optional[bool] = None, min_count=None):
         self.templates = templates
         self.columns = None if columns is None else tuple(columns)
         self.drop_missing = drop_missing
+        if min_count is None and isinstance(templates, str):
+            min_count = dict(TEMPLATE_MIN_COUNT.get(templates, {}))
+        self.min_count = _check_min_count(min_count)
         if isinstance(templates, str):
             raw = template_set(templates)
             self._drop = True if drop_missing is None else bool(drop_missing)
@@ -529,6 +560,12 @@ class FeatureExtractor:
         if not self._fitted:
             from .base import NotFittedError
             raise NotFittedError("this FeatureExtractor is not fitted yet; call fit() first")
+
+    def _min_count_of(self, field: str) -> int:
+        mc = self.min_count
+        if isinstance(mc, dict):
+            return int(mc.get(field, 1))
+        return int(mc)
 
     @staticmethod
     def _fields_of(templates) -> List[str]:
@@ -634,9 +671,25 @@ class FeatureExtractor:
             vals = types if fn is None else [fn(v) for v in types]
             vocab = self._vocab[f]
             if fit:
-                setd = vocab.setdefault
-                per_type = np.fromiter((setd(v, len(vocab)) for v in vals), dtype=np.int64,
-                                       count=len(vals))
+                k = self._min_count_of(f)
+                if k > 1:
+                    # count the derived values over tokens; rare ones stay out of the vocabulary
+                    raw = {}
+                    setr = raw.setdefault
+                    vid = np.fromiter((setr(v, len(raw)) for v in vals), dtype=np.int64,
+                                      count=len(vals))
+                    cnt = np.bincount(vid[tid], minlength=len(raw)) if L else \
+                        np.zeros(len(raw), dtype=np.int64)
+                    keep = cnt >= k
+                    newid = np.full(len(raw), -1, dtype=np.int64)
+                    kept = [v for v, ok in zip(raw, keep.tolist()) if ok]
+                    newid[keep] = np.arange(len(kept))
+                    vocab.update(zip(kept, range(len(kept))))
+                    per_type = newid[vid]
+                else:
+                    setd = vocab.setdefault
+                    per_type = np.fromiter((setd(v, len(vocab)) for v in vals),
+                                           dtype=np.int64, count=len(vals))
             else:
                 get = vocab.get
                 per_type = np.fromiter((get(v, -1) for v in vals), dtype=np.int64,
@@ -686,8 +739,7 @@ class FeatureExtractor:
                     else:
                         valid &= ok_at(o)
                         v = fid[np.clip(gidx + o, 0, L - 1)]
-                    if not fit:
-                        valid &= v >= 0
+                    valid &= v >= 0
                     key *= max(self._vsize[f], 1)
                     key += np.maximum(v, 0)
             if fit:
@@ -872,6 +924,7 @@ class FeatureExtractor:
                           for t in self.templates_],
             "template_set": self.templates if isinstance(self.templates, str) else None,
             "columns": list(self.columns) if self.columns is not None else None,
+            "min_count": self.min_count,
             "colmap": dict(self._colmap),
             "fields": list(self._fields),
             "vocab": {f: list(self._vocab[f]) for f in self._fields},
@@ -886,7 +939,8 @@ class FeatureExtractor:
             templates = [t if isinstance(t, str) else tuple((f, int(o)) for f, o in t)
                          for t in meta["templates"]]
             name = meta.get("template_set")
-            self = cls(templates, columns=meta.get("columns"), drop_missing=False)
+            self = cls(templates, columns=meta.get("columns"), drop_missing=False,
+                       min_count=meta.get("min_count", 1))
             self.templates = name if isinstance(name, str) else self.templates
             self.templates_ = self._all_templates
             colmap = meta["colmap"]
