@@ -31,7 +31,12 @@ import argparse
 import os
 import sys
 import time
-from typing import List, Optional
+from typing import List
+
+from ._cli_args import column_names as _names
+from ._cli_args import nonneg_float as _nonneg
+from ._cli_args import sep as _sep
+from ._cli_args import threads as _threads
 
 __all__ = ["HELP", "add_train_crf_arguments", "train_crf"]
 
@@ -47,40 +52,12 @@ class _Error(Exception):
     pass
 
 
-def _names(text: str) -> List[str]:
-    names = [c for c in text.replace(",", " ").split() if c]
-    if not names:
-        raise argparse.ArgumentTypeError("expected column names, e.g. word,pos,chunk")
-    return names
 
 
-def _threads(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if v == 0 or v < -1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or -1, got {v}")
-    return v
 
 
-def _nonneg(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not v >= 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text}")
-    return v
 
 
-def _sep(text: str) -> Optional[str]:
-    named = {"tab": "\t", "\\t": "\t", "space": " ", "whitespace": None, "ws": None}
-    if text.lower() in named:
-        return named[text.lower()]
-    if not text:
-        raise argparse.ArgumentTypeError("the separator must not be empty")
-    return text
 
 
 def add_train_crf_arguments(p: argparse.ArgumentParser) -> None:

@@ -35,6 +35,11 @@ import time
 from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _cli_crf
+from ._cli_args import column_names as _columns
+from ._cli_args import nonneg_float as _nonneg_float
+from ._cli_args import positive_int as _positive_int
+from ._cli_args import sep as _sep
+from ._cli_args import threads as _threads
 
 __all__ = ["add_subcommands", "TRAIN_KINDS", "TrainKind", "main"]
 
@@ -64,41 +69,12 @@ def _progress(iterable, args, **kw):
     return bar(iterable, enable=getattr(args, "progress", None), **kw)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
 
 
-def _threads(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if v == 0 or v < -1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or -1 (all cores), "
-                                         f"got {v}")
-    return v
 
 
-def _sep(text: str) -> Optional[str]:
-    named = {"tab": "\t", "\\t": "\t", "space": " ", "whitespace": None, "ws": None}
-    if text.lower() in named:
-        return named[text.lower()]
-    if not text:
-        raise argparse.ArgumentTypeError("the separator must not be empty")
-    return text
 
 
-def _columns(text: str) -> List[str]:
-    names = [c for c in text.replace(",", " ").split() if c]
-    if not names:
-        raise argparse.ArgumentTypeError("expected column names, e.g. word,pos,chunk")
-    return names
 
 
 def _add_data_options(p: argparse.ArgumentParser, *, formats: Sequence[str], default_fmt=None):
@@ -290,14 +266,6 @@ def _smoothing(text: str):
     return v
 
 
-def _nonneg_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not v >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return v
 
 
 def _add_train_hmm_arguments(p: argparse.ArgumentParser) -> None:
