@@ -98,3 +98,22 @@ def read_archive(path):
     except zipfile.BadZipFile as exc:
         raise bad(f"corrupt ZIP archive ({exc})") from None
     return meta, arrays
+
+
+def check_header(meta: dict, where: str, fmt: str, version_max: int, what: str) -> int:
+    """The ``format`` / ``format_version`` checks of every loader; returns the version.
+    ValueError naming ``where`` when the file is of another kind or a newer format."""
+    def bad(msg):
+        return ValueError(f"{where}: not a valid fastseq {what} model: {msg}")
+
+    if meta.get("format") != fmt:
+        raise bad(f"format is {meta.get('format')!r}, expected {fmt!r}")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise bad("`format_version` missing or not an int")
+    if version > version_max:
+        raise ValueError(f"{where}: model file format version {version} is newer than this "
+                         f"fastseq reads (version {version_max}); upgrade fastseq")
+    if version < 1:
+        raise bad(f"unknown format version {version}")
+    return version

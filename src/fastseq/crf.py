@@ -113,7 +113,9 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ._archive import read_archive as _read_archive, write_archive as _write_archive
+from ._archive import check_header
+from ._archive import read_archive as _read_archive
+from ._archive import write_archive as _write_archive
 from scipy import sparse
 
 from . import ops
@@ -1693,16 +1695,7 @@ class CRF:
         def bad(msg):
             return ValueError(f"{where}: not a valid fastseq CRF model: {msg}")
 
-        if meta.get("format") != _FORMAT:
-            raise bad(f"format is {meta.get('format')!r}, expected {_FORMAT!r}")
-        version = meta.get("format_version")
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise bad("`format_version` missing or not an int")
-        if version > FORMAT_VERSION:
-            raise ValueError(f"{where}: model file format version {version} is newer than this "
-                             f"fastseq reads (version {FORMAT_VERSION}); upgrade fastseq")
-        if version < 1:
-            raise bad(f"unknown format version {version}")
+        check_header(meta, where, _FORMAT, FORMAT_VERSION, "CRF")
         params = meta.get("params")
         if not isinstance(params, dict) or set(params) - set(_PARAM_NAMES):
             raise bad("`params` missing or has unknown entries")

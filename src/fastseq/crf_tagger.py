@@ -39,6 +39,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ._archive import check_header
 from .crf import CRF, _PARAM_NAMES, _read_archive, _write_archive
 from .features import DEFAULT_COLUMNS, FeatureExtractor
 
@@ -583,14 +584,7 @@ class CRFTagger:
         def bad(msg):
             return ValueError(f"{where}: not a valid fastseq CRFTagger model: {msg}")
 
-        if meta.get("format") != _FORMAT:
-            raise bad(f"format is {meta.get('format')!r}, expected {_FORMAT!r}")
-        version = meta.get("format_version")
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise bad("`format_version` missing or not an int")
-        if version > FORMAT_VERSION:
-            raise ValueError(f"{where}: model file format version {version} is newer than this "
-                             f"fastseq reads (version {FORMAT_VERSION}); upgrade fastseq")
+        check_header(meta, where, _FORMAT, FORMAT_VERSION, "CRFTagger")
         params = meta.get("params")
         if not isinstance(params, dict) or set(params) - set(_PARAMS):
             raise bad("`params` missing or has unknown entries")

@@ -119,7 +119,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._archive import read_archive, write_archive
+from ._archive import check_header, read_archive, write_archive
 
 __all__ = ["HMMTagger", "TaggerEvaluation", "word_shape", "load_tagger", "FORMAT_VERSION"]
 
@@ -1015,16 +1015,7 @@ class HMMTagger:
         def bad(msg):
             return ValueError(f"{where}: not a valid fastseq HMMTagger model: {msg}")
 
-        if meta.get("format") != _FORMAT:
-            raise bad(f"format is {meta.get('format')!r}, expected {_FORMAT!r}")
-        version = meta.get("format_version")
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise bad("`format_version` missing or not an int")
-        if version > FORMAT_VERSION:
-            raise ValueError(f"{where}: model file format version {version} is newer than "
-                             f"this fastseq reads (version {FORMAT_VERSION}); upgrade fastseq")
-        if version < 1:
-            raise bad(f"unknown format version {version}")
+        check_header(meta, where, _FORMAT, FORMAT_VERSION, "HMMTagger")
         params = meta.get("params")
         if not isinstance(params, dict) or set(params) - (set(_PARAMS) - {"n_threads"}):
             raise bad("`params` missing or has unknown entries")
