@@ -28,6 +28,10 @@ right: ``"w.lower"``, ``"w.lower.s3"`` (last three characters of the lower-cased
 ``ispunct``,
 ``hasupper``
 ``len``         the length, ``"1"`` .. ``"9"`` and ``"10+"``
+``sentcase``    (sentence-level, alone) the case of the whole sentence: ``"U"`` all
+                capitals, ``"T"`` mostly capitalised words (a title), ``"L"`` all lower
+                case, ``"M"`` mixed -- capitalisation means something else in a headline
+``isfirst``     (sentence-level, alone) ``"1"`` for the first token, else ``"0"``
 =============== =============================================================
 
 Built-in template sets (:data:`TEMPLATE_SETS`; templates reading a column the data does not
@@ -38,13 +42,15 @@ have are dropped, so ``"ner"`` works with and without POS / chunk columns):
   trigrams, ``__BOS__`` / ``__EOS__``. Attribute names are CRFsuite's, so a model trained on
   them here and one trained by CRFsuite see the same attributes.
 * ``"pos"`` -- part-of-speech tagging from words only: the word and its lower case, prefixes
-  and suffixes of 1-4 characters, word shape, capitalisation / digit / hyphen flags, the
-  lower-cased words at -2..2, their bigrams, suffixes and shapes of the neighbours.
+  and suffixes of 1-5 characters, word shape, capitalisation / digit / hyphen flags, the
+  words at -2..2 (lower-cased; also as written at -1, 1), word bigrams, suffixes and shapes
+  of the neighbours, and the case of the whole sentence with the word's capitalisation.
 * ``"chunk"`` -- ``"crfsuite_chunk"`` plus lower case, suffixes, shape and flags of the word
   and word/POS combinations.
-* ``"ner"`` -- named entities: the word features of ``"pos"``, lower-cased words and shapes
-  at -2..2 with bigrams, capitalisation flags of the neighbours, POS and chunk columns at
-  -2..2 where the corpus has them.
+* ``"ner"`` -- named entities: the word, its lower case, prefixes and suffixes of 1-4
+  characters, shapes and flags; lower-cased words and shapes at -2..2 with bigrams,
+  capitalisation flags of the neighbours, the case of the whole sentence (headlines), POS
+  and chunk columns at -2..2 where the corpus has them.
 
 Usage::
 
@@ -156,6 +162,39 @@ _TRANSFORMS: Dict[str, Callable[[str], str]] = {
 }
 _AFFIX = re.compile(r"^([ps])([1-9])$")
 
+#: transformations that look at the whole sentence, not at one value; each must be the only
+#: transformation of its field ("w.sentcase", "w.isfirst")
+_SENTENCE_TRANSFORMS = ("sentcase", "isfirst")
+
+
+def _sentence_values(name: str, values: List[str], lengths: np.ndarray) -> List[str]:
+    """Per token, the value of sentence-level transformation ``name`` of a column."""
+    out: List[str] = []
+    k = 0
+    for n in lengths.tolist():
+        sent = values[k:k + n]
+        k += n
+        if name == "isfirst":
+            out.extend(["1"] + ["0"] * (n - 1) if n else [])
+            continue
+        alpha = [w for w in sent if w[:1].isalpha()]
+        na = len(alpha)
+        if na >= 2 and all(w.isupper() for w in alpha):
+            cls = "U"
+        elif na >= 3 and sum(w[:1].isupper() for w in alpha) > 0.6 * na:
+            cls = "T"
+        elif na >= 3 and all(w.islower() for w in alpha):
+            cls = "L"
+        else:
+            cls = "M"
+        out.extend([cls] * n)
+    return out
+
+
+def _field_special(field: str) -> Optional[str]:
+    parts = field.split(".")
+    return parts[1] if len(parts) == 2 and parts[1] in _SENTENCE_TRANSFORMS else None
+
 
 def _transform(name: str) -> Callable[[str], str]:
     fn = _TRANSFORMS.get(name)
@@ -213,15 +252,24 @@ def _word_features() -> List[Template]:
     return t
 
 
+def _sentence_case() -> List[Template]:
+    return [(("w.sentcase", 0), ("w.istitle", 0)), (("w.sentcase", 0), ("w.sshape", 0)),
+            (("w.sentcase", 0), ("w.lower", 0)), (("w.isfirst", 0), ("w.istitle", 0)),
+            (("w.isfirst", 0), ("w.lower", 0))]
+
+
 def _pos_set() -> List[Template]:
     t = _word_features()
-    t += _win("w.lower", (-2, -1, 1, 2))
-    t += _ngrams("w.lower", [(-1, 0), (0, 1)])
+    t += [(("w.lower.p5", 0),), (("w.lower.s5", 0),)]
+    t += _win("w", (-1, 1)) + _win("w.lower", (-2, -1, 1, 2))
+    t += _ngrams("w.lower", [(-2, -1), (-1, 0), (0, 1), (1, 2), (-1, 1)])
     t += [(("w.lower.s3", -1),), (("w.lower.s3", 1),), (("w.lower.s2", -1),),
-          (("w.lower.s2", 1),)]
-    t += _win("w.sshape", (-1, 1))
+          (("w.lower.s2", 1),), (("w.lower.s1", -1),), (("w.lower.s1", 1),)]
+    t += _win("w.sshape", (-2, -1, 1, 2))
     t += [(("w.istitle", -1),), (("w.istitle", 1),)]
-    t += [(("w.lower.s3", 0), ("w.lower", -1)), (("w.lower.s3", 0), ("w.lower", 1))]
+    t += [(("w.lower.s3", 0), ("w.lower", -1)), (("w.lower.s3", 0), ("w.lower", 1)),
+          (("w.sshape", 0), ("w.lower.s3", 0))]
+    t += _sentence_case()
     t += ["__BOS__", "__EOS__"]
     return t
 
@@ -251,6 +299,7 @@ def _ner_set() -> List[Template]:
     t += _win("pos", range(-2, 3)) + _ngrams("pos", [(-1, 0), (0, 1)])
     t += [(("pos", 0), ("w.sshape", 0))]
     t += _win("chunk", range(-2, 3)) + _ngrams("chunk", [(-1, 0), (0, 1)])
+    t += _sentence_case()
     t += ["__BOS__", "__EOS__"]
     return t
 
@@ -330,8 +379,15 @@ def _normalize_template(tpl, i) -> Template:
         field = p[0]
         if not field or any(not x for x in field.split(".")):
             raise ValueError(f"`templates[{i}]`: bad field name {field!r}")
-        for fn in field.split(".")[1:]:
-            _transform(fn)  # raises for unknown names
+        fns = field.split(".")[1:]
+        if any(fn in _SENTENCE_TRANSFORMS for fn in fns):
+            if len(fns) != 1:
+                raise ValueError(f"`templates[{i}]`: {field!r}: a sentence-level "
+                                 f"transformation ({', '.join(_SENTENCE_TRANSFORMS)}) must be "
+                                 "the only one of its field")
+        else:
+            for fn in fns:
+                _transform(fn)  # raises for unknown names
         out.append((field, int(p[1])))
     return tuple(out)
 
@@ -613,7 +669,8 @@ class FeatureExtractor:
         fields = self._fields_of(templates)
         self._fields = fields
         self._field_fn = {f: (_compose([_transform(x) for x in f.split(".")[1:]])
-                              if "." in f else None) for f in fields}
+                              if "." in f and _field_special(f) is None else None)
+                          for f in fields}
         self._vocab: Dict[str, Dict[str, int]] = {f: {} for f in fields}
         ids = self._field_ids(data, fit=True)
         self._vsize = {f: len(self._vocab[f]) for f in fields}
@@ -667,6 +724,20 @@ class FeatureExtractor:
                 tid = np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=L)
                 type_ids[col] = (tid, types)
             tid, types = type_ids[col]
+            special = _field_special(f)
+            if special is not None:
+                # sentence-level: one value per token, looked up directly
+                tok_vals = _sentence_values(special, data.cols.get(col, []), data.lengths)
+                vocab = self._vocab[f]
+                if fit:
+                    setd = vocab.setdefault
+                    out[f] = np.fromiter((setd(v, len(vocab)) for v in tok_vals),
+                                         dtype=np.int64, count=L)
+                else:
+                    get = vocab.get
+                    out[f] = np.fromiter((get(v, -1) for v in tok_vals), dtype=np.int64,
+                                         count=L)
+                continue
             fn = self._field_fn[f]
             vals = types if fn is None else [fn(v) for v in types]
             vocab = self._vocab[f]
@@ -868,6 +939,10 @@ class FeatureExtractor:
                     tid = list(map(table.__getitem__, values))
                     type_cache[col] = (tid, types)
                 tid, types = type_cache[col]
+                special = _field_special(f)
+                if special is not None:
+                    per_field[f] = _sentence_values(special, data.cols[col], lengths)
+                    return per_field[f]
                 fns = [_transform(x) for x in f.split(".")[1:]]
                 if fns:
                     fn = _compose(fns)
@@ -968,7 +1043,8 @@ class FeatureExtractor:
         self._colmap = dict(colmap)
         self._fields = list(fields)
         self._field_fn = {f: (_compose([_transform(x) for x in f.split(".")[1:]])
-                              if "." in f else None) for f in fields}
+                              if "." in f and _field_special(f) is None else None)
+                          for f in fields}
         self._vocab = {f: {x: i for i, x in enumerate(vocab[f])} for f in fields}
         self._vsize = {f: len(vocab[f]) for f in fields}
         self._tables, self._bases = [], []
