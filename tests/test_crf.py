@@ -601,3 +601,14 @@ def test_min_count_treats_rare_values_as_unseen(tmp_path):
     assert back.predict(sents) == t.predict(sents)
     with pytest.raises(ValueError, match="min_count"):
         FeatureExtractor("pos", min_count=0)
+
+
+def test_scikit_learn_model_selection():
+    pytest.importorskip("sklearn")
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+    rng = np.random.default_rng(9)
+    X, y = _separable(rng, n_seq=20)
+    assert clone(CRF(c1=0.1, c2=0.2)).get_params()["c1"] == 0.1
+    g = GridSearchCV(CRF(max_iterations=20), {"c2": [0.1, 1.0]}, cv=2).fit(X, y)
+    assert g.best_score_ > 0.9

@@ -643,7 +643,8 @@ def _wolfe_search(phi, f0, dg0, step, ftol, gtol, max_trials):
     best = None
 
     def zoom(lo, hi, trials):
-        (a_lo, f_lo, dg_lo, g_lo), (a_hi, f_hi, dg_hi, g_hi) = lo, hi
+        # the bracket ends: (step, f, directional derivative[, gradient at the low end])
+        (a_lo, f_lo, dg_lo, g_lo), (a_hi, f_hi, dg_hi, _) = lo, hi
         while trials < max_trials:
             lo_b, hi_b = min(a_lo, a_hi), max(a_lo, a_hi)
             width = hi_b - lo_b
@@ -653,12 +654,12 @@ def _wolfe_search(phi, f0, dg0, step, ftol, gtol, max_trials):
             f, g, dg = phi(c)
             trials += 1
             if not math.isfinite(f) or f > f0 + ftol * c * dg0 or f >= f_lo:
-                a_hi, f_hi, dg_hi, g_hi = c, f, dg, g
+                a_hi, f_hi, dg_hi = c, f, dg
             else:
                 if abs(dg) <= -gtol * dg0:
                     return c, f, g, trials
                 if dg * (a_hi - a_lo) >= 0:
-                    a_hi, f_hi, dg_hi, g_hi = a_lo, f_lo, dg_lo, g_lo
+                    a_hi, f_hi, dg_hi = a_lo, f_lo, dg_lo
                 a_lo, f_lo, dg_lo, g_lo = c, f, dg, g
             if width < 1e-16 * max(1.0, hi_b):
                 break
@@ -937,6 +938,14 @@ class CRF:
         parts = [f"{p}={getattr(self, p)!r}" for p in _PARAM_NAMES
                  if getattr(self, p) not in (None, False)]
         return f"CRF({', '.join(parts)})"
+
+    def __sklearn_tags__(self):
+        """scikit-learn >= 1.6 estimator tags (imported lazily; scikit-learn is optional):
+        sequences in, label sequences out, no array validation."""
+        from sklearn.utils import InputTags, Tags, TargetTags
+        return Tags(estimator_type=None, target_tags=TargetTags(required=True),
+                    input_tags=InputTags(two_d_array=False, sparse=True),
+                    no_validation=True)
 
     def __getstate__(self):
         state = self.__dict__.copy()
