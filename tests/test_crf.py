@@ -612,3 +612,99 @@ def test_scikit_learn_model_selection():
     assert clone(CRF(c1=0.1, c2=0.2)).get_params()["c1"] == 0.1
     g = GridSearchCV(CRF(max_iterations=20), {"c2": [0.1, 1.0]}, cv=2).fit(X, y)
     assert g.best_score_ > 0.9
+
+
+# ---------------------------------------------------------------------------------------------
+# stacked taggers
+# ---------------------------------------------------------------------------------------------
+
+def _pos_data():
+    words = {"the": "DET", "a": "DET", "dog": "NOUN", "cat": "NOUN", "barks": "VERB",
+             "runs": "VERB", "big": "ADJ"}
+    rng = np.random.default_rng(4)
+    sents = []
+    for _ in range(30):
+        s = [("the", "DET"), ("big", "ADJ"), ("dog", "NOUN"), ("barks", "VERB")]
+        s = [(w if rng.random() < 0.5 else {"the": "a", "dog": "cat", "barks": "runs"}.get(w, w),
+              t) for w, t in s]
+        assert all(words[w] == t for w, t in s)
+        sents.append(s)
+    sents.append([("zz", "Z"), ("runs", "VERB")])  # the only sentence with "zz" and Z
+    return sents
+
+
+def test_stacked_tagger_trains_on_held_out_first_level_tags(monkeypatch):
+    data = _pos_data()
+    seen = []
+    orig = CRFTagger._with_tags
+
+    def spy(self, sents, tags):
+        seen.append([list(t) for t in tags])
+        return orig(self, sents, tags)
+
+    monkeypatch.setattr(CRFTagger, "_with_tags", spy)
+    t = CRFTagger(templates="pos", c2=0.01, stack=2).train(data)
+    assert t.level1_ is not None and t.level1_.level1_ is None
+    train_tags = seen[0]
+    assert len(train_tags) == len(data)
+    # "zz" is tagged by a first level that never saw it (its fold was held out) ...
+    assert train_tags[-1][0] != "Z"
+    # ... while the first level trained on everything knows it, and so does the stack
+    assert t.level1_.predict([["zz", "runs"]]) == [["Z", "VERB"]]
+    assert t.predict([["zz", "runs"]]) == [["Z", "VERB"]]
+    assert any(n.startswith("tag1[") for n in t.features_.attribute_names())
+    assert not any(n.startswith("tag1[") for n in t.level1_.features_.attribute_names())
+    words = [w for w, _ in data[0]]
+    assert t.predict([words]) == [[tag for _, tag in data[0]]]
+
+
+def test_stack_defaults_and_input_forms(tmp_path):
+    data = _pos_data()
+    assert CRFTagger(templates="pos", c2=0.1).train(data).level1_ is not None  # DEFAULT_STACK
+    assert CRFTagger(templates="pos", c2=0.1, stack=0).train(data).level1_ is None
+    assert CRFTagger(templates="ner", c2=0.1).train(data).level1_ is None
+    explicit = [(("w", 0),), (("w", 1),)]
+    assert CRFTagger(templates=explicit, c2=0.1).train(data).level1_ is None
+    t = CRFTagger(templates=explicit, c2=0.1, stack=3).train(data)
+    assert t.level1_ is not None
+    chunks = _chunk_data()
+    c = CRFTagger(templates="chunk", c2=0.1, stack=2).train(chunks, dev=chunks)
+    as_tuples = [[(w, p) for w, p, _ in s] for s in chunks]
+    as_dicts = [{"w": [w for w, *_ in s], "pos": [p for _, p, _ in s]} for s in chunks]
+    assert c.predict(as_tuples) == c.predict(as_dicts) == [[t_ for *_, t_ in s] for s in chunks]
+    assert c.predict(as_tuples + [[]])[-1] == []
+    with pytest.raises(ValueError, match="pos"):
+        c.predict([["He", "reckons"]])  # the first level needs the POS column too
+    path = tmp_path / "stack.crf"
+    c.save(path)
+    back = CRFTagger.load(path)
+    assert back.level1_ is not None and back.stack == 2
+    assert back.predict_marginals(as_tuples) == c.predict_marginals(as_tuples)
+    assert back.evaluation_report(chunks).as_dict()["f1"] == 1.0
+
+
+def test_stack_bad_input(tmp_path):
+    for bad, err in [(1, ValueError), (-2, ValueError), ("2", TypeError), (True, TypeError),
+                     (2.0, TypeError)]:
+        with pytest.raises(err, match="stack"):
+            CRFTagger(stack=bad)
+    with pytest.raises(ValueError, match="at least 5"):
+        CRFTagger(templates="pos", stack=5).train(_pos_data()[:3])
+    d = [{"w": ["a", "b"], "tag1": ["x", "y"], "t": ["X", "Y"]}] * 3
+    with pytest.raises(ValueError, match="tag1"):
+        CRFTagger(templates="pos", stack=2).train(d, tag="t")
+    t = CRFTagger(templates="pos", c2=0.1, stack=2).train(_pos_data())
+    path = tmp_path / "s.crf"
+    t.save(path)
+    # first-level arrays without the first level: refused
+    bad_path = tmp_path / "bad.crf"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(bad_path, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "model.json":
+                meta = json.loads(data)
+                del meta["level1"]
+                data = json.dumps(meta).encode()
+            zout.writestr(item, data)
+    with pytest.raises(ValueError, match="level1"):
+        CRFTagger.load(bad_path)

@@ -52,14 +52,6 @@ class _Error(Exception):
     pass
 
 
-
-
-
-
-
-
-
-
 def add_train_crf_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``fastseq train crf``."""
     p.add_argument("--train", required=True, metavar="FILE", help="tagged training data")
@@ -83,6 +75,9 @@ def add_train_crf_arguments(p: argparse.ArgumentParser) -> None:
     m = p.add_argument_group("model (see fastseq.crf_tagger.CRFTagger, fastseq.crf.CRF)")
     m.add_argument("--templates", choices=_TEMPLATE_SETS, default=None,
                    help="built-in feature templates (default: pos for conllu, ner for conll)")
+    m.add_argument("--stack", type=int, default=None, metavar="K",
+                   help="two-level stacked tagger, the first level's training tags from K "
+                        "jackknife folds (0: off; default: 2 for --templates pos, else 0)")
     m.add_argument("--algorithm", choices=("lbfgs", "ap"), default=None,
                    help="lbfgs (default; OWL-QN when --c1 > 0) or ap (averaged perceptron)")
     m.add_argument("--c1", type=_nonneg, default=None, help="L1 coefficient (lbfgs)")
@@ -173,7 +168,8 @@ def train_crf(args) -> int:
                 raise _Error(f"{args.dev}: no column(s) {missing}")
             dev = [{c: s[c] for c in keep} for s in dsents]
         try:
-            tagger = CRFTagger(templates=templates, algorithm=args.algorithm, c1=args.c1,
+            tagger = CRFTagger(templates=templates, stack=args.stack,
+                               algorithm=args.algorithm, c1=args.c1,
                                c2=args.c2, max_iterations=args.max_iterations,
                                min_freq=args.min_freq,
                                all_possible_states=args.all_possible_states,

@@ -79,8 +79,8 @@ import numpy as np
 from scipy import sparse
 
 __all__ = [
-    "FeatureExtractor", "Featurized", "TEMPLATE_SETS", "template_set", "word_shape",
-    "short_shape", "attribute_name",
+    "FeatureExtractor", "Featurized", "TEMPLATE_SETS", "template_set", "stack_templates",
+    "STACK_COLUMN", "word_shape", "short_shape", "attribute_name",
 ]
 
 Template = Union[str, Tuple[Tuple[str, int], ...]]
@@ -311,6 +311,23 @@ TEMPLATE_SETS: Dict[str, Callable[[], List[Template]]] = {
     "chunk": _chunk_set,
     "ner": _ner_set,
 }
+
+
+#: the column holding the first level's tags in a stacked tagger (``CRFTagger(stack=...)``)
+STACK_COLUMN = "tag1"
+
+
+def stack_templates() -> List[Template]:
+    """Templates over the first level's tags (column ``"tag1"``) that the second level of a
+    stacked tagger adds to its own: the tags at -2..2, tag bigrams around the token, and the
+    neighbours' tags with the word, its suffix and its shape -- the observation-dependent
+    tag context that a first-order CRF's transitions cannot express."""
+    p = STACK_COLUMN
+    return (_win(p, range(-2, 3)) + _ngrams(p, [(-2, -1), (-1, 1), (1, 2)])
+            + [((p, 0), ("w.lower", 0)), ((p, -1), ("w.lower", 0)), (("w.lower", 0), (p, 1)),
+               ((p, -1), ("w.lower", 0), (p, 1)),
+               (("w.lower.s3", 0), (p, -1)), (("w.lower.s3", 0), (p, 1)),
+               (("w.sshape", 0), (p, -1)), (("w.sshape", 0), (p, 1))])
 
 
 #: per built-in set: field -> minimum training count of a value (rarer values are treated as
