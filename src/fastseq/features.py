@@ -44,7 +44,9 @@ have are dropped, so ``"ner"`` works with and without POS / chunk columns):
 * ``"pos"`` -- part-of-speech tagging from words only: the word and its lower case, prefixes
   and suffixes of 1-5 characters, word shape, capitalisation / digit / hyphen flags, the
   words at -2..2 (lower-cased; also as written at -1, 1), word bigrams, suffixes and shapes
-  of the neighbours, and the case of the whole sentence with the word's capitalisation.
+  of the neighbours (also with the word), the word with the words two away, and the case of
+  the whole sentence with the word's capitalisation. :class:`fastseq.crf_tagger.CRFTagger`
+  stacks two CRFs on it by default (``stack``), the second adding :func:`stack_templates`.
 * ``"chunk"`` -- ``"crfsuite_chunk"`` plus lower case, suffixes, shape and flags of the word
   and word/POS combinations.
 * ``"ner"`` -- named entities: the word, its lower case, prefixes and suffixes of 1-4
@@ -269,6 +271,10 @@ def _pos_set() -> List[Template]:
     t += [(("w.istitle", -1),), (("w.istitle", 1),)]
     t += [(("w.lower.s3", 0), ("w.lower", -1)), (("w.lower.s3", 0), ("w.lower", 1)),
           (("w.sshape", 0), ("w.lower.s3", 0))]
+    # the word with its neighbours' spelling and with the words two away: "to" + "-ing", ...
+    t += [(("w.lower", 0), ("w.lower.s3", 1)), (("w.lower.s3", -1), ("w.lower", 0)),
+          (("w.lower", 0), ("w.sshape", 1)), (("w.lower", 0), ("w.lower", 2)),
+          (("w.lower", -2), ("w.lower", 0))]
     t += _sentence_case()
     t += ["__BOS__", "__EOS__"]
     return t
