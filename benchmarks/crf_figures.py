@@ -29,7 +29,9 @@ back -- the tagger's defaults), trained on ``train``, scored on ``test`` (CoNLL-
 ``testb``): CoNLL-2000 chunking F1 (``"chunk"``,
 columns word+POS), UD English-EWT UPOS accuracy (``"pos"``, words only), CoNLL-2003 English
 NER F1 (``"ner"``, word+POS+chunk), WNUT-17 F1 (``"ner"``, words only), CoNLL-2002 Spanish and
-Dutch NER F1 (``"ner"``, word+POS). Regularisation: ``--c1`` / ``--c2`` or the per-corpus
+Dutch NER F1 (``"ner"``, word+POS). ``"pos"`` is a stacked tagger (``CRFTagger``'s default
+for it, ``DEFAULT_STACK``: two CRFs, the second reading the first's jackknifed tags).
+Regularisation: ``--c1`` / ``--c2`` or the per-corpus
 values in ``REGULARIZATION`` (chosen with ``--part tune`` on the development splits).
 
 (3) ``tune``: train with each ``c1:c2`` pair of ``--grid`` and score on the development split
@@ -227,7 +229,8 @@ def _train_eval(name, train, test, c1, c2, args, dev=None):
     tag_s = time.perf_counter() - t0
     score = 100 * (f1_score(gold, pred) if metric == "f1" else accuracy_score(gold, pred))
     log = tagger.crf_.training_log_
-    return {"corpus": name, "templates": tset, "columns": list(cols), "metric": metric,
+    return {"corpus": name, "templates": tset, "stack": tagger._stack_folds(),
+            "columns": list(cols), "metric": metric,
             "score": score, "c1": c1, "c2": c2, "train_s": train_s,
             "iterations": len(log.iterations), "features": log.featgen_num_features,
             "attributes": tagger.features_.n_attributes_,
@@ -257,7 +260,8 @@ def print_accuracy(rows):
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         tgt = f">= {r['target']}" if r["target"] else ""
-        print(f"| {r['corpus']} | {r['templates']} ({'+'.join(r['columns'])}) | "
+        stacked = f", stacked ({r['stack']} folds)" if r.get("stack") else ""
+        print(f"| {r['corpus']} | {r['templates']}{stacked} ({'+'.join(r['columns'])}) | "
               f"{r['metric']} | {r['score']:.2f} | {tgt} | {r['c1']} / {r['c2']} | "
               f"{r['iterations']} | {r['features']:,} | {r['train_s']:.0f} s | "
               f"{r['tag_tokens_per_s']:,.0f} |")

@@ -708,3 +708,19 @@ def test_stack_bad_input(tmp_path):
             zout.writestr(item, data)
     with pytest.raises(ValueError, match="level1"):
         CRFTagger.load(bad_path)
+
+
+def test_cli_train_crf_stack(tmp_path, capsys):
+    from fastseq._cli_crf import add_train_crf_arguments, train_crf
+    train = tmp_path / "train.txt"
+    train.write_text("\n\n".join("\n".join(" ".join(t) for t in s) for s in _chunk_data()) + "\n")
+    parser = argparse.ArgumentParser()
+    add_train_crf_arguments(parser)
+    model = tmp_path / "m.crf"
+    common = ["--train", str(train), "--model", str(model), "--columns", "word,pos,chunk",
+              "--templates", "chunk", "--c2", "0.1"]
+    assert train_crf(parser.parse_args(common + ["--stack", "2"])) == 0
+    assert "stacked on a first level (2 folds)" in capsys.readouterr().err
+    assert CRFTagger.load(model).level1_ is not None
+    assert train_crf(parser.parse_args(common + ["--stack", "1"])) == 1
+    assert "`stack` must be 0" in capsys.readouterr().err

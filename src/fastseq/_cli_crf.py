@@ -193,7 +193,9 @@ def train_crf(args) -> int:
             raise _Error(f"cannot write the model to {args.model}: {exc}") from None
         if not args.quiet:
             log = tagger.crf_.training_log_
-            print(f"trained a CRF tagger ({templates!r} templates on "
+            stacked = (f", stacked on a first level ({tagger._stack_folds()} folds)"
+                       if tagger.level1_ is not None else "")
+            print(f"trained a CRF tagger ({templates!r} templates{stacked} on "
                   f"{', '.join(inputs)}) on {tagger.n_train_sents_:,} sentences, "
                   f"{tagger.n_train_tokens_:,} tokens: {len(tagger.tags_)} {tag!r} tags, "
                   f"{tagger.features_.n_attributes_:,} attributes, "
