@@ -27,8 +27,9 @@ File format
 :meth:`CRFTagger.save` writes the ZIP container of :mod:`fastseq.crf` (``model.json`` +
 ``arrays/<name>.npy``) with ``"format": "fastseq.CRFTagger"``: the tagger parameters, the
 feature extractor (templates, per-field vocabularies in ``model.json``; the sorted attribute
-key tables as ``feat_table_<j>`` arrays) and the CRF (``crf_*`` arrays). Loading never
-executes code from the file and validates everything.
+key tables as ``feat_table_<j>`` arrays) and the CRF (``crf_*`` arrays); a stacked tagger
+adds its first level, written the same way, as ``"level1"`` in ``model.json`` and ``l1_*``
+arrays. Loading never executes code from the file and validates everything.
 """
 from __future__ import annotations
 
@@ -226,7 +227,14 @@ class CRFTagger:
         at None take the values of :data:`DEFAULT_REGULARIZATION`.
     verbose : bool -- print training progress.
     n_threads : int, optional -- threads (None: all the process may use).
+
+    After training: ``features_`` (the :class:`~fastseq.features.FeatureExtractor`),
+    ``crf_`` (the :class:`~fastseq.crf.CRF`), ``level1_`` (the first-level tagger of a stacked
+    tagger, else None), ``tags_``, ``train_time_`` / ``feature_time_`` (seconds).
     """
+
+    #: the first level of a stacked tagger (set by train / load)
+    level1_: Optional["CRFTagger"] = None
 
     def __init__(self, templates="ner", columns: Optional[Sequence[str]] = None, *,
                  min_count=None, scheme="auto", constrained=True, stack=None, algorithm=None,
