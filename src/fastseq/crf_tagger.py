@@ -63,8 +63,8 @@ DEFAULT_REGULARIZATION: Dict[str, Tuple[float, float]] = {
 }
 
 #: jackknife folds of the stacked first level (see ``CRFTagger(stack=...)``) of the built-in
-#: template sets when ``stack`` is None: on UD English-EWT dev, stacking "pos" gains 0.1-0.15
-#: points of UPOS accuracy for ~3x the training time (notes/crf-status.md)
+#: template sets when ``stack`` is None: on UD English-EWT dev, stacking "pos" gains ~0.1
+#: points of UPOS accuracy for ~3.5x the training time (notes/crf-status.md)
 DEFAULT_STACK: Dict[str, int] = {"pos": 2}
 
 _CRF_KEYS = ("algorithm", "c1", "c2", "max_iterations", "min_freq", "all_possible_states",
