@@ -8,7 +8,7 @@ import io
 import json
 import os
 import zipfile
-from typing import Dict
+from typing import Callable, Dict, Tuple
 
 import numpy as np
 
@@ -100,9 +100,12 @@ def read_archive(path):
     return meta, arrays
 
 
-def check_header(meta: dict, where: str, fmt: str, version_max: int, what: str) -> int:
-    """The ``format`` / ``format_version`` checks of every loader; returns the version.
-    ValueError naming ``where`` when the file is of another kind or a newer format."""
+def check_model(meta: dict, where: str, fmt: str, version_max: int, what: str,
+                param_names) -> Tuple[Callable[[str], ValueError], dict]:
+    """The checks every loader starts with: ``format`` / ``format_version`` (ValueError naming
+    ``where`` when the file is of another kind or a newer format) and ``params`` (an object
+    with no name outside ``param_names``). Returns ``(bad, params)``: ``bad(msg)`` makes the
+    loader's ValueError for the rest of its checks."""
     def bad(msg):
         return ValueError(f"{where}: not a valid fastseq {what} model: {msg}")
 
@@ -116,4 +119,7 @@ def check_header(meta: dict, where: str, fmt: str, version_max: int, what: str) 
                          f"fastseq reads (version {version_max}); upgrade fastseq")
     if version < 1:
         raise bad(f"unknown format version {version}")
-    return version
+    params = meta.get("params")
+    if not isinstance(params, dict) or set(params) - set(param_names):
+        raise bad("`params` missing or has unknown entries")
+    return bad, params

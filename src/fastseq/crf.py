@@ -113,7 +113,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ._archive import check_header
+from ._archive import check_model
 from ._archive import read_archive as _read_archive
 from ._archive import write_archive as _write_archive
 from scipy import sparse
@@ -272,7 +272,7 @@ def _check_matrix(x, name, i):
     return m
 
 
-def _labels_of(y, name, lengths=None) -> List[List[str]]:
+def _labels_of(y, name) -> List[List[str]]:
     seqs = _as_seq_list(y, name)
     out = []
     for i, s in enumerate(seqs):
@@ -290,6 +290,18 @@ def _labels_of(y, name, lengths=None) -> List[List[str]]:
                                 f"{type(lab).__name__} {lab!r}")
         out.append(s)
     return out
+
+
+def _check_aligned(lengths: np.ndarray, labels: List[List[str]], xname: str, yname: str):
+    """ValueError unless the sequences of ``xname`` (``lengths`` items each) and the label
+    sequences of ``yname`` correspond one to one, item for label."""
+    if len(labels) != len(lengths):
+        raise ValueError(f"`{xname}` and `{yname}` must have the same number of sequences, "
+                         f"got {len(lengths)} and {len(labels)}")
+    for i, (n, lab) in enumerate(zip(lengths.tolist(), labels)):
+        if n != len(lab):
+            raise ValueError(f"The numbers of items and labels differ: `{xname}[{i}]` has {n} "
+                             f"items, `{yname}[{i}]` has {len(lab)} labels")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1180,13 +1192,7 @@ class CRF:
                 batch, vocab = self._encode_items(seqs, "X", None, fit=True)
                 self._attributes = list(vocab)
                 self._attr_index = vocab
-        if len(ylist) != n_seqs:
-            raise ValueError(f"`X` and `y` must have the same number of sequences, got "
-                             f"{n_seqs} and {len(ylist)}")
-        for i, (n, lab) in enumerate(zip(batch.lengths.tolist(), ylist)):
-            if n != len(lab):
-                raise ValueError(f"The numbers of items and labels differ: `X[{i}]` has {n} "
-                                 f"items, `y[{i}]` has {len(lab)} labels")
+        _check_aligned(batch.lengths, ylist, "X", "y")
         if batch.X.shape[0] == 0:
             raise ValueError("`X` holds no tokens to train on")
         self._input_kind = kind
@@ -1201,13 +1207,7 @@ class CRF:
         if X_dev is not None:
             dev_batch = self._encode_dev(X_dev, kind)
             dev_labels = _labels_of(y_dev, "y_dev")
-            if len(dev_labels) != len(dev_batch.lengths):
-                raise ValueError(f"`X_dev` and `y_dev` must have the same number of sequences, "
-                                 f"got {len(dev_batch.lengths)} and {len(dev_labels)}")
-            for i, (n, lab) in enumerate(zip(dev_batch.lengths.tolist(), dev_labels)):
-                if n != len(lab):
-                    raise ValueError(f"The numbers of items and labels differ: `X_dev[{i}]` "
-                                     f"has {n} items, `y_dev[{i}]` has {len(lab)} labels")
+            _check_aligned(dev_batch.lengths, dev_labels, "X_dev", "y_dev")
             unseen = sorted({t for s in dev_labels for t in s} - set(classes))
             if unseen:
                 raise ValueError(f"`y_dev` has labels not seen in `y`: {unseen[:10]}")
@@ -1602,12 +1602,7 @@ class CRF:
         """Token accuracy of :meth:`predict` on ``X`` against ``y``."""
         paths, lengths = self.predict_ids(X)
         ylist = _labels_of(y, "y")
-        if len(ylist) != lengths.size:
-            raise ValueError(f"`X` and `y` must have the same number of sequences, got "
-                             f"{lengths.size} and {len(ylist)}")
-        for i, (n, lab) in enumerate(zip(lengths.tolist(), ylist)):
-            if n != len(lab):
-                raise ValueError(f"`X[{i}]` has {n} items, `y[{i}]` has {len(lab)} labels")
+        _check_aligned(lengths, ylist, "X", "y")
         if paths.size == 0:
             return 0.0
         index = {c: i for i, c in enumerate(self.classes_)}
@@ -1701,13 +1696,8 @@ class CRF:
 
     @classmethod
     def _from_parts(cls, meta, arrays, n_threads, where, attributes=None, space=None):
-        def bad(msg):
-            return ValueError(f"{where}: not a valid fastseq CRF model: {msg}")
-
-        check_header(meta, where, _FORMAT, FORMAT_VERSION, "CRF")
-        params = meta.get("params")
-        if not isinstance(params, dict) or set(params) - set(_PARAM_NAMES):
-            raise bad("`params` missing or has unknown entries")
+        bad, params = check_model(meta, where, _FORMAT, FORMAT_VERSION, "CRF",
+                                  _PARAM_NAMES)
         try:
             self = cls(**params, n_threads=n_threads)
             self._resolve_params()

@@ -41,7 +41,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._archive import check_header
+from ._archive import check_model
 from .crf import CRF, _PARAM_NAMES, _read_archive, _write_archive
 from .features import (DEFAULT_COLUMNS, STACK_COLUMN, TEMPLATE_MIN_COUNT, FeatureExtractor,
                        stack_templates, template_set)
@@ -698,13 +698,8 @@ class CRFTagger:
 
     @classmethod
     def _from_parts(cls, meta, arrays, n_threads, where):
-        def bad(msg):
-            return ValueError(f"{where}: not a valid fastseq CRFTagger model: {msg}")
-
-        check_header(meta, where, _FORMAT, FORMAT_VERSION, "CRFTagger")
-        params = meta.get("params")
-        if not isinstance(params, dict) or set(params) - set(_PARAMS):
-            raise bad("`params` missing or has unknown entries")
+        bad, params = check_model(meta, where, _FORMAT, FORMAT_VERSION, "CRFTagger",
+                                  _PARAMS)
         fmeta, cmeta = meta.get("features"), meta.get("crf")
         if not isinstance(fmeta, dict) or not isinstance(cmeta, dict):
             raise bad("`features` and `crf` must be objects")

@@ -119,7 +119,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._archive import check_header, read_archive, write_archive
+from ._archive import check_model, read_archive, write_archive
 
 __all__ = ["HMMTagger", "TaggerEvaluation", "word_shape", "load_tagger", "FORMAT_VERSION"]
 
@@ -1012,13 +1012,8 @@ class HMMTagger:
 
     @classmethod
     def _from_parts(cls, meta, arrays, n_threads, where):
-        def bad(msg):
-            return ValueError(f"{where}: not a valid fastseq HMMTagger model: {msg}")
-
-        check_header(meta, where, _FORMAT, FORMAT_VERSION, "HMMTagger")
-        params = meta.get("params")
-        if not isinstance(params, dict) or set(params) - (set(_PARAMS) - {"n_threads"}):
-            raise bad("`params` missing or has unknown entries")
+        bad, params = check_model(meta, where, _FORMAT, FORMAT_VERSION, "HMMTagger",
+                                  set(_PARAMS) - {"n_threads"})
         try:
             self = cls(**params, n_threads=n_threads)
         except (TypeError, ValueError) as exc:
