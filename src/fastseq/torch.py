@@ -32,7 +32,7 @@ Beyond pytorch-crf:
 from __future__ import annotations
 
 import numbers
-from typing import List, Optional
+from typing import Optional
 
 import numpy as np
 import torch
