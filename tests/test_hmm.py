@@ -9,7 +9,7 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from fastseq import sequence_score
-from fastseq.base import ConvergenceMonitor, NotFittedError
+from fastseq.hmm import ConvergenceMonitor, NotFittedError
 from fastseq.hmm import CategoricalHMM, GaussianHMM
 
 COV_TYPES = ["diag", "full", "spherical", "tied"]
@@ -209,7 +209,7 @@ def test_state_without_mass_keeps_its_parameters(caplog):
     model.transmat_ = np.array([[0.5, 0.5, 0.0], [0.5, 0.5, 0.0], [0.0, 0.0, 1.0]])
     model.means_ = np.array([[0.0], [1.0], [2.0]])
     model.covars_ = np.ones((3, 1))
-    with caplog.at_level(logging.WARNING, logger="fastseq.base"):
+    with caplog.at_level(logging.WARNING, logger="fastseq.hmm"):
         model.fit(np.random.RandomState(0).randn(50, 1))
     assert model.means_[2, 0] == 2.0 and model._covars_[2, 0] == 1.0
     np.testing.assert_array_equal(model.transmat_[2], [0.0, 0.0, 1.0])
@@ -265,7 +265,7 @@ def test_supervised_gaussian_by_hand():
 
 
 def test_supervised_unseen_rows_become_uniform(caplog):
-    with caplog.at_level(logging.WARNING, logger="fastseq.base"):
+    with caplog.at_level(logging.WARNING, logger="fastseq.hmm"):
         model = CategoricalHMM(3, n_features=3).fit_supervised(SUP_X, SUP_Y, SUP_LEN)
     np.testing.assert_allclose(model.transmat_[2], [1 / 3] * 3)
     np.testing.assert_allclose(model.emissionprob_[2], [1 / 3] * 3)
@@ -492,7 +492,7 @@ def test_verbose_and_monitor(cat_data, capsys, caplog):
     assert len(err) == 3 and err[0].split()[0] == "1" and err[2].split()[0] == "3"
     assert err[0].split()[2] == "+nan"  # no delta at the first iteration
     mon = ConvergenceMonitor(tol=1e-2, n_iter=10, verbose=False)
-    with caplog.at_level(logging.WARNING, logger="fastseq.base"):
+    with caplog.at_level(logging.WARNING, logger="fastseq.hmm"):
         mon.report(-10.0)
         mon.report(-11.0)
     assert "not converging" in caplog.text

@@ -119,7 +119,7 @@ from ._archive import write_archive as _write_archive
 from scipy import sparse
 
 from . import ops
-from .base import NotFittedError
+from .exceptions import NotFittedError
 
 __all__ = ["CRF", "TrainingLog", "LabelScore", "NotFittedError", "FORMAT_VERSION",
            "crfsuite_items"]

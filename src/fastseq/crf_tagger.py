@@ -294,7 +294,7 @@ class CRFTagger:
 
     def _require_fitted(self):
         if not self.is_fitted:
-            from .base import NotFittedError
+            from .exceptions import NotFittedError
             raise NotFittedError("This CRFTagger is not trained yet; call train() or load()")
 
     def _crf(self) -> CRF:

@@ -637,7 +637,7 @@ class FeatureExtractor:
 
     def _require_fitted(self):
         if not self._fitted:
-            from .base import NotFittedError
+            from .exceptions import NotFittedError
             raise NotFittedError("this FeatureExtractor is not fitted yet; call fit() first")
 
     def _min_count_of(self, field: str) -> int:

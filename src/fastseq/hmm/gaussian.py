@@ -1,255 +1,28 @@
-"""Hidden Markov models with hmmlearn's API, trained on fastseq's batched kernels.
-
-:class:`CategoricalHMM` (discrete symbols) and :class:`GaussianHMM` (covariance types
-``"spherical"``, ``"diag"``, ``"full"``, ``"tied"``) take hmmlearn 0.3's constructor
-arguments and expose its methods and fitted attributes with the same names, shapes and data
-layout (``X`` of shape ``(n_samples, n_features)``, all sequences concatenated, plus
-``lengths``), so switching is a change of import::
-
-    from fastseq.hmm import GaussianHMM      # was: from hmmlearn.hmm import GaussianHMM
-
-What is different:
-
-* one Baum-Welch iteration is ONE parallel kernel call over all sequences
-  (:func:`fastseq.marginals` with ``pairwise=True``) plus a vectorised M-step -- no Python
-  loop over sequences or time. ``n_threads`` (last argument) sets the thread count
-  (``None`` = all cores this process may use; results are identical for any value);
-* ``fit_supervised(X, states, lengths)`` estimates the parameters by counting;
-* ``implementation`` is accepted ("log" or "scaling") but both run the same exact kernels;
-* the odd spots of hmmlearn that are bugs are fixed; each class docstring lists them.
-"""
+"""Hidden Markov model with Gaussian emissions: hmmlearn's ``GaussianHMM``."""
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 from scipy import linalg, sparse
 
-from . import ops
-from .base import (
-    DECODER_ALGORITHMS,
-    BaseHMM,
-    ConvergenceMonitor,
-    NotFittedError,
-    _as_real_2d,
-    _broadcast_prior,
-    _check_int,
-    _check_stochastic,
-    _log,
-    _normalize_rows,
-    _safe_log,
-    check_random_state,
-)
+from .._validation import check_random_state
+from ._kmeans import kmeans
+from ._util import as_real_2d, broadcast_prior
+from .base import BaseHMM
 
-__all__ = ["CategoricalHMM", "GaussianHMM", "ConvergenceMonitor", "NotFittedError",
-           "COVARIANCE_TYPES", "DECODER_ALGORITHMS"]
+__all__ = ["GaussianHMM", "COVARIANCE_TYPES"]
+
+_log = logging.getLogger(__name__)
 
 #: Covariance types of :class:`GaussianHMM`.
 COVARIANCE_TYPES = frozenset(("spherical", "diag", "full", "tied"))
 
 _LOG_2PI = np.log(2.0 * np.pi)
-# k-means for the initial means runs on at most this many samples
-_KMEANS_MAX_SAMPLES = 100_000
 # build the (n_samples, n_features**2) outer-product matrix for full/tied statistics only
 # below this many elements; otherwise loop over the states
 _OUTER_MAX_ELEMENTS = 1 << 23
 
-
-# ---------------------------------------------------------------------------------------------
-# CategoricalHMM
-# ---------------------------------------------------------------------------------------------
-
-class CategoricalHMM(BaseHMM):
-    """Hidden Markov model with categorical (discrete) emissions.
-
-    Parameters
-    ----------
-    n_components : int
-        Number of states.
-    startprob_prior : float or array, shape (n_components,)
-        Dirichlet prior on :attr:`startprob_` (``prior - 1`` pseudo-counts; 1.0 = none).
-    transmat_prior : float or array, shape (n_components, n_components)
-        Dirichlet prior on each row of :attr:`transmat_`.
-    emissionprob_prior : float or array, shape (n_components, n_features)
-        Dirichlet prior on each row of :attr:`emissionprob_`.
-    n_features : int, optional
-        Number of symbols. Inferred when fitting (largest symbol + 1, or the width of a
-        given ``emissionprob_``) when not set.
-    algorithm : {"viterbi", "map"}
-        Decoder used by :meth:`decode` / :meth:`predict`.
-    random_state : RandomState or an int seed, optional
-        Source of the random initial parameters and of :meth:`sample`.
-    n_iter : int
-        Maximum number of EM iterations.
-    tol : float
-        EM stops when the log-likelihood gains less than this.
-    verbose : bool
-        Print iteration, log-likelihood and change to stderr at every iteration.
-    params, init_params : str
-        Parameters updated by EM (``params``) / initialised before it (``init_params``):
-        any of ``'s'`` startprob, ``'t'`` transmat, ``'e'`` emissionprob.
-    implementation : {"log", "scaling"}
-        Accepted for compatibility; both use fastseq's exact kernels.
-    n_threads : int, optional
-        Threads of the kernels (``None`` = every core this process may use, ``-1`` = all).
-
-    Attributes
-    ----------
-    n_features : int
-        Number of symbols.
-    monitor_ : ConvergenceMonitor
-        Convergence monitor of the last :meth:`fit`.
-    startprob_ : array, shape (n_components,)
-        Initial state distribution.
-    transmat_ : array, shape (n_components, n_components)
-        Transition probabilities, ``transmat_[i, j]`` = P(i -> j).
-    emissionprob_ : array, shape (n_components, n_features)
-        ``emissionprob_[i, k]`` = probability of symbol k in state i.
-
-    Notes
-    -----
-    ``X`` has shape ``(n_samples, 1)`` and holds non-negative integer symbols (a 1-D array is
-    accepted too). Behaviour that differs from hmmlearn 0.3:
-
-    * float ``X`` is refused (as hmmlearn), and a symbol ``>= n_features`` is a ValueError
-      when scoring too (hmmlearn raises an IndexError there);
-    * with ``init_params`` lacking ``'e'``, ``n_features`` comes from the given
-      ``emissionprob_`` (hmmlearn takes it from the data and then rejects an
-      ``emissionprob_`` wider than the largest observed symbol);
-    * in EM, a state with no expected transitions (emissions) keeps its previous row
-      instead of getting an all-zero one (which hmmlearn then rejects when scoring);
-    * ``fit`` does not replace ``random_state`` by a RandomState object;
-    * ``decode(algorithm="map")`` returns a log-probability (see :meth:`decode`).
-    Like hmmlearn, ``fit`` sets ``n_features`` when it is ``None``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from fastseq.hmm import CategoricalHMM
-    >>> X = np.random.RandomState(0).randint(0, 4, size=(500, 1))
-    >>> model = CategoricalHMM(n_components=2, random_state=0).fit(X, lengths=[200, 300])
-    >>> model.emissionprob_.shape
-    (2, 4)
-    """
-
-    _emission_params = {"e": "emissionprob_"}
-
-    def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0, *,
-                 emissionprob_prior=1.0, n_features=None, algorithm="viterbi",
-                 random_state=None, n_iter=10, tol=1e-2, verbose=False, params="ste",
-                 init_params="ste", implementation="log", n_threads=None):
-        super().__init__(n_components, startprob_prior, transmat_prior, algorithm=algorithm,
-                         random_state=random_state, n_iter=n_iter, tol=tol, verbose=verbose,
-                         params=params, init_params=init_params,
-                         implementation=implementation, n_threads=n_threads)
-        self.emissionprob_prior = emissionprob_prior
-        self.n_features = n_features
-
-    # -- validation ---------------------------------------------------------------------------
-    def _validate_X(self, X, *, fitting):
-        arr = ops.as_numpy(X, "X")
-        if arr.dtype.kind == "f":
-            raise ValueError(f"`X` must hold integer symbols (CategoricalHMM), got dtype "
-                             f"{arr.dtype}; encode the data, e.g. with "
-                             "sklearn.preprocessing.LabelEncoder")
-        if arr.dtype.kind not in "iu":
-            raise TypeError(f"`X` must be an integer array of symbols, got dtype {arr.dtype}")
-        if arr.ndim == 2 and arr.shape[1] == 1:
-            arr = arr[:, 0]
-        elif arr.ndim != 1:
-            raise ValueError(f"`X` must have shape (n_samples, 1) (or (n_samples,)) for "
-                             f"CategoricalHMM, got {arr.shape}")
-        if arr.shape[0] == 0:
-            raise ValueError("`X` must contain at least one sample, got 0")
-        x = np.ascontiguousarray(arr, dtype=np.int64)
-        lo, hi = int(x.min()), int(x.max())
-        if lo < 0:
-            raise ValueError(f"`X` must hold non-negative symbols, got {lo}")
-        nf = self.n_features
-        if nf is not None:
-            nf = _check_int(nf, "n_features", 1)
-        elif fitting and "e" not in self.init_params and hasattr(self, "emissionprob_"):
-            nf = int(np.shape(self.emissionprob_)[-1])
-        if nf is None:
-            if not fitting:  # pragma: no cover - _check sets n_features first
-                raise NotFittedError("n_features is unknown; fit the model first")
-            nf = hi + 1
-        elif hi >= nf:
-            raise ValueError(f"Largest symbol in `X` is {hi} but the model only emits symbols "
-                             f"up to {nf - 1} (n_features = {nf})")
-        if fitting:
-            self.n_features = nf
-        return x
-
-    def _check_emissions(self):
-        ep = np.asarray(self.emissionprob_)
-        if ep.ndim == 1:
-            ep = ep[None, :]
-        if self.n_features is None:
-            self.n_features = int(ep.shape[-1])
-        nf = _check_int(self.n_features, "n_features", 1)
-        self.emissionprob_ = _check_stochastic(ep, "emissionprob_", (self.n_components, nf))
-
-    # -- emissions ----------------------------------------------------------------------------
-    def _compute_log_likelihood(self, X):
-        X = np.asarray(X)
-        X = X[:, 0] if X.ndim == 2 else X   # (n_samples, 1) as hmmlearn passes it
-        log_b = np.ascontiguousarray(_safe_log(self.emissionprob_).T)  # (nf, nc)
-        return np.take(log_b, X, axis=0)
-
-    def _fit_prepare(self, X):
-        n = X.shape[0]
-        onehot = sparse.csr_matrix((np.ones(n), (X, np.arange(n))),
-                                   shape=(self.n_features, n))
-        return X, onehot
-
-    def _fit_log_likelihood(self, prep):
-        return self._compute_log_likelihood(prep[0])
-
-    def _emission_stats(self, prep, post):
-        if "e" not in self.params:
-            return {}
-        return {"obs": np.asarray(prep[1] @ post).T}
-
-    def _supervised_emission_stats(self, prep, states):
-        nc, nf = self.n_components, self.n_features
-        counts = np.bincount(states * nf + prep[0], minlength=nc * nf)
-        return {"obs": counts.reshape(nc, nf).astype(np.float64)}
-
-    def _do_emission_mstep(self, stats, supervised):
-        if "e" not in self.params:
-            return
-        shape = (self.n_components, self.n_features)
-        prior = _broadcast_prior(self.emissionprob_prior, shape, "emissionprob_prior")
-        counts = np.maximum(prior - 1.0 + stats["obs"], 0.0)
-        self.emissionprob_ = _normalize_rows(
-            counts, None if supervised else self.emissionprob_, "emissionprob_")
-
-    def _init_emissions(self, X, lengths):
-        if self._needs_init("e", "emissionprob_"):
-            rs = check_random_state(self.random_state)
-            self.emissionprob_ = _normalize_rows(
-                rs.rand(self.n_components, self.n_features), None, "emissionprob_")
-
-    def _get_n_fit_scalars_per_param(self):
-        scalars = super()._get_n_fit_scalars_per_param()
-        scalars["e"] = self.n_components * (self.n_features - 1)
-        return scalars
-
-    def _generate_samples(self, n_samples, rs, currstate):
-        draws = []
-        states = self._sample_states(n_samples, rs, currstate, lambda s: draws.append(rs.rand()))
-        u = np.asarray(draws)
-        cdf = np.cumsum(self.emissionprob_, axis=1)
-        symbols = np.empty(n_samples, dtype=np.int64)
-        for s in np.unique(states):
-            at = states == s
-            sym = np.searchsorted(cdf[s], u[at], side="right")
-            symbols[at] = np.minimum(sym, np.flatnonzero(self.emissionprob_[s] > 0)[-1])
-        return symbols[:, None], states
-
-
-# ---------------------------------------------------------------------------------------------
-# GaussianHMM
-# ---------------------------------------------------------------------------------------------
 
 class GaussianHMM(BaseHMM):
     """Hidden Markov model with Gaussian emissions.
@@ -382,7 +155,7 @@ class GaussianHMM(BaseHMM):
         self._check_covariance_type()
 
     def _validate_X(self, X, *, fitting):
-        arr = _as_real_2d(X)
+        arr = as_real_2d(X)
         nf = getattr(self, "n_features", None)
         if fitting:
             reinit = "m" in self.init_params and "c" in self.init_params
@@ -529,7 +302,7 @@ class GaussianHMM(BaseHMM):
         denom = post[:, None]
         old_means = getattr(self, "means_", None)
         w = self._per_state(self.means_weight, "means_weight", 2)
-        m0 = _broadcast_prior(self.means_prior, (nc, nf), "means_prior") - shift
+        m0 = broadcast_prior(self.means_prior, (nc, nf), "means_prior") - shift
         if "m" in self.params:
             total = w + denom
             empty = np.broadcast_to(total == 0, (nc, nf)).any(axis=1)
@@ -602,7 +375,7 @@ class GaussianHMM(BaseHMM):
     def _init_emissions(self, X, lengths):
         nc, nf = self.n_components, X.shape[1]
         if self._needs_init("m", "means_"):
-            self.means_ = _kmeans(X, nc, check_random_state(self.random_state))
+            self.means_ = kmeans(X, nc, check_random_state(self.random_state))
         if self._needs_init("c", "covars_"):
             if X.shape[0] > 1:
                 cv = np.atleast_2d(np.cov(X.T))
@@ -643,9 +416,6 @@ class GaussianHMM(BaseHMM):
         return X, states
 
 
-# ---------------------------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------------------------
 
 def _cholesky(cov):
     """Lower Cholesky factor; retries with 1e-7 on the diagonal (as hmmlearn)."""
@@ -714,68 +484,3 @@ def _compact_covars(covars, covariance_type, n_components):
         raise ValueError(f"`covariance_type` must be one of {sorted(COVARIANCE_TYPES)}, got "
                          f"{covariance_type!r}")
     return cv
-
-
-def _sq_dist(X, x2, C):
-    return np.maximum(x2[:, None] - 2.0 * (X @ C.T) + (C * C).sum(axis=1), 0.0)
-
-
-def _kmeans_pp(X, x2, k, rs):
-    """Greedy k-means++ seeding."""
-    n = X.shape[0]
-    n_trials = 2 + int(np.log(k))
-    centers = [int(rs.randint(n))]
-    closest = _sq_dist(X, x2, X[centers])[:, 0]
-    for _ in range(1, k):
-        total = closest.sum()
-        if total <= 0:
-            rest = np.setdiff1d(np.arange(n), centers)
-            centers.append(int(rs.choice(rest)) if rest.size else int(rs.randint(n)))
-            continue
-        cand = np.searchsorted(np.cumsum(closest), rs.rand(n_trials) * total)
-        cand = np.minimum(cand, n - 1)
-        d = np.minimum(closest[:, None], _sq_dist(X, x2, X[cand]))
-        best = int(np.argmin(d.sum(axis=0)))
-        centers.append(int(cand[best]))
-        closest = d[:, best]
-    return X[centers].copy()
-
-
-def _kmeans(X, k, rs, n_init=3, max_iter=100, tol=1e-4):
-    """k-means (k-means++ seeding, Lloyd iterations, best of ``n_init``) for the initial
-    means; runs on a random subset of at most ``_KMEANS_MAX_SAMPLES`` samples."""
-    n = X.shape[0]
-    if n < k:
-        raise ValueError(f"`X` has {n} samples but n_components = {k}: k-means initialisation "
-                         "of means_ needs at least one sample per state (set means_ yourself "
-                         "and remove 'm' from init_params)")
-    if n > _KMEANS_MAX_SAMPLES:
-        X = X[np.sort(rs.choice(n, _KMEANS_MAX_SAMPLES, replace=False))]
-    center = X.mean(axis=0)
-    Xc = X - center
-    x2 = (Xc * Xc).sum(axis=1)
-    threshold = tol * Xc.var(axis=0).mean()
-    best, best_inertia = None, np.inf
-    for _ in range(n_init):
-        C = _kmeans_pp(Xc, x2, k, rs)
-        for _ in range(max_iter):
-            d = _sq_dist(Xc, x2, C)
-            labels = d.argmin(axis=1)
-            counts = np.bincount(labels, minlength=k)
-            onehot = sparse.csr_matrix((np.ones(labels.size), (labels, np.arange(labels.size))),
-                                       shape=(k, labels.size))
-            sums = np.asarray(onehot @ Xc)
-            new = C.copy()
-            filled = counts > 0
-            new[filled] = sums[filled] / counts[filled, None]
-            if not filled.all():  # re-seed empty clusters at the farthest samples
-                far = np.argsort(d.min(axis=1))[::-1][: int((~filled).sum())]
-                new[~filled] = Xc[far]
-            moved = ((new - C) ** 2).sum()
-            C = new
-            if moved <= threshold:
-                break
-        inertia = _sq_dist(Xc, x2, C).min(axis=1).sum()
-        if inertia < best_inertia:
-            best, best_inertia = C, inertia
-    return best + center

@@ -18,15 +18,18 @@ import bisect
 import inspect
 import logging
 import numbers
-import sys
-from collections import deque
 
 import numpy as np
+from scipy import linalg, sparse
 
-from . import ops
+from .. import ops
+from .._validation import check_int, check_random_state
+from ..exceptions import NotFittedError
+from ._util import (broadcast_prior, check_lengths, check_stochastic, first_rows,
+                    normalize_rows, safe_log)
+from .monitor import ConvergenceMonitor
 
-__all__ = ["ConvergenceMonitor", "BaseHMM", "NotFittedError", "DECODER_ALGORITHMS",
-           "IMPLEMENTATIONS", "check_random_state"]
+__all__ = ["BaseHMM", "DECODER_ALGORITHMS", "IMPLEMENTATIONS"]
 
 _log = logging.getLogger(__name__)
 
@@ -34,220 +37,6 @@ _log = logging.getLogger(__name__)
 DECODER_ALGORITHMS = frozenset(("viterbi", "map"))
 #: Accepted values of ``implementation`` (both run the same exact batched kernels).
 IMPLEMENTATIONS = frozenset(("log", "scaling"))
-
-
-class NotFittedError(ValueError, AttributeError):
-    """Raised when a model is used before its parameters exist (like scikit-learn's)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# convergence monitor
-# ---------------------------------------------------------------------------------------------
-
-class ConvergenceMonitor:
-    """Track the log-likelihood across EM iterations and decide when to stop.
-
-    Parameters
-    ----------
-    tol : float
-        EM stops when the log-likelihood gains less than ``tol`` from one iteration to the
-        next (a decrease counts as converged too).
-    n_iter : int
-        EM stops after ``n_iter`` iterations.
-    verbose : bool
-        Print one line per iteration (iteration, log-likelihood, change) to
-        :data:`sys.stderr`.
-
-    Attributes
-    ----------
-    history : collections.deque
-        Log-likelihood of the training data at every iteration so far, computed with the
-        parameters *before* that iteration's M-step.
-    iter : int
-        Number of iterations performed.
-
-    Notes
-    -----
-    A decrease of the log-likelihood by more than ``sqrt(machine epsilon)`` is reported
-    through the ``fastseq.base`` logger (``logging.WARNING``), as hmmlearn does. With
-    priors (MAP estimation) EM increases the log *posterior*, so a tiny decrease of the
-    likelihood alone is possible then.
-
-    Examples
-    --------
-    Custom stopping rules: subclass and override :attr:`converged`, then put an instance on
-    the model before calling ``fit``.
-
-    >>> from fastseq.base import ConvergenceMonitor
-    >>> from fastseq.hmm import GaussianHMM
-    >>> class StopAbove(ConvergenceMonitor):
-    ...     @property
-    ...     def converged(self):
-    ...         return self.iter == self.n_iter or self.history[-1] >= -100.0
-    >>> model = GaussianHMM(n_components=2, n_iter=50)
-    >>> model.monitor_ = StopAbove(model.tol, model.n_iter, model.verbose)
-    """
-
-    _line = "{iter:>10d} {log_prob:>16.8f} {delta:>+16.8f}"
-
-    def __init__(self, tol, n_iter, verbose):
-        self.tol = tol
-        self.n_iter = n_iter
-        self.verbose = verbose
-        self.history = deque()
-        self.iter = 0
-
-    def __repr__(self):
-        fields = dict(vars(self), history=list(self.history))
-        body = "".join(f"    {k}={v!r},\n" for k, v in sorted(fields.items()))
-        return f"{type(self).__name__}(\n{body})"
-
-    def _reset(self):
-        """Forget the history (called at the start of every ``fit``)."""
-        self.iter = 0
-        self.history.clear()
-
-    def report(self, log_prob):
-        """Record the log-likelihood of one iteration (and print it when verbose).
-
-        Parameters
-        ----------
-        log_prob : float
-            Log-likelihood of the training data at this iteration.
-        """
-        delta = log_prob - self.history[-1] if self.history else np.nan
-        if self.verbose:
-            print(self._line.format(iter=self.iter + 1, log_prob=log_prob, delta=delta),
-                  file=sys.stderr)
-        if self.history and delta < -np.sqrt(np.finfo(float).eps):
-            _log.warning("Model is not converging: log-likelihood %r at iteration %d is "
-                         "lower than %r at the previous one (delta %r)",
-                         log_prob, self.iter + 1, self.history[-1], delta)
-        self.history.append(log_prob)
-        self.iter += 1
-
-    @property
-    def converged(self):
-        """Whether EM should stop: ``n_iter`` reached or gain below ``tol``."""
-        return (self.iter == self.n_iter
-                or (len(self.history) >= 2 and self.history[-1] - self.history[-2] < self.tol))
-
-
-# ---------------------------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------------------------
-
-def check_random_state(seed, name="random_state"):
-    """``None`` -> numpy's global RandomState (as scikit-learn), int -> a fresh
-    ``RandomState(seed)``, a ``RandomState`` -> itself."""
-    if seed is None or seed is np.random:
-        return np.random.mtrand._rand
-    if isinstance(seed, np.random.RandomState):
-        return seed
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)):
-        return np.random.RandomState(int(seed))
-    raise TypeError(f"`{name}` must be None, an int or a numpy RandomState, "
-                    f"got {type(seed).__name__}")
-
-
-def _check_int(value, name, minimum):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_lengths(lengths, n_samples):
-    """``lengths`` -> int64 array summing to ``n_samples`` (``None`` = one sequence)."""
-    if lengths is None:
-        return np.array([n_samples], dtype=np.int64)
-    arr = np.asarray(lengths)
-    if arr.ndim != 1:
-        raise ValueError(f"`lengths` must be 1-D, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError("`lengths` must hold at least one sequence length, got an empty array")
-    if arr.dtype.kind not in "iu":
-        raise ValueError(f"`lengths` must hold integers, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
-    if arr.min() < 0:
-        i = int(np.argmin(arr))
-        raise ValueError(f"`lengths` must be non-negative, got {arr[i]} at index {i}")
-    total = int(arr.sum())
-    if total != n_samples:
-        raise ValueError(f"`lengths` must sum to n_samples = {n_samples} (rows of `X`), "
-                         f"got {total}")
-    return arr
-
-
-def _as_real_2d(X, name="X"):
-    """Validate a real-valued 2-D sample matrix (float64, finite, at least one row)."""
-    arr = ops.as_numpy(X, name)
-    if arr.dtype.kind not in "fiub":
-        raise TypeError(f"`{name}` must be an array of real numbers, got dtype {arr.dtype}")
-    if arr.ndim != 2:
-        raise ValueError(f"`{name}` must be 2-D (n_samples, n_features), got shape "
-                         f"{arr.shape}; reshape 1-D data with X.reshape(-1, 1)")
-    if arr.shape[0] == 0:
-        raise ValueError(f"`{name}` must contain at least one sample, got shape {arr.shape}")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"`{name}` contains NaN or infinity")
-    return arr
-
-
-def _safe_log(a):
-    with np.errstate(divide="ignore"):
-        return np.log(a)
-
-
-def _broadcast_prior(prior, shape, name):
-    try:
-        return np.broadcast_to(np.asarray(prior, dtype=np.float64), shape)
-    except ValueError:
-        raise ValueError(f"`{name}` must be a scalar or broadcast to shape {shape}, got "
-                         f"shape {np.shape(prior)}") from None
-
-
-def _normalize_rows(a, fallback, what):
-    """Divide rows of ``a`` by their sums; rows summing to 0 are taken from ``fallback``
-    (``None``: uniform) and reported. Returns a new array."""
-    a = np.array(a, dtype=np.float64)
-    sums = a.sum(axis=-1, keepdims=True)
-    zero = (sums == 0)[..., 0]
-    np.divide(a, sums, out=a, where=sums != 0)
-    if zero.any():
-        rows = np.flatnonzero(np.atleast_1d(zero))
-        if fallback is None:
-            a[zero] = 1.0 / a.shape[-1]
-            _log.warning("%s: no counts for row(s) %s; set to uniform", what, rows.tolist())
-        else:
-            a[zero] = np.asarray(fallback, dtype=np.float64)[zero]
-            _log.warning("%s: no expected counts for row(s) %s; keeping their previous "
-                         "values", what, rows.tolist())
-    return a
-
-
-def _check_stochastic(a, name, shape):
-    """``a`` must have ``shape``, be finite and non-negative with (rows) summing to 1."""
-    arr = np.asarray(a)
-    if arr.dtype.kind not in "fiu":
-        raise TypeError(f"`{name}` must be an array of real numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
-    if arr.shape != shape:
-        raise ValueError(f"`{name}` must have shape {shape}, got {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"`{name}` contains NaN or infinity")
-    if (arr < 0).any():
-        raise ValueError(f"`{name}` must be non-negative, got minimum {arr.min()!r}")
-    s = arr.sum(axis=-1)
-    if not np.allclose(s, 1.0):
-        if s.ndim == 0:
-            raise ValueError(f"`{name}` must sum to 1, got {float(s)!r}")
-        bad = int(np.argmax(~np.isclose(s, 1.0)))
-        raise ValueError(f"`{name}` rows must sum to 1, got row sums {s} (row {bad} sums to "
-                         f"{s[bad]!r})")
-    return arr
 
 
 def _value_changed(value, default):
@@ -337,8 +126,8 @@ class BaseHMM:
     # -- validation -------------------------------------------------------------------------
     def _validate_params(self):
         """Check the constructor parameters (called by fit / fit_supervised)."""
-        _check_int(self.n_components, "n_components", 1)
-        _check_int(self.n_iter, "n_iter", 0)
+        check_int(self.n_components, "n_components", 1)
+        check_int(self.n_iter, "n_iter", 0)
         if not isinstance(self.tol, numbers.Real) or np.isnan(self.tol):
             raise TypeError(f"`tol` must be a real number, got {self.tol!r}")
         for name in ("params", "init_params"):
@@ -363,9 +152,9 @@ class BaseHMM:
 
     def _check(self):
         """Validate the model parameters (shapes, stochastic rows, emission parameters)."""
-        nc = _check_int(self.n_components, "n_components", 1)
-        self.startprob_ = _check_stochastic(self.startprob_, "startprob_", (nc,))
-        self.transmat_ = _check_stochastic(self.transmat_, "transmat_", (nc, nc))
+        nc = check_int(self.n_components, "n_components", 1)
+        self.startprob_ = check_stochastic(self.startprob_, "startprob_", (nc,))
+        self.transmat_ = check_stochastic(self.transmat_, "transmat_", (nc, nc))
         self._check_emissions()
 
     def _check_emissions(self):
@@ -396,7 +185,7 @@ class BaseHMM:
         self._check_fitted()
         self._check()
         X = self._validate_X(X, fitting=False)
-        return X, _check_lengths(lengths, X.shape[0])
+        return X, check_lengths(lengths, X.shape[0])
 
     # -- emission interface (subclasses) ------------------------------------------------------
     def _compute_log_likelihood(self, X):
@@ -417,7 +206,6 @@ class BaseHMM:
         return {}
 
     def _supervised_emission_stats(self, prep, states):
-        from scipy import sparse
         n = states.shape[0]
         onehot = sparse.csr_matrix((np.ones(n), (np.arange(n), states)),
                                    shape=(n, self.n_components))
@@ -468,7 +256,7 @@ class BaseHMM:
 
     # -- EM -----------------------------------------------------------------------------------
     def _log_start_trans(self):
-        return _safe_log(self.startprob_), _safe_log(self.transmat_)
+        return safe_log(self.startprob_), safe_log(self.transmat_)
 
     def _do_estep(self, prep, lengths):
         """One batched E-step: returns ``(stats, log_likelihood)``."""
@@ -479,7 +267,7 @@ class BaseHMM:
                                           pairwise=need_pair, n_threads=self.n_threads)
         stats = {"nobs": int(lengths.size)}
         if "s" in self.params:
-            first = _first_rows(lengths)
+            first = first_rows(lengths)
             stats["start"] = node[first].sum(axis=0)
         if need_pair:
             stats["trans"] = pair.sum(axis=0)
@@ -496,21 +284,21 @@ class BaseHMM:
         """
         nc = self.n_components
         if "s" in self.params:
-            prior = _broadcast_prior(self.startprob_prior, (nc,), "startprob_prior")
+            prior = broadcast_prior(self.startprob_prior, (nc,), "startprob_prior")
             sp = np.maximum(prior - 1.0 + stats["start"], 0.0)
             old = None
             if not supervised:
                 sp = np.where(self.startprob_ == 0, 0.0, sp)
                 old = self.startprob_
-            self.startprob_ = _normalize_rows(sp, old, "startprob_")
+            self.startprob_ = normalize_rows(sp, old, "startprob_")
         if "t" in self.params:
-            prior = _broadcast_prior(self.transmat_prior, (nc, nc), "transmat_prior")
+            prior = broadcast_prior(self.transmat_prior, (nc, nc), "transmat_prior")
             tm = np.maximum(prior - 1.0 + stats["trans"], 0.0)
             old = None
             if not supervised:
                 tm = np.where(self.transmat_ == 0, 0.0, tm)
                 old = self.transmat_
-            self.transmat_ = _normalize_rows(tm, old, "transmat_")
+            self.transmat_ = normalize_rows(tm, old, "transmat_")
         self._do_emission_mstep(stats, supervised)
 
     def fit(self, X, lengths=None):
@@ -538,7 +326,7 @@ class BaseHMM:
         """
         self._validate_params()
         X = self._validate_X(X, fitting=True)
-        lengths = _check_lengths(lengths, X.shape[0])
+        lengths = check_lengths(lengths, X.shape[0])
         self._init(X, lengths)
         self._check()
         monitor = self.monitor_
@@ -580,7 +368,7 @@ class BaseHMM:
         """
         self._validate_params()
         X = self._validate_X(X, fitting=True)
-        lengths = _check_lengths(lengths, X.shape[0])
+        lengths = check_lengths(lengths, X.shape[0])
         states = self._check_states(states, X.shape[0])
         nc = self.n_components
         fixed = [name for code, name in [("s", "startprob_"), ("t", "transmat_")]
@@ -590,7 +378,7 @@ class BaseHMM:
             raise ValueError(f"fit_supervised estimates only the parameters in `params` "
                              f"({self.params!r}); set {', '.join(fixed)} first or add their "
                              "letters to `params`")
-        first = _first_rows(lengths)
+        first = first_rows(lengths)
         inner = np.ones(states.size, dtype=bool)
         inner[first] = False          # positions whose predecessor is in the same sequence
         cur = states[inner]
@@ -705,7 +493,7 @@ class BaseHMM:
                              n_threads=self.n_threads).node
         best = node.max(axis=1)
         paths = np.where(best > 0, node.argmax(axis=1), -1).astype(np.int64)
-        return float(np.sum(_safe_log(best))), paths
+        return float(np.sum(safe_log(best))), paths
 
     def predict(self, X, lengths=None):
         """Most likely state of every sample (``decode`` with the model's ``algorithm``).
@@ -768,7 +556,6 @@ class BaseHMM:
     def get_stationary_distribution(self):
         """Stationary distribution of ``transmat_`` (left eigenvector for eigenvalue 1)."""
         self._check_fitted()
-        from scipy import linalg
         vals, vecs = linalg.eig(np.asarray(self.transmat_, dtype=np.float64).T)
         vec = np.real_if_close(vecs[:, np.argmax(vals.real)])
         return np.real(vec / vec.sum())
@@ -823,18 +610,11 @@ class BaseHMM:
         """
         self._check_fitted()
         self._check()
-        n_samples = _check_int(n_samples, "n_samples", 1)
+        n_samples = check_int(n_samples, "n_samples", 1)
         if currstate is not None:
-            currstate = _check_int(currstate, "currstate", 0)
+            currstate = check_int(currstate, "currstate", 0)
             if currstate >= self.n_components:
                 raise ValueError(f"`currstate` must be in [0, n_components) = [0, "
                                  f"{self.n_components}), got {currstate}")
         rs = check_random_state(self.random_state if random_state is None else random_state)
         return self._generate_samples(n_samples, rs, currstate)
-
-
-def _first_rows(lengths):
-    """Row index of the first sample of every non-empty sequence."""
-    offsets = np.zeros(lengths.size, dtype=np.int64)
-    np.cumsum(lengths[:-1], out=offsets[1:])
-    return offsets[lengths > 0]

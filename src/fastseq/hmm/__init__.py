@@ -1,0 +1,30 @@
+"""Hidden Markov models with hmmlearn's API, trained on fastseq's batched kernels.
+
+:class:`CategoricalHMM` (discrete symbols) and :class:`GaussianHMM` (covariance types
+``"spherical"``, ``"diag"``, ``"full"``, ``"tied"``) take hmmlearn 0.3's constructor
+arguments and expose its methods and fitted attributes with the same names, shapes and data
+layout (``X`` of shape ``(n_samples, n_features)``, all sequences concatenated, plus
+``lengths``), so switching is a change of import::
+
+    from fastseq.hmm import GaussianHMM      # was: from hmmlearn.hmm import GaussianHMM
+
+What is different:
+
+* one Baum-Welch iteration is ONE parallel kernel call over all sequences
+  (:func:`fastseq.marginals` with ``pairwise=True``) plus a vectorised M-step -- no Python
+  loop over sequences or time. ``n_threads`` (last argument) sets the thread count
+  (``None`` = all cores this process may use; results are identical for any value);
+* ``fit_supervised(X, states, lengths)`` estimates the parameters by counting;
+* ``implementation`` is accepted ("log" or "scaling") but both run the same exact kernels;
+* the odd spots of hmmlearn that are bugs are fixed; each class docstring lists them.
+"""
+from __future__ import annotations
+
+from ..exceptions import NotFittedError
+from .base import DECODER_ALGORITHMS, BaseHMM
+from .categorical import CategoricalHMM
+from .gaussian import COVARIANCE_TYPES, GaussianHMM
+from .monitor import ConvergenceMonitor
+
+__all__ = ["CategoricalHMM", "GaussianHMM", "BaseHMM", "ConvergenceMonitor", "NotFittedError",
+           "COVARIANCE_TYPES", "DECODER_ALGORITHMS"]
