@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fastseq
-from fastseq._schemes import entities_to_tags, get_entities
+from fastseq.schemes import entities_to_tags, get_entities
 from fastseq.decode import decode
 
 IOB2 = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]

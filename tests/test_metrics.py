@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from fastseq import metrics as M
-from fastseq._schemes import SCHEMES, entities_to_tags
+from fastseq.schemes import SCHEMES, entities_to_tags
 from fastseq.metrics import (
     UndefinedMetricWarning,
     accuracy_score,

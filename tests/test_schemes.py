@@ -1,4 +1,4 @@
-"""Tests for fastseq._schemes: labels, transition masks, span extraction, conversion.
+"""Tests for fastseq.schemes: labels, transition masks, span extraction, conversion.
 
 Expected values are written out by hand from the scheme definitions.
 """
@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from fastseq._schemes import (
+from fastseq.schemes import (
     SCHEMES,
     allowed_transitions,
     convert_scheme,

@@ -518,7 +518,7 @@ class CRFTagger:
     def _convert(labels, src, dst):
         if src == dst:
             return labels
-        from ._schemes import convert_scheme
+        from .schemes import convert_scheme
         return convert_scheme(labels, src, dst)
 
     # -- tagging ---------------------------------------------------------------------------
@@ -533,7 +533,7 @@ class CRFTagger:
             cache = (None,)
             if self.constrained and self.scheme_train_ is not None \
                     and "O" in self.crf_.classes_:
-                from ._schemes import allowed_transitions
+                from .schemes import allowed_transitions
                 try:
                     cache = (allowed_transitions(self.crf_.classes_, self.scheme_train_),)
                 except ValueError:

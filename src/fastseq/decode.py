@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 
 from . import ops
-from ._schemes import allowed_transitions, normalize_scheme
+from .schemes import allowed_transitions, normalize_scheme
 
 __all__ = ["decode"]
 

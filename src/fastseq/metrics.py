@@ -37,7 +37,7 @@ from typing import List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
-from ._schemes import (
+from .schemes import (
     _flatten_with_separators,
     _lenient_spans,
     _seqeval_tag_type,

@@ -22,7 +22,7 @@ import os
 import numpy as np
 
 from . import _kernels
-from ._schemes import allowed_transitions
+from .schemes import allowed_transitions
 from ._types import CRFGrad, Marginals
 
 __all__ = [
