@@ -203,7 +203,7 @@ def test_gradient_is_zero_at_the_fitted_optimum():
     X, y = _random_dataset(rng)
     crf = CRF(c2=0.5, epsilon=1e-10, delta=0.0, max_iterations=500).fit(X, y)
     fun, K = crf._training_objective(X, y)
-    theta = np.concatenate([crf._state_w, crf._trans_w])
+    theta = np.concatenate([crf._weights.state_weight, crf._weights.trans_weight])
     _, g = fun(theta)
     assert np.linalg.norm(g) < 1e-6
 
@@ -544,8 +544,8 @@ def test_training_is_bitwise_identical_for_any_thread_count():
     assert sum(map(len, y)) > 2 * 4096  # several row blocks
     models = [CRF(c2=0.1, max_iterations=8, n_threads=n).fit(X, y) for n in (1, 2, 3)]
     for m in models[1:]:
-        assert np.array_equal(m._state_w, models[0]._state_w)
-        assert np.array_equal(m._trans_w, models[0]._trans_w)
+        assert np.array_equal(m._weights.state_weight, models[0]._weights.state_weight)
+        assert np.array_equal(m._weights.trans_weight, models[0]._weights.trans_weight)
     fun, K = CRF(c2=0.1)._training_objective(X, y)
     theta = rng.normal(size=K)
     f, g = fun(theta)
@@ -573,7 +573,7 @@ def test_scheme_detection_and_reencoding():
     assert plain.scheme_train_ is None and "S-NP" not in plain.crf_.classes_
     # constrained decoding never outputs I-X after O, even when the scores prefer it
     iob = CRFTagger(templates="chunk", c2=0.1, scheme="IOB2").train(data)
-    T = iob.crf_._weights()[1]
+    T = iob.crf_._matrices()[1]
     i_np = iob.crf_.classes_.index("I-NP")
     o = iob.crf_.classes_.index("O")
     T[o, i_np] = 50.0  # make O -> I-NP very attractive

@@ -1,7 +1,8 @@
 """The model file format shared by fastseq's models and taggers: a ZIP archive holding
 ``model.json`` (format name, version, parameters, an ``arrays`` manifest of dtypes and
-shapes) and plain ``arrays/<name>.npy`` members. Reading never unpickles or executes
-anything from the file, and every member is checked against the manifest."""
+shapes, the fastseq version that wrote it) and plain ``arrays/<name>.npy`` members. Reading
+never unpickles or executes anything from the file, every member is checked against the
+manifest, and every problem is a :class:`fastseq.exceptions.ModelFileError`."""
 from __future__ import annotations
 
 import io
@@ -12,14 +13,19 @@ from typing import Callable, Dict, Tuple
 
 import numpy as np
 
+from . import __version__
+from .exceptions import ModelFileError
+
 _JSON_MEMBER = "model.json"
 _MAX_MEMBER_BYTES = 1 << 33  # refuse absurd (zip-bomb) members
 
 
 def write_archive(path, meta: dict, arrays: Dict[str, np.ndarray]) -> None:
-    """Write ``meta`` (JSON-serialisable; its ``arrays`` manifest is added here) and
-    ``arrays`` to ``path`` atomically. TypeError if ``meta`` is not JSON-serialisable."""
+    """Write ``meta`` (JSON-serialisable; the ``arrays`` manifest and ``fastseq_version``
+    are added here) and ``arrays`` to ``path`` atomically. TypeError if ``meta`` is not
+    JSON-serialisable."""
     meta = dict(meta)
+    meta["fastseq_version"] = __version__
     meta["arrays"] = {k: {"dtype": str(v.dtype), "shape": list(v.shape)}
                       for k, v in arrays.items()}
     try:
@@ -42,11 +48,12 @@ def write_archive(path, meta: dict, arrays: Dict[str, np.ndarray]) -> None:
 
 
 def read_archive(path):
-    """(meta dict, {name: ndarray}) from a model archive, safely; ValueError otherwise."""
+    """(meta dict, {name: ndarray}) from a model archive, safely; ModelFileError otherwise
+    (FileNotFoundError when there is no file)."""
     where = os.fspath(path)
 
     def bad(msg):
-        return ValueError(f"{where}: not a valid fastseq model file: {msg}")
+        return ModelFileError(f"{where}: not a valid fastseq model file: {msg}")
 
     if not os.path.exists(where):
         raise FileNotFoundError(2, f"No such model file: {where!r}", where)
@@ -101,13 +108,13 @@ def read_archive(path):
 
 
 def check_model(meta: dict, where: str, fmt: str, version_max: int, what: str,
-                param_names) -> Tuple[Callable[[str], ValueError], dict]:
-    """The checks every loader starts with: ``format`` / ``format_version`` (ValueError naming
+                param_names) -> Tuple[Callable[[str], ModelFileError], dict]:
+    """The checks every loader starts with: ``format`` / ``format_version`` (an error naming
     ``where`` when the file is of another kind or a newer format) and ``params`` (an object
     with no name outside ``param_names``). Returns ``(bad, params)``: ``bad(msg)`` makes the
-    loader's ValueError for the rest of its checks."""
+    loader's :class:`ModelFileError` for the rest of its checks."""
     def bad(msg):
-        return ValueError(f"{where}: not a valid fastseq {what} model: {msg}")
+        return ModelFileError(f"{where}: not a valid fastseq {what} model: {msg}")
 
     if meta.get("format") != fmt:
         raise bad(f"format is {meta.get('format')!r}, expected {fmt!r}")
@@ -115,7 +122,7 @@ def check_model(meta: dict, where: str, fmt: str, version_max: int, what: str,
     if not isinstance(version, int) or isinstance(version, bool):
         raise bad("`format_version` missing or not an int")
     if version > version_max:
-        raise ValueError(f"{where}: model file format version {version} is newer than this "
+        raise ModelFileError(f"{where}: model file format version {version} is newer than this "
                          f"fastseq reads (version {version_max}); upgrade fastseq")
     if version < 1:
         raise bad(f"unknown format version {version}")

@@ -41,8 +41,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._archive import check_model
-from .crf import CRF, _PARAM_NAMES, _read_archive, _write_archive
+from ._archive import check_model, read_archive, write_archive
+from .crf import CRF
 from .features import (DEFAULT_COLUMNS, STACK_COLUMN, TEMPLATE_MIN_COUNT, FeatureExtractor,
                        stack_templates, template_set)
 
@@ -652,17 +652,15 @@ class CRFTagger:
         self._require_fitted()
         meta, arrays = self._parts()
         try:
-            _write_archive(path, meta, arrays)
+            write_archive(path, meta, arrays)
         except TypeError as exc:
             raise TypeError(f"`metadata` must be JSON-serialisable: {exc}") from None
 
     def _parts(self):
         """(model.json contents, arrays) of :meth:`save`; a stacked tagger's first level is
         ``"level1"`` in the former and arrays prefixed ``l1_`` in the latter."""
-        from . import __version__
         fmeta, farrays = self.features_._state()
-        cmeta, carrays = self.crf_._to_parts(with_attributes=False)
-        cmeta.pop("arrays", None)
+        cmeta, carrays = self.crf_.to_archive_parts(with_attributes=False)
         arrays = {f"feat_{k}": v for k, v in farrays.items()}
         arrays.update({f"crf_{k}": v for k, v in carrays.items()})
         params = {p: getattr(self, p) for p in _PARAMS if p != "n_threads"}
@@ -672,7 +670,6 @@ class CRFTagger:
         meta = {
             "format": _FORMAT,
             "format_version": FORMAT_VERSION,
-            "fastseq_version": __version__,
             "params": params,
             "input_columns": list(self.input_columns_) if self.input_columns_ else None,
             "scheme_in": self.scheme_in_,
@@ -693,7 +690,7 @@ class CRFTagger:
     @classmethod
     def load(cls, path, *, n_threads=None) -> "CRFTagger":
         """Read a tagger written by :meth:`save` (never executes code from the file)."""
-        meta, arrays = _read_archive(path)
+        meta, arrays = read_archive(path)
         return cls._from_parts(meta, arrays, n_threads, os.fspath(path))
 
     @classmethod
@@ -724,14 +721,7 @@ class CRFTagger:
             self = cls(templates, **kw, n_threads=n_threads)
         except (TypeError, ValueError) as exc:
             raise bad(f"bad parameter: {exc}") from None
-        if set(cmeta.get("params", {})) - set(_PARAM_NAMES):
-            raise bad("bad CRF parameters")
-        crf = CRF._from_parts(cmeta, carrays, n_threads, where, space=fx)
-        if crf._n_attributes != fx.n_attributes_:
-            raise bad(f"the CRF has {crf._n_attributes} attributes, the feature extractor "
-                      f"{fx.n_attributes_}")
-        if crf._space_uid != fx.uid:
-            raise bad("the CRF was not trained on this feature extractor")
+        crf = CRF.from_archive_parts(cmeta, carrays, where=where, n_threads=n_threads, space=fx)
         cols = meta.get("input_columns")
         if cols is not None and (not isinstance(cols, list)
                                  or not all(isinstance(c, str) for c in cols)):

@@ -984,12 +984,10 @@ class HMMTagger:
     def save(self, path) -> None:
         """Write the model to ``path`` (a ZIP/npz archive; see the module docstring)."""
         self._require_fitted()
-        from . import __version__
         arrays = {k: np.ascontiguousarray(v, dtype=np.int64) for k, v in self._arrays().items()}
         meta = {
             "format": _FORMAT,
             "format_version": FORMAT_VERSION,
-            "fastseq_version": __version__,
             "params": {p: getattr(self, p) for p in _PARAMS if p != "n_threads"},
             "tags": list(self.tags_),
             "vocabulary": list(self._words),

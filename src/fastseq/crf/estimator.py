@@ -1,0 +1,803 @@
+"""The :class:`CRF` estimator: sklearn-crfsuite's API on fastseq's batched kernels."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from scipy import sparse
+
+from .. import ops
+from .._archive import read_archive, write_archive
+from .._validation import check_bool, check_int, check_real
+from ..exceptions import ModelFileError, NotFittedError
+from . import persistence
+from .items import (Batch, as_seq_list, check_aligned, encode_featurized, encode_items,
+                    encode_matrices, input_kind, labels_of, remap_columns)
+from .lbfgs import lbfgs
+from .objective import Objective, SparseProduct, feature_set
+from .perceptron import averaged_perceptron
+from .training_log import TrainingLog, holdout_scores, print_iteration
+from .weights import CRFWeights
+
+__all__ = ["CRF", "PARAM_NAMES"]
+
+#: the constructor parameters of :class:`CRF`, in order
+PARAM_NAMES = ("algorithm", "min_freq", "all_possible_states", "all_possible_transitions",
+               "c1", "c2", "max_iterations", "num_memories", "epsilon", "period", "delta",
+               "linesearch", "max_linesearch", "verbose", "n_threads")
+
+_ALGORITHMS = ("lbfgs", "ap")
+_UNSUPPORTED = ("l2sgd", "pa", "arow")
+_LINESEARCHES = ("MoreThuente", "Backtracking", "StrongBacktracking")
+# caches rebuilt on demand, never pickled
+_CACHES = ("_matrices_cache", "_attr_index", "_colmap_cache")
+
+
+class CRF:
+    """Linear-chain CRF, a drop-in for ``sklearn_crfsuite.CRF``.
+
+    CRFsuite's first-order linear-chain CRF: *state features* ``(attribute, label)`` and
+    *transition features* ``(label, label)``; no start / end features. The score of a label
+    sequence is the sum of the weights of its transitions plus, for every token, the sum of
+    ``value * weight`` of its attributes paired with the token's label. Only features seen in
+    the training data exist unless ``all_possible_states`` / ``all_possible_transitions``.
+
+    Parameters
+    ----------
+    algorithm : {"lbfgs", "ap"}, default "lbfgs"
+        L-BFGS (OWL-QN when ``c1 > 0``) on the regularised log-likelihood, or the averaged
+        perceptron. ``"l2sgd"``, ``"pa"`` and ``"arow"`` raise :class:`ValueError`.
+    min_freq : float, default 0
+        Keep only features whose frequency in the training data (the sum of the attribute's
+        values; for transitions the count) is at least this.
+    all_possible_states, all_possible_transitions : bool, default False
+        Also create the state features of every (attribute, label) pair / the transition
+        features of every label pair, including those never seen in training.
+    c1, c2 : float, default 0 and 1 (lbfgs only)
+        L1 and L2 coefficients of the objective ``NLL + c1 ||w||_1 + c2 ||w||^2`` (``c2``
+        multiplies the squared norm itself, as in CRFsuite).
+    max_iterations : int, optional
+        lbfgs: default unlimited (0 also means unlimited); ap: default 100 epochs.
+    num_memories : int, default 6
+        L-BFGS corrections kept.
+    epsilon : float, default 1e-5 (lbfgs), 0 (ap)
+        lbfgs: stop when ``||g|| / max(1, ||w||) <= epsilon``; ap: stop when the mean
+        per-sequence error rate of an epoch is below it.
+    period : int, default 10
+        lbfgs: stop when the objective improved by less than ``delta`` (relative) over the
+        last ``period`` iterations.
+    delta : float, default 1e-5
+        See ``period``.
+    linesearch : {"MoreThuente", "Backtracking", "StrongBacktracking"}, default "MoreThuente"
+        Accepted for compatibility; L-BFGS always uses a strong-Wolfe search, OWL-QN (c1 > 0)
+        backtracking, as CRFsuite does for L1.
+    max_linesearch : int, default 20
+        Maximum number of trials per line search.
+    verbose : bool, default False
+        Print one line per iteration to stderr (iteration, loss, gradient norm, active
+        features, seconds, and holdout scores when ``X_dev`` is given).
+    n_threads : int, optional
+        Threads for the kernels and the sparse products (None: every core the process may
+        use, -1: all cores). Results are the same for any value.
+
+    Attributes
+    ----------
+    classes_ : list of str
+        Labels in model order (order of first appearance in ``y``).
+    attributes_ : list of str
+        Attribute names in column order.
+    state_features_ : dict
+        ``{(attribute, label): weight}`` of the non-zero state weights.
+    transition_features_ : dict
+        ``{(label_from, label_to): weight}`` of the non-zero transition weights.
+    training_log_ : TrainingLog or None
+        What training did, iteration by iteration.
+    num_attributes_ : int
+        Number of attributes.
+    size_ : int
+        Number of features (state + transition).
+
+    See Also
+    --------
+    fastseq.taggers.CRFTagger : a tagger that builds the features from templates.
+
+    Notes
+    -----
+    Training (``algorithm="lbfgs"``) minimises, as CRFsuite does, ``sum over sequences of
+    -log P(y | x) + c1 ||w||_1 + c2 ||w||_2^2``. All training tokens become one sparse CSR
+    matrix once; per evaluation the emission scores of every token are one sparse product,
+    the loss and its gradient come from one call of :func:`fastseq.crf_nll` over all
+    sequences, and the weight gradient is one sparse product back. Stopping rules are
+    CRFsuite's. ``algorithm="ap"`` is CRFsuite's averaged perceptron. Memory is
+    proportional to the number of non-zero features.
+
+    Examples
+    --------
+    >>> from fastseq.crf import CRF
+    >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+    >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
+    >>> CRF(c2=0.1).fit(X, y).predict([[{"w": "the"}, {"w": "cat"}]])
+    [['DET', 'NOUN']]
+    """
+
+    def __init__(self, algorithm: Optional[str] = None, min_freq: Optional[float] = None,
+                 all_possible_states: Optional[bool] = None,
+                 all_possible_transitions: Optional[bool] = None, c1: Optional[float] = None,
+                 c2: Optional[float] = None, max_iterations: Optional[int] = None,
+                 num_memories: Optional[int] = None, epsilon: Optional[float] = None,
+                 period: Optional[int] = None, delta: Optional[float] = None,
+                 linesearch: Optional[str] = None, max_linesearch: Optional[int] = None,
+                 verbose: bool = False, n_threads: Optional[int] = None) -> None:
+        self.algorithm = algorithm
+        self.min_freq = min_freq
+        self.all_possible_states = all_possible_states
+        self.all_possible_transitions = all_possible_transitions
+        self.c1 = c1
+        self.c2 = c2
+        self.max_iterations = max_iterations
+        self.num_memories = num_memories
+        self.epsilon = epsilon
+        self.period = period
+        self.delta = delta
+        self.linesearch = linesearch
+        self.max_linesearch = max_linesearch
+        self.verbose = verbose
+        self.n_threads = n_threads
+        self.training_log_: Optional[TrainingLog] = None
+
+    # -- scikit-learn protocol -------------------------------------------------------------
+    def get_params(self, deep: bool = True) -> Dict[str, Any]:
+        """Constructor parameters (scikit-learn protocol; ``deep`` is ignored).
+
+        Returns
+        -------
+        dict
+            ``{name: value}`` of every constructor parameter.
+        """
+        return {p: getattr(self, p) for p in PARAM_NAMES}
+
+    def set_params(self, **params: Any) -> "CRF":
+        """Set constructor parameters (scikit-learn protocol).
+
+        Returns
+        -------
+        CRF
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a constructor parameter.
+        """
+        for k, v in params.items():
+            if k not in PARAM_NAMES:
+                raise ValueError(f"Invalid parameter {k!r} for CRF; valid parameters: "
+                                 f"{list(PARAM_NAMES)}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        parts = [f"{p}={getattr(self, p)!r}" for p in PARAM_NAMES
+                 if getattr(self, p) not in (None, False)]
+        return f"CRF({', '.join(parts)})"
+
+    def __sklearn_tags__(self):
+        """scikit-learn >= 1.6 estimator tags (imported lazily; scikit-learn is optional):
+        sequences in, label sequences out, no array validation."""
+        from sklearn.utils import InputTags, Tags, TargetTags
+        return Tags(estimator_type=None, target_tags=TargetTags(required=True),
+                    input_tags=InputTags(two_d_array=False, sparse=True),
+                    no_validation=True)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for k in _CACHES:
+            state.pop(k, None)
+        return state
+
+    def _resolve_params(self) -> dict:
+        """The parameters checked and with CRFsuite's defaults filled in."""
+        alg = "lbfgs" if self.algorithm is None else self.algorithm
+        if not isinstance(alg, str):
+            raise TypeError(f"`algorithm` must be a str, got {type(alg).__name__}")
+        alg = {"averaged-perceptron": "ap", "averaged_perceptron": "ap"}.get(alg, alg)
+        if alg in _UNSUPPORTED:
+            raise ValueError(f"`algorithm` {alg!r} is not implemented by fastseq; use one of "
+                             f"{_ALGORITHMS}")
+        if alg not in _ALGORITHMS:
+            raise ValueError(f"`algorithm` must be one of {_ALGORITHMS}, got {alg!r}")
+
+        def opt_int(name, lo, default):
+            value = check_int(getattr(self, name), name, lo, allow_none=True)
+            return default if value is None else value
+
+        def opt_real(name, lo, default):
+            value = check_real(getattr(self, name), name, lo, allow_none=True)
+            return default if value is None else value
+
+        p: Dict[str, Any] = {"algorithm": alg}
+        p["min_freq"] = opt_real("min_freq", None, 0.0)
+        p["all_possible_states"] = check_bool(self.all_possible_states, "all_possible_states")
+        p["all_possible_transitions"] = check_bool(self.all_possible_transitions,
+                                                   "all_possible_transitions")
+        lbfgs_only = ("c1", "c2", "num_memories", "period", "delta", "linesearch",
+                      "max_linesearch")
+        if alg == "ap":
+            given = [k for k in lbfgs_only if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"parameter(s) {', '.join(given)} do not apply to "
+                                 "algorithm='ap' (CRFsuite rejects them too)")
+            p["max_iterations"] = opt_int("max_iterations", 0, 100)
+            p["epsilon"] = opt_real("epsilon", 0.0, 0.0)
+        else:
+            p["c1"] = opt_real("c1", 0.0, 0.0)
+            p["c2"] = opt_real("c2", 0.0, 1.0)
+            p["max_iterations"] = opt_int("max_iterations", 0, 0)
+            p["num_memories"] = opt_int("num_memories", 1, 6)
+            p["epsilon"] = opt_real("epsilon", 0.0, 1e-5)
+            p["period"] = opt_int("period", 0, 10)
+            p["delta"] = opt_real("delta", 0.0, 1e-5)
+            ls = "MoreThuente" if self.linesearch is None else self.linesearch
+            if ls not in _LINESEARCHES:
+                raise ValueError(f"`linesearch` must be one of {_LINESEARCHES}, got {ls!r}")
+            p["linesearch"] = ls
+            p["max_linesearch"] = opt_int("max_linesearch", 1, 20)
+        p["verbose"] = bool(self.verbose)
+        p["n_threads"] = ops.effective_n_threads(self.n_threads)
+        return p
+
+    # -- encoding --------------------------------------------------------------------------
+    def _fitted(self) -> CRFWeights:
+        weights = self.__dict__.get("_weights")
+        if weights is None:
+            raise NotFittedError("This CRF instance is not fitted yet; call fit() or load() "
+                                 "first")
+        return weights
+
+    def _encode_for_model(self, X, name: str) -> Batch:
+        """Encode prediction / holdout input over the fitted attribute columns."""
+        n_attr = self._fitted().n_attributes
+        kind = input_kind(X, name)
+        if kind == "featurized":
+            M, lengths = encode_featurized(X, name)
+            space = X.space
+            uid = getattr(space, "uid", None)
+            if uid is not None and uid == self._space_uid and M.shape[1] <= n_attr:
+                if M.shape[1] < n_attr:
+                    M = sparse.csr_matrix((M.data, M.indices, M.indptr),
+                                          shape=(M.shape[0], n_attr))
+                return Batch(M, lengths)
+            colmap = self._colmap_for(space, M.shape[1])
+            return Batch(remap_columns(M, colmap, n_attr), lengths)
+        seqs = as_seq_list(X, name)
+        if kind == "matrix":
+            if self._input_kind == "matrix":
+                return encode_matrices(seqs, name, n_attr)[0]
+            raise TypeError(f"`{name}` holds feature matrices but this model was trained on "
+                            f"{self._input_kind} input (attribute names); pass the same kind")
+        return encode_items(seqs, name, self._attribute_index(), fit=False)[0]
+
+    def _attribute_index(self) -> Dict[str, int]:
+        idx = self.__dict__.get("_attr_index")
+        if idx is None:
+            idx = {n: i for i, n in enumerate(self.attributes_)}
+            self._attr_index = idx
+        return idx
+
+    def _colmap_for(self, space, n_cols: int) -> np.ndarray:
+        cache = self.__dict__.setdefault("_colmap_cache", {})
+        key = (getattr(space, "uid", id(space)), n_cols)
+        cm = cache.get(key)
+        if cm is None:
+            if not hasattr(space, "attribute_names"):
+                raise TypeError("the `space` of a Featurized input must provide "
+                                "attribute_names()")
+            names = space.attribute_names()
+            if len(names) < n_cols:
+                raise ValueError("the feature space names fewer attributes than the matrix has "
+                                 "columns")
+            idx = self._attribute_index()
+            cm = np.fromiter((idx.get(n, -1) for n in names[:n_cols]), dtype=np.int64,
+                             count=n_cols)
+            cache.clear()
+            cache[key] = cm
+        return cm
+
+    def _encode_training(self, X, name: str, kind: str) -> Batch:
+        """Encode training input, setting the attribute names and the input kind."""
+        self._space = None
+        self._space_uid = None
+        if kind == "featurized":
+            M, lengths = encode_featurized(X, name)
+            self._space = X.space
+            self._space_uid = getattr(X.space, "uid", None)
+            self._attributes = None  # names come from the space, lazily
+            batch = Batch(M, lengths)
+        elif kind == "matrix":
+            batch, n_cols = encode_matrices(as_seq_list(X, name), name, None)
+            self._attributes = [str(j) for j in range(n_cols or 0)]
+        else:
+            batch, vocab = encode_items(as_seq_list(X, name), name, None, fit=True)
+            self._attributes = list(vocab)
+            self._attr_index = vocab
+        self._input_kind = kind
+        return batch
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(self, X, y, X_dev=None, y_dev=None) -> "CRF":
+        """Train the model.
+
+        Parameters
+        ----------
+        X : list of sequences or Featurized
+            Per sequence, a list of token features (dicts or lists of str, as for
+            python-crfsuite) or a feature matrix (tokens x features); or a whole
+            :class:`fastseq.features.Featurized` batch.
+        y : list of list of str
+            The labels, one per token.
+        X_dev, y_dev : optional
+            Holdout data in the same form, evaluated after every iteration (reported in
+            ``training_log_`` and, with ``verbose``, printed); it does not change training.
+
+        Returns
+        -------
+        CRF
+            ``self``, fitted.
+
+        Raises
+        ------
+        ValueError
+            When ``X`` and ``y`` do not correspond one to one, hold no token, or ``y_dev``
+            has labels not in ``y``.
+        TypeError
+            For input of the wrong kind.
+        """
+        if (X_dev is None) != (y_dev is None):
+            raise ValueError("Pass both `X_dev` and `y_dev` to use holdout data")
+        p = self._resolve_params()
+        t_start = time.perf_counter()
+        for k in _CACHES + ("_weights",):  # drop any previous model
+            self.__dict__.pop(k, None)
+        kind = input_kind(X, "X")
+        ylist = labels_of(y, "y")
+        batch = self._encode_training(X, "X", kind)
+        n_seqs = int(batch.lengths.size)
+        check_aligned(batch.lengths, ylist, "X", "y")
+        if batch.X.shape[0] == 0:
+            raise ValueError("`X` holds no tokens to train on")
+        n_attr = batch.X.shape[1]
+        classes: Dict[str, int] = {}
+        setd = classes.setdefault
+        yid = np.fromiter((setd(t, len(classes)) for s in ylist for t in s), dtype=np.int64,
+                          count=batch.X.shape[0])
+        self.classes_ = list(classes)
+        N = len(self.classes_)
+        dev = None
+        if X_dev is not None:
+            dev_batch = self._encode_dev(X_dev, kind, n_attr)
+            dev_labels = labels_of(y_dev, "y_dev")
+            check_aligned(dev_batch.lengths, dev_labels, "X_dev", "y_dev")
+            unseen = sorted({t for s in dev_labels for t in s} - set(classes))
+            if unseen:
+                raise ValueError(f"`y_dev` has labels not seen in `y`: {unseen[:10]}")
+            dev_y = np.fromiter((classes[t] for s in dev_labels for t in s), dtype=np.int64,
+                                count=dev_batch.X.shape[0])
+            dev = (dev_batch, dev_y)
+
+        log = TrainingLog(p["algorithm"])
+        t0 = time.perf_counter()
+        s_attr, s_label, t_from, t_to = feature_set(
+            batch, yid, N, min_freq=p["min_freq"], all_possible_states=p["all_possible_states"],
+            all_possible_transitions=p["all_possible_transitions"])
+        log.featgen_num_features = int(s_attr.size + t_from.size)
+        log.featgen_seconds = time.perf_counter() - t0
+        if p["verbose"]:
+            print(f"fastseq CRF ({p['algorithm']}): {n_seqs:,} sequences, "
+                  f"{batch.X.shape[0]:,} tokens, {n_attr:,} attributes, {N} "
+                  f"labels, {log.featgen_num_features:,} features ({s_attr.size:,} state, "
+                  f"{t_from.size:,} transition); {p['n_threads']} thread(s)", file=sys.stderr)
+        nt = p["n_threads"]
+        pool = ThreadPoolExecutor(nt) if nt > 1 else None
+        try:
+            obj = Objective(batch, yid, N, s_attr, s_label, t_from, t_to, nt, pool)
+            dev_product = (SparseProduct(obj.to_internal(dev[0].X), nt, pool)
+                           if dev is not None else None)
+
+            def record(it, W, T):
+                """Score the holdout data with weights (W, T), log and print iteration it."""
+                if dev is not None and dev[0].X.shape[0] > 0:
+                    dbatch, dy = dev
+                    paths, _ = ops.viterbi(dev_product.matmul(W), T, lengths=dbatch.lengths,
+                                           n_threads=nt)
+                    holdout_scores(it, paths, dy, dbatch.lengths, dbatch.offsets,
+                                   self.classes_)
+                log.append(it)
+                if p["verbose"]:
+                    print_iteration(it)
+
+            t0 = time.perf_counter()
+            if p["algorithm"] == "lbfgs":
+                theta, reason = self._train_lbfgs(obj, p, record)
+            else:
+                theta, reason = averaged_perceptron(obj, max_iterations=p["max_iterations"],
+                                                    epsilon=p["epsilon"], on_epoch=record)
+            log.training_seconds = time.perf_counter() - t0
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+        log.stop_reason = reason
+        Ks = s_attr.size
+        self._weights = CRFWeights(
+            list(self.classes_), n_attr, s_attr, s_label,
+            np.ascontiguousarray(theta[:Ks], dtype=np.float64), t_from, t_to,
+            np.ascontiguousarray(theta[Ks:], dtype=np.float64))
+        self.training_log_ = log
+        self.n_train_tokens_ = int(batch.X.shape[0])
+        self.n_train_sequences_ = n_seqs
+        self.train_time_ = time.perf_counter() - t_start
+        if p["verbose"]:
+            print(f"fastseq CRF: {reason}; {len(log.iterations)} iterations, "
+                  f"{log.training_seconds:.2f} s training, {self.train_time_:.2f} s in all",
+                  file=sys.stderr)
+        return self
+
+    def _encode_dev(self, X_dev, kind: str, n_attr: int) -> Batch:
+        dkind = input_kind(X_dev, "X_dev")
+        if kind == "featurized":
+            if dkind != "featurized" or getattr(X_dev.space, "uid", None) != self._space_uid:
+                raise TypeError("`X_dev` must be a Featurized batch from the same feature "
+                                "extractor as `X`")
+            return Batch(*encode_featurized(X_dev, "X_dev"))
+        if kind == "matrix":
+            if dkind != "matrix":
+                raise TypeError("`X_dev` must hold feature matrices like `X`")
+            return encode_matrices(as_seq_list(X_dev, "X_dev"), "X_dev", n_attr)[0]
+        if dkind != "items":
+            raise TypeError("`X_dev` must hold lists of token features like `X`")
+        return encode_items(as_seq_list(X_dev, "X_dev"), "X_dev", self._attribute_index(),
+                            fit=False)[0]
+
+    @staticmethod
+    def _train_lbfgs(obj: Objective, p: dict, record) -> Tuple[np.ndarray, str]:
+        clock = [time.perf_counter()]
+
+        def progress(k, x, f, xnorm, gnorm, step, trials):
+            it = {"num": k, "scores": {}, "loss": f, "feature_norm": xnorm,
+                  "error_norm": gnorm, "active_features": int(np.count_nonzero(x)),
+                  "linesearch_trials": trials, "linesearch_step": step,
+                  "time": time.perf_counter() - clock[0]}
+            obj.set_weights(x)
+            record(it, obj.W, obj.T)
+            clock[0] = time.perf_counter()
+
+        return lbfgs(obj, np.zeros(obj.K), c1=p["c1"], c2=p["c2"], m=p["num_memories"],
+                     epsilon=p["epsilon"], past=p["period"], delta=p["delta"],
+                     max_iterations=p["max_iterations"], linesearch=p["linesearch"],
+                     max_linesearch=p["max_linesearch"], progress=progress)
+
+    def _training_objective(self, X, y):
+        """``(fun, K)``: the full lbfgs objective on (X, y) as this model's parameters would
+        define it -- ``fun(theta) -> (f, g)`` with the NLL plus ``c1 ||theta||_1 + c2
+        ||theta||^2`` (L1's gradient taken as ``c1 * sign(theta)``). For tests."""
+        p = self._resolve_params()
+        kind = input_kind(X, "X")
+        if kind == "featurized":
+            batch = Batch(*encode_featurized(X, "X"))
+        elif kind == "matrix":
+            batch = encode_matrices(as_seq_list(X, "X"), "X", None)[0]
+        else:
+            batch = encode_items(as_seq_list(X, "X"), "X", None, fit=True)[0]
+        classes: Dict[str, int] = {}
+        yid = np.fromiter((classes.setdefault(t, len(classes)) for s in labels_of(y, "y")
+                           for t in s), dtype=np.int64)
+        N = len(classes)
+        feats = feature_set(batch, yid, N, min_freq=p["min_freq"],
+                            all_possible_states=p["all_possible_states"],
+                            all_possible_transitions=p["all_possible_transitions"])
+        obj = Objective(batch, yid, N, *feats, 1, None)
+        c1, c2 = p.get("c1", 0.0), p.get("c2", 0.0)
+
+        def fun(theta):
+            theta = np.asarray(theta, dtype=np.float64)
+            f, g = obj(theta)
+            f += c2 * float(theta @ theta) + c1 * float(np.abs(theta).sum())
+            g = g + 2 * c2 * theta + c1 * np.sign(theta)
+            return f, g
+        return fun, obj.K
+
+    # -- prediction ------------------------------------------------------------------------
+    def _matrices(self) -> Tuple[np.ndarray, np.ndarray]:
+        cache = self.__dict__.get("_matrices_cache")
+        if cache is None:
+            cache = self._matrices_cache = self._fitted().matrices()
+        return cache
+
+    def _emissions(self, batch: Batch, n_threads: int) -> Tuple[np.ndarray, np.ndarray]:
+        W, T = self._matrices()
+        if batch.X.shape[0] == 0:
+            return np.zeros((0, len(self.classes_))), T
+        pool = ThreadPoolExecutor(n_threads) if n_threads > 1 and batch.X.shape[0] >= 8192 \
+            else None
+        try:
+            E = SparseProduct(batch.X, n_threads if pool else 1, pool).matmul(W)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+        return E, T
+
+    def _constrained(self, T, constraints):
+        """(T, start, end) with the moves ``constraints`` forbids set to -inf."""
+        if constraints is None:
+            return T, None, None
+        N = len(self.classes_)
+        try:
+            tm, sm, em = (np.asarray(m, dtype=bool) for m in constraints)
+        except (TypeError, ValueError):
+            raise TypeError("`constraints` must be (trans_mask, start_mask, end_mask) boolean "
+                            "arrays, e.g. from fastseq.allowed_transitions") from None
+        if tm.shape != (N, N) or sm.shape != (N,) or em.shape != (N,):
+            raise ValueError(f"`constraints` must have shapes ({N}, {N}), ({N},), ({N},) "
+                             f"(labels in classes_ order), got {tm.shape}, {sm.shape}, "
+                             f"{em.shape}")
+        return (np.where(tm, T, -np.inf), np.where(sm, 0.0, -np.inf),
+                np.where(em, 0.0, -np.inf))
+
+    def predict_ids(self, X, *, constraints=None) -> Tuple[np.ndarray, np.ndarray]:
+        """Viterbi label ids of all tokens, concatenated, and the sequence lengths.
+
+        Parameters
+        ----------
+        X : list of sequences or Featurized
+            As for :meth:`fit`.
+        constraints : tuple of arrays, optional
+            ``(trans_mask, start_mask, end_mask)`` boolean arrays of shapes ``(N, N)``,
+            ``(N,)``, ``(N,)`` in ``classes_`` order (see
+            :func:`fastseq.allowed_transitions`) restricting decoding to allowed label
+            sequences; a sequence with no allowed path gets -1.
+
+        Returns
+        -------
+        ids : ndarray of int64, shape (n_tokens,)
+            Indices into ``classes_``.
+        lengths : ndarray of int64, shape (n_sequences,)
+        """
+        self._fitted()
+        batch = self._encode_for_model(X, "X")
+        nt = ops.effective_n_threads(self.n_threads)
+        if batch.lengths.size == 0:
+            return np.zeros(0, dtype=np.int64), batch.lengths
+        E, T = self._emissions(batch, nt)
+        T, start, end = self._constrained(T, constraints)
+        paths, _ = ops.viterbi(E, T, start=start, end=end, lengths=batch.lengths,
+                               n_threads=nt)
+        return paths, batch.lengths
+
+    def predict_marginals_array(self, X, *,
+                                constraints=None) -> Tuple[np.ndarray, np.ndarray]:
+        """Node marginals of all tokens, concatenated, and the sequence lengths.
+
+        Parameters
+        ----------
+        X : list of sequences or Featurized
+            As for :meth:`fit`.
+        constraints : tuple of arrays, optional
+            As for :meth:`predict_ids`.
+
+        Returns
+        -------
+        marginals : ndarray of float64, shape (n_tokens, len(classes_))
+        lengths : ndarray of int64, shape (n_sequences,)
+        """
+        self._fitted()
+        batch = self._encode_for_model(X, "X")
+        nt = ops.effective_n_threads(self.n_threads)
+        if batch.lengths.size == 0:
+            return np.zeros((0, len(self.classes_))), batch.lengths
+        E, T = self._emissions(batch, nt)
+        T, start, end = self._constrained(T, constraints)
+        node = ops.marginals(E, T, start=start, end=end, lengths=batch.lengths,
+                             n_threads=nt).node
+        return node, batch.lengths
+
+    def predict(self, X) -> List[List[str]]:
+        """Most probable label sequence (Viterbi) of every sequence in ``X``.
+
+        Parameters
+        ----------
+        X : list of sequences or Featurized
+            As for :meth:`fit`; attributes never seen in training are ignored.
+
+        Returns
+        -------
+        list of list of str
+        """
+        paths, lengths = self.predict_ids(X)
+        return _split([self.classes_[i] for i in paths.tolist()], lengths)
+
+    def predict_single(self, xseq) -> List[str]:
+        """:meth:`predict` for one sequence."""
+        return self.predict([xseq])[0]
+
+    def predict_marginals(self, X) -> List[List[Dict[str, float]]]:
+        """Per sequence, per token: ``{label: P(label at this token | x)}``.
+
+        Parameters
+        ----------
+        X : list of sequences or Featurized
+            As for :meth:`fit`.
+
+        Returns
+        -------
+        list of list of dict
+        """
+        node, lengths = self.predict_marginals_array(X)
+        return _split([dict(zip(self.classes_, r)) for r in node.tolist()], lengths)
+
+    def predict_marginals_single(self, xseq) -> List[Dict[str, float]]:
+        """:meth:`predict_marginals` for one sequence."""
+        return self.predict_marginals([xseq])[0]
+
+    def score(self, X, y) -> float:
+        """Token accuracy of :meth:`predict` on ``X`` against ``y``.
+
+        Returns
+        -------
+        float
+            The fraction of tokens labelled correctly (0.0 when there is none).
+        """
+        paths, lengths = self.predict_ids(X)
+        ylist = labels_of(y, "y")
+        check_aligned(lengths, ylist, "X", "y")
+        if paths.size == 0:
+            return 0.0
+        index = {c: i for i, c in enumerate(self.classes_)}
+        gold = np.fromiter((index.get(t, -1) for s in ylist for t in s), dtype=np.int64,
+                           count=paths.size)
+        return float(np.mean(gold == paths))
+
+    # -- introspection ---------------------------------------------------------------------
+    @property
+    def attributes_(self) -> List[str]:
+        """Attribute names, in column order."""
+        n_attr = self._fitted().n_attributes
+        names = self.__dict__.get("_attributes")
+        if names is None:
+            names = self._attributes = list(self._space.attribute_names())[:n_attr]
+        return names
+
+    @property
+    def num_attributes_(self) -> int:
+        """Number of attributes."""
+        return int(self._fitted().n_attributes)
+
+    @property
+    def size_(self) -> int:
+        """Number of features (state + transition) in the model."""
+        return self._fitted().size
+
+    @property
+    def state_features_(self) -> Dict[Tuple[str, str], float]:
+        """``{(attribute, label): weight}`` of the non-zero state weights."""
+        return self._fitted().state_features(self.attributes_)
+
+    @property
+    def transition_features_(self) -> Dict[Tuple[str, str], float]:
+        """``{(label_from, label_to): weight}`` of the non-zero transition weights."""
+        return self._fitted().transition_features()
+
+    # -- persistence -----------------------------------------------------------------------
+    def to_archive_parts(self, *, with_attributes: bool = True
+                         ) -> Tuple[dict, Dict[str, np.ndarray]]:
+        """``(model.json contents, arrays)`` of the model file :meth:`save` writes.
+
+        For embedding a CRF in another model file: a tagger whose feature extractor holds
+        the attribute names passes ``with_attributes=False`` and gives the extractor to
+        :meth:`from_archive_parts` as ``space``.
+        """
+        weights = self._fitted()
+        log = self.training_log_
+        training = {
+            "iterations": len(log.iterations) if log is not None else None,
+            "stop_reason": log.stop_reason if log is not None else None,
+            "seconds": log.training_seconds if log is not None else None,
+            "n_train_tokens": getattr(self, "n_train_tokens_", None),
+            "n_train_sequences": getattr(self, "n_train_sequences_", None),
+        }
+        return persistence.encode(
+            weights, params={k: getattr(self, k) for k in PARAM_NAMES if k != "n_threads"},
+            attributes=self.attributes_ if with_attributes else None,
+            input_kind=self._input_kind, space_uid=self._space_uid, training=training)
+
+    @classmethod
+    def from_archive_parts(cls, meta: dict, arrays: Dict[str, np.ndarray], *, where: str,
+                           n_threads: Optional[int] = None, space=None) -> "CRF":
+        """The CRF described by :meth:`to_archive_parts`' output.
+
+        ``where`` names the file in error messages; ``space`` is the feature extractor
+        that names the attributes when the parts hold none (it must be the one the model
+        was trained on). Raises :class:`fastseq.exceptions.ModelFileError` for anything
+        that does not check out.
+        """
+        d = persistence.decode(meta, arrays, where, PARAM_NAMES)
+
+        def bad(msg):
+            return ModelFileError(f"{where}: not a valid fastseq CRF model: {msg}")
+
+        try:
+            self = cls(**d.params, n_threads=n_threads)
+            algorithm = self._resolve_params()["algorithm"]
+        except (TypeError, ValueError) as exc:
+            raise bad(f"bad parameter: {exc}") from None
+        if d.attributes is None and space is None:
+            raise bad("no attribute names")
+        if space is not None:
+            if getattr(space, "n_attributes_", d.weights.n_attributes) != \
+                    d.weights.n_attributes:
+                raise bad(f"the CRF has {d.weights.n_attributes} attributes, its feature "
+                          f"extractor {space.n_attributes_}")
+            if d.space_uid != getattr(space, "uid", d.space_uid):
+                raise bad("the CRF was not trained on this feature extractor")
+        self.classes_ = list(d.weights.labels)
+        self._weights = d.weights
+        self._attributes = d.attributes
+        self._space = space
+        self._space_uid = d.space_uid
+        self._input_kind = d.input_kind
+        log = TrainingLog(algorithm)
+        log.stop_reason = d.training.get("stop_reason")
+        log.training_seconds = d.training.get("seconds")
+        self.training_log_ = log
+        return self
+
+    def save(self, path: "str | os.PathLike[str]") -> None:
+        """Write the model to ``path``.
+
+        The file is a ZIP archive of JSON and plain ``.npy`` arrays (see
+        :mod:`fastseq.crf.persistence`); :meth:`load` reads it without executing anything
+        from it.
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the model is not fitted.
+        """
+        meta, arrays = self.to_archive_parts()
+        write_archive(path, meta, arrays)
+
+    @classmethod
+    def load(cls, path: "str | os.PathLike[str]", *, n_threads: Optional[int] = None) -> "CRF":
+        """Read a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        n_threads : int, optional
+            As the constructor's ``n_threads``.
+
+        Returns
+        -------
+        CRF
+
+        Raises
+        ------
+        FileNotFoundError
+            When there is no such file.
+        fastseq.exceptions.ModelFileError
+            When the file is not a valid fastseq CRF model, or was written by a newer
+            format version.
+        """
+        meta, arrays = read_archive(path)
+        return cls.from_archive_parts(meta, arrays, where=os.fspath(path), n_threads=n_threads)
+
+
+def _split(values: Sequence, lengths: np.ndarray) -> List[list]:
+    """A flat list cut into consecutive pieces of ``lengths``."""
+    out, k = [], 0
+    for n in lengths.tolist():
+        out.append(values[k:k + n])
+        k += n
+    return out

@@ -1,0 +1,206 @@
+"""L-BFGS and OWL-QN, with liblbfgs's stopping rules as CRFsuite uses them.
+
+scipy's L-BFGS-B has neither OWL-QN (L1 regularisation) nor CRFsuite's "improvement over
+the last ``period`` iterations below ``delta``" rule, which parity with CRFsuite needs.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["lbfgs"]
+
+
+class _LineSearchError(RuntimeError):
+    pass
+
+
+def _cubic_min(a, fa, da, b, fb, db):
+    """Minimiser of the cubic interpolating (a, fa, da), (b, fb, db); None if undefined."""
+    d1 = da + db - 3.0 * (fa - fb) / (a - b)
+    rad = d1 * d1 - da * db
+    if rad < 0:
+        return None
+    d2 = math.copysign(math.sqrt(rad), b - a)
+    den = db - da + 2.0 * d2
+    if den == 0:
+        return None
+    x = b - (b - a) * (db + d2 - d1) / den
+    return x if math.isfinite(x) else None
+
+
+def _wolfe_search(phi, f0, dg0, step, ftol, gtol, max_trials):
+    """Line search for the strong Wolfe conditions (bracketing + zoom with cubic
+    interpolation). ``phi(a) -> (f, g, dg)``. Returns (a, f, g, trials)."""
+    trials = 0
+    a_prev, f_prev, dg_prev, g_prev = 0.0, f0, dg0, None
+    a = step
+    best = None
+
+    def zoom(lo, hi, trials):
+        # the bracket ends: (step, f, directional derivative[, gradient at the low end])
+        (a_lo, f_lo, dg_lo, g_lo), (a_hi, f_hi, dg_hi, _) = lo, hi
+        while trials < max_trials:
+            lo_b, hi_b = min(a_lo, a_hi), max(a_lo, a_hi)
+            width = hi_b - lo_b
+            c = _cubic_min(a_lo, f_lo, dg_lo, a_hi, f_hi, dg_hi)
+            if c is None or not (lo_b + 0.1 * width <= c <= hi_b - 0.1 * width):
+                c = 0.5 * (a_lo + a_hi)
+            f, g, dg = phi(c)
+            trials += 1
+            if not math.isfinite(f) or f > f0 + ftol * c * dg0 or f >= f_lo:
+                a_hi, f_hi, dg_hi = c, f, dg
+            else:
+                if abs(dg) <= -gtol * dg0:
+                    return c, f, g, trials
+                if dg * (a_hi - a_lo) >= 0:
+                    a_hi, f_hi, dg_hi = a_lo, f_lo, dg_lo
+                a_lo, f_lo, dg_lo, g_lo = c, f, dg, g
+            if width < 1e-16 * max(1.0, hi_b):
+                break
+        if g_lo is not None and a_lo > 0 and f_lo <= f0 + ftol * a_lo * dg0:
+            return a_lo, f_lo, g_lo, trials  # sufficient decrease holds: accept
+        raise _LineSearchError("the line search did not find a point satisfying the Wolfe "
+                               "conditions")
+
+    while trials < max_trials:
+        f, g, dg = phi(a)
+        trials += 1
+        if not math.isfinite(f) or f > f0 + ftol * a * dg0 or (trials > 1 and f >= f_prev):
+            return zoom((a_prev, f_prev, dg_prev, g_prev), (a, f, dg, g), trials)
+        if abs(dg) <= -gtol * dg0:
+            return a, f, g, trials
+        if dg >= 0:
+            return zoom((a, f, dg, g), (a_prev, f_prev, dg_prev, g_prev), trials)
+        best = (a, f, g)
+        a_prev, f_prev, dg_prev, g_prev = a, f, dg, g
+        a = a * 4.0
+    if best is not None:
+        return best[0], best[1], best[2], trials
+    raise _LineSearchError("the line search reached its maximum number of trials")
+
+
+def _pseudo_gradient(x, g, c1):
+    pg = g.copy()
+    pos, neg, zero = x > 0, x < 0, x == 0
+    pg[pos] += c1
+    pg[neg] -= c1
+    gz = g[zero]
+    pz = np.where(gz + c1 < 0, gz + c1, np.where(gz - c1 > 0, gz - c1, 0.0))
+    pg[zero] = pz
+    return pg
+
+
+def lbfgs(fun, x, *, c1, c2, m, epsilon, past, delta, max_iterations, linesearch,
+           max_linesearch, progress):
+    """Minimise ``fun(x)[0] + c2 ||x||^2 + c1 ||x||_1``; ``fun(x) -> (f, g)`` (the data
+    part). ``progress(k, x, f, xnorm, gnorm, step, trials)`` is called after every
+    iteration. Returns (x, reason)."""
+    ftol, gtol = 1e-4, 0.9
+
+    def evaluate(z):
+        f, g = fun(z)
+        if c2 > 0:
+            f += c2 * float(z @ z)
+            g += (2.0 * c2) * z
+        return f, g
+
+    f, g = evaluate(x)
+    if c1 > 0:
+        f += c1 * float(np.abs(x).sum())
+        pg = _pseudo_gradient(x, g, c1)
+    else:
+        pg = g
+    pf = [f] * past if past > 0 else None
+    d = -pg
+    xnorm = max(1.0, float(np.linalg.norm(x)))
+    gnorm = float(np.linalg.norm(pg))
+    if gnorm / xnorm <= epsilon:
+        return x, "the initial weights are already a minimiser"
+    step = 1.0 / gnorm if gnorm > 0 else 1.0
+    S, Y, RHO = [], [], []
+    k = 1
+    while True:
+        xp, gp, fp = x, g, f
+        if c1 > 0:
+            # OWL-QN: backtracking, each trial projected onto the orthant of xp (or -pg)
+            orth = np.sign(xp)
+            z0 = orth == 0
+            orth[z0] = -np.sign(pg[z0])
+            trials = 0
+            while True:
+                xt = xp + step * d
+                xt[np.sign(xt) != orth] = 0.0
+                ft, gt = evaluate(xt)
+                ft += c1 * float(np.abs(xt).sum())
+                trials += 1
+                if ft <= fp + ftol * float((xt - xp) @ pg):
+                    break
+                if trials >= max_linesearch:
+                    return xp, "the line search failed (maximum number of trials)"
+                step *= 0.5
+            x, f, g = xt, ft, gt
+            pg = _pseudo_gradient(x, g, c1)
+        else:
+            dg0 = float(g @ d)
+            if dg0 >= 0:  # not a descent direction: restart from steepest descent
+                S, Y, RHO = [], [], []
+                d = -g
+                dg0 = -float(g @ g)
+
+            def phi(a, xp=xp, d=d):
+                z = xp + a * d
+                fz, gz = evaluate(z)
+                return fz, gz, float(gz @ d)
+            try:
+                step, f, g, trials = _wolfe_search(phi, fp, dg0, step, ftol, gtol,
+                                                   max_linesearch)
+            except _LineSearchError as exc:
+                return xp, str(exc)
+            x = xp + step * d
+            pg = g
+        xnorm = float(np.linalg.norm(x))
+        gnorm = float(np.linalg.norm(pg))
+        progress(k, x, f, xnorm, gnorm, step, trials)
+        if gnorm / max(1.0, xnorm) <= epsilon:
+            return x, "converged (gradient norm below epsilon)"
+        if pf is not None:
+            if past <= k:
+                rate = (pf[k % past] - f) / f if f != 0 else 0.0
+                if rate < delta:
+                    return x, f"stopping criterion (improvement over {past} iterations " \
+                              f"below delta)"
+            pf[k % past] = f
+        if max_iterations and k + 1 > max_iterations:
+            return x, "maximum number of iterations"
+        s = x - xp
+        yv = g - gp
+        ys = float(yv @ s)
+        yy = float(yv @ yv)
+        if ys > 1e-12 * max(yy, 1e-300) and yy > 0:
+            S.append(s)
+            Y.append(yv)
+            RHO.append(1.0 / ys)
+            if len(S) > m:
+                S.pop(0)
+                Y.pop(0)
+                RHO.pop(0)
+        q = -pg.copy()
+        if S:
+            alphas = []
+            for s_i, y_i, r_i in zip(reversed(S), reversed(Y), reversed(RHO)):
+                a_i = r_i * float(s_i @ q)
+                alphas.append(a_i)
+                q -= a_i * y_i
+            q *= 1.0 / (RHO[-1] * float(Y[-1] @ Y[-1]))
+            for (s_i, y_i, r_i), a_i in zip(zip(S, Y, RHO), reversed(alphas)):
+                b = r_i * float(y_i @ q)
+                q += (a_i - b) * s_i
+        d = q
+        if c1 > 0:
+            d[d * pg >= 0] = 0.0
+            if not np.any(d):
+                return x, "converged (no descent direction left)"
+        step = 1.0
+        k += 1

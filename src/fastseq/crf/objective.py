@@ -1,0 +1,314 @@
+"""The CRF training objective: the negative log-likelihood of the training data and its
+gradient with respect to the feature weights, computed by sparse products around one
+batched :func:`fastseq.crf_nll` call; and the feature set it is defined over."""
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+from .. import ops
+from .items import Batch
+
+__all__ = ["Objective", "SparseProduct", "feature_set"]
+
+
+
+try:  # scipy's accumulating kernels (y += A @ x), used to avoid temporaries; optional
+    from scipy.sparse import _sparsetools as _st
+
+    def _probe():
+        X = sparse.csr_matrix(np.array([[1.0, 0.0], [2.0, 3.0]]))
+        W = np.array([[1.0, 2.0], [3.0, 4.0]])
+        Y = np.zeros((2, 2))
+        _st.csr_matvecs(2, 2, 2, X.indptr, X.indices, X.data, W.ravel(), Y.ravel())
+        O = np.zeros((2, 2))
+        _st.csc_matvecs(2, 2, 2, X.indptr, X.indices, X.data, W.ravel(), O.ravel())
+        return np.array_equal(Y, X @ W) and np.array_equal(O, X.T @ W)
+    _HAVE_ST = bool(_probe())
+
+    def _probe_coo():
+        y = np.zeros(3)
+        _st.coo_matvec(3, np.array([0, 0, 2], np.int32), np.array([1, 0, 1], np.int32),
+                       np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0]), y)
+        return np.array_equal(y, [40.0, 0.0, 60.0])
+    _HAVE_COO = _HAVE_ST and bool(_probe_coo())
+except Exception:  # pragma: no cover - any scipy without them
+    _st = None
+    _HAVE_ST = _HAVE_COO = False
+
+
+class SparseProduct:
+    """``X @ W`` (dense W) for a fixed CSR ``X``, split by rows over threads (scipy's sparse
+    kernels release the GIL); written straight into the output where scipy's accumulating
+    kernel is available. Used for prediction and holdout evaluation."""
+
+    def __init__(self, X, n_threads: int, pool=None):
+        self.X = X
+        self.n_threads = max(1, int(n_threads))
+        L, A = X.shape
+        n = max(1, min(self.n_threads, L // 2048 if L >= 4096 else 1))
+        self.pool = pool if n > 1 else None
+        if self.pool is None:
+            n = 1
+        cuts = np.searchsorted(X.indptr, np.linspace(0, X.nnz, n + 1)[1:-1])
+        bounds = [0] + sorted(set(int(c) for c in cuts if 0 < c < L)) + [L]
+        self.blocks = []
+        for r0, r1 in zip(bounds[:-1], bounds[1:]):
+            p0, p1 = int(X.indptr[r0]), int(X.indptr[r1])
+            indptr = (X.indptr[r0:r1 + 1] - p0).astype(X.indices.dtype)
+            blk = sparse.csr_matrix((X.data[p0:p1], X.indices[p0:p1], indptr),
+                                    shape=(r1 - r0, A))
+            self.blocks.append((r0, r1, blk))
+        self.n = len(self.blocks)
+
+    def _run(self, fn):
+        if self.n == 1:
+            return [fn(self.blocks[0])]
+        return list(self.pool.map(fn, self.blocks))
+
+    def matmul(self, W):
+        """``X @ W`` (dense, C-contiguous W) -> (rows, W.shape[1])."""
+        N = W.shape[1]
+        if not _HAVE_ST:
+            parts = self._run(lambda b: np.asarray(b[2] @ W))
+            return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+        E = np.zeros((self.X.shape[0], N))
+        Wf = W.ravel()
+
+        def work(b):
+            r0, r1, m = b
+            _st.csr_matvecs(r1 - r0, m.shape[1], N, m.indptr, m.indices, m.data, Wf,
+                            E[r0:r1].ravel())
+        self._run(work)
+        return E
+
+
+
+_MAX_BLOCKS = 8
+_BLOCK_TOKENS = 4096
+
+
+class Objective:
+    """Sum over sequences of the CRF negative log-likelihood (no regularisation) and its
+    gradient, for the parameter vector ``theta = [state weights, transition weights]``.
+
+    The emission scores ``E = X @ W`` and the weight gradient ``X.T @ G`` are computed in
+    two parts. Attributes with many labels (more than ``N // 4`` state features: POS
+    n-grams, "bias", ...) are few but frequent: they form a small dense ``W_d`` (fits in
+    cache) multiplied by their columns of ``X``. Every other attribute touches only its few
+    features: each (token, feature) pair is one entry of a sparse map from the feature
+    weights straight to ``E`` (and from ``G`` back to the gradient). This does the work of
+    CRFsuite's per-feature loops without ever touching the zeros of ``W``.
+    """
+
+    def __init__(self, batch: Batch, y: np.ndarray, N: int, s_attr, s_label, t_from, t_to,
+                 n_threads: int, pool):
+        self.batch = batch
+        self.y = y
+        self.N = N
+        A = batch.X.shape[1]
+        self.A = A
+        self.s_attr = np.asarray(s_attr, dtype=np.int64)
+        self.s_label = np.asarray(s_label, dtype=np.int64)
+        # Attribute columns renumbered by decreasing frequency (for the AP trainer and the
+        # holdout evaluation, which use a dense W): the hot rows of W then share cache lines.
+        freq = np.bincount(batch.X.indices, minlength=A)
+        order = np.argsort(-freq, kind="stable")
+        self.newid = np.empty(A, dtype=np.int64)
+        self.newid[order] = np.arange(A)
+        self.X = self.to_internal(batch.X)
+        self.s_flat = self.newid[self.s_attr] * N + self.s_label
+        self.t_flat = (np.asarray(t_from, dtype=np.int64) * N
+                       + np.asarray(t_to, dtype=np.int64))
+        self.Ks = self.s_flat.size
+        self.K = self.Ks + self.t_flat.size
+        self.T = np.zeros((N, N))
+        self.n_threads = n_threads
+        self.pool = pool
+        self._W = None
+        self._split = None
+        self.n_evals = 0
+
+    @property
+    def W(self):
+        if self._W is None:
+            self._W = np.zeros((self.A, self.N))
+        return self._W
+
+    def to_internal(self, M):
+        """CSR ``M`` over the model's attribute columns -> over the internal numbering."""
+        return sparse.csr_matrix((M.data, self.newid[M.indices].astype(M.indices.dtype),
+                                  M.indptr), shape=M.shape)
+
+    def set_weights(self, theta):
+        """Fill the dense ``W`` (internal numbering) and ``T`` from ``theta``."""
+        self.W.ravel()[self.s_flat] = theta[:self.Ks]
+        self.T.ravel()[self.t_flat] = theta[self.Ks:]
+
+    # -- the split representation used by __call__ ------------------------------------------
+    def _prepare(self):
+        X = self.batch.X
+        L, A = X.shape
+        N = self.N
+        per_attr = np.bincount(self.s_attr, minlength=A)
+        tau = max(1, N // 4) if _HAVE_COO else -1
+        dense_attr = per_attr > tau
+        # dense part: columns of the wide attributes, renumbered 0..Ad-1
+        d_ids = np.flatnonzero(dense_attr)
+        Ad = d_ids.size
+        d_new = np.full(A, -1, dtype=np.int64)
+        d_new[d_ids] = np.arange(Ad)
+        rows = np.repeat(np.arange(L, dtype=np.int64), np.diff(X.indptr))
+        cols = X.indices.astype(np.int64)
+        is_d = dense_attr[cols]
+        itype = np.int32 if max(L, Ad, X.nnz) < 2**31 - 1 else np.int64
+        counts = np.bincount(rows[is_d], minlength=L)
+        indptr = np.zeros(L + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        Xd = sparse.csr_matrix((X.data[is_d], d_new[cols[is_d]].astype(itype),
+                                indptr.astype(itype)), shape=(L, Ad))
+        s_d = np.flatnonzero(dense_attr[self.s_attr])
+        d_flat = d_new[self.s_attr[s_d]] * N + self.s_label[s_d]
+        # narrow part: one entry per (token, feature of a narrow attribute)
+        order = np.argsort(self.s_attr, kind="stable")          # features grouped by attribute
+        first = np.zeros(A + 1, dtype=np.int64)
+        np.cumsum(per_attr, out=first[1:])
+        nar = ~is_d & (per_attr[cols] > 0)
+        n_rows, n_cols, n_vals = rows[nar], cols[nar], X.data[nar]
+        c = per_attr[n_cols]
+        tot = int(c.sum())
+        rep_start = np.repeat(np.cumsum(c) - c, c)
+        within = np.arange(tot, dtype=np.int64) - rep_start
+        feat = order[np.repeat(first[n_cols], c) + within]       # feature index into theta
+        rowflat = np.repeat(n_rows, c) * N + self.s_label[feat]
+        jtype = np.int32 if max(L * N, self.Ks) < 2**31 - 1 else np.int64
+        self._split = {
+            "Xd": Xd, "Ad": Ad, "s_d": s_d, "d_flat": d_flat,
+            "rowflat": rowflat.astype(jtype), "feat": feat.astype(jtype),
+            "vals": np.repeat(n_vals, c),
+            "Wd": np.zeros((Ad, N)),
+        }
+        # Row blocks for the thread pool (entries of the narrow map are ordered by token).
+        # Their number depends on the data only, and the per-block gradients are added in
+        # block order, so the result is bitwise the same for every n_threads.
+        nb = int(min(_MAX_BLOCKS, max(1, L // _BLOCK_TOKENS)))
+        cuts = [0] + [int(x) for x in np.linspace(0, L, nb + 1)[1:-1]] + [L]
+        tok = np.repeat(n_rows, c)
+        blocks = []
+        for r0, r1 in zip(cuts[:-1], cuts[1:]):
+            p0, p1 = int(Xd.indptr[r0]), int(Xd.indptr[r1])
+            q0, q1 = np.searchsorted(tok, [r0, r1])
+            blocks.append((r0, r1, p0, p1, int(q0), int(q1)))
+        self._blocks = blocks
+        self._gbufs = [(np.zeros(self.Ks), np.zeros((Ad, N))) for _ in blocks]
+
+    def _run(self, fn):
+        if len(self._blocks) == 1 or self.pool is None:
+            return [fn(i) for i in range(len(self._blocks))]
+        return list(self.pool.map(fn, range(len(self._blocks))))
+
+    def __call__(self, theta):
+        if self._split is None:
+            self._prepare()
+        sp = self._split
+        N, L = self.N, self.batch.X.shape[0]
+        th_s = np.ascontiguousarray(theta[:self.Ks])
+        Wd = sp["Wd"]
+        Wd.ravel()[sp["d_flat"]] = th_s[sp["s_d"]]
+        self.T.ravel()[self.t_flat] = theta[self.Ks:]
+        E = np.zeros((L, N))
+        Xd = sp["Xd"]
+        Ad = sp["Ad"]
+        rowflat, feat, vals = sp["rowflat"], sp["feat"], sp["vals"]
+
+        def scores(i):
+            r0, r1, p0, p1, q0, q1 = self._blocks[i]
+            if p1 > p0:
+                _st.csr_matvecs(r1 - r0, Ad, N, Xd.indptr[r0:r1 + 1] - Xd.indptr[r0],
+                                Xd.indices[p0:p1], Xd.data[p0:p1], Wd.ravel(),
+                                E[r0:r1].ravel())
+            if q1 > q0:
+                _st.coo_matvec(q1 - q0, rowflat[q0:q1], feat[q0:q1], vals[q0:q1], th_s,
+                               E.ravel())
+        if _HAVE_ST:
+            self._run(scores)
+        else:  # pragma: no cover - scipy without the accumulating kernels
+            E = np.asarray(Xd @ Wd)
+            np.add.at(E.ravel(), rowflat, vals * th_s[feat])
+        nll, g = ops.crf_nll(E, self.T, self.y, lengths=self.batch.lengths, reduction="sum",
+                             n_threads=self.n_threads)
+        G = np.ascontiguousarray(g.emissions)
+        grad = np.empty(self.K)
+
+        def backprop(i):
+            r0, r1, p0, p1, q0, q1 = self._blocks[i]
+            gs, gd = self._gbufs[i]
+            gs.fill(0.0)
+            gd.fill(0.0)
+            if p1 > p0:
+                _st.csc_matvecs(Ad, r1 - r0, N, Xd.indptr[r0:r1 + 1] - Xd.indptr[r0],
+                                Xd.indices[p0:p1], Xd.data[p0:p1], G[r0:r1].ravel(),
+                                gd.ravel())
+            if q1 > q0:
+                _st.coo_matvec(q1 - q0, feat[q0:q1], rowflat[q0:q1], vals[q0:q1], G.ravel(),
+                               gs)
+            return i
+        if _HAVE_ST:
+            self._run(backprop)
+            gs_tot, gd_tot = self._gbufs[0]
+            gs_tot = gs_tot.copy()
+            gd_tot = gd_tot.copy()
+            for gs_i, gd_i in self._gbufs[1:]:
+                gs_tot += gs_i
+                gd_tot += gd_i
+        else:  # pragma: no cover
+            gd_tot = np.asarray(Xd.T @ G)
+            gs_tot = np.bincount(feat, weights=vals * G.ravel()[rowflat], minlength=self.Ks)
+        gs_tot[sp["s_d"]] += gd_tot.ravel()[sp["d_flat"]]
+        grad[:self.Ks] = gs_tot
+        grad[self.Ks:] = g.transitions.ravel()[self.t_flat]
+        self.n_evals += 1
+        return float(nll), grad
+
+
+
+def feature_set(batch: Batch, y: np.ndarray, N: int, *, min_freq: float,
+                all_possible_states: bool, all_possible_transitions: bool):
+    """The features a CRF trained on ``batch`` with label ids ``y`` has, as CRFsuite makes
+    them: ``(state_attr, state_label, trans_from, trans_to)``.
+
+    State features are the (attribute, label) pairs seen in training, transition features
+    the label pairs seen in a row; ``all_possible_*`` adds the unseen ones. A feature is
+    kept when its frequency (the sum of the attribute's values; for transitions the count)
+    is at least ``min_freq``.
+    """
+    X = batch.X
+    L, A = X.shape
+    rows = np.repeat(np.arange(L, dtype=np.int64), np.diff(X.indptr))
+    key = X.indices.astype(np.int64) * N + y[rows]
+    uniq, inv = np.unique(key, return_inverse=True)
+    freq = np.bincount(inv.ravel(), weights=X.data, minlength=uniq.size)
+    if all_possible_states:
+        attrs = np.unique(X.indices).astype(np.int64)
+        allk = (attrs[:, None] * N + np.arange(N)[None, :]).ravel()
+        f_all = np.zeros(allk.size)
+        pos = np.searchsorted(allk, uniq)
+        f_all[pos] = freq
+        uniq, freq = allk, f_all
+    keep = freq >= min_freq
+    uniq = uniq[keep]
+    s_attr, s_label = uniq // N, uniq % N
+    # transitions inside sequences
+    off = batch.offsets
+    first = np.zeros(L, dtype=bool)
+    first[off[:-1][batch.lengths > 0]] = True
+    idx = np.flatnonzero(~first)
+    tkey = y[idx - 1] * N + y[idx]
+    tcount = np.bincount(tkey, minlength=N * N).astype(np.float64)
+    if all_possible_transitions:
+        tk = np.arange(N * N)
+    else:
+        tk = np.flatnonzero(tcount > 0)
+    tk = tk[tcount[tk] >= min_freq]
+    return s_attr, s_label, tk // N, tk % N
+

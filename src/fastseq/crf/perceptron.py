@@ -1,0 +1,100 @@
+"""CRFsuite's averaged perceptron (``algorithm="ap"``)."""
+from __future__ import annotations
+
+import time
+from typing import Callable, Tuple
+
+import numpy as np
+
+from .. import ops
+from .objective import Objective
+
+__all__ = ["averaged_perceptron"]
+
+
+def averaged_perceptron(obj: Objective, *, max_iterations: int, epsilon: float,
+                        on_epoch: Callable[[dict, np.ndarray, np.ndarray], None]
+                        ) -> Tuple[np.ndarray, str]:
+    """Train by CRFsuite's averaged perceptron; returns ``(theta, stop reason)``.
+
+    Sequences are visited one at a time in a shuffled order (a fixed seed); each is decoded
+    by Viterbi with the current weights and, where the prediction differs from the gold
+    labels ``obj.y``, the features of the gold path get ``+1`` and those of the predicted path
+    ``-1``. The weights returned are the averages over all updates. Training stops after
+    ``max_iterations`` epochs or when the mean fraction of wrongly labelled tokens per
+    sequence drops below ``epsilon``. ``on_epoch(record, W, T)`` is called after every epoch
+    with its record (``num``, ``loss``, ``feature_norm``, ``time``, ``scores``) and the
+    averaged state and transition weights.
+    """
+    N, A = obj.N, obj.A
+    X = obj.X  # internal attribute numbering, like obj.s_flat
+    mask = np.zeros((A, N), dtype=bool)
+    mask.ravel()[obj.s_flat] = True
+    tmask = np.zeros((N, N), dtype=bool)
+    tmask.ravel()[obj.t_flat] = True
+    W = np.zeros((A, N))
+    Ws = np.zeros((A, N))
+    T = np.zeros((N, N))
+    Ts = np.zeros((N, N))
+    y = obj.y
+    off = obj.batch.offsets
+    lengths = obj.batch.lengths
+    B = lengths.size
+    indptr, indices, data = X.indptr, X.indices, X.data
+    rng = np.random.default_rng(0)
+    c = 1
+    reason = "maximum number of iterations"
+    theta = np.zeros(obj.K)
+    for epoch in range(1, max_iterations + 1):
+        t0 = time.perf_counter()
+        loss = 0.0
+        for s in rng.permutation(B).tolist():
+            r0, r1 = int(off[s]), int(off[s + 1])
+            n = r1 - r0
+            if n == 0:
+                c += 1
+                continue
+            p0, p1 = int(indptr[r0]), int(indptr[r1])
+            cols = indices[p0:p1]
+            vals = data[p0:p1]
+            counts = np.diff(indptr[r0:r1 + 1])
+            E = np.zeros((n, N))
+            nz = counts > 0
+            if p1 > p0:
+                contrib = W[cols] * vals[:, None]
+                starts = (indptr[r0:r1] - p0)[nz]
+                E[nz] = np.add.reduceat(contrib, starts, axis=0)
+            path, _ = ops.viterbi(E, T, n_threads=1)
+            gold = y[r0:r1]
+            diff = path != gold
+            d = int(diff.sum())
+            if d:
+                # features of tokens where gold and prediction agree cancel out
+                tok_rows = np.repeat(np.arange(n), counts)
+                sel = diff[tok_rows]
+                a = cols[sel].astype(np.int64)
+                v = vals[sel]
+                tr = tok_rows[sel]
+                for lab_arr, sign in ((gold, 1.0), (path, -1.0)):
+                    labs = lab_arr[tr]
+                    ok = mask[a, labs]
+                    np.add.at(W, (a[ok], labs[ok]), sign * v[ok])
+                    np.add.at(Ws, (a[ok], labs[ok]), (sign * c) * v[ok])
+                    if n > 1:
+                        fr, to = lab_arr[:-1], lab_arr[1:]
+                        okt = tmask[fr, to]
+                        np.add.at(T, (fr[okt], to[okt]), sign)
+                        np.add.at(Ts, (fr[okt], to[okt]), sign * c)
+                loss += d / n
+            c += 1
+        Wa = W - Ws / c
+        Ta = T - Ts / c
+        theta = np.concatenate([Wa.ravel()[obj.s_flat], Ta.ravel()[obj.t_flat]])
+        it = {"num": epoch, "scores": {}, "loss": loss,
+              "feature_norm": float(np.linalg.norm(theta)),
+              "time": time.perf_counter() - t0}
+        on_epoch(it, Wa, Ta)
+        if loss / max(B, 1) < epsilon:
+            reason = "stopping criterion (error rate below epsilon)"
+            break
+    return theta, reason

@@ -1,0 +1,116 @@
+"""The CRF model file.
+
+:meth:`fastseq.crf.CRF.save` writes one ZIP archive (the ``.npz`` container) holding
+
+* ``model.json`` -- UTF-8 JSON: ``"format": "fastseq.CRF"``, ``"format_version": 1``, the
+  fastseq version, the constructor parameters, ``"labels"`` (in model order),
+  ``"attributes"`` (attribute names, in column order), ``"input"`` (what kind of ``X`` the
+  model was trained on), a training summary and the manifest of the arrays;
+* ``arrays/<name>.npy`` -- plain numeric arrays: ``state_attr`` / ``state_label`` (int64
+  indices into attributes / labels) and ``state_weight`` (float64) for the state features,
+  ``trans_from`` / ``trans_to`` / ``trans_weight`` for the transition features.
+
+Reading never executes code from the file (JSON parsed as data, arrays read with
+``allow_pickle=False``); every member, dtype, shape and index range is checked, and anything
+unexpected raises :class:`fastseq.exceptions.ModelFileError`.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .._archive import check_model
+from .weights import CRFWeights
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "INPUT_KINDS", "Decoded", "encode", "decode"]
+
+#: the ``format`` of a CRF model file
+FORMAT = "fastseq.CRF"
+#: version of the file format written by :meth:`fastseq.crf.CRF.save`
+FORMAT_VERSION = 1
+#: what a CRF can be trained on (see :mod:`fastseq.crf.items`)
+INPUT_KINDS = ("items", "matrix", "featurized")
+
+_ARRAY_KINDS = {"state_attr": "iu", "state_label": "iu", "state_weight": "f",
+                "trans_from": "iu", "trans_to": "iu", "trans_weight": "f"}
+
+
+class Decoded(NamedTuple):
+    """What a CRF model file holds."""
+
+    params: dict
+    weights: CRFWeights
+    attributes: Optional[List[str]]
+    input_kind: str
+    space_uid: Optional[str]
+    training: dict
+
+
+def encode(weights: CRFWeights, *, params: dict, attributes: Optional[Sequence[str]],
+           input_kind: str, space_uid: Optional[str],
+           training: dict) -> Tuple[dict, Dict[str, np.ndarray]]:
+    """``(model.json contents, arrays)`` of a CRF; ``attributes`` may be None when the
+    names live elsewhere (a tagger's feature extractor)."""
+    arrays = {name: getattr(weights, name).astype(np.int64 if kinds == "iu" else np.float64)
+              for name, kinds in _ARRAY_KINDS.items()}
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "params": params,
+        "labels": list(weights.labels),
+        "n_attributes": int(weights.n_attributes),
+        "input": {"kind": input_kind, "space_uid": space_uid},
+        "training": training,
+    }
+    if attributes is not None:
+        meta["attributes"] = list(attributes)
+    return meta, arrays
+
+
+def decode(meta: dict, arrays: Dict[str, np.ndarray], where: str,
+           param_names: Sequence[str]) -> Decoded:
+    """Check and unpack what :func:`encode` wrote (``where`` names the file in errors)."""
+    bad, params = check_model(meta, where, FORMAT, FORMAT_VERSION, "CRF", param_names)
+    labels = meta.get("labels")
+    if (not isinstance(labels, list) or not labels
+            or not all(isinstance(t, str) for t in labels) or len(set(labels)) != len(labels)):
+        raise bad("`labels` must be a non-empty list of distinct str")
+    n_attr = meta.get("n_attributes")
+    if not isinstance(n_attr, int) or isinstance(n_attr, bool) or n_attr < 0:
+        raise bad("`n_attributes` must be a non-negative int")
+    attributes = meta.get("attributes")
+    if attributes is not None and (not isinstance(attributes, list)
+                                   or len(attributes) != n_attr
+                                   or not all(isinstance(a, str) for a in attributes)):
+        raise bad("`attributes` must be a list of n_attributes str")
+    inp = meta.get("input")
+    if not isinstance(inp, dict) or inp.get("kind") not in INPUT_KINDS:
+        raise bad("`input.kind` must be 'items', 'matrix' or 'featurized'")
+    uid = inp.get("space_uid")
+    if uid is not None and not isinstance(uid, str):
+        raise bad("`input.space_uid` must be a str or null")
+    if set(arrays) != set(_ARRAY_KINDS):
+        raise bad(f"arrays {sorted(arrays)} do not match the expected {sorted(_ARRAY_KINDS)}")
+    for name, kinds in _ARRAY_KINDS.items():
+        a = arrays[name]
+        if a.ndim != 1 or a.dtype.kind not in kinds:
+            raise bad(f"array {name!r} must be 1-D of kind {kinds!r}, got {a.dtype} "
+                      f"{a.shape}")
+    sa, sl, sw = arrays["state_attr"], arrays["state_label"], arrays["state_weight"]
+    tf, tt, tw = arrays["trans_from"], arrays["trans_to"], arrays["trans_weight"]
+    if not (sa.shape == sl.shape == sw.shape) or not (tf.shape == tt.shape == tw.shape):
+        raise bad("feature arrays of different lengths")
+    N = len(labels)
+    for arr, hi, name in ((sa, n_attr, "state_attr"), (sl, N, "state_label"),
+                          (tf, N, "trans_from"), (tt, N, "trans_to")):
+        if arr.size and (arr.min() < 0 or arr.max() >= hi):
+            raise bad(f"array {name!r} has indices out of range [0, {hi})")
+    if not (np.all(np.isfinite(sw)) and np.all(np.isfinite(tw))):
+        raise bad("non-finite weights")
+    weights = CRFWeights(list(labels), n_attr, sa.astype(np.int64), sl.astype(np.int64),
+                         sw.astype(np.float64), tf.astype(np.int64), tt.astype(np.int64),
+                         tw.astype(np.float64))
+    training = meta.get("training")
+    return Decoded(params, weights, list(attributes) if attributes is not None else None,
+                   inp["kind"], uid, training if isinstance(training, dict) else {})
