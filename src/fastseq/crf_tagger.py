@@ -43,8 +43,8 @@ import numpy as np
 
 from ._archive import check_model, read_archive, write_archive
 from .crf import CRF
-from .features import (DEFAULT_COLUMNS, STACK_COLUMN, TEMPLATE_MIN_COUNT, FeatureExtractor,
-                       stack_templates, template_set)
+from .features import (DEFAULT_COLUMNS, STACK_COLUMN, FeatureExtractor, stack_templates,
+                       template_set)
 
 __all__ = ["CRFTagger", "CRFTaggerEvaluation", "FORMAT_VERSION", "detect_scheme"]
 
@@ -418,10 +418,8 @@ class CRFTagger:
     def _stacked_extractor(self) -> FeatureExtractor:
         tpl = self.templates
         if isinstance(tpl, str):
-            mc = self.min_count if self.min_count is not None else \
-                dict(TEMPLATE_MIN_COUNT.get(tpl, {}))
             return FeatureExtractor(template_set(tpl) + stack_templates(), drop_missing=True,
-                                    min_count=mc)
+                                    min_count=self.min_count)
         return FeatureExtractor(list(tpl) + stack_templates(), min_count=self.min_count)
 
     def _with_tags(self, sents, tags) -> List[dict]:
@@ -659,7 +657,7 @@ class CRFTagger:
     def _parts(self):
         """(model.json contents, arrays) of :meth:`save`; a stacked tagger's first level is
         ``"level1"`` in the former and arrays prefixed ``l1_`` in the latter."""
-        fmeta, farrays = self.features_._state()
+        fmeta, farrays = self.features_.to_archive_parts()
         cmeta, carrays = self.crf_.to_archive_parts(with_attributes=False)
         arrays = {f"feat_{k}": v for k, v in farrays.items()}
         arrays.update({f"crf_{k}": v for k, v in carrays.items()})
@@ -713,7 +711,7 @@ class CRFTagger:
             level1 = cls._from_parts(l1meta, l1arrays, n_threads, where)
         elif l1arrays:
             raise bad("first-level arrays without `level1`")
-        fx = FeatureExtractor._from_state(fmeta, farrays, bad)
+        fx = FeatureExtractor.from_archive_parts(fmeta, farrays, where=where)
         templates = params.get("templates") if params.get("templates") is not None \
             else fx.templates_
         kw = {k: v for k, v in params.items() if k not in ("templates",)}

@@ -1,0 +1,580 @@
+"""The feature extractor: templates applied to whole batches of sentences at once."""
+from __future__ import annotations
+
+import uuid
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+from scipy import sparse
+
+from ..exceptions import ModelFileError, NotFittedError
+from .columns import Columns, read_sentences, resolve_column, unique_strs
+from .templates import (check_min_count, fields_of, normalize_template, template_prefix,
+                        template_set)
+from .transforms import compose, field_special, sentence_values, transform
+
+__all__ = ["Featurized", "FeatureExtractor"]
+
+_MAX_KEY = 1 << 62
+_DENSE_MAX = 1 << 21  # key spaces up to this size are looked up in a dense array
+
+
+class Featurized:
+    """Features of a batch of sentences, ready for :class:`fastseq.crf.CRF`.
+
+    ``matrix`` : ``scipy.sparse.csr_matrix`` of shape ``(tokens, attributes)`` -- all
+    sentences' tokens concatenated; ``lengths`` : ``(n_sentences,)`` int64; ``space`` : the
+    :class:`FeatureExtractor` whose attribute columns these are. ``len()`` is the number of
+    sentences; ``sequences()`` splits the matrix into one CSR matrix per sentence.
+    """
+
+    __slots__ = ("matrix", "lengths", "space")
+
+    def __init__(self, matrix, lengths, space):
+        self.matrix = matrix
+        self.lengths = np.asarray(lengths, dtype=np.int64)
+        self.space = space
+
+    def __len__(self) -> int:
+        return int(self.lengths.size)
+
+    def __repr__(self) -> str:
+        return (f"Featurized({len(self)} sequences, {self.matrix.shape[0]} tokens, "
+                f"{self.matrix.shape[1]} attributes, {self.matrix.nnz} non-zeros)")
+
+    @property
+    def offsets(self) -> np.ndarray:
+        off = np.zeros(self.lengths.size + 1, dtype=np.int64)
+        np.cumsum(self.lengths, out=off[1:])
+        return off
+
+    def sequences(self) -> List[sparse.csr_matrix]:
+        off = self.offsets
+        return [self.matrix[off[i]:off[i + 1]] for i in range(len(self))]
+
+
+class FeatureExtractor:
+    """Apply feature templates to sentences.
+
+    Parameters
+    ----------
+    templates : str or list, default "ner"
+        A built-in set (``"pos"``, ``"chunk"``, ``"ner"``, ``"crfsuite_chunk"``) or a list
+        of templates (see the module docstring).
+    columns : sequence of str, optional
+        Names of the columns when sentences are given as lists of token tuples
+        (default ``("w", "pos", "chunk")``, as many as the tuples have). Sentences given as
+        dicts (the format of :mod:`fastseq.io`) name their own columns; lists of str are
+        words (``"w"``).
+    drop_missing : bool, optional
+        Drop templates that read a column the training data lacks (default: True for the
+        built-in sets, False -- an error -- for explicit templates).
+    min_count : int or dict, optional
+        A value of a field seen fewer than this many times in the training data is treated
+        like an unseen one (its attributes do not exist), so that the model learns to
+        label rare words from their other features, as it must for new words. An int
+        applies to every field, a dict ``{field: count}`` to the fields it names. Default:
+        1 (keep everything).
+
+    After :meth:`fit`, ``templates_`` holds the templates in use, ``n_attributes_`` the number
+    of attribute columns and ``uid`` a random identifier of this attribute space (a
+    :class:`fastseq.crf.CRF` trained on its output recognises it).
+    """
+
+    def __init__(self, templates="ner", columns: Optional[Sequence[str]] = None,
+                 drop_missing: Optional[bool] = None, min_count=None):
+        self.templates = templates
+        self.columns = None if columns is None else tuple(columns)
+        self.drop_missing = drop_missing
+        self.min_count = check_min_count(min_count)
+        if isinstance(templates, str):
+            raw = template_set(templates)
+            self._drop = True if drop_missing is None else bool(drop_missing)
+        else:
+            if isinstance(templates, (bytes, dict)) or not isinstance(templates, Iterable):
+                raise TypeError("`templates` must be a template-set name or a list of "
+                                f"templates, got {type(templates).__name__}")
+            raw = list(templates)
+            if not raw:
+                raise ValueError("`templates` is empty")
+            self._drop = False if drop_missing is None else bool(drop_missing)
+        self._all_templates = [normalize_template(t, i) for i, t in enumerate(raw)]
+        if self.columns is not None:
+            for c in self.columns:
+                if not isinstance(c, str) or not c:
+                    raise TypeError(f"`columns` must be non-empty str, got {c!r}")
+        self._fitted = False
+
+    # -- introspection ---------------------------------------------------------------------
+    def __repr__(self) -> str:
+        t = (self.templates if isinstance(self.templates, str)
+             else f"<{len(self._all_templates)} templates>")
+        state = f", {self.n_attributes_} attributes" if self._fitted else ""
+        return f"FeatureExtractor({t!r}{state})"
+
+    @property
+    def is_fitted(self) -> bool:
+        return self._fitted
+
+    def _require_fitted(self):
+        if not self._fitted:
+            raise NotFittedError("this FeatureExtractor is not fitted yet; call fit() first")
+
+    def _min_count_of(self, field: str) -> int:
+        mc = self.min_count
+        if isinstance(mc, dict):
+            return int(mc.get(field, 1))
+        return int(mc)
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit(self, sents) -> "FeatureExtractor":
+        """Build the attribute vocabulary from training sentences."""
+        self.fit_transform(sents)
+        return self
+
+    def fit_transform(self, sents) -> Featurized:
+        """:meth:`fit` and :meth:`transform` in one pass."""
+        data = read_sentences(sents, self.columns)
+        if not data.lengths.size or int(data.lengths.sum()) == 0:
+            raise ValueError("`sents` holds no tokens to fit the feature templates on")
+        available = list(data.cols)
+        templates, colmap = [], {}
+        for t in self._all_templates:
+            ok = True
+            if not isinstance(t, str):
+                for f, _ in t:
+                    base = f.split(".")[0]
+                    col = resolve_column(base, available)
+                    if col is None:
+                        ok = False
+                        if not self._drop:
+                            raise ValueError(
+                                f"template {t!r} reads column {base!r}, which the data does "
+                                f"not have (columns: {available}); pass `columns=` or drop it")
+                        break
+                    colmap[base] = col
+            if ok:
+                templates.append(t)
+        if not templates:
+            raise ValueError("none of the templates applies to the data's columns "
+                             f"{available}")
+        self.templates_ = templates
+        self._colmap = colmap
+        fields = fields_of(templates)
+        self._fields = fields
+        self._field_fn = {f: (compose([transform(x) for x in f.split(".")[1:]])
+                              if "." in f and field_special(f) is None else None)
+                          for f in fields}
+        self._vocab: Dict[str, Dict[str, int]] = {f: {} for f in fields}
+        ids = self._field_ids(data, fit=True)
+        self._vsize = {f: len(self._vocab[f]) for f in fields}
+        for t in templates:
+            if not isinstance(t, str):
+                size = 1
+                for f, _ in t:
+                    size *= max(self._vsize[f], 1)
+                if size >= _MAX_KEY:
+                    raise ValueError(f"template {t!r} combines too many distinct values "
+                                     f"({size:.3g}) for 62-bit keys; split it")
+        self._tables: List[np.ndarray] = []
+        self._bases: List[int] = []
+        self._dense = {}
+        cols2d = self._attribute_columns(data, ids, fit=True)
+        self.uid = uuid.uuid4().hex
+        self._names_cache = None
+        self._fitted = True
+        return self._assemble(cols2d, data.lengths)
+
+    # -- transforming ----------------------------------------------------------------------
+    def transform(self, sents) -> Featurized:
+        """Features of ``sents`` over the fitted attribute columns (values never seen in
+        training give no attribute)."""
+        self._require_fitted()
+        data = read_sentences(sents, self.columns)
+        if data.lengths.size and int(data.lengths.sum()) > 0:
+            for base, col in self._colmap.items():
+                if col not in data.cols:
+                    alt = resolve_column(base, list(data.cols))
+                    if alt is None:
+                        raise ValueError(f"the feature templates read column {col!r}, which "
+                                         f"`sents` does not have (columns: {list(data.cols)})")
+                    data.cols[col] = data.cols[alt]
+        ids = self._field_ids(data, fit=False)
+        cols2d = self._attribute_columns(data, ids, fit=False)
+        return self._assemble(cols2d, data.lengths)
+
+    def _field_ids(self, data: Columns, fit: bool) -> Dict[str, np.ndarray]:
+        """Per field: the vocabulary id of every token's value (-1 = unseen)."""
+        L = int(data.lengths.sum())
+        type_ids: Dict[str, Tuple[np.ndarray, List[str]]] = {}
+        out: Dict[str, np.ndarray] = {}
+        for f in self._fields:
+            base = f.split(".")[0]
+            col = self._colmap[base]
+            if col not in type_ids:
+                values = data.cols.get(col, [])
+                types = unique_strs(values, f"`sents` column {col!r}")
+                table = dict(zip(types, range(len(types))))
+                tid = np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=L)
+                type_ids[col] = (tid, types)
+            tid, types = type_ids[col]
+            special = field_special(f)
+            if special is not None:
+                # sentence-level: one value per token, looked up directly
+                tok_vals = sentence_values(special, data.cols.get(col, []), data.lengths)
+                vocab = self._vocab[f]
+                if fit:
+                    setd = vocab.setdefault
+                    out[f] = np.fromiter((setd(v, len(vocab)) for v in tok_vals),
+                                         dtype=np.int64, count=L)
+                else:
+                    get = vocab.get
+                    out[f] = np.fromiter((get(v, -1) for v in tok_vals), dtype=np.int64,
+                                         count=L)
+                continue
+            fn = self._field_fn[f]
+            vals = types if fn is None else [fn(v) for v in types]
+            vocab = self._vocab[f]
+            if fit:
+                k = self._min_count_of(f)
+                if k > 1:
+                    # count the derived values over tokens; rare ones stay out of the vocabulary
+                    raw = {}
+                    setr = raw.setdefault
+                    vid = np.fromiter((setr(v, len(raw)) for v in vals), dtype=np.int64,
+                                      count=len(vals))
+                    cnt = np.bincount(vid[tid], minlength=len(raw)) if L else \
+                        np.zeros(len(raw), dtype=np.int64)
+                    keep = cnt >= k
+                    newid = np.full(len(raw), -1, dtype=np.int64)
+                    kept = [v for v, ok in zip(raw, keep.tolist()) if ok]
+                    newid[keep] = np.arange(len(kept))
+                    vocab.update(zip(kept, range(len(kept))))
+                    per_type = newid[vid]
+                else:
+                    setd = vocab.setdefault
+                    per_type = np.fromiter((setd(v, len(vocab)) for v in vals),
+                                           dtype=np.int64, count=len(vals))
+            else:
+                get = vocab.get
+                per_type = np.fromiter((get(v, -1) for v in vals), dtype=np.int64,
+                                       count=len(vals))
+            out[f] = per_type[tid] if L else np.zeros(0, dtype=np.int64)
+        return out
+
+    def _attribute_columns(self, data: Columns, ids, fit: bool) -> np.ndarray:
+        """(L, n_templates) int64 attribute columns, -1 where a template gives nothing."""
+        lengths = data.lengths
+        L = int(lengths.sum())
+        nT = len(self.templates_)
+        cols2d = np.full((L, nT), -1, dtype=np.int64)
+        if L == 0:
+            if fit:  # pragma: no cover - fit refuses empty data
+                raise ValueError("no tokens")
+            return cols2d
+        off = np.zeros(lengths.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=off[1:])
+        lens = np.repeat(lengths, lengths)
+        pos = np.arange(L, dtype=np.int64) - np.repeat(off[:-1], lengths)
+        inrange: Dict[int, np.ndarray] = {}
+
+        def ok_at(o):
+            if o not in inrange:
+                inrange[o] = (pos + o >= 0) & (pos + o < lens)
+            return inrange[o]
+
+        gidx = np.arange(L, dtype=np.int64)
+        base = 0
+        for j, t in enumerate(self.templates_):
+            if isinstance(t, str):
+                if t == "__BOS__":
+                    valid = pos == 0
+                elif t == "__EOS__":
+                    valid = pos == lens - 1
+                else:
+                    valid = np.ones(L, dtype=bool)
+                key = np.zeros(L, dtype=np.int64)
+            else:
+                valid = np.ones(L, dtype=bool)
+                key = np.zeros(L, dtype=np.int64)
+                for f, o in t:
+                    fid = ids[f]
+                    if o == 0:
+                        v = fid
+                    else:
+                        valid &= ok_at(o)
+                        v = fid[np.clip(gidx + o, 0, L - 1)]
+                    valid &= v >= 0
+                    key *= max(self._vsize[f], 1)
+                    key += np.maximum(v, 0)
+            if fit:
+                table = np.unique(key[valid])
+                self._tables.append(table)
+                self._bases.append(base)
+                cols2d[valid, j] = base + np.searchsorted(table, key[valid])
+                base += table.size
+            else:
+                table = self._tables[j]
+                dense = self._dense_table(j)
+                if dense is not None:
+                    col = dense[key[valid]]
+                    sel = np.flatnonzero(valid)
+                    hit = col >= 0
+                    cols2d[sel[hit], j] = self._bases[j] + col[hit]
+                elif table.size:
+                    k = key[valid]
+                    idx = np.searchsorted(table, k)
+                    np.minimum(idx, table.size - 1, out=idx)
+                    found = table[idx] == k
+                    sel = np.flatnonzero(valid)[found]
+                    cols2d[sel, j] = self._bases[j] + idx[found]
+        if fit:
+            self.n_attributes_ = base
+        return cols2d
+
+    def _key_space(self, j) -> int:
+        t = self.templates_[j]
+        if isinstance(t, str):
+            return 1
+        size = 1
+        for f, _ in t:
+            size *= max(self._vsize[f], 1)
+        return size
+
+    def _dense_table(self, j):
+        """For a template with a small key space: key -> position in its table (-1: none)."""
+        cache = self.__dict__.setdefault("_dense", {})
+        if j not in cache:
+            size = self._key_space(j)
+            if size > _DENSE_MAX:
+                cache[j] = None
+            else:
+                d = np.full(size, -1, dtype=np.int64)
+                tab = self._tables[j]
+                d[tab] = np.arange(tab.size)
+                cache[j] = d
+        return cache[j]
+
+    def _assemble(self, cols2d: np.ndarray, lengths: np.ndarray) -> Featurized:
+        L = cols2d.shape[0]
+        mask = cols2d >= 0
+        counts = mask.sum(axis=1)
+        indptr = np.zeros(L + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        indices = cols2d[mask]
+        # within a row the columns follow the template order: sort them (CSR canonical form)
+        A = self.n_attributes_
+        itype = np.int32 if A < 2**31 - 1 and indices.size < 2**31 - 1 else np.int64
+        m = sparse.csr_matrix((np.ones(indices.size), indices.astype(itype),
+                               indptr.astype(itype)), shape=(L, A))
+        m.has_sorted_indices = False
+        m.sort_indices()
+        return Featurized(m, lengths, self)
+
+    # -- names and python-crfsuite output ----------------------------------------------------
+    def attribute_names(self) -> List[str]:
+        """The name of every attribute column, in column order (``"w[-1]|w[0]=the|cat"``)."""
+        self._require_fitted()
+        if self._names_cache is not None:
+            return self._names_cache
+        values = {f: list(self._vocab[f]) for f in self._fields}
+        names: List[str] = []
+        for j, t in enumerate(self.templates_):
+            table = self._tables[j]
+            if isinstance(t, str):
+                names.extend([t] * table.size)
+                continue
+            prefix = template_prefix(t)
+            parts = []
+            rest = table.copy()
+            for f, _ in reversed(t):
+                V = max(self._vsize[f], 1)
+                parts.append((f, rest % V))
+                rest //= V
+            parts.reverse()
+            cols = [[values[f][i] for i in idx.tolist()] for f, idx in parts]
+            names.extend(prefix + "|".join(vs) for vs in zip(*cols))
+        self._names_cache = names
+        return names
+
+    def to_lists(self, sents) -> List[List[List[str]]]:
+        """python-crfsuite features: per sentence, per token, the list of attribute names.
+
+        Uses no vocabulary (needs no fit unless the templates were resolved by one); the
+        names are exactly those of :meth:`attribute_names`.
+        """
+        data = read_sentences(sents, self.columns)
+        templates = self.templates_ if self._fitted else self._all_templates
+        available = list(data.cols)
+        lengths = data.lengths
+        L = int(lengths.sum())
+        out: List[List[str]] = [[] for _ in range(L)]
+        if L == 0:
+            return [[] for _ in range(lengths.size)]
+        off = np.zeros(lengths.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=off[1:])
+        lens = np.repeat(lengths, lengths)
+        pos = np.arange(L, dtype=np.int64) - np.repeat(off[:-1], lengths)
+        per_field: Dict[str, List[str]] = {}
+        type_cache: Dict[str, Tuple[list, list]] = {}
+
+        def field_values(f):
+            if f not in per_field:
+                base = f.split(".")[0]
+                col = (self._colmap.get(base) if self._fitted else None) or \
+                    resolve_column(base, available)
+                if col is None or col not in data.cols:
+                    per_field[f] = None
+                    return None
+                if col not in type_cache:
+                    values = data.cols[col]
+                    types = unique_strs(values, f"`sents` column {col!r}")
+                    table = dict(zip(types, range(len(types))))
+                    tid = list(map(table.__getitem__, values))
+                    type_cache[col] = (tid, types)
+                tid, types = type_cache[col]
+                special = field_special(f)
+                if special is not None:
+                    per_field[f] = sentence_values(special, data.cols[col], lengths)
+                    return per_field[f]
+                fns = [transform(x) for x in f.split(".")[1:]]
+                if fns:
+                    fn = compose(fns)
+                    tv = [fn(v) for v in types]
+                    per_field[f] = [tv[i] for i in tid]
+                else:
+                    unique_strs(data.cols[col], f"`sents` column {col!r}")
+                    per_field[f] = data.cols[col]
+            return per_field[f]
+
+        for t in templates:
+            if isinstance(t, str):
+                if t == "__BOS__":
+                    rows = np.flatnonzero(pos == 0)
+                elif t == "__EOS__":
+                    rows = np.flatnonzero(pos == lens - 1)
+                else:
+                    rows = np.arange(L)
+                for r in rows.tolist():
+                    out[r].append(t)
+                continue
+            vals = [field_values(f) for f, _ in t]
+            if any(v is None for v in vals):
+                if self._fitted or not self._drop:
+                    raise ValueError(f"template {t!r} reads a column `sents` does not have "
+                                     f"(columns: {available})")
+                continue
+            valid = np.ones(L, dtype=bool)
+            for _, o in t:
+                if o:
+                    valid &= (pos + o >= 0) & (pos + o < lens)
+            rows = np.flatnonzero(valid).tolist()
+            prefix = template_prefix(t)
+            if len(t) == 1:
+                v, o = vals[0], t[0][1]
+                for r in rows:
+                    out[r].append(prefix + v[r + o])
+            else:
+                offs = [o for _, o in t]
+                for r in rows:
+                    out[r].append(prefix + "|".join([v[r + o] for v, o in zip(vals, offs)]))
+        return [out[off[i]:off[i + 1]] for i in range(lengths.size)]
+
+    def to_dicts(self, sents) -> List[List[Dict[str, float]]]:
+        """Like :meth:`to_lists` with ``{attribute: 1.0}`` dicts per token."""
+        return [[dict.fromkeys(tok, 1.0) for tok in s] for s in self.to_lists(sents)]
+
+    # -- persistence ------------------------------------------------------------------------
+    def to_archive_parts(self) -> Tuple[dict, Dict[str, np.ndarray]]:
+        """``(JSON-able description, {name: array})`` of the fitted extractor, for embedding
+        it in a model file (a tagger's); :meth:`from_archive_parts` reads it back."""
+        self._require_fitted()
+        meta = {
+            "templates": [t if isinstance(t, str) else [[f, o] for f, o in t]
+                          for t in self.templates_],
+            "template_set": self.templates if isinstance(self.templates, str) else None,
+            "columns": list(self.columns) if self.columns is not None else None,
+            "min_count": self.min_count,
+            "colmap": dict(self._colmap),
+            "fields": list(self._fields),
+            "vocab": {f: list(self._vocab[f]) for f in self._fields},
+            "uid": self.uid,
+        }
+        arrays = {f"table_{j}": t.astype(np.int64) for j, t in enumerate(self._tables)}
+        return meta, arrays
+
+    @classmethod
+    def from_archive_parts(cls, meta: dict, arrays: Dict[str, np.ndarray], *,
+                           where: str) -> "FeatureExtractor":
+        """The extractor :meth:`to_archive_parts` described; every part is checked and a
+        :class:`fastseq.exceptions.ModelFileError` naming ``where`` raised for anything
+        that does not check out."""
+        def bad(msg):
+            return ModelFileError(f"{where}: not a valid fastseq feature extractor: {msg}")
+
+        try:
+            templates = [t if isinstance(t, str) else tuple((f, int(o)) for f, o in t)
+                         for t in meta["templates"]]
+            name = meta.get("template_set")
+            self = cls(templates, columns=meta.get("columns"), drop_missing=False,
+                       min_count=meta.get("min_count", 1))
+            self.templates = name if isinstance(name, str) else self.templates
+            self.templates_ = self._all_templates
+            colmap = meta["colmap"]
+            fields = meta["fields"]
+            vocab = meta["vocab"]
+            uid = meta["uid"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise bad(f"bad feature extractor description ({exc})") from None
+        if (not isinstance(colmap, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                    for k, v in colmap.items())):
+            raise bad("`colmap` must map str to str")
+        if fields != fields_of(self.templates_):
+            raise bad("`fields` do not match the templates")
+        if not isinstance(vocab, dict) or set(vocab) != set(fields):
+            raise bad("`vocab` must have one list per field")
+        for f in fields:
+            if f.split(".")[0] not in colmap:
+                raise bad(f"field {f!r} has no column")
+            v = vocab[f]
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v) \
+                    or len(set(v)) != len(v):
+                raise bad(f"vocabulary of {f!r} must be a list of distinct str")
+        if not isinstance(uid, str):
+            raise bad("`uid` must be a str")
+        self._colmap = dict(colmap)
+        self._fields = list(fields)
+        self._field_fn = {f: (compose([transform(x) for x in f.split(".")[1:]])
+                              if "." in f and field_special(f) is None else None)
+                          for f in fields}
+        self._vocab = {f: {x: i for i, x in enumerate(vocab[f])} for f in fields}
+        self._vsize = {f: len(vocab[f]) for f in fields}
+        self._tables, self._bases = [], []
+        self._dense = {}
+        base = 0
+        for j, t in enumerate(self.templates_):
+            tab = arrays.get(f"table_{j}")
+            if tab is None or tab.ndim != 1 or tab.dtype.kind not in "iu":
+                raise bad(f"missing or malformed attribute table {j}")
+            tab = tab.astype(np.int64)
+            if tab.size and (np.any(np.diff(tab) <= 0) or tab[0] < 0):
+                raise bad(f"attribute table {j} must be sorted, distinct and non-negative")
+            if isinstance(t, str):
+                if tab.size > 1 or (tab.size and tab[0] != 0):
+                    raise bad(f"attribute table {j} of {t!r} must be [0]")
+            else:
+                size = 1
+                for f, _ in t:
+                    size *= max(self._vsize[f], 1)
+                if tab.size and tab[-1] >= size:
+                    raise bad(f"attribute table {j} has keys out of range")
+            self._tables.append(tab)
+            self._bases.append(base)
+            base += tab.size
+        if set(arrays) != {f"table_{j}" for j in range(len(self.templates_))}:
+            raise bad("unexpected attribute tables")
+        self.n_attributes_ = base
+        self.uid = uid
+        self._names_cache = None
+        self._fitted = True
+        return self
