@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from fastseq.crf import CRF, NotFittedError, crfsuite_items
-from fastseq.crf_tagger import CRFTagger
+from fastseq.taggers import CRFTagger
 from fastseq.features import FeatureExtractor, Featurized, template_set
 
 
@@ -556,7 +556,7 @@ def test_training_is_bitwise_identical_for_any_thread_count():
 
 
 def test_scheme_detection_and_reencoding():
-    from fastseq.crf_tagger import detect_scheme
+    from fastseq.schemes import detect_scheme
     assert detect_scheme([["B-PER", "I-PER", "O", "B-LOC"]]) == "IOB2"
     assert detect_scheme([["I-PER", "I-PER", "O", "I-LOC", "B-LOC"]]) == "IOB1"
     assert detect_scheme([["B-PER", "E-PER", "O", "S-LOC"]]) == "IOBES"

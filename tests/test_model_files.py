@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from fastseq.crf import CRF
-from fastseq.tag import CRFTagger, HMMTagger, load_tagger
+from fastseq.taggers import CRFTagger, HMMTagger, load_tagger
 
 DATA = Path(__file__).parent / "data" / "models-0.1.0"
 EXPECTED = json.loads((DATA / "expected.json").read_text())

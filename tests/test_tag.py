@@ -19,7 +19,9 @@ import numpy as np
 import pytest
 
 from fastseq import _cli_tag
-from fastseq.tag import FORMAT_VERSION, HMMTagger, TaggerEvaluation, load_tagger, word_shape
+from fastseq.exceptions import NotFittedError
+from fastseq.taggers import HMMTagger, TaggerEvaluation, load_tagger
+from fastseq.taggers.hmm_tagger import FORMAT_VERSION, shape_class
 
 # ---------------------------------------------------------------------------------------------
 # a tiny hand-made corpus
@@ -129,8 +131,8 @@ def test_unknown_words(tagger):
     assert dict(HMMTagger(known_prior=0).train(TRAIN).tag(sent))["and"] == "CCONJ"
 
 
-def test_word_shape():
-    assert [word_shape(w) for w in ["dog", "Dog", "DOG", "I", "iPod", "1,000", "4th", "...",
+def test_shape_class():
+    assert [shape_class(w) for w in ["dog", "Dog", "DOG", "I", "iPod", "1,000", "4th", "...",
                                     "well-known", "Jean-Luc", "a@b.org", "www.x.com", "-"]] == [
         "lower", "cap", "upper", "cap", "mixed", "num", "alnum", "punct", "lower-", "cap-",
         "url", "url", "punct"]
@@ -406,9 +408,9 @@ def test_bad_tagging_input(tagger):
         tagger.tag_sents([["the"], None])
     with pytest.raises(ValueError, match="untagged"):
         tagger.evaluate([["the", "dog"]])
-    with pytest.raises(RuntimeError, match="not trained"):
+    with pytest.raises(NotFittedError, match="not trained"):
         HMMTagger().tag(["the"])
-    with pytest.raises(RuntimeError, match="not trained"):
+    with pytest.raises(NotFittedError, match="not trained"):
         HMMTagger().save("x")
 
 
@@ -633,3 +635,23 @@ def test_ud_english_ewt_upos():
     # measured 94.2 % (known 95.6 %, unknown 78.1 %); the test-set target is 93.5 %
     assert rep.accuracy > 0.935
     assert rep.unknown_accuracy > 0.74
+
+
+def test_former_module_name_still_imports_and_warns():
+    import importlib
+    import sys
+
+    sys.modules.pop("fastseq.tag", None)
+    with pytest.warns(DeprecationWarning, match="fastseq.taggers"):
+        old = importlib.import_module("fastseq.tag")
+    assert old.HMMTagger is HMMTagger and old.load_tagger is load_tagger
+
+
+def test_evaluation_scores_chunks_for_any_tagger():
+    train = [[("John", "B-PER"), ("Smith", "I-PER"), ("runs", "O")],
+             [("Mary", "B-PER"), ("sleeps", "O")]] * 3
+    report = HMMTagger(order=1).train(train).evaluation_report(
+        [[("John", "B-PER"), ("Smith", "I-PER"), ("sleeps", "O")]])
+    assert report.accuracy == 1.0 and report.f1 == 1.0
+    assert report.per_type["PER"]["support"] == 1
+    assert "chunks (CoNLL)" in report.report()

@@ -135,7 +135,7 @@ def _read(path: str, args, fmt: str, *, columns=None):
 
 def train_crf(args) -> int:
     """Run ``fastseq train crf`` with parsed ``args``; returns the exit status."""
-    from .crf_tagger import CRFTagger
+    from .taggers import CRFTagger
     try:
         fmt = args.format or ("conllu" if args.train.endswith(".conllu") else "conll")
         sents, names = _read(args.train, args, fmt)

@@ -65,7 +65,7 @@ class CLIError(Exception):
 
 
 def _progress(iterable, args, **kw):
-    from .tag import _progress as bar
+    from .taggers._inputs import progress_bar as bar
     return bar(iterable, enable=getattr(args, "progress", None), **kw)
 
 
@@ -230,7 +230,7 @@ def _fail(command: str, exc: BaseException) -> int:
 
 
 def _load_model(path: str, threads):
-    from .tag import load_tagger
+    from .taggers import load_tagger
     if not os.path.exists(path):
         raise CLIError(f"no such model file: {path}")
     try:
@@ -269,7 +269,7 @@ def _smoothing(text: str):
 
 
 def _add_train_hmm_arguments(p: argparse.ArgumentParser) -> None:
-    from .tag import HMMTagger
+    from .taggers import HMMTagger
     d = HMMTagger().get_params()
     p.add_argument("--train", required=True, metavar="FILE",
                    help="tagged training data (CoNLL-U or CoNLL; '-' for stdin)")
@@ -302,7 +302,7 @@ def _add_train_hmm_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _run_train_hmm(args) -> int:
-    from .tag import HMMTagger
+    from .taggers import HMMTagger
     try:
         try:
             tagger = HMMTagger(order=args.order, beam=args.beam, lexicalize=args.lexicalize,

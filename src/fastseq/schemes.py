@@ -21,7 +21,7 @@ A chunk label is ``"O"`` (outside any chunk) or a one-letter *prefix* joined to 
 
 Public names: :data:`SCHEMES`, :func:`normalize_scheme`, :func:`parse_label`,
 :func:`allowed_transitions`, :func:`get_entities`, :func:`entities_to_tags`,
-:func:`convert_scheme`.
+:func:`convert_scheme`, :func:`detect_scheme`, :func:`is_chunk_tagset`.
 
 Entities (spans) are ``(type, start, end)`` tuples with an *inclusive* ``end``, the
 convention of ``seqeval.metrics.sequence_labeling.get_entities``.
@@ -40,6 +40,8 @@ __all__ = [
     "get_entities",
     "entities_to_tags",
     "convert_scheme",
+    "detect_scheme",
+    "is_chunk_tagset",
 ]
 
 #: The supported tagging schemes, by canonical name.
@@ -666,3 +668,69 @@ def convert_scheme(tags, from_scheme, to_scheme, *, suffix: bool = False):
 def _convert_one(tags: List[str], src: str, dst: str, suffix: bool) -> List[str]:
     spans = _decode_for_conversion(tags, src, suffix)
     return entities_to_tags(spans, len(tags), dst, suffix=suffix)
+
+
+# --------------------------------------------------------------------------------------
+# detection
+# --------------------------------------------------------------------------------------
+def detect_scheme(tag_seqs) -> Optional[str]:
+    """The chunk tagging scheme of label sequences (``"IOB2"``, ``"IOB1"``, ``"IOBES"``,
+    ``"BILOU"``, ``"IOE2"``, ``"IOE1"``), or None when the labels are not chunk labels
+    (anything but ``"O"`` and ``<prefix>-<type>``)."""
+    prefixes = set()
+    labels = set()
+    for seq in tag_seqs:
+        labels.update(seq)
+    if "O" not in labels:
+        return None
+    for lab in labels:
+        if lab == "O":
+            continue
+        if len(lab) < 3 or lab[1] != "-" or lab[0] not in "BIESLU":
+            return None
+        prefixes.add(lab[0])
+    if not prefixes:
+        return None
+    if prefixes <= {"B", "I", "E", "S"} and prefixes & {"E", "S"} and not prefixes <= {"I", "E"}:
+        return "IOBES"
+    if prefixes <= {"B", "I", "L", "U"} and prefixes & {"L", "U"}:
+        return "BILOU"
+    if prefixes <= {"I", "E"}:
+        # IOE2 closes every chunk with E-; IOE1 only a chunk followed by one of the same type
+        closed = open_ = 0
+        for seq in tag_seqs:
+            for a, b in zip(seq, list(seq[1:]) + ["O"]):
+                if a != "O" and (b == "O" or b[2:] != a[2:] or b[0] == "E" and a[0] == "E"):
+                    if a[0] == "E":
+                        closed += 1
+                    else:
+                        open_ += 1
+        return "IOE2" if closed >= open_ else "IOE1"
+    if prefixes <= {"B", "I"}:
+        # IOB2 opens every chunk with B-; IOB1 only a chunk right after one of the same type
+        b_starts = i_starts = 0
+        for seq in tag_seqs:
+            prev = "O"
+            for lab in seq:
+                if lab != "O" and (prev == "O" or prev[2:] != lab[2:] or lab[0] == "B"):
+                    if lab[0] == "B":
+                        b_starts += 1
+                    else:
+                        i_starts += 1
+                prev = lab
+        return "IOB2" if b_starts >= i_starts else "IOB1"
+    return None
+
+
+def is_chunk_tagset(tags: Iterable[str]) -> bool:
+    """Whether ``tags`` are chunk labels: ``"O"`` and ``<prefix>-<type>`` labels with a prefix
+    of one of the schemes (at least one of the latter).
+
+    >>> is_chunk_tagset(["B-NP", "I-NP", "O"]), is_chunk_tagset(["NOUN", "VERB"])
+    (True, False)
+    """
+    seen = set(tags)
+    if not seen:
+        return False
+    prefixed = [t for t in seen if len(t) > 2 and t[1] in "-_" and t[0] in "BIESLU"]
+    return bool(prefixed) and all(t == "O" or t in prefixed for t in seen)

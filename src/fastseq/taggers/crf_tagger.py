@@ -1,7 +1,7 @@
 """CRF taggers: feature templates (:mod:`fastseq.features`) + a linear-chain CRF
-(:class:`fastseq.crf.CRF`), with the interface of :class:`fastseq.tag.HMMTagger`.
+(:class:`fastseq.crf.CRF`), with the interface of :class:`fastseq.taggers.HMMTagger`.
 
->>> from fastseq.crf_tagger import CRFTagger
+>>> from fastseq.taggers import CRFTagger
 >>> train = [[("The", "DET"), ("dog", "NOUN"), ("barks", "VERB")],
 ...          [("A", "DET"), ("cat", "NOUN"), ("sleeps", "VERB")]]
 >>> tagger = CRFTagger(templates="pos").train(train)
@@ -36,20 +36,24 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._archive import check_model, read_archive, write_archive
-from .crf import CRF
-from .features import (DEFAULT_COLUMNS, STACK_COLUMN, FeatureExtractor, stack_templates,
-                       template_set)
+from .._archive import check_model, read_archive, write_archive
+from ..crf import CRF
+from ..exceptions import NotFittedError
+from ..features import (DEFAULT_COLUMNS, STACK_COLUMN, FeatureExtractor, stack_templates,
+                        template_set)
+from ..schemes import SCHEMES, allowed_transitions, convert_scheme, detect_scheme
+from .evaluation import TaggerEvaluation, evaluate
 
-__all__ = ["CRFTagger", "CRFTaggerEvaluation", "FORMAT_VERSION", "detect_scheme"]
+__all__ = ["CRFTagger", "FORMAT", "FORMAT_VERSION", "DEFAULT_REGULARIZATION", "DEFAULT_STACK"]
 
+#: the ``format`` of a CRF tagger model file
+FORMAT = "fastseq.CRFTagger"
+#: Version of the file format written by :meth:`CRFTagger.save`.
 FORMAT_VERSION = 1
-_FORMAT = "fastseq.CRFTagger"
 
 #: regularisation (c1, c2) of the built-in template sets when neither is given, chosen on
 #: the development splits of UD English-EWT ("pos"), CoNLL-2003 ("ner") and held-out
@@ -64,130 +68,13 @@ DEFAULT_REGULARIZATION: Dict[str, Tuple[float, float]] = {
 
 #: jackknife folds of the stacked first level (see ``CRFTagger(stack=...)``) of the built-in
 #: template sets when ``stack`` is None: on UD English-EWT dev, stacking "pos" gains ~0.1
-#: points of UPOS accuracy for ~3.5x the training time (notes/crf-status.md)
+#: points of UPOS accuracy for ~3.5x the training time
 DEFAULT_STACK: Dict[str, int] = {"pos": 2}
 
 _CRF_KEYS = ("algorithm", "c1", "c2", "max_iterations", "min_freq", "all_possible_states",
              "all_possible_transitions", "epsilon", "period", "delta", "num_memories")
 _PARAMS = (("templates", "columns", "min_count", "scheme", "constrained", "stack") + _CRF_KEYS
            + ("verbose", "n_threads"))
-_SCHEMES = ("IOB1", "IOB2", "IOE1", "IOE2", "IOBES", "BILOU")
-
-
-def detect_scheme(tag_seqs) -> Optional[str]:
-    """The chunk tagging scheme of label sequences (``"IOB2"``, ``"IOB1"``, ``"IOBES"``,
-    ``"BILOU"``, ``"IOE2"``, ``"IOE1"``), or None when the labels are not chunk labels
-    (anything but ``"O"`` and ``<prefix>-<type>``)."""
-    prefixes = set()
-    labels = set()
-    for seq in tag_seqs:
-        labels.update(seq)
-    if "O" not in labels:
-        return None
-    for lab in labels:
-        if lab == "O":
-            continue
-        if len(lab) < 3 or lab[1] != "-" or lab[0] not in "BIESLU":
-            return None
-        prefixes.add(lab[0])
-    if not prefixes:
-        return None
-    if prefixes <= {"B", "I", "E", "S"} and prefixes & {"E", "S"} and not prefixes <= {"I", "E"}:
-        return "IOBES"
-    if prefixes <= {"B", "I", "L", "U"} and prefixes & {"L", "U"}:
-        return "BILOU"
-    if prefixes <= {"I", "E"}:
-        # IOE2 closes every chunk with E-; IOE1 only a chunk followed by one of the same type
-        closed = open_ = 0
-        for seq in tag_seqs:
-            for a, b in zip(seq, list(seq[1:]) + ["O"]):
-                if a != "O" and (b == "O" or b[2:] != a[2:] or b[0] == "E" and a[0] == "E"):
-                    if a[0] == "E":
-                        closed += 1
-                    else:
-                        open_ += 1
-        return "IOE2" if closed >= open_ else "IOE1"
-    if prefixes <= {"B", "I"}:
-        # IOB2 opens every chunk with B-; IOB1 only a chunk right after one of the same type
-        b_starts = i_starts = 0
-        for seq in tag_seqs:
-            prev = "O"
-            for lab in seq:
-                if lab != "O" and (prev == "O" or prev[2:] != lab[2:] or lab[0] == "B"):
-                    if lab[0] == "B":
-                        b_starts += 1
-                    else:
-                        i_starts += 1
-                prev = lab
-        return "IOB2" if b_starts >= i_starts else "IOB1"
-    return None
-
-
-@dataclass
-class CRFTaggerEvaluation:
-    """Evaluation of a tagger on gold data.
-
-    Token ``accuracy`` (overall, ``known_accuracy`` / ``unknown_accuracy`` for words seen /
-    not seen in training), ``per_tag`` precision / recall / F1 / support of every tag, the
-    tagging speed, and -- when the tags are IOB-style chunk labels -- CoNLL chunk
-    ``precision`` / ``recall`` / ``f1`` (micro, as conlleval) and ``per_type`` scores.
-    """
-
-    accuracy: float
-    known_accuracy: float
-    unknown_accuracy: float
-    n_tokens: int
-    n_known: int
-    n_unknown: int
-    per_tag: Dict[str, Dict[str, float]] = field(default_factory=dict)
-    tokens_per_s: float = float("nan")
-    precision: Optional[float] = None
-    recall: Optional[float] = None
-    f1: Optional[float] = None
-    per_type: Dict[str, Dict[str, float]] = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in (
-            "accuracy", "known_accuracy", "unknown_accuracy", "n_tokens", "n_known",
-            "n_unknown", "tokens_per_s", "precision", "recall", "f1", "per_type", "per_tag")}
-
-    def report(self, digits: int = 4) -> str:
-        def pct(x):
-            return "n/a" if x is None or x != x else f"{100 * x:.{max(digits - 2, 1)}f} %"
-
-        lines = [
-            f"tokens:           {self.n_tokens}",
-            f"accuracy:         {pct(self.accuracy)}",
-            f"known words:      {pct(self.known_accuracy)} ({self.n_known} tokens)",
-            f"unknown words:    {pct(self.unknown_accuracy)} ({self.n_unknown} tokens)",
-        ]
-        if self.f1 is not None:
-            lines.append(f"chunks (CoNLL):   precision {pct(self.precision)}, recall "
-                         f"{pct(self.recall)}, F1 {pct(self.f1)}")
-        if self.tokens_per_s == self.tokens_per_s:
-            lines.append(f"tagging speed:    {self.tokens_per_s:,.0f} tokens/s")
-        table = self.per_type if self.per_type else self.per_tag
-        if table:
-            what = "type" if self.per_type else "tag"
-            width = max(8, max(len(t) for t in table))
-            lines += ["", f"{what:>{width}}  precision     recall   f1-score    support"]
-            for tag in sorted(table):
-                r = table[tag]
-                lines.append(f"{tag:>{width}}  {r['precision']:9.{digits}f}  "
-                             f"{r['recall']:9.{digits}f}  {r['f1']:9.{digits}f}  "
-                             f"{int(r['support']):9d}")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.report()
-
-
-def _looks_like_chunks(tags: Iterable[str]) -> bool:
-    seen = set(tags)
-    if not seen:
-        return False
-    prefixed = [t for t in seen if len(t) > 2 and t[1] in "-_" and t[0] in "BIESLU"]
-    return bool(prefixed) and all(t == "O" or t in prefixed for t in seen)
 
 
 class CRFTagger:
@@ -262,8 +149,8 @@ class CRFTagger:
         self.n_threads = n_threads
         self.metadata: dict = {}
         FeatureExtractor(templates, columns=self.columns, min_count=min_count)  # validates
-        if scheme is not None and scheme != "auto" and scheme not in _SCHEMES:
-            raise ValueError(f"`scheme` must be 'auto', None or one of {_SCHEMES}, got "
+        if scheme is not None and scheme != "auto" and scheme not in SCHEMES:
+            raise ValueError(f"`scheme` must be 'auto', None or one of {SCHEMES}, got "
                              f"{scheme!r}")
         if not isinstance(constrained, (bool, np.bool_)):
             raise TypeError(f"`constrained` must be a bool, got {type(constrained).__name__}")
@@ -294,7 +181,6 @@ class CRFTagger:
 
     def _require_fitted(self):
         if not self.is_fitted:
-            from .exceptions import NotFittedError
             raise NotFittedError("This CRFTagger is not trained yet; call train() or load()")
 
     def _crf(self) -> CRF:
@@ -516,7 +402,6 @@ class CRFTagger:
     def _convert(labels, src, dst):
         if src == dst:
             return labels
-        from .schemes import convert_scheme
         return convert_scheme(labels, src, dst)
 
     # -- tagging ---------------------------------------------------------------------------
@@ -531,7 +416,6 @@ class CRFTagger:
             cache = (None,)
             if self.constrained and self.scheme_train_ is not None \
                     and "O" in self.crf_.classes_:
-                from .schemes import allowed_transitions
                 try:
                     cache = (allowed_transitions(self.crf_.classes_, self.scheme_train_),)
                 except ValueError:
@@ -600,49 +484,17 @@ class CRFTagger:
         return self.evaluation_report(gold_sents, tag=tag, per_tag=False).accuracy
 
     def evaluation_report(self, gold_sents, *, tag: Optional[str] = None,
-                          per_tag: bool = True) -> CRFTaggerEvaluation:
+                          per_tag: bool = True) -> TaggerEvaluation:
         """Accuracy (overall, known / unknown words), per-tag scores, CoNLL chunk scores
-        when the tags are chunk labels, and the tagging speed."""
+        when the tags are chunk labels, and the tagging speed (see
+        :class:`~fastseq.taggers.TaggerEvaluation`)."""
         self._require_fitted()
         inputs, gold, _ = self._split_tagged(gold_sents, "gold_sents", tag)
         t0 = time.perf_counter()
         pred = self._predict_inputs(inputs)
-        dt = time.perf_counter() - t0
-        g = [t for s in gold for t in s]
-        p = [t for s in pred for t in s]
-        ok = np.fromiter((a == b for a, b in zip(g, p)), dtype=bool, count=len(g))
-        vocab = self._train_words
-        words = [w for s in self._words(inputs) for w in s]
-        known = np.fromiter((w in vocab for w in words), dtype=bool, count=len(words))
-        n, nk = len(g), int(known.sum())
-
-        def rate(m):
-            c = int(m.sum())
-            return float(ok[m].sum() / c) if c else float("nan")
-
-        res = CRFTaggerEvaluation(
-            accuracy=float(ok.mean()) if n else float("nan"),
-            known_accuracy=rate(known), unknown_accuracy=rate(~known), n_tokens=n,
-            n_known=nk, n_unknown=n - nk, tokens_per_s=n / dt if dt > 0 else float("nan"))
-        if per_tag and n:
-            from .tag import _per_tag_scores
-            res.per_tag = _per_tag_scores(g, p)
-        if n and _looks_like_chunks(set(g) | set(p)):
-            from .metrics import precision_recall_fscore_support
-            import warnings
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                pr, rc, f1, sup = precision_recall_fscore_support(gold, pred, average="micro")
-                res.precision, res.recall, res.f1 = float(pr), float(rc), float(f1)
-                if per_tag:
-                    from .metrics import get_entities
-                    types = sorted({e[0] for s in gold for e in get_entities(s)}
-                                   | {e[0] for s in pred for e in get_entities(s)})
-                    P, R, Fs, S = precision_recall_fscore_support(gold, pred, average=None)
-                    res.per_type = {t: {"precision": float(a), "recall": float(b),
-                                        "f1": float(c), "support": int(d)}
-                                    for t, a, b, c, d in zip(types, P, R, Fs, S)}
-        return res
+        seconds = time.perf_counter() - t0
+        return evaluate(gold, pred, self._words(inputs), self._train_words, seconds,
+                        per_tag=per_tag)
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path) -> None:
@@ -666,7 +518,7 @@ class CRFTagger:
             params["templates"] = None  # the templates themselves are in "features"
         params["columns"] = list(params["columns"]) if params["columns"] else None
         meta = {
-            "format": _FORMAT,
+            "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "params": params,
             "input_columns": list(self.input_columns_) if self.input_columns_ else None,
@@ -689,11 +541,15 @@ class CRFTagger:
     def load(cls, path, *, n_threads=None) -> "CRFTagger":
         """Read a tagger written by :meth:`save` (never executes code from the file)."""
         meta, arrays = read_archive(path)
-        return cls._from_parts(meta, arrays, n_threads, os.fspath(path))
+        return cls.from_archive_parts(meta, arrays, where=os.fspath(path), n_threads=n_threads)
 
     @classmethod
-    def _from_parts(cls, meta, arrays, n_threads, where):
-        bad, params = check_model(meta, where, _FORMAT, FORMAT_VERSION, "CRFTagger",
+    def from_archive_parts(cls, meta: dict, arrays: Dict[str, np.ndarray], *, where: str,
+                           n_threads: Optional[int] = None) -> "CRFTagger":
+        """The tagger a model file holds, from its parts (see :func:`fastseq.taggers.load_tagger`);
+        everything is checked and a :class:`fastseq.exceptions.ModelFileError` naming
+        ``where`` raised for anything that does not check out."""
+        bad, params = check_model(meta, where, FORMAT, FORMAT_VERSION, "CRFTagger",
                                   _PARAMS)
         fmeta, cmeta = meta.get("features"), meta.get("crf")
         if not isinstance(fmeta, dict) or not isinstance(cmeta, dict):
@@ -708,7 +564,7 @@ class CRFTagger:
             l1meta = meta["level1"]
             if not isinstance(l1meta, dict) or "level1" in l1meta:
                 raise bad("`level1` must be the object of a single-level tagger")
-            level1 = cls._from_parts(l1meta, l1arrays, n_threads, where)
+            level1 = cls.from_archive_parts(l1meta, l1arrays, where=where, n_threads=n_threads)
         elif l1arrays:
             raise bad("first-level arrays without `level1`")
         fx = FeatureExtractor.from_archive_parts(fmeta, farrays, where=where)
@@ -733,7 +589,7 @@ class CRFTagger:
                 raise bad(f"`{k}` must be a non-negative int")
         sin, strain = meta.get("scheme_in"), meta.get("scheme_train")
         for v in (sin, strain):
-            if v is not None and v not in _SCHEMES:
+            if v is not None and v not in SCHEMES:
                 raise bad(f"unknown scheme {v!r}")
         if (sin is None) != (strain is None):
             raise bad("`scheme_in` and `scheme_train` must both be set or both null")
