@@ -51,7 +51,7 @@ import time
 
 from fastseq import datasets
 from fastseq.crf import CRF
-from fastseq.crf_tagger import CRFTagger
+from fastseq.taggers import CRFTagger
 from fastseq.features import FeatureExtractor
 from fastseq.metrics import accuracy_score, f1_score
 

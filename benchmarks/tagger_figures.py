@@ -29,7 +29,7 @@ import time
 
 from fastseq import __version__, datasets, effective_n_threads
 from fastseq.io import to_tagged
-from fastseq.tag import HMMTagger
+from fastseq.taggers import HMMTagger
 
 TARGETS = {"upos": 0.935, "xpos": 0.925}
 

@@ -14,8 +14,8 @@ from fastseq import __version__, cli
 
 SMOKE = ["bench", "--smoke", "--impl", "auto"]
 CASE_OPS = {"log_partition", "viterbi", "marginals", "forward", "crf_nll"}
-BASELINE_KEYS = {"key", "label", "ms", "speedup", "target", "status", "note",
-                 "extrapolated_from", "threads"}
+BASELINE_KEYS = {"key", "label", "ms", "speedup", "status", "note", "extrapolated_from",
+                 "threads"}
 
 
 def _hide(monkeypatch, *modules):
@@ -25,10 +25,10 @@ def _hide(monkeypatch, *modules):
 
 
 def _table_rows(out):
-    """The table's body lines (between the dashed rule and the `targets:` line)."""
+    """The table's body lines (between the dashed rule and the `speed-up =` line)."""
     lines = out.splitlines()
     start = next(i for i, ln in enumerate(lines) if ln.startswith("-----"))
-    end = next(i for i, ln in enumerate(lines) if ln.startswith("targets:"))
+    end = next(i for i, ln in enumerate(lines) if ln.startswith("speed-up ="))
     return [ln for ln in lines[start + 1:end] if ln.strip()]
 
 
@@ -62,8 +62,9 @@ def test_bench_table(capsys):
     assert any(ln.startswith("CPU: ") for ln in lines)
     # table header and rows
     head = next(ln for ln in lines if ln.startswith("case"))
-    for col in ("fastseq ms", "1 thread", "baseline", "ms", "speed-up", "target", "status"):
+    for col in ("fastseq ms", "1 thread", "baseline", "ms", "speed-up"):
         assert col in head
+    assert "target" not in out and "PASS" not in out  # verdicts live in benchmarks/
     for case in ("log_partition B=4 T=6 N=3 f64", "viterbi B=4 T=6 N=5 f64",
                  "marginals(pairwise) B=4 T=6 N=3 f64", "forward T=40 N=3 f64",
                  "viterbi T=40 N=3 f64", "crf_nll+grad B=4 T=6 N=3 f32 ragged",
@@ -71,11 +72,10 @@ def test_bench_table(capsys):
         assert any(ln.startswith(case) for ln in lines), case
     assert "reference (numpy)" in out
     assert "numpy matmul loop" in out
-    assert ">=50x" in out and ">=1.5x" in out
     # pytorch-crf was left out: its rows say n/a
     torch_rows = [ln for ln in _table_rows(out) if "pytorch-crf" in ln]
     assert torch_rows and all("n/a" in ln for ln in torch_rows)
-    assert any(ln.startswith("targets:") for ln in lines)
+    assert any(ln.startswith("speed-up =") for ln in lines)
     assert "smoke mode" in out
 
 
@@ -85,7 +85,7 @@ def test_bench_json_structure(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert rc == 0
     res = json.loads(out)  # nothing but JSON on stdout
-    assert set(res) >= {"schema", "env", "config", "cases", "summary", "notes", "elapsed_s"}
+    assert set(res) >= {"schema", "env", "config", "cases", "notes", "elapsed_s"}
     env = res["env"]
     assert env["fastseq"] == __version__
     assert env["impl"] in ("fastseq.ops", "fastseq._reference")
@@ -105,25 +105,18 @@ def test_bench_json_structure(capsys, monkeypatch):
         assert c["baselines"], c["name"]
         for b in c["baselines"]:
             assert set(b) >= BASELINE_KEYS
-            assert b["status"] in ("PASS", "MISS", "n/a", "")
+            assert b["status"] in ("n/a", "")
             if b["ms"] is None:
                 assert b["status"] == "n/a" and b["speedup"] is None and b["note"]
             else:
                 assert b["ms"] > 0
                 assert b["speedup"] == pytest.approx(b["ms"] / c["fastseq_ms"])
-                if b["target"] is not None:
-                    assert b["status"] == ("PASS" if b["speedup"] >= b["target"] else "MISS")
             if b["key"].startswith("torchcrf."):  # hidden: n/a with the install hint
                 assert b["status"] == "n/a"
                 assert "pip install fastseq[bench]" in b["note"]
     ref = [b for c in cases for b in c["baselines"] if b["key"] == "reference"]
     assert len(ref) == len(cases) and all(b["ms"] > 0 for b in ref)
 
-    targets = [b for c in cases for b in c["baselines"] if b["target"] is not None]
-    assert sorted(b["target"] for b in targets) == sorted(
-        [50, 100, 8, 15, 1.5, 8, 10, 25, 50, 5, 2, 30, 15, 50, 20])
-    s = res["summary"]
-    assert s["PASS"] + s["MISS"] + s["n/a"] == len(targets)
     assert any("pip install fastseq[bench]" in n for n in res["notes"])
 
 
@@ -148,6 +141,26 @@ def test_bench_plot_writes_png(tmp_path, capsys):
 def test_bench_plot_without_matplotlib(tmp_path, capsys, monkeypatch):
     _hide(monkeypatch, "matplotlib", "matplotlib.figure")
     path = tmp_path / "speedups.png"
-    assert cli.main(SMOKE + ["--plot", str(path)]) == 2
+    assert cli.main(SMOKE + ["--plot", str(path)]) == 1
     assert "matplotlib" in capsys.readouterr().err
     assert not path.exists()
+
+
+def test_bench_threads_default_to_the_usable_cores(capsys):
+    import os
+
+    assert cli.main(SMOKE + ["--json", "--peers", "none", "--cases", "forward"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["config"]["threads"] == len(os.sched_getaffinity(0))
+
+
+def test_bench_shows_a_stored_run(tmp_path, capsys):
+    assert cli.main(SMOKE + ["--json", "--peers", "none", "--cases", "N=3"]) == 0
+    stored = tmp_path / "run.json"
+    stored.write_text(capsys.readouterr().out)
+    assert cli.main(["bench", "--from-json", str(stored)]) == 0
+    out = capsys.readouterr().out
+    rows = _table_rows(out)
+    assert rows and rows[0].startswith("log_partition B=4 T=6 N=3 f64")
+    assert cli.main(["bench", "--from-json", str(tmp_path / "none.json")]) == 1
+    assert "cannot read" in capsys.readouterr().err

@@ -51,3 +51,20 @@ def test_tag_text_with_multi_column_model_is_a_clear_error(tmp_path, capsys):
     assert main(["tag", "--model", str(model), "--format", "text", str(text)]) == 1
     err = capsys.readouterr().err
     assert "'pos'" in err and "CoNLL input" in err
+
+
+def test_unnamed_columns_read_the_same_in_train_eval_and_tag(tmp_path, capsys):
+    # no --columns anywhere: the columns are named by their number (word, pos, tag)
+    train, model = tmp_path / "train.txt", tmp_path / "chunk.crf"
+    _write(train, SENTS * 5)
+    assert main(["train", "crf", "--train", str(train), "--templates", "chunk",
+                 "--model", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["eval", "--model", str(model), "--test", str(train), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["accuracy"] == pytest.approx(1.0) and res["tag_field"] == "tag"
+    untagged = tmp_path / "in.txt"
+    _write(untagged, SENTS[:1], ncols=2)
+    assert main(["tag", "--model", str(model), "--format", "conll", str(untagged)]) == 0
+    out = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert [row[-1] for row in out] == [tok[2] for tok in SENTS[0]]

@@ -1,7 +1,6 @@
 """Tests of fastseq.crf (CRF), fastseq.features, fastseq.crf_tagger and the train-crf CLI."""
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import math
@@ -517,25 +516,22 @@ def test_crf_tagger_train_tag_evaluate_save_load(tmp_path):
 
 
 def test_cli_train_crf(tmp_path, capsys):
-    from fastseq._cli_crf import add_train_crf_arguments, train_crf
+    from fastseq.cli import main
     data = _chunk_data()
     train = tmp_path / "train.txt"
     train.write_text("\n\n".join("\n".join(" ".join(t) for t in s) for s in data) + "\n")
-    parser = argparse.ArgumentParser()
-    add_train_crf_arguments(parser)
     model = tmp_path / "m.crf"
-    args = parser.parse_args(["--train", str(train), "--model", str(model), "--columns",
-                              "word,pos,chunk", "--templates", "chunk", "--c2", "0.1",
-                              "--dev", str(train)])
-    assert train_crf(args) == 0
+    assert main(["train", "crf", "--train", str(train), "--model", str(model), "--columns",
+                 "word,pos,chunk", "--templates", "chunk", "--c2", "0.1",
+                 "--dev", str(train)]) == 0
     err = capsys.readouterr().err
     assert "trained a CRF tagger" in err and "chunk F1 100.00" in err
     tagger = CRFTagger.load(model)
     assert tagger.metadata["tag_field"] == "chunk"
     assert tagger.predict([[("It", "PRP"), ("rains", "VBZ")]]) == [["B-NP", "B-VP"]]
-    args = parser.parse_args(["--train", str(tmp_path / "none.txt"), "--model", str(model)])
-    assert train_crf(args) == 1
-    assert "no such file" in capsys.readouterr().err
+    assert main(["train", "crf", "--train", str(tmp_path / "none.txt"), "--model",
+                 str(model)]) == 1
+    assert "fastseq train crf: error: no such file" in capsys.readouterr().err
 
 
 def test_training_is_bitwise_identical_for_any_thread_count():
@@ -711,16 +707,14 @@ def test_stack_bad_input(tmp_path):
 
 
 def test_cli_train_crf_stack(tmp_path, capsys):
-    from fastseq._cli_crf import add_train_crf_arguments, train_crf
+    from fastseq.cli import main
     train = tmp_path / "train.txt"
     train.write_text("\n\n".join("\n".join(" ".join(t) for t in s) for s in _chunk_data()) + "\n")
-    parser = argparse.ArgumentParser()
-    add_train_crf_arguments(parser)
     model = tmp_path / "m.crf"
-    common = ["--train", str(train), "--model", str(model), "--columns", "word,pos,chunk",
-              "--templates", "chunk", "--c2", "0.1"]
-    assert train_crf(parser.parse_args(common + ["--stack", "2"])) == 0
+    common = ["train", "crf", "--train", str(train), "--model", str(model), "--columns",
+              "word,pos,chunk", "--templates", "chunk", "--c2", "0.1"]
+    assert main(common + ["--stack", "2"]) == 0
     assert "stacked on a first level (2 folds)" in capsys.readouterr().err
     assert CRFTagger.load(model).level1_ is not None
-    assert train_crf(parser.parse_args(common + ["--stack", "1"])) == 1
+    assert main(common + ["--stack", "1"]) == 1
     assert "`stack` must be 0" in capsys.readouterr().err

@@ -292,7 +292,10 @@ class CRFTagger:
         dev = None if dev is None else self._split_tagged(dev, "dev", tag)[:2]
         return self._fit(inputs, labels, names, dev, t0)
 
-    def _stack_folds(self) -> int:
+    @property
+    def stack_folds(self) -> int:
+        """Jackknife folds of the stacked first level in effect (0: a single CRF): ``stack``,
+        or :data:`DEFAULT_STACK` of a built-in template set when ``stack`` is None."""
         if self.stack is not None:
             return int(self.stack)
         return DEFAULT_STACK.get(self.templates, 0) if isinstance(self.templates, str) else 0
@@ -327,7 +330,7 @@ class CRFTagger:
         return out
 
     def _fit(self, inputs, labels, names, dev, t0) -> "CRFTagger":
-        folds = self._stack_folds()
+        folds = self.stack_folds
         level1 = None
         words = self._words(inputs)
         if folds:

@@ -1,0 +1,168 @@
+"""The benchmark cases: the quick grid (the cases fastseq's speed claims are about), the
+``--full`` grid and the ``--smoke`` one."""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional
+
+import numpy as np
+
+from .baselines import hmmlearn_runner, numpy_matmul_forward, torchcrf_runner
+from .problems import KBEST_K, call_op, crf_problem, dtype_name, hmm_problem, seed_of
+
+__all__ = ["BaselineSpec", "Case", "get_cases"]
+
+
+@dataclass
+class BaselineSpec:
+    """One baseline of a case: how to build its timed call from the problem."""
+
+    key: str                      # "hmmlearn.forward_log"
+    label: str                    # shown in the table
+    make: Callable[[Any], Callable[[], Any]]   # problem -> callable
+    peer: Optional[str] = None    # "hmmlearn" / "torchcrf" / None
+    subsample: bool = False       # the reference: time the first sequences only, scale up
+    per_sequence: bool = False    # a Python loop over sequences (hmmlearn): cost linear in B
+    threaded: bool = False        # uses BLAS/torch threads: timed at 1 and --threads, best kept
+
+
+@dataclass
+class Case:
+    """One timed operation on one problem shape, with its baselines."""
+
+    op: str
+    kind: str                     # "hmm" / "crf"
+    B: Optional[int]              # None: one (T, N) sequence
+    T: int
+    N: int
+    dtype: Any
+    baselines: List[BaselineSpec]
+    ragged: bool = False
+    label: Optional[str] = None   # op label in the table
+
+    @property
+    def name(self) -> str:
+        op = self.label or self.op
+        shape = f"T={self.T} N={self.N}" if self.B is None else f"B={self.B} T={self.T} N={self.N}"
+        rag = " ragged" if self.ragged else ""
+        return f"{op} {shape} {dtype_name(self.dtype)}{rag}"
+
+    def problem(self):
+        seed = seed_of(self.kind, self.B, self.T, self.N, dtype_name(self.dtype))
+        if self.kind == "crf":
+            return crf_problem(self.B, self.T, self.N, self.dtype, seed=seed, ragged=self.ragged)
+        return hmm_problem(self.B, self.T, self.N, self.dtype, seed=seed)
+
+
+def _reference(op: str) -> BaselineSpec:
+    def make(p):
+        return call_op(op, importlib.import_module("fastseq._reference"), p)
+    return BaselineSpec("reference", "reference (numpy)", make, subsample=True)
+
+
+def _matmul() -> BaselineSpec:
+    def make(p):
+        em = p.emissions[None] if p.single else p.emissions
+        return lambda: numpy_matmul_forward(em, p.transitions, p.start)
+    return BaselineSpec("numpy.matmul_loop", "numpy matmul loop", make, threaded=True)
+
+
+def _hmmlearn(kind: str) -> BaselineSpec:
+    label = {"marginals": "hmmlearn fwd_log+bwd_log+xi_sum"}.get(kind, f"hmmlearn {kind}")
+    return BaselineSpec(f"hmmlearn.{kind}", label, lambda p: hmmlearn_runner(kind, p),
+                        peer="hmmlearn", per_sequence=True)
+
+
+def _torchcrf(kind: str) -> BaselineSpec:
+    label = {"nll": "pytorch-crf fwd+bwd", "decode": "pytorch-crf decode"}[kind]
+    return BaselineSpec(f"torchcrf.{kind}", label, lambda p: torchcrf_runner(kind, p),
+                        peer="torchcrf", threaded=True)
+
+
+def _headline_cases(smoke: bool) -> List[Case]:
+    """The quick grid: HMM forward / Viterbi / marginals at B=256, T=100 and one long
+    sequence, CRF loss+gradient and decoding at B=64, T=50 (tiny shapes for smoke)."""
+    f64, f32 = np.float64, np.float32
+    if smoke:
+        B, T, Ns, LT, LN, CB, CT, CNs = 4, 6, (3, 5), 40, 3, 4, 6, (3, 5)
+    else:
+        B, T, Ns, LT, LN, CB, CT, CNs = 256, 100, (45, 128), 10_000, 8, 64, 50, (9, 45)
+    cases: List[Case] = []
+    for N in Ns:
+        cases.append(Case("log_partition", "hmm", B, T, N, f64, [
+            _reference("log_partition"), _matmul(), _hmmlearn("forward_log"),
+            _hmmlearn("forward_scaling")]))
+    for N in Ns:
+        cases.append(Case("viterbi", "hmm", B, T, N, f64, [
+            _reference("viterbi"), _hmmlearn("viterbi")]))
+    for N in Ns:
+        cases.append(Case("marginals", "hmm", B, T, N, f64, [
+            _reference("marginals"), _hmmlearn("marginals")], label="marginals(pairwise)"))
+    cases.append(Case("forward", "hmm", None, LT, LN, f64, [
+        _reference("forward"), _matmul(), _hmmlearn("forward_log"),
+        _hmmlearn("forward_scaling")]))
+    cases.append(Case("viterbi", "hmm", None, LT, LN, f64, [
+        _reference("viterbi"), _hmmlearn("viterbi")]))
+    for N in CNs:
+        cases.append(Case("crf_nll", "crf", CB, CT, N, f32, [
+            _reference("crf_nll"), _torchcrf("nll")], ragged=True, label="crf_nll+grad"))
+    for N in CNs:
+        cases.append(Case("viterbi", "crf", CB, CT, N, f32, [
+            _reference("viterbi"), _torchcrf("decode")], ragged=True, label="crf viterbi"))
+    return cases
+
+
+def _extra_cases() -> List[Case]:
+    """The bigger grid of ``--full`` (no targets)."""
+    f64, f32 = np.float64, np.float32
+    cases: List[Case] = []
+    for N in (8, 16, 256):
+        cases.append(Case("log_partition", "hmm", 256, 100, N, f64, [
+            _reference("log_partition"), _matmul(), _hmmlearn("forward_log"),
+            _hmmlearn("forward_scaling")]))
+        cases.append(Case("viterbi", "hmm", 256, 100, N, f64, [
+            _reference("viterbi"), _hmmlearn("viterbi")]))
+    for N in (45, 128):
+        cases.append(Case("log_partition", "hmm", 256, 100, N, f32, [
+            _reference("log_partition"), _matmul()]))
+        cases.append(Case("viterbi", "hmm", 256, 100, N, f32, [_reference("viterbi")]))
+        cases.append(Case("marginals", "hmm", 256, 100, N, f32, [_reference("marginals")],
+                          label="marginals(pairwise)"))
+    cases.append(Case("log_partition", "hmm", 1024, 100, 45, f64, [
+        _reference("log_partition"), _matmul(), _hmmlearn("forward_log"),
+        _hmmlearn("forward_scaling")]))
+    cases.append(Case("log_partition", "hmm", 16, 1000, 45, f64, [
+        _reference("log_partition"), _matmul(), _hmmlearn("forward_log"),
+        _hmmlearn("forward_scaling")]))
+    for op, extra in (("forward", [_hmmlearn("forward_log")]),
+                      ("backward", [_hmmlearn("backward_log")]),
+                      ("kbest", []), ("posterior_decode", []), ("sequence_score", [])):
+        cases.append(Case(op, "hmm", 256, 100, 45, f64, [_reference(op)] + extra,
+                          label=f"kbest(k={KBEST_K})" if op == "kbest" else None))
+    cases.append(Case("forward", "hmm", None, 100_000, 8, f64, [
+        _reference("forward"), _hmmlearn("forward_log"), _hmmlearn("forward_scaling")]))
+    cases.append(Case("viterbi", "hmm", None, 100_000, 8, f64, [
+        _reference("viterbi"), _hmmlearn("viterbi")]))
+    for B in (64, 512):
+        for N in (9, 45, 128):
+            for dt in (f32, f64):
+                if B == 64 and dt == f32 and N in (9, 45):
+                    continue  # headline cases
+                cases.append(Case("crf_nll", "crf", B, 50, N, dt, [
+                    _reference("crf_nll"), _torchcrf("nll")], ragged=True, label="crf_nll+grad"))
+                cases.append(Case("viterbi", "crf", B, 50, N, dt, [
+                    _reference("viterbi"), _torchcrf("decode")], ragged=True,
+                    label="crf viterbi"))
+    return cases
+
+
+def get_cases(mode: str) -> List[Case]:
+    """``mode``: ``smoke`` (tiny shapes), ``quick`` (the target cases) or ``full``."""
+    if mode == "smoke":
+        return _headline_cases(smoke=True)
+    cases = _headline_cases(smoke=False)
+    if mode == "full":
+        cases += _extra_cases()
+    return cases
+

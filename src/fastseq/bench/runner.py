@@ -1,0 +1,309 @@
+"""Running the benchmark: every case, fastseq at ``threads`` and at 1 thread, every baseline,
+with the results checked against the numpy reference."""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import platform
+import sys
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .baselines import INSTALL_HINT, PEER_DISTS, import_peer
+from .cases import get_cases
+from .problems import call_op
+from .timing import best_time, limit_threads
+
+__all__ = ["run_bench", "environment", "usable_cpus", "SCHEMA_VERSION", "PEER_SUBSET",
+           "PEER_MAX_FULL_S"]
+
+#: version of the results dict (``fastseq bench --json``)
+SCHEMA_VERSION = 2
+# quick mode: a per-sequence peer loop estimated to take over PEER_MAX_FULL_S seconds on the
+# whole batch is timed (best of repeats) on its first PEER_SUBSET sequences and scaled
+PEER_SUBSET = 64
+PEER_MAX_FULL_S = 2.0
+
+
+def _dist_version(name: str) -> Optional[str]:
+    try:
+        from importlib.metadata import version
+        return version(name)
+    except Exception:
+        return None
+
+
+def usable_cpus() -> Optional[int]:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count()
+
+
+def environment(impl_module: Optional[str]) -> Dict[str, Any]:
+    """Versions and machine facts for the header (cheap: imports no peer)."""
+    import fastseq
+
+    env: Dict[str, Any] = {
+        "fastseq": getattr(fastseq, "__version__", None),
+        "impl": impl_module,
+        "show_config": None,
+        "numpy": np.__version__,
+        "blas": [],
+        "peers": {d: _dist_version(d) for d in ("hmmlearn", "pytorch-crf", "torch",
+                                                 "matplotlib")},
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": usable_cpus(),
+    }
+    show = getattr(fastseq, "show_config", None)
+    if callable(show):
+        buf = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(buf):
+                ret = show()
+            text = buf.getvalue().strip()
+            if not text and ret is not None:
+                text = ret if isinstance(ret, str) else json.dumps(ret, default=str)
+            env["show_config"] = text or None
+        except Exception as exc:  # a broken build should not stop the benchmark
+            env["show_config"] = f"show_config() failed: {exc!r}"
+    try:
+        from threadpoolctl import threadpool_info
+        env["blas"] = [
+            {k: info.get(k) for k in ("internal_api", "version", "num_threads")}
+            for info in threadpool_info() if info.get("user_api") == "blas"]
+    except Exception:
+        pass
+    return env
+
+
+# --------------------------------------------------------------------------------------------
+# running
+# --------------------------------------------------------------------------------------------
+
+
+def _load_impl(impl: str):
+    """Return (module, module name). ``impl``: ops | reference | auto."""
+    if impl in ("ops", "auto"):
+        try:
+            return importlib.import_module("fastseq.ops"), "fastseq.ops"
+        except ImportError as exc:
+            if impl == "ops":
+                raise ImportError(
+                    "fastseq.ops (the compiled kernels) cannot be imported: "
+                    f"{exc}. Build/install fastseq (pip install .), or run "
+                    "`fastseq bench --impl reference` to exercise the harness on the "
+                    "numpy reference.") from exc
+    return importlib.import_module("fastseq._reference"), "fastseq._reference"
+
+
+def _leaves(x) -> List[np.ndarray]:
+    if x is None:
+        return []
+    if isinstance(x, (tuple, list)):
+        out: List[np.ndarray] = []
+        for v in x:
+            out += _leaves(v)
+        return out
+    return [np.asarray(x)]
+
+
+def _compare(got, want, dtype) -> Optional[str]:
+    """None if the float outputs agree; else a short description of the mismatch."""
+    tol = 1e-3 if np.dtype(dtype) == np.float32 else 1e-7
+    g, w = _leaves(got), _leaves(want)
+    if len(g) != len(w):
+        return f"{len(g)} outputs vs {len(w)}"
+    for i, (a, b) in enumerate(zip(g, w)):
+        if a.shape != b.shape:
+            return f"output {i}: shape {a.shape} vs {b.shape}"
+        if a.dtype.kind == "f" or b.dtype.kind == "f":
+            a64, b64 = a.astype(np.float64), b.astype(np.float64)
+            if not np.allclose(a64, b64, rtol=tol, atol=tol, equal_nan=True):
+                with np.errstate(invalid="ignore"):
+                    err = np.nanmax(np.abs(a64 - b64)) if a64.size else 0.0
+                return f"output {i}: max abs error {err:.3g}"
+    return None
+
+
+def _progress(msg: str, enabled: bool) -> None:
+    if enabled:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def run_bench(*, threads: Optional[int] = None, mode: str = "quick", impl: str = "ops",
+              peers: Sequence[str] = ("hmmlearn", "torchcrf"), budget: Optional[float] = None,
+              ref_sequences: Optional[int] = None, peer_sequences: Optional[int] = None,
+              case_filter: Optional[str] = None, progress: bool = False) -> Dict[str, Any]:
+    """Run the benchmark and return the results dict (what ``--json`` prints).
+
+    ``threads``: for fastseq and the threaded baselines (default: the cores this process
+    may use); fastseq's 1-thread time is measured too. ``mode``: ``quick``, ``full`` or
+    ``smoke``. ``impl``: ``ops`` (the compiled kernels), ``reference`` or ``auto``.
+    ``ref_sequences``: time the reference on the first K sequences of a batch and scale by
+    token count (0: all; default 16 quick, 64 full). ``peer_sequences``: the same for
+    hmmlearn's per-sequence loop (0: all; default: quick mode uses the first
+    PEER_SUBSET sequences only where the whole batch is estimated to take over
+    PEER_MAX_FULL_S seconds a call; full and smoke time whole batches).
+    """
+    t_start = time.perf_counter()
+    if threads is None:
+        threads = usable_cpus() or 1
+    mod, mod_name = _load_impl(impl)
+    if budget is None:
+        budget = {"smoke": 0.0, "quick": 0.3, "full": 1.0}[mode]
+    if ref_sequences is None:
+        ref_sequences = {"smoke": 0, "quick": 16, "full": 64}[mode]  # 0: all
+    peer_auto = peer_sequences is None and mode == "quick"
+    if peer_sequences is None:
+        peer_sequences = 0
+    min_time = 0.0 if mode == "smoke" else 0.02
+    max_repeats = 1 if mode == "smoke" else None
+    peers = tuple(peers)
+
+    def timeit(fn):
+        return best_time(fn, budget=budget, min_time=min_time, max_repeats=max_repeats)
+
+    peer_error: Dict[str, Optional[str]] = {}
+
+    def peer_available(peer: str) -> Optional[str]:
+        """None if importable, else why not."""
+        if peer not in peer_error:
+            try:
+                import_peer(peer)
+                peer_error[peer] = None
+            except Exception as exc:  # ImportError, or a broken install
+                peer_error[peer] = f"{type(exc).__name__}: {exc}"
+        return peer_error[peer]
+
+    cases = get_cases(mode)
+    if case_filter:
+        cases = [c for c in cases if case_filter in c.name]
+    results: List[Dict[str, Any]] = []
+    for case in cases:
+        _progress(f"[fastseq bench] {case.name}", progress)
+        p = case.problem()
+        rec: Dict[str, Any] = {
+            "name": case.name, "op": case.op, "kind": case.kind, "B": case.B, "T": case.T,
+            "N": case.N, "dtype": np.dtype(case.dtype).name, "ragged": case.ragged,
+            "tokens": p.n_tokens,
+        }
+        t_n = timeit(call_op(case.op, mod, p, n_threads=threads))
+        rec["fastseq_ms"] = t_n.best_s * 1e3
+        if threads == 1:
+            rec["fastseq_1thread_ms"] = rec["fastseq_ms"]
+        else:
+            rec["fastseq_1thread_ms"] = timeit(call_op(case.op, mod, p, n_threads=1)).best_s * 1e3
+        rec["timing"] = {"loops": t_n.loops, "repeats": t_n.repeats}
+        rec["check"] = "-"
+        baselines = []
+        for spec in case.baselines:
+            b: Dict[str, Any] = {"key": spec.key, "label": spec.label, "ms": None,
+                                 "speedup": None, "status": "", "note": "",
+                                 "extrapolated_from": None, "threads": None}
+            why = None
+            if spec.peer is not None:
+                if spec.peer not in peers:
+                    why = "skipped (--peers)"
+                else:
+                    err = peer_available(spec.peer)
+                    if err is not None:
+                        why = f"not installed ({INSTALL_HINT}): {err}"
+            if why is not None:
+                b["status"] = "n/a"
+                b["note"] = why
+                baselines.append(b)
+                continue
+            sub = p
+            try:
+                if spec.subsample and ref_sequences and p.B > ref_sequences:
+                    sub = p.subset(ref_sequences)
+                elif spec.per_sequence and peer_sequences and p.B > peer_sequences:
+                    sub = p.subset(peer_sequences)
+                elif spec.per_sequence and peer_auto and p.B > PEER_SUBSET:
+                    probe = p.subset(PEER_SUBSET // 4)
+                    probe_fn = spec.make(probe)
+                    t0 = time.perf_counter()
+                    probe_fn()
+                    est = (time.perf_counter() - t0) * p.n_tokens / probe.n_tokens
+                    if est > PEER_MAX_FULL_S:
+                        sub = p.subset(PEER_SUBSET)
+            except Exception as exc:
+                b["status"] = "n/a"
+                b["note"] = f"failed: {type(exc).__name__}: {exc}"
+                baselines.append(b)
+                continue
+            # multi-threaded baselines get their best thread count (1 or --threads): on
+            # small problems, or a busy machine, one thread is often the faster
+            thread_options = [threads]
+            if spec.threaded and threads > 1 and mode != "smoke":
+                thread_options.append(1)
+            try:
+                fn = spec.make(sub)
+                tb, b["threads"] = None, None
+                for th in thread_options:
+                    with limit_threads(th):
+                        t_th = timeit(fn)
+                    if tb is None or t_th.best_s < tb.best_s:
+                        tb, b["threads"] = t_th, (th if spec.threaded else None)
+            except Exception as exc:
+                b["status"] = "n/a"
+                b["note"] = f"failed: {type(exc).__name__}: {exc}"
+                baselines.append(b)
+                continue
+            scale = p.n_tokens / sub.n_tokens if sub is not p else 1.0
+            if sub is not p:
+                b["extrapolated_from"] = [sub.B, p.B]
+                b["note"] = (f"timed on {sub.B} of {p.B} sequences, "
+                             f"scaled by tokens x{scale:.3g}")
+            b["ms"] = tb.best_s * 1e3 * scale
+            b["speedup"] = b["ms"] / rec["fastseq_ms"] if rec["fastseq_ms"] > 0 else None
+            if spec.key == "reference" and mod_name != "fastseq._reference":
+                # correctness check on the reference's subset (same inputs)
+                try:
+                    got = call_op(case.op, mod, sub, n_threads=threads)()
+                    bad = _compare(got, tb.result, case.dtype)
+                    rec["check"] = "ok" if bad is None else f"MISMATCH: {bad}"
+                except Exception as exc:
+                    rec["check"] = f"error: {type(exc).__name__}: {exc}"
+            baselines.append(b)
+        rec["baselines"] = baselines
+        results.append(rec)
+        del p
+
+    notes = []
+    missing = sorted({PEER_DISTS[k] for k, v in peer_error.items() if v is not None})
+    if missing:
+        notes.append(f"not installed: {', '.join(missing)} -- `{INSTALL_HINT}` installs the "
+                     "peers (hmmlearn, pytorch-crf, torch, matplotlib, pytest-benchmark)")
+    if mod_name != "fastseq.ops":
+        notes.append("fastseq.ops is not importable: the 'fastseq' columns time the numpy "
+                     "reference as a stand-in")
+    if any(b.get("extrapolated_from") for rec in results for b in rec["baselines"]):
+        notes.append("~ : timed on the first sequences of the batch (reference: "
+                     f"{ref_sequences}; hmmlearn, where the whole batch would take over "
+                     f"{PEER_MAX_FULL_S:g} s a call: {peer_sequences or PEER_SUBSET}) and "
+                     "scaled to the batch by token count; --ref-sequences 0 / "
+                     "--peer-sequences 0 time whole batches")
+    if mode == "smoke":
+        notes.append("smoke mode: tiny shapes, one call each; the times mean nothing")
+    return {
+        "schema": SCHEMA_VERSION,
+        "env": environment(mod_name),
+        "config": {"threads": threads, "mode": mode, "impl": mod_name, "budget_s": budget,
+                   "ref_sequences": ref_sequences or None,
+                   "peer_sequences": "auto" if peer_auto else (peer_sequences or None),
+                   "peers": list(peers),
+                   "case_filter": case_filter},
+        "cases": results,
+        "notes": notes,
+        "elapsed_s": time.perf_counter() - t_start,
+    }
+

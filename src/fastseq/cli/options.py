@@ -1,0 +1,103 @@
+"""argparse value types and the option groups the subcommands share."""
+from __future__ import annotations
+
+import argparse
+from typing import List, Optional, Sequence, Union
+
+__all__ = ["positive_int", "threads", "nonneg_float", "sep", "column_names", "beam",
+           "suffix_smoothing", "add_input_format_options", "add_run_options"]
+
+
+def _number(text: str, kind, what: str):
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    v = _number(text, int, "a positive integer")
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def threads(text: str) -> int:
+    v = _number(text, int, "an integer")
+    if v == 0 or v < -1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or -1 (all cores), "
+                                         f"got {v}")
+    return v
+
+
+def nonneg_float(text: str) -> float:
+    v = _number(text, float, "a number")
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text}")
+    return v
+
+
+def sep(text: str) -> Optional[str]:
+    named = {"tab": "\t", "\\t": "\t", "space": " ", "whitespace": None, "ws": None}
+    if text.lower() in named:
+        return named[text.lower()]
+    if not text:
+        raise argparse.ArgumentTypeError("the separator must not be empty")
+    return text
+
+
+def column_names(text: str) -> List[str]:
+    names = [c for c in text.replace(",", " ").split() if c]
+    if not names:
+        raise argparse.ArgumentTypeError("expected column names, e.g. word,pos,chunk")
+    return names
+
+
+def beam(text: str) -> Optional[int]:
+    """A beam width, or None ("none", "exact", "0") for exact decoding."""
+    if text.lower() in ("none", "exact", "0"):
+        return None
+    return positive_int(text)
+
+
+def suffix_smoothing(text: str) -> Union[str, float]:
+    if text.lower() == "tnt":
+        return "tnt"
+    v = _number(text, float, "'tnt' or a positive number")
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"expected 'tnt' or a positive number, got {text!r}")
+    return v
+
+
+def add_input_format_options(p: argparse.ArgumentParser, *, formats: Sequence[str],
+                             default: Optional[str] = None, conllu_tag_default: str = "upos",
+                             word_field: bool = True) -> argparse._ArgumentGroup:
+    """``--format``, ``--word-field``, ``--tag-field``, ``--columns``, ``--sep``."""
+    g = p.add_argument_group("input format")
+    g.add_argument("--format", choices=formats, default=default,
+                   help="input format (default: %s)" % (default or
+                                                        "CoNLL-U for *.conllu, else sniffed"))
+    if word_field:
+        g.add_argument("--word-field", metavar="FIELD",
+                       help="column holding the words: a CoNLL-U field name (default form) "
+                            "or, for conll, a column name or 0-based number (default 0)")
+    g.add_argument("--tag-field", metavar="FIELD",
+                   help=f"column holding the tags: a CoNLL-U field (default "
+                        f"{conllu_tag_default}) or, for conll, a column name or 0-based "
+                        "number (default: the last)")
+    g.add_argument("--columns", type=column_names, metavar="NAMES",
+                   help="conll: names of the columns, e.g. word,pos,chunk (default by their "
+                        "number: word,tag / word,pos,tag / word,pos,chunk,tag)")
+    g.add_argument("--sep", type=sep, default=None, metavar="SEP",
+                   help="conll: column separator (default: runs of whitespace; 'tab' for tabs)")
+    return g
+
+
+def add_run_options(p: argparse.ArgumentParser, *, progress: bool = True) -> None:
+    """``--threads``, ``--progress`` and ``--quiet``."""
+    p.add_argument("--threads", type=threads, default=None, metavar="N",
+                   help="threads for the kernels (default: all available; -1: all cores)")
+    if progress:
+        p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="show progress bars (default: when stderr is a terminal)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print less on stderr")

@@ -1,0 +1,230 @@
+"""``fastseq tag``: tag text or CoNLL / CoNLL-U files with a trained model.
+
+    echo "The Fed raises rates ." | fastseq tag --model upos.zip
+    fastseq tag --model upos.zip --format conllu en_ewt-ud-test.conllu > tagged.conllu
+
+``text`` input is whitespace-tokenised, one sentence a line, written back as
+``word<TAG-SEP>tag``; ``conll`` input is written back with the predicted tag as a last
+column; ``conllu`` input with the tags written into ``--tag-field``. Every other line
+(comments, multiword ranges, ``-DOCSTART-``) is kept, and sentences are tagged in batches
+of ``--batch-size`` by one kernel call each.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Iterator, List, NamedTuple, Optional
+
+from ..io import CONLLU_FIELDS
+from . import options
+from .errors import CLIError
+from .inputs import default_column_names, load_model, open_text, progress_bar
+
+__all__ = ["HELP", "DESCRIPTION", "add_arguments", "run"]
+
+HELP = "tag text with a trained model"
+DESCRIPTION = ("Tag whitespace-tokenised text (one sentence a line) or CoNLL/CoNLL-U files "
+               "with a model written by `fastseq train`.")
+
+
+class _Block(NamedTuple):
+    lines: List[str]          # raw lines, without line ends (text: one line)
+    token_lines: List[int]    # indices into lines of the token lines
+    words: List[str]
+
+
+def _text_blocks(stream) -> Iterator[_Block]:
+    for line in stream:
+        line = line.rstrip("\r\n")
+        yield _Block([line], [], line.split())
+
+
+def _conll_blocks(stream, fmt: str, word_col: int, sep: Optional[str]) -> Iterator[_Block]:
+    """Sentence blocks of a CoNLL(-U) file, keeping every line (comments, multiword
+    ranges, -DOCSTART-) so the output reproduces the input plus the tags."""
+    lines: List[str] = []
+    toks: List[int] = []
+    words: List[str] = []
+    for lineno, line in enumerate(stream, 1):
+        line = line.rstrip("\r\n")
+        if lineno == 1 and line.startswith("\ufeff"):
+            line = line[1:]
+        if not line.strip():
+            if lines:
+                yield _Block(lines, toks, words)
+            yield _Block([line], [], [])
+            lines, toks, words = [], [], []
+            continue
+        if fmt == "conllu":
+            if line.startswith("#"):
+                lines.append(line)
+                continue
+            parts = line.split("\t")
+            if len(parts) != 10:
+                raise CLIError(f"line {lineno}: expected 10 tab-separated CoNLL-U columns, "
+                               f"found {len(parts)}")
+            lines.append(line)
+            if "-" in parts[0] or "." in parts[0]:
+                continue
+            toks.append(len(lines) - 1)
+            words.append(parts[word_col])
+        else:
+            parts = line.split(sep) if sep is not None else line.split()
+            lines.append(line)
+            if parts[0] == "-DOCSTART-":
+                continue
+            if word_col >= len(parts) or -word_col > len(parts):
+                raise CLIError(f"line {lineno}: no column {word_col} for the words "
+                               f"({len(parts)} columns)")
+            toks.append(len(lines) - 1)
+            words.append(parts[word_col])
+    if lines:
+        yield _Block(lines, toks, words)
+
+
+def _block_inputs(block: _Block, fmt: str, meta: dict, sep: Optional[str]):
+    """What the model reads of a sentence: its words, or for a model trained on several
+    input columns (a CRF tagger's ``input_fields``) a dict of those columns."""
+    fields = meta.get("input_fields") or []
+    if len(fields) <= 1:
+        return block.words
+    if fmt == "text":
+        raise CLIError(f"this model reads the columns {fields}: give it CoNLL input "
+                       "(--format conll or conllu)")
+    rows = [block.lines[i].split("\t") if fmt == "conllu" else
+            (block.lines[i].split(sep) if sep is not None else block.lines[i].split())
+            for i in block.token_lines]
+    width = len(rows[0])
+    if fmt == "conllu":
+        names = list(CONLLU_FIELDS)
+    else:  # the training columns, less the tags: tagging input has no tag column
+        names = list(meta.get("columns") or default_column_names(width + 1))[:width]
+    missing = [f for f in fields if f not in names]
+    if missing:
+        raise CLIError(f"this model reads the columns {fields}; the input has {names}")
+    return {f: [r[names.index(f)] for r in rows] for f in fields}
+
+
+def _render(block: _Block, tags: List[str], fmt: str, args, tag_col: Optional[int]) -> str:
+    if fmt == "text":
+        if not block.words:
+            return "\n"
+        return " ".join(f"{w}{args.tag_sep}{t}" for w, t in zip(block.words, tags)) + "\n"
+    lines = list(block.lines)
+    for i, tag in zip(block.token_lines, tags):
+        line = lines[i]
+        if fmt == "conllu":
+            parts = line.split("\t")
+            parts[tag_col] = tag
+            lines[i] = "\t".join(parts)
+        else:
+            sep = args.sep if args.sep is not None else ("\t" if "\t" in line else " ")
+            lines[i] = line + sep + tag
+    return "".join(line + "\n" for line in lines)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", nargs="?", default="-", metavar="FILE",
+                   help="input (default: stdin)")
+    p.add_argument("--model", required=True, metavar="M", help="model file (fastseq train)")
+    p.add_argument("-o", "--output", default="-", metavar="FILE",
+                   help="output (default: stdout)")
+    g = p.add_argument_group("formats")
+    g.add_argument("--format", choices=("text", "conll", "conllu"), default="text",
+                   help="text: whitespace-tokenised, one sentence a line, written back as "
+                        "word<TAG-SEP>tag; conll: the input columns plus the predicted tag; "
+                        "conllu: the input with the tag written into --tag-field "
+                        "(default %(default)s)")
+    g.add_argument("--tag-sep", default="/", metavar="S",
+                   help="text output: between a word and its tag (default %(default)s)")
+    g.add_argument("--word-field", metavar="FIELD",
+                   help="conllu: field of the words (default form); conll: 0-based column "
+                        "number or --columns name (default 0)")
+    g.add_argument("--tag-field", metavar="FIELD",
+                   help="conllu: field that receives the tags (default: the field the model "
+                        "was trained on, else upos)")
+    g.add_argument("--columns", type=options.column_names, metavar="NAMES",
+                   help="conll: column names, to give --word-field by name")
+    g.add_argument("--sep", type=options.sep, default=None, metavar="SEP",
+                   help="conll: column separator (default whitespace; output uses a tab if "
+                        "the line has one, else a space)")
+    p.add_argument("--batch-size", type=options.positive_int, default=20000, metavar="S",
+                   help="sentences decoded per batched kernel call (default %(default)s)")
+    options.add_run_options(p)
+
+
+def _columns_of_fields(args, meta: dict):
+    """(word column, tag column or None) numbers for the output format."""
+    fmt = args.format
+    if fmt == "conllu":
+        word = args.word_field or "form"
+        tag = args.tag_field or (meta.get("tag_field") if meta.get("format") == "conllu"
+                                 and meta.get("tag_field") in CONLLU_FIELDS else "upos")
+        for f, what in ((word, "--word-field"), (tag, "--tag-field")):
+            if f not in CONLLU_FIELDS:
+                raise CLIError(f"{what} {f!r} is not a CoNLL-U field; valid: "
+                               f"{', '.join(CONLLU_FIELDS)}")
+        return CONLLU_FIELDS.index(word), CONLLU_FIELDS.index(tag)
+    if fmt == "conll" and args.word_field is not None:
+        names = args.columns or []
+        if args.word_field in names:
+            return names.index(args.word_field), None
+        try:
+            return int(args.word_field), None
+        except ValueError:
+            raise CLIError(f"--word-field {args.word_field!r}: give a 0-based column "
+                           "number or a name listed in --columns") from None
+    return 0, None
+
+
+def run(args: argparse.Namespace) -> int:
+    tagger = load_model(args.model, args.threads)
+    meta = getattr(tagger, "metadata", {}) or {}
+    fmt = args.format
+    word_col, tag_col = _columns_of_fields(args, meta)
+    stream = open_text(args.input)
+    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8",
+                                                     newline="\n")
+    n_sent = n_tok = 0
+    t_tag = 0.0
+    try:
+        blocks = _text_blocks(stream) if fmt == "text" else \
+            _conll_blocks(stream, fmt, word_col, args.sep)
+        bar = progress_bar(None, args, desc="tagging", unit="sent", total=None)
+        batch: List[_Block] = []
+
+        def flush():
+            nonlocal n_sent, n_tok, t_tag
+            todo = [_block_inputs(b, fmt, meta, args.sep) for b in batch if b.words]
+            t0 = time.perf_counter()
+            try:
+                tagged = iter(tagger.predict(todo))
+            except (TypeError, ValueError) as exc:
+                raise CLIError(str(exc)) from None
+            t_tag += time.perf_counter() - t0
+            out.write("".join(_render(b, next(tagged) if b.words else [], fmt, args, tag_col)
+                              for b in batch))
+            n_sent += len(todo)
+            n_tok += sum(len(b.words) for b in batch)
+            if hasattr(bar, "update"):
+                bar.update(len(todo))
+            batch.clear()
+
+        for block in blocks:
+            batch.append(block)
+            if len(batch) >= args.batch_size:
+                flush()
+        flush()
+        if hasattr(bar, "close"):
+            bar.close()
+    finally:
+        if out is not sys.stdout:
+            out.close()
+        if stream is not sys.stdin:
+            stream.close()
+    if not args.quiet and n_tok and (args.progress or args.input != "-"):
+        rate = f"{n_tok / t_tag:,.0f}" if t_tag > 0 else "inf"
+        print(f"tagged {n_sent:,} sentences, {n_tok:,} tokens in {t_tag:.2f} s "
+              f"({rate} tokens/s)", file=sys.stderr)
+    return 0
