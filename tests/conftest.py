@@ -10,15 +10,25 @@ FASTSEQ_TEST_OPS
     ``"reference"`` points the ``ops`` fixture at ``fastseq._reference`` instead of the
     compiled ``fastseq.ops`` (a way to check the tests themselves while the compiled API is
     being written; validation tests are expected to fail then).
+FASTSEQ_DATA
+    The folder holding the corpora (see :mod:`fastseq.datasets`). When it is not set and the
+    project's development checkout has its corpora at ``../shared/data`` beside the
+    repository, the tests use those. Tests that need a corpus skip, saying so, when it is
+    absent (a user's clone has none).
 """
 from __future__ import annotations
 
 import os
 import types
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+_DEV_CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+if "FASTSEQ_DATA" not in os.environ and _DEV_CORPORA.is_dir():
+    os.environ["FASTSEQ_DATA"] = str(_DEV_CORPORA)
 
 DEFAULT_SEED = 20240917
 SEED = int(os.environ.get("FASTSEQ_SEED", DEFAULT_SEED))
@@ -248,3 +258,4 @@ def every_requested_thread(monkeypatch):
     from fastseq import ops as _ops
 
     monkeypatch.setattr(_ops, "_WORK_PER_THREAD", 1)
+

@@ -1,37 +1,20 @@
 """Tests for fastseq.datasets.
 
-The real-corpus tests read from ``$FASTSEQ_DATA`` or ``../shared/data`` next to the repository
-and skip when neither holds the corpora. The expected counts are those documented in the
-data folder's README.md (sentences / tokens per split, number of distinct tags).
+The real-corpus tests read the corpora from the data home (``$FASTSEQ_DATA``; see
+tests/conftest.py) and skip when it does not hold them. The expected counts are those
+documented with the corpora (sentences / tokens per split, number of distinct tags).
 """
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import pytest
 
 from fastseq import datasets
 from fastseq.datasets import available, info, load, load_tagged
 
-REPO_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-
-
-def _data_home() -> Path | None:
-    env = os.environ.get("FASTSEQ_DATA")
-    for cand in ([Path(env)] if env else []) + [REPO_DATA]:
-        if cand.is_dir():
-            return cand.resolve()
-    return None
-
-
-DATA = _data_home()
+DATA = datasets.get_data_home()
 needs_data = pytest.mark.skipif(
-    DATA is None,
-    reason=(
-        "corpora not found: set FASTSEQ_DATA to the folder holding them or place them at "
-        f"{REPO_DATA} (the repository's ../shared/data)"
-    ),
+    not all((DATA / c.folder).is_dir() for c in datasets.CORPORA.values()),
+    reason=f"corpora not found in {DATA}: set FASTSEQ_DATA to the folder holding them",
 )
 
 # (name, canonical split) -> (sentences, tokens), from the data README.
@@ -163,23 +146,22 @@ def test_env_var_used_when_no_argument(tmp_path, monkeypatch):
         load("wnut17", "dev")
 
 
-def test_default_is_cwd_relative_shared_data(tmp_path, monkeypatch):
+def test_default_is_a_per_user_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("FASTSEQ_DATA", raising=False)
-    work = tmp_path / "proj"
-    work.mkdir()
-    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "shared" / "data" / "conll2000").mkdir(parents=True)  # never searched
+    home = tmp_path / "fastseq_data"
+    assert datasets.get_data_home() == home
     with pytest.raises(FileNotFoundError) as exc:
         load("conll2000", "test")
-    assert "FASTSEQ_DATA" in str(exc.value) and "conll2000" in str(exc.value)
-    with pytest.raises(FileNotFoundError):
-        datasets.get_data_home()
-    shared = tmp_path / "shared" / "data" / "conll2000"
-    shared.mkdir(parents=True)
-    (shared / "test.txt").write_text("Confidence NN B-NP\nin IN B-PP\n\n")
+    msg = str(exc.value)
+    assert str(home / "conll2000" / "test.txt") in msg and "FASTSEQ_DATA" in msg
+    (home / "conll2000").mkdir(parents=True)
+    (home / "conll2000" / "test.txt").write_text("Confidence NN B-NP\nin IN B-PP\n\n")
     assert load("conll2000", "test") == [
         {"word": ["Confidence", "in"], "pos": ["NN", "IN"], "chunk": ["B-NP", "B-PP"]}
     ]
-    assert datasets.path("conll2000", "test").resolve() == (shared / "test.txt").resolve()
 
 
 def test_load_tagged_bad_tag(tmp_path):

@@ -10,8 +10,9 @@ fastseq ships no data. The corpora live in a *data home* folder laid out like th
         wnut17/{wnut17train.conll,emerging.dev.conll,emerging.test.annotated}
 
 The data home is, in order of preference: the ``data_home`` argument, the ``FASTSEQ_DATA``
-environment variable, or ``../shared/data`` relative to the current working directory when
-that folder exists.
+environment variable, or the per-user folder ``~/fastseq_data`` (scikit-learn's
+``get_data_home`` convention). A missing file is a :class:`FileNotFoundError` saying which
+file was expected where and how to point fastseq at the data.
 
 >>> from fastseq import datasets
 >>> train = datasets.load("conll2003", "train")          # doctest: +SKIP
@@ -35,6 +36,7 @@ __all__ = [
     "Corpus",
     "CORPORA",
     "ENV_VAR",
+    "DEFAULT_DATA_HOME",
     "available",
     "info",
     "get_data_home",
@@ -45,6 +47,8 @@ __all__ = [
 
 #: Environment variable naming the data home.
 ENV_VAR = "FASTSEQ_DATA"
+#: The data home when neither ``data_home`` nor :data:`ENV_VAR` names one.
+DEFAULT_DATA_HOME = "~/fastseq_data"
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -222,65 +226,60 @@ def info(name: str) -> Corpus:
         ) from None
 
 
-def _default_home() -> Path:
-    return Path.cwd() / ".." / "shared" / "data"
+def get_data_home(data_home: Optional[PathLike] = None) -> Path:
+    """The folder holding the corpora.
+
+    Parameters
+    ----------
+    data_home : path, optional
+        Used when given; else the ``FASTSEQ_DATA`` environment variable when set; else
+        ``~/fastseq_data``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder, with ``~`` expanded; whether it exists is not checked.
+
+    Examples
+    --------
+    >>> from fastseq.datasets import get_data_home
+    >>> str(get_data_home("/data/corpora"))
+    '/data/corpora'
+    """
+    return _resolve_home(data_home)[0]
 
 
-def _resolve_home(data_home: Optional[PathLike]) -> Tuple[Optional[Path], str]:
-    """(data home or None, human-readable origin)."""
+def _resolve_home(data_home: Optional[PathLike]) -> Tuple[Path, str]:
+    """(data home, where it came from, for messages)."""
     if data_home is not None:
         return Path(os.fspath(data_home)).expanduser(), "the `data_home` argument"
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env).expanduser(), f"the {ENV_VAR} environment variable"
-    default = _default_home()
-    if default.is_dir():
-        return default, "the default ../shared/data (relative to the working directory)"
-    return None, ""
-
-
-def get_data_home(data_home: Optional[PathLike] = None) -> Path:
-    """The folder holding the corpora (see the module docstring for the lookup order).
-
-    Raises :class:`FileNotFoundError` when none is configured and the default
-    ``../shared/data`` does not exist. The returned folder itself is not checked.
-    """
-    home, _ = _resolve_home(data_home)
-    if home is None:
-        raise FileNotFoundError(
-            f"fastseq cannot find its data folder: no `data_home` argument, {ENV_VAR} is not "
-            f"set and {_default_home().resolve()} does not exist. Pass data_home=PATH or set "
-            f"{ENV_VAR}=PATH, where PATH is the folder that contains "
-            f"{', '.join(sorted({c.folder for c in CORPORA.values()}))}/."
-        )
-    return home
+    return Path(DEFAULT_DATA_HOME).expanduser(), f"the default ({ENV_VAR} is not set)"
 
 
 def path(name: str, split: str, data_home: Optional[PathLike] = None) -> Path:
     """Path of the file for corpus ``name`` and ``split`` (aliases accepted).
 
-    Raises ValueError for an unknown name or split and :class:`FileNotFoundError` -- saying
-    which file was expected where and how to point fastseq at the data -- when it is absent.
+    Raises
+    ------
+    ValueError
+        For an unknown corpus or split.
+    FileNotFoundError
+        When the file is absent; the message says which file was expected where and how
+        to point fastseq at the data.
     """
     corpus = info(name)
     canon = corpus.resolve_split(split)
     rel = Path(corpus.folder) / corpus.files[canon]
     home, origin = _resolve_home(data_home)
-    how = (
-        f"Pass data_home=PATH to fastseq.datasets.load or set {ENV_VAR}=PATH, where PATH is the "
-        f"folder that contains {corpus.folder}/."
-    )
-    if home is None:
-        raise FileNotFoundError(
-            f"corpus {corpus.name!r} split {canon!r}: expected the file <data home>/{rel.as_posix()}, "
-            f"but no data home is configured ({ENV_VAR} is not set and "
-            f"{_default_home().resolve()} does not exist). {how}"
-        )
     full = home / rel
     if not full.is_file():
         raise FileNotFoundError(
-            f"corpus {corpus.name!r} split {canon!r}: expected the file {full} "
-            f"(data home {home}, from {origin}), but it does not exist. {how}"
+            f"corpus {corpus.name!r} split {canon!r}: expected the file {full} (data home "
+            f"{home}, from {origin}), but it does not exist. Pass data_home=PATH or set "
+            f"{ENV_VAR}=PATH, where PATH is the folder that contains {corpus.folder}/."
         )
     return full
 
@@ -298,7 +297,7 @@ def load(name: str, split: str, data_home: Optional[PathLike] = None) -> List[Se
         ``valid`` for conll2003, ``testa`` for conll2002; conll2000 has none); ``"test"``
         (= ``testb`` for conll2002).
     data_home : path, optional
-        Folder holding the corpora; default ``$FASTSEQ_DATA``, else ``../shared/data``.
+        Folder holding the corpora; default ``$FASTSEQ_DATA``, else ``~/fastseq_data``.
 
     Returns
     -------
