@@ -1,4 +1,4 @@
-"""fastseq.torch.CRF and fastseq.decode against their peers (issue 5's figures).
+"""fastseq.torch.CRF and fastseq.decode against their peers.
 
 * forward + backward of the log-likelihood and decode: ``fastseq.torch.CRF`` (C kernels),
   its pure-torch fallback (``backend="torch"``) and pytorch-crf 0.7.2, B=64 T=50, N=9/45;

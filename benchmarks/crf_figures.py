@@ -1,8 +1,8 @@
 """Figures for fastseq.crf: parity and speed against CRFsuite, accuracy of the built-in
 feature templates.
 
-Run from the repository root (the corpora are read from ``$FASTSEQ_DATA`` or
-``../shared/data``; python-crfsuite is needed for the parity part)::
+Run from the repository root (the corpora are read from ``$FASTSEQ_DATA``, see
+:mod:`fastseq.datasets`; python-crfsuite is needed for the parity part)::
 
     python benchmarks/crf_figures.py                          # everything (long: ~1 h on 2 cores)
     python benchmarks/crf_figures.py --part parity            # CRFsuite comparison only
@@ -23,7 +23,7 @@ extraction included (fastseq: templates -> sparse matrix -> one batched Viterbi;
 the same templates as python-crfsuite attribute lists -> ``Tagger.tag`` per sentence), best of
 ``--repeats``.
 
-(2) ``accuracy``: :class:`fastseq.crf_tagger.CRFTagger` with the built-in templates (chunk
+(2) ``accuracy``: :class:`fastseq.taggers.CRFTagger` with the built-in templates (chunk
 labels re-encoded as IOBES for training, decoded with the scheme's constraints, converted
 back -- the tagger's defaults), trained on ``train``, scored on ``test`` (CoNLL-2002:
 ``testb``): CoNLL-2000 chunking F1 (``"chunk"``,

@@ -1,14 +1,13 @@
-"""Accuracy and speed of fastseq.tag.HMMTagger on UD English-EWT (issue 3's figures).
+"""Accuracy and speed of fastseq.taggers.HMMTagger on UD English-EWT.
 
-Trains on ``train`` and reports, on ``test`` (the issue's protocol; ``--split dev`` for
-tuning), UPOS and XPOS accuracy -- overall, on known words and on unknown words -- and
+Trains on ``train`` and reports, on ``test`` (``--split dev`` for tuning), UPOS and XPOS accuracy -- overall, on known words and on unknown words -- and
 training and tagging speed in tokens per second::
 
     python benchmarks/tagger_figures.py                    # the headline table (~30 s)
     python benchmarks/tagger_figures.py --ablations        # + the design choices, on dev
     python benchmarks/tagger_figures.py --json out.json    # machine-readable too
 
-Targets (issue 3): UPOS >= 93.5 %, XPOS >= 92.5 % on test. For comparison, NLTK's supervised
+Targets: UPOS >= 93.5 %, XPOS >= 92.5 % on test. For comparison, NLTK's supervised
 HMM tagger measured UPOS 87.6 % on the same split.
 
 Speeds are the best of ``--repeat`` runs (wall clock, ``time.perf_counter``). Training speed
@@ -16,7 +15,7 @@ counts everything ``HMMTagger.train`` does (validation, counting, smoothing, suf
 on already-loaded sentences; tagging speed is ``HMMTagger.predict`` on the test sentences
 (token lists in, tag lists out: unknown-word model, lattice construction, the batched
 Viterbi kernel call) at the default thread count and at one thread. The corpora are read
-from ``--data-home``, ``$FASTSEQ_DATA`` or ``../shared/data``.
+from ``--data-home``, else ``$FASTSEQ_DATA`` (see :mod:`fastseq.datasets`).
 """
 from __future__ import annotations
 

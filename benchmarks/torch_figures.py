@@ -1,7 +1,7 @@
-"""Print issue 5's speed figures in one run: fastseq.torch.CRF vs pytorch-crf, and
+"""Speed figures of the torch side in one run: fastseq.torch.CRF vs pytorch-crf, and
 fastseq.decode vs an AllenNLP-style per-sequence Viterbi in numpy.
 
-    python benchmarks/torch_figures.py              # 2 threads (the issue's setting)
+    python benchmarks/torch_figures.py              # 2 threads
     python benchmarks/torch_figures.py --threads 4 --budget 1.0
 
 Every time is the minimum over ``time.perf_counter`` measurements of single calls (calls

@@ -10,7 +10,7 @@ written for clarity and exactness, not speed:
   helper (:class:`_Layout`) splits the three batch layouts into sequences and reassembles the
   outputs in the documented shapes.
 
-The model (DESIGN.md section 1): the score of a path ``y`` of length ``T`` is ::
+The model: the score of a path ``y`` of length ``T`` is ::
 
     start[y_0] + sum_t emissions[t, y_t] + sum_{t>0} transitions[y_{t-1}, y_t] + end[y_{T-1}]
 

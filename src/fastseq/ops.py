@@ -1,6 +1,6 @@
 """The functional API: numpy in, numpy out, C kernels underneath.
 
-Every function takes one sequence or a batch (DESIGN.md section 2):
+Every function takes one sequence or a batch:
 
 * ``emissions`` 2-D ``(T, N)`` and ``lengths=None``: one sequence;
 * ``emissions`` 3-D ``(B, T, N)`` with ``lengths`` ``(B,)`` or ``None``: a padded batch whose
