@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from benchgrid import BASELINE_THREADS, GRID, THREADS, dtype_id, group_name, shape_id
 
 pytest.importorskip("pytest_benchmark")

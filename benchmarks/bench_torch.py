@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from benchgrid import BASELINE_THREADS, THREADS
 
 pytest.importorskip("pytest_benchmark")

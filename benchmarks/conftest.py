@@ -24,8 +24,8 @@ from typing import Callable, Dict
 
 import numpy as np
 import pytest
-
 from benchgrid import IMPL, PEER_THREADS, dtype_id
+
 from fastseq.bench import crf_problem, hmm_problem, limit_threads
 
 # calls slower than this are measured with a fixed, small number of rounds instead of

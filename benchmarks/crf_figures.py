@@ -48,12 +48,11 @@ import sys
 import tempfile
 import time
 
-
 from fastseq import datasets
 from fastseq.crf import CRF
-from fastseq.taggers import CRFTagger
 from fastseq.features import FeatureExtractor
 from fastseq.metrics import accuracy_score, f1_score
+from fastseq.taggers import CRFTagger
 
 #: corpus -> (template set, input columns (sentence keys), label column, metric)
 CORPORA = {

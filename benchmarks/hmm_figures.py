@@ -234,6 +234,7 @@ def main(argv=None):
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     import hmmlearn
+
     import fastseq
     print(f"fastseq {fastseq.__version__}, hmmlearn {hmmlearn.__version__}\n")
     # BLAS at one thread for both libraries: hmmlearn makes many tiny per-sequence numpy

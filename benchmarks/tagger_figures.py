@@ -1,6 +1,7 @@
 """Accuracy and speed of fastseq.taggers.HMMTagger on UD English-EWT.
 
-Trains on ``train`` and reports, on ``test`` (``--split dev`` for tuning), UPOS and XPOS accuracy -- overall, on known words and on unknown words -- and
+Trains on ``train`` and reports, on ``test`` (``--split dev`` for tuning), UPOS and XPOS
+accuracy -- overall, on known words and on unknown words -- and
 training and tagging speed in tokens per second::
 
     python benchmarks/tagger_figures.py                    # the headline table (~30 s)

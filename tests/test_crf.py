@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 from fastseq.crf import CRF, NotFittedError, crfsuite_items
-from fastseq.taggers import CRFTagger
 from fastseq.features import FeatureExtractor, Featurized, template_set
-
+from fastseq.taggers import CRFTagger
 
 # ---------------------------------------------------------------------------------------------
 # data helpers

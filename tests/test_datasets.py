@@ -39,7 +39,8 @@ README_COUNTS = {
 }
 
 COLUMNS = {
-    "ud_english_ewt": ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc"),
+    "ud_english_ewt": ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps",
+                       "misc"),
     "conll2000": ("word", "pos", "chunk"),
     "conll2003": ("word", "pos", "chunk", "ner"),
     "conll2002_esp": ("word", "pos", "ner"),

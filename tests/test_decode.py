@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import fastseq
-from fastseq.schemes import entities_to_tags, get_entities
 from fastseq.decode import decode
+from fastseq.schemes import entities_to_tags, get_entities
 
 IOB2 = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 IOBES = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-ORG", "I-ORG", "E-ORG", "S-ORG"]

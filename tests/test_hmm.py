@@ -9,8 +9,7 @@ import pytest
 from scipy.optimize import linear_sum_assignment
 
 from fastseq import sequence_score
-from fastseq.hmm import ConvergenceMonitor, NotFittedError
-from fastseq.hmm import CategoricalHMM, GaussianHMM
+from fastseq.hmm import CategoricalHMM, ConvergenceMonitor, GaussianHMM, NotFittedError
 
 COV_TYPES = ["diag", "full", "spherical", "tied"]
 

@@ -277,7 +277,8 @@ def test_conllu_missing_file_and_stream(tmp_path):
 # --------------------------------------------------------------------------------------------
 
 SENTS = [
-    {"word": ["EU", "rejects", "German"], "pos": ["NNP", "VBZ", "JJ"], "ner": ["B-ORG", "O", "B-MISC"]},
+    {"word": ["EU", "rejects", "German"], "pos": ["NNP", "VBZ", "JJ"],
+     "ner": ["B-ORG", "O", "B-MISC"]},
     {"word": ["Peter"], "pos": ["NNP"], "ner": ["B-PER"]},
 ]
 

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from fastseq import metrics as M
-from fastseq.schemes import SCHEMES, entities_to_tags
 from fastseq.metrics import (
     UndefinedMetricWarning,
     accuracy_score,
@@ -22,6 +21,7 @@ from fastseq.metrics import (
     precision_score,
     recall_score,
 )
+from fastseq.schemes import SCHEMES, entities_to_tags
 
 # True chunks:  seq 0: PER(0-1) LOC(3) LOC(5)      seq 1: ORG(0-1) PER(3)
 # Pred chunks:  seq 0: PER(0-1) LOC(3)             seq 1: ORG(0)   PER(3)

@@ -312,7 +312,7 @@ def test_posterior_decode(ops, ref, make, rng, dtype, tol, layout, variant):
     case = Case(rng, make, layout, dtype, variant)
     nodes = [np.asarray(case.ref_call(ref, "marginals", i)[0]) for i in range(case.B)]
     exp_paths, exp_conf = [], []
-    for i, node in enumerate(nodes):
+    for i in range(len(nodes)):
         p, c = case.ref_call(ref, "posterior_decode", i)
         exp_paths.append(np.asarray(p, np.int64))
         exp_conf.append(np.asarray(c, np.float64))

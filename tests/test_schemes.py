@@ -376,8 +376,8 @@ def test_convert_scheme_errors():
 @pytest.mark.filterwarnings("ignore")
 def test_get_entities_matches_seqeval():
     pytest.importorskip("seqeval")
-    from seqeval.metrics.sequence_labeling import get_entities as sq_get_entities
     from seqeval import scheme as sq_scheme
+    from seqeval.metrics.sequence_labeling import get_entities as sq_get_entities
 
     rng = random.Random(7)
     odd = ["X", "B", "I", ".", "B--A", "I-", "Other", "E", "S", "O-A", "U-A", "L-A"]

@@ -18,7 +18,7 @@ file was expected where and how to point fastseq at the data.
 >>> train = datasets.load("conll2003", "train")          # doctest: +SKIP
 >>> train[0]["word"][:3], train[0]["ner"][:3]              # doctest: +SKIP
 (['EU', 'rejects', 'German'], ['B-ORG', 'O', 'B-MISC'])
->>> pairs = datasets.load_tagged("conll2003", "train")   # [[(word, ner), ...], ...]  # doctest: +SKIP
+>>> pairs = datasets.load_tagged("conll2003", "train")   # doctest: +SKIP
 
 Sentences come in the format of :func:`fastseq.io.read_conll`: one dict per sentence mapping
 a column name to the list of that column's values.

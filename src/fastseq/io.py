@@ -5,7 +5,8 @@ Sentence format
 Every reader returns (or yields) sentences as plain dicts mapping a column name to the list of
 that column's values, one string per token::
 
-    {"word": ["EU", "rejects", "German"], "pos": ["NNP", "VBZ", "JJ"], "ner": ["B-ORG", "O", "B-MISC"]}
+    {"word": ["EU", "rejects", "German"], "pos": ["NNP", "VBZ", "JJ"],
+     "ner": ["B-ORG", "O", "B-MISC"]}
 
 All lists of one sentence have the same length (the number of tokens, always >= 1). The dict's
 key order is the column order of the file (or of the ``columns`` / ``fields`` you asked for).
@@ -79,7 +80,8 @@ def _check_path(source) -> None:
         return
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(
-            f"expected a path (str or os.PathLike) or an open text file, got {type(source).__name__}"
+            "expected a path (str or os.PathLike) or an open text file, got "
+            f"{type(source).__name__}"
         )
     path = os.fspath(source)
     if isinstance(path, bytes):

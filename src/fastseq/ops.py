@@ -22,8 +22,8 @@ import os
 import numpy as np
 
 from . import _kernels
-from .schemes import allowed_transitions
 from ._types import CRFGrad, Marginals
+from .schemes import allowed_transitions
 
 __all__ = [
     "log_partition", "forward", "backward", "marginals", "viterbi", "kbest",

@@ -15,8 +15,17 @@ from .._archive import read_archive, write_archive
 from .._validation import check_bool, check_int, check_real
 from ..exceptions import ModelFileError, NotFittedError
 from . import persistence
-from .items import (Batch, as_seq_list, check_aligned, encode_featurized, encode_items,
-                    encode_matrices, input_kind, labels_of, remap_columns)
+from .items import (
+    Batch,
+    as_seq_list,
+    check_aligned,
+    encode_featurized,
+    encode_items,
+    encode_matrices,
+    input_kind,
+    labels_of,
+    remap_columns,
+)
 from .lbfgs import lbfgs
 from .objective import Objective, SparseProduct, feature_set
 from .perceptron import averaged_perceptron

@@ -21,9 +21,9 @@ try:  # scipy's accumulating kernels (y += A @ x), used to avoid temporaries; op
         W = np.array([[1.0, 2.0], [3.0, 4.0]])
         Y = np.zeros((2, 2))
         _st.csr_matvecs(2, 2, 2, X.indptr, X.indices, X.data, W.ravel(), Y.ravel())
-        O = np.zeros((2, 2))
-        _st.csc_matvecs(2, 2, 2, X.indptr, X.indices, X.data, W.ravel(), O.ravel())
-        return np.array_equal(Y, X @ W) and np.array_equal(O, X.T @ W)
+        Z = np.zeros((2, 2))
+        _st.csc_matvecs(2, 2, 2, X.indptr, X.indices, X.data, W.ravel(), Z.ravel())
+        return np.array_equal(Y, X @ W) and np.array_equal(Z, X.T @ W)
     _HAVE_ST = bool(_probe())
 
     def _probe_coo():

@@ -78,8 +78,14 @@ from __future__ import annotations
 
 from .columns import COLUMN_ALIASES, DEFAULT_COLUMNS
 from .extractor import FeatureExtractor, Featurized
-from .templates import (STACK_COLUMN, TEMPLATE_SETS, Template, attribute_name, stack_templates,
-                        template_set)
+from .templates import (
+                        STACK_COLUMN,
+                        TEMPLATE_SETS,
+                        Template,
+                        attribute_name,
+                        stack_templates,
+                        template_set,
+)
 from .transforms import short_shape, word_shape
 
 __all__ = [

@@ -9,8 +9,7 @@ from scipy import sparse
 
 from ..exceptions import ModelFileError, NotFittedError
 from .columns import Columns, read_sentences, resolve_column, unique_strs
-from .templates import (check_min_count, fields_of, normalize_template, template_prefix,
-                        template_set)
+from .templates import check_min_count, fields_of, normalize_template, template_prefix, template_set
 from .transforms import compose, field_special, sentence_values, transform
 
 __all__ = ["Featurized", "FeatureExtractor"]

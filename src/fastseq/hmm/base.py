@@ -25,8 +25,14 @@ from scipy import linalg, sparse
 from .. import ops
 from .._validation import check_int, check_random_state
 from ..exceptions import NotFittedError
-from ._util import (broadcast_prior, check_lengths, check_stochastic, first_rows,
-                    normalize_rows, safe_log)
+from ._util import (
+    broadcast_prior,
+    check_lengths,
+    check_stochastic,
+    first_rows,
+    normalize_rows,
+    safe_log,
+)
 from .monitor import ConvergenceMonitor
 
 __all__ = ["BaseHMM", "DECODER_ALGORITHMS", "IMPLEMENTATIONS"]

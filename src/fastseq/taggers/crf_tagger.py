@@ -43,8 +43,13 @@ import numpy as np
 from .._archive import check_model, read_archive, write_archive
 from ..crf import CRF
 from ..exceptions import NotFittedError
-from ..features import (DEFAULT_COLUMNS, STACK_COLUMN, FeatureExtractor, stack_templates,
-                        template_set)
+from ..features import (
+    DEFAULT_COLUMNS,
+    STACK_COLUMN,
+    FeatureExtractor,
+    stack_templates,
+    template_set,
+)
 from ..schemes import SCHEMES, allowed_transitions, convert_scheme, detect_scheme
 from .evaluation import TaggerEvaluation, evaluate
 

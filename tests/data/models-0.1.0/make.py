@@ -8,10 +8,10 @@ import os
 import random
 
 import numpy as np
+from fastseq.crf_tagger import CRFTagger
 
 import fastseq
 from fastseq.crf import CRF
-from fastseq.crf_tagger import CRFTagger
 from fastseq.tag import HMMTagger
 
 HERE = os.path.dirname(os.path.abspath(__file__))
