@@ -60,8 +60,8 @@ Usage:
 >>> fx = FeatureExtractor("crfsuite_chunk")
 >>> sents = [{"word": ["He", "reckons"], "pos": ["PRP", "VBZ"]}]
 >>> F = fx.fit_transform(sents)         # Featurized: CSR matrix (tokens x attributes)
->>> F.matrix.shape, list(F.lengths)
-((2, 13), [2])
+>>> F.matrix.shape, F.lengths.tolist()
+((2, 14), [2])
 >>> fx.to_lists(sents)[0][1][:3]          # python-crfsuite's list-of-strings format
 ['w[-1]=He', 'w[0]=reckons', 'w[-1]|w[0]=He|reckons']
 

