@@ -8,8 +8,6 @@ import importlib
 import importlib.util
 import pkgutil
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
