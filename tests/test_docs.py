@@ -66,9 +66,17 @@ def test_docs_page_examples_run(page):
     _run_examples([test], page)
 
 
-def _readme_blocks():
+def _readme_blocks(lang="python"):
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
+
+
+@pytest.mark.parametrize("i", range(len(_readme_blocks("pycon"))))
+def test_readme_sessions_print_what_they_show(i):
+    block = _readme_blocks("pycon")[i]
+    test = doctest.DocTestParser().get_doctest(block, {}, f"README.md pycon block {i}",
+                                               "README.md", 0)
+    _run_examples([test], f"README.md pycon block {i}")
 
 
 @pytest.mark.parametrize("i", range(len(_readme_blocks())))
@@ -76,8 +84,6 @@ def test_readme_python_blocks_run(i, tmp_path, monkeypatch):
     code = _readme_blocks()[i]
     if "torch" in code and not HAVE_TORCH:
         pytest.skip("this example needs torch, which is not installed")
-    if "model.config" in code or "old_crf" in code:
-        pytest.skip("a fragment that needs the reader's own model")
     monkeypatch.chdir(tmp_path)
     exec(compile(code, f"README.md python block {i}", "exec"), {"__name__": "__readme__"})
 
