@@ -46,8 +46,21 @@ __all__ = [
 ]
 
 #: Environment variable naming the data home.
+#:
+#: Examples
+#: --------
+#: >>> from fastseq.datasets import ENV_VAR
+#: >>> ENV_VAR
+#: 'FASTSEQ_DATA'
 ENV_VAR = "FASTSEQ_DATA"
-#: The data home when neither ``data_home`` nor :data:`ENV_VAR` names one.
+#: The data home when neither ``data_home`` nor :data:`ENV_VAR` names one (``~`` is
+#: expanded when it is used).
+#:
+#: Examples
+#: --------
+#: >>> from fastseq.datasets import DEFAULT_DATA_HOME
+#: >>> DEFAULT_DATA_HOME
+#: '~/fastseq_data'
 DEFAULT_DATA_HOME = "~/fastseq_data"
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -55,18 +68,43 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 @dataclass(frozen=True)
 class Corpus:
-    """Description of one corpus.
+    """Description of one corpus (an immutable record; see :data:`CORPORA`).
 
-    name : canonical name, e.g. ``"conll2003"``.
-    folder : sub-folder of the data home.
-    files : canonical split name -> file name inside ``folder``.
-    aliases : extra split names -> canonical split (``"dev"`` -> ``"valid"`` ...).
-    columns : column names of the returned sentences, in file order.
-    fmt : ``"conll"`` or ``"conllu"``.
-    sep : field separator for ``"conll"`` files (``None``: whitespace).
-    tag : default label column for :func:`load_tagged`.
-    sizes : canonical split -> (sentences, tokens) as documented for the data.
-    description : one line.
+    Parameters
+    ----------
+    name : str
+        Canonical name, e.g. ``"conll2003"``.
+    folder : str
+        Sub-folder of the data home.
+    files : mapping of str to str
+        Canonical split name -> file name inside ``folder``, in file order.
+    aliases : mapping of str to str
+        Extra split names -> canonical split (``"dev"`` -> ``"valid"`` ...).
+    columns : tuple of str
+        Column names of the returned sentences, in file order.
+    fmt : {"conll", "conllu"}
+        File format.
+    sep : str or None
+        Field separator for ``"conll"`` files (``None``: whitespace).
+    tag : str
+        Default label column for :func:`load_tagged`.
+    sizes : mapping of str to (int, int), optional
+        Canonical split -> (sentences, tokens) as documented for the data.
+    description : str, optional
+        One line.
+
+    See Also
+    --------
+    info : The record of a corpus, by name.
+
+    Examples
+    --------
+    >>> from fastseq.datasets import info
+    >>> corpus = info("conll2003")
+    >>> corpus.folder, corpus.columns
+    ('conll2003_en', ('word', 'pos', 'chunk', 'ner'))
+    >>> corpus.sizes["train"]
+    (14041, 203621)
     """
 
     name: str
@@ -82,11 +120,48 @@ class Corpus:
 
     @property
     def splits(self) -> Tuple[str, ...]:
-        """Canonical split names, in file order."""
+        """Canonical split names, in file order.
+
+        Returns
+        -------
+        tuple of str
+            The keys of :attr:`files`.
+
+        Examples
+        --------
+        >>> from fastseq.datasets import info
+        >>> info("conll2002_esp").splits
+        ('train', 'testa', 'testb')
+        """
         return tuple(self.files)
 
     def resolve_split(self, split: str) -> str:
-        """Canonical name of ``split`` (an alias or canonical name); ValueError if unknown."""
+        """Canonical name of a split given by its canonical name or an alias.
+
+        Parameters
+        ----------
+        split : str
+            A split name; case and surrounding blanks are ignored.
+
+        Returns
+        -------
+        str
+            The canonical split name, one of :attr:`splits`.
+
+        Raises
+        ------
+        TypeError
+            If ``split`` is not a str.
+        ValueError
+            If the corpus has no such split; the message lists the valid ones.
+
+        Examples
+        --------
+        >>> from fastseq.datasets import info
+        >>> corpus = info("conll2003")
+        >>> corpus.resolve_split("dev"), corpus.resolve_split("TestB")
+        ('valid', 'test')
+        """
         if not isinstance(split, str):
             raise TypeError(f"`split` must be a str, got {type(split).__name__}")
         key = split.strip().lower()
@@ -119,7 +194,15 @@ def _conll2002(lang: str, desc: str, sizes) -> Corpus:
     )
 
 
-#: Registry of the known corpora, by canonical name.
+#: Registry of the known corpora: canonical name -> :class:`Corpus`.
+#:
+#: Examples
+#: --------
+#: >>> from fastseq.datasets import CORPORA
+#: >>> list(CORPORA)
+#: ['ud_english_ewt', 'conll2000', 'conll2003', 'conll2002_esp', 'conll2002_ned', 'wnut17']
+#: >>> CORPORA["wnut17"].description
+#: 'WNUT-17 emerging entities (social media), IOB2'
 CORPORA: Dict[str, Corpus] = {
     c.name: c
     for c in (
@@ -206,14 +289,54 @@ _NAME_ALIASES = {
 def available() -> Dict[str, Tuple[str, ...]]:
     """Known corpus names mapped to their canonical split names.
 
+    Returns
+    -------
+    dict of str to tuple of str
+        Canonical corpus name -> canonical split names, in file order. Whether the files
+        are present in the data home is not checked.
+
+    Examples
+    --------
+    >>> from fastseq.datasets import available
     >>> available()["conll2003"]
     ('train', 'valid', 'test')
+    >>> sorted(available())
+    ['conll2000', 'conll2002_esp', 'conll2002_ned', 'conll2003', 'ud_english_ewt', 'wnut17']
     """
     return {name: c.splits for name, c in CORPORA.items()}
 
 
 def info(name: str) -> Corpus:
-    """The :class:`Corpus` record of ``name`` (ValueError listing valid names if unknown)."""
+    """The :class:`Corpus` record of a corpus.
+
+    Parameters
+    ----------
+    name : str
+        A canonical name (see :func:`available`) or an alternative one such as
+        ``"en_ewt"``, ``"conll2003_en"``, ``"conll2002_es"``, ``"conll2002_nl"`` or
+        ``"wnut_17"``; case, surrounding blanks and ``-`` versus ``_`` do not matter.
+
+    Returns
+    -------
+    Corpus
+        The record: folder, files, split aliases, columns, format ...
+
+    Raises
+    ------
+    TypeError
+        If ``name`` is not a str.
+    ValueError
+        If the corpus is unknown; the message lists the valid names.
+
+    Examples
+    --------
+    >>> from fastseq.datasets import info
+    >>> corpus = info("CoNLL2002-ESP")
+    >>> corpus.name, corpus.splits, corpus.tag
+    ('conll2002_esp', ('train', 'testa', 'testb'), 'ner')
+    >>> info("en_ewt").columns[:4]
+    ('id', 'form', 'lemma', 'upos')
+    """
     if not isinstance(name, str):
         raise TypeError(f"`name` must be a str, got {type(name).__name__}")
     key = name.strip().lower().replace("-", "_")
@@ -231,9 +354,9 @@ def get_data_home(data_home: Optional[PathLike] = None) -> Path:
 
     Parameters
     ----------
-    data_home : path, optional
-        Used when given; else the ``FASTSEQ_DATA`` environment variable when set; else
-        ``~/fastseq_data``.
+    data_home : str or os.PathLike, optional
+        Used when given; else the ``FASTSEQ_DATA`` environment variable when set (and not
+        empty); else ``~/fastseq_data``.
 
     Returns
     -------
@@ -260,15 +383,45 @@ def _resolve_home(data_home: Optional[PathLike]) -> Tuple[Path, str]:
 
 
 def path(name: str, split: str, data_home: Optional[PathLike] = None) -> Path:
-    """Path of the file for corpus ``name`` and ``split`` (aliases accepted).
+    """Path of the file holding one split of a corpus.
+
+    Parameters
+    ----------
+    name : str
+        Corpus name (aliases accepted, see :func:`info`).
+    split : str
+        Split name (aliases accepted, see :meth:`Corpus.resolve_split`).
+    data_home : str or os.PathLike, optional
+        Folder holding the corpora; default ``$FASTSEQ_DATA``, else ``~/fastseq_data``
+        (see :func:`get_data_home`).
+
+    Returns
+    -------
+    pathlib.Path
+        The file, which exists.
 
     Raises
     ------
+    TypeError
+        If ``name`` or ``split`` is not a str.
     ValueError
         For an unknown corpus or split.
     FileNotFoundError
         When the file is absent; the message says which file was expected where and how
         to point fastseq at the data.
+
+    Examples
+    --------
+    >>> from fastseq import datasets
+    >>> datasets.path("conll2003", "dev")                     # doctest: +SKIP
+    PosixPath('/home/me/fastseq_data/conll2003_en/valid.txt')
+    >>> datasets.path("conll2003", "dev", data_home="/nowhere")
+    Traceback (most recent call last):
+        ...
+    FileNotFoundError: corpus 'conll2003' split 'valid': expected the file
+    ...conll2003_en...valid.txt (data home ...nowhere, from the `data_home` argument), but
+    it does not exist. Pass data_home=PATH or set FASTSEQ_DATA=PATH, where PATH is the
+    folder that contains conll2003_en/.
     """
     corpus = info(name)
     canon = corpus.resolve_split(split)
@@ -296,7 +449,7 @@ def load(name: str, split: str, data_home: Optional[PathLike] = None) -> List[Se
         A canonical split of that corpus or an alias: ``"train"``; ``"dev"`` (=
         ``valid`` for conll2003, ``testa`` for conll2002; conll2000 has none); ``"test"``
         (= ``testb`` for conll2002).
-    data_home : path, optional
+    data_home : str or os.PathLike, optional
         Folder holding the corpora; default ``$FASTSEQ_DATA``, else ``~/fastseq_data``.
 
     Returns
@@ -313,6 +466,29 @@ def load(name: str, split: str, data_home: Optional[PathLike] = None) -> List[Se
         ============== ====================================================
 
         ``-DOCSTART-`` lines are dropped; CoNLL-U multiword tokens and empty nodes skipped.
+
+    Raises
+    ------
+    TypeError
+        If ``name`` or ``split`` is not a str.
+    ValueError
+        For an unknown corpus or split, or a malformed file (the message names the file
+        and line).
+    FileNotFoundError
+        When the file is absent from the data home (see :func:`path`).
+
+    See Also
+    --------
+    load_tagged : The same as ``[(word, tag), ...]`` lists.
+
+    Examples
+    --------
+    >>> from fastseq import datasets
+    >>> train = datasets.load("conll2003", "train")            # doctest: +SKIP
+    >>> len(train), list(train[0])                              # doctest: +SKIP
+    (14041, ['word', 'pos', 'chunk', 'ner'])
+    >>> train[0]["word"][:3], train[0]["ner"][:3]               # doctest: +SKIP
+    (['EU', 'rejects', 'German'], ['B-ORG', 'O', 'B-MISC'])
     """
     corpus = info(name)
     file = path(corpus.name, split, data_home)
@@ -329,8 +505,44 @@ def load_tagged(
 ) -> List[List[Tuple[str, str]]]:
     """Load a split as ``[[(word, tag), ...], ...]``, ready for a tagger's ``train``.
 
-    ``tag`` picks the label column (default: ``upos`` for ud_english_ewt, ``chunk`` for
-    conll2000, ``ner`` otherwise); the word column is ``form`` for CoNLL-U, else ``word``.
+    Parameters
+    ----------
+    name : str
+        Corpus name (aliases accepted, see :func:`info`).
+    split : str
+        Split name (aliases accepted, see :func:`load`).
+    tag : str, optional
+        The label column (default: ``upos`` for ud_english_ewt, ``chunk`` for conll2000,
+        ``ner`` otherwise). The word column is ``form`` for CoNLL-U, else ``word``.
+    data_home : str or os.PathLike, optional
+        Folder holding the corpora; default ``$FASTSEQ_DATA``, else ``~/fastseq_data``.
+
+    Returns
+    -------
+    list of list of (str, str)
+        One ``[(word, tag), ...]`` list per sentence.
+
+    Raises
+    ------
+    TypeError
+        If ``name`` or ``split`` is not a str.
+    ValueError
+        For an unknown corpus, split or ``tag`` column, or a malformed file.
+    FileNotFoundError
+        When the file is absent from the data home (see :func:`path`).
+
+    See Also
+    --------
+    load : The sentences with all their columns.
+
+    Examples
+    --------
+    >>> from fastseq import datasets
+    >>> pairs = datasets.load_tagged("conll2003", "train")      # doctest: +SKIP
+    >>> pairs[0][:3]                                             # doctest: +SKIP
+    [('EU', 'B-ORG'), ('rejects', 'O'), ('German', 'B-MISC')]
+    >>> datasets.load_tagged("ud_english_ewt", "dev", tag="xpos")[0][:2]  # doctest: +SKIP
+    [('From', 'IN'), ('the', 'DT')]
     """
     corpus = info(name)
     tag = corpus.tag if tag is None else tag

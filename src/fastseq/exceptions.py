@@ -20,7 +20,21 @@ __all__ = ["FastseqError", "NotFittedError", "ModelFileError", "KernelError"]
 
 
 class FastseqError(Exception):
-    """Base class of the exceptions defined by fastseq."""
+    """Base class of the exceptions defined by fastseq.
+
+    Catch it to handle every fastseq-specific error at once; each subclass also derives
+    from the matching built-in error (:class:`ValueError`, :class:`RuntimeError` ...).
+
+    See Also
+    --------
+    NotFittedError, ModelFileError, KernelError : The concrete exceptions.
+
+    Examples
+    --------
+    >>> from fastseq.exceptions import FastseqError, ModelFileError, NotFittedError
+    >>> issubclass(NotFittedError, FastseqError), issubclass(ModelFileError, FastseqError)
+    (True, True)
+    """
 
 
 class NotFittedError(FastseqError, ValueError, AttributeError):
@@ -29,6 +43,23 @@ class NotFittedError(FastseqError, ValueError, AttributeError):
     Shaped as scikit-learn's ``sklearn.exceptions.NotFittedError``: it is both a
     :class:`ValueError` and an :class:`AttributeError`, so ``hasattr(model, "classes_")`` is
     False on an unfitted model and code catching either keeps working.
+
+    See Also
+    --------
+    FastseqError : The base class.
+
+    Examples
+    --------
+    >>> from fastseq.exceptions import NotFittedError
+    >>> from fastseq.hmm import CategoricalHMM
+    >>> try:
+    ...     CategoricalHMM(n_components=2).predict([[0], [1]])
+    ... except NotFittedError as exc:
+    ...     print(exc)
+    This CategoricalHMM instance is not fitted yet (missing startprob_, transmat_,
+    emissionprob_); call fit / fit_supervised or set them by hand
+    >>> issubclass(NotFittedError, ValueError), issubclass(NotFittedError, AttributeError)
+    (True, True)
     """
 
 
@@ -38,7 +69,28 @@ class ModelFileError(FastseqError, ValueError):
     Raised by every ``load`` when the file is not a fastseq model archive, is corrupt, was
     written for another kind of model, or holds a parameter, array or index that does not
     check out. A file written by a *newer* format version is refused with this error too,
-    its message naming both versions. It is a :class:`ValueError`.
+    its message naming both versions. It is a :class:`ValueError`. A missing file is a
+    :class:`FileNotFoundError` instead.
+
+    See Also
+    --------
+    FastseqError : The base class.
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> from fastseq.crf import CRF
+    >>> from fastseq.exceptions import ModelFileError
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.bin")
+    >>> with open(path, "w") as fh:
+    ...     _ = fh.write("not a model")
+    >>> try:
+    ...     CRF.load(path)
+    ... except ModelFileError as exc:
+    ...     print(str(exc).replace(path, "model.bin"))
+    model.bin: not a valid fastseq model file: not a ZIP archive (fastseq models are
+    written by the models' save())
     """
 
 
@@ -48,4 +100,14 @@ class KernelError(FastseqError, RuntimeError):
     The Python layer validates every input before a kernel runs, so this signals a bug in
     fastseq; the message names the kernel and the status. Running out of memory is a
     :class:`MemoryError` instead.
+
+    See Also
+    --------
+    FastseqError : The base class.
+
+    Examples
+    --------
+    >>> from fastseq.exceptions import FastseqError, KernelError
+    >>> issubclass(KernelError, FastseqError), issubclass(KernelError, RuntimeError)
+    (True, True)
     """

@@ -14,13 +14,15 @@ Taggers want ``[(word, tag), ...]`` per sentence; :func:`to_tagged` converts.
 
 Functions
 ---------
-read_conll / iter_conll     CoNLL-2000/2002/2003, WNUT and similar column files
-read_conllu / iter_conllu   CoNLL-U (Universal Dependencies)
-write_conll                 inverse of :func:`read_conll`
-to_tagged                   sentences -> ``[[(word, tag), ...], ...]``
+========================================= ===================================================
+:func:`read_conll` / :func:`iter_conll`   CoNLL-2000/2002/2003, WNUT and similar column files
+:func:`read_conllu` / :func:`iter_conllu` CoNLL-U (Universal Dependencies)
+:func:`write_conll`                       inverse of :func:`read_conll`
+:func:`to_tagged`                         sentences -> ``[[(word, tag), ...], ...]``
+========================================= ===================================================
 
 Paths may be ``str`` or :class:`os.PathLike`; the readers also accept an open text file
-object (anything with ``readline``), which they read but do not close.
+object (anything with ``read`` and ``readline``), which they read but do not close.
 """
 from __future__ import annotations
 
@@ -41,15 +43,36 @@ __all__ = [
 ]
 
 #: One sentence: column name -> one value per token.
+#:
+#: Examples
+#: --------
+#: >>> from fastseq.io import Sentence
+#: >>> sentence: Sentence = {"word": ["EU", "rejects"], "ner": ["B-ORG", "O"]}
+#: >>> len(sentence["word"])
+#: 2
 Sentence = Dict[str, List[str]]
 PathOrFile = Union[str, "os.PathLike[str]", IO[str]]
 
 #: The ten CoNLL-U columns, in file order.
+#:
+#: Examples
+#: --------
+#: >>> from fastseq.io import CONLLU_FIELDS
+#: >>> CONLLU_FIELDS[:4]
+#: ('id', 'form', 'lemma', 'upos')
 CONLLU_FIELDS: Tuple[str, ...] = (
     "id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc",
 )
 
 #: First field of a document-boundary line; such lines are dropped by :func:`read_conll`.
+#:
+#: Examples
+#: --------
+#: >>> import io
+#: >>> from fastseq.io import DOCSTART, read_conll
+#: >>> text = f"{DOCSTART} -X- O\n\nEU NNP B-ORG\n"
+#: >>> read_conll(io.StringIO(text), columns=("word", "pos", "ner"))
+#: [{'word': ['EU'], 'pos': ['NNP'], 'ner': ['B-ORG']}]
 DOCSTART = "-DOCSTART-"
 
 # "Whitespace" for the CoNLL formats means ASCII blanks: tokens that contain e.g. a NO-BREAK
@@ -146,10 +169,54 @@ def iter_conll(
     sep: Optional[str] = None,
     encoding: str = "utf-8",
 ) -> Iterator[Sentence]:
-    """Stream the sentences of a CoNLL column file; see :func:`read_conll`.
+    """Stream the sentences of a CoNLL column file, one at a time.
 
-    A missing file raises :class:`FileNotFoundError` at call time, format errors while
-    iterating.
+    The lazy form of :func:`read_conll`, for files too large to hold in memory: same
+    arguments, same sentences. A missing file raises :class:`FileNotFoundError` at call
+    time, format errors while iterating.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or open text file
+        The file to read. A missing path raises :class:`FileNotFoundError` naming it.
+    columns : sequence of str, optional
+        Names of the columns; see :func:`read_conll`.
+    sep : str, optional
+        Field separator; ``None`` (default) splits on runs of ASCII whitespace.
+    encoding : str, default "utf-8"
+        Text encoding used when ``path`` is a path (a BOM is ignored).
+
+    Returns
+    -------
+    iterator of dict
+        One ``{column_name: [value_per_token, ...]}`` dict per sentence.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist (:class:`IsADirectoryError` if it is a directory).
+    TypeError
+        If ``path`` is neither a path nor an open file, ``columns`` is a str or holds a
+        non-str, or ``sep`` is not a str; while iterating, if the file is opened in binary
+        mode.
+    ValueError
+        If ``columns`` is empty or has duplicates, or ``sep`` is empty or holds a newline;
+        while iterating, if a token line has the wrong number of fields.
+
+    See Also
+    --------
+    read_conll : The same, as a list.
+
+    Examples
+    --------
+    >>> import io
+    >>> from fastseq.io import iter_conll
+    >>> sentences = iter_conll(io.StringIO("EU B-ORG\\nrejects O\\n\\nPeter B-PER\\n"),
+    ...                        columns=("word", "ner"))
+    >>> next(sentences)
+    {'word': ['EU', 'rejects'], 'ner': ['B-ORG', 'O']}
+    >>> next(sentences)
+    {'word': ['Peter'], 'ner': ['B-PER']}
     """
     names = _normalize_names(columns, "columns")
     if sep is not None:
@@ -215,14 +282,31 @@ def read_conll(
         Field separator. ``None`` (default) splits on runs of ASCII whitespace (spaces and
         tabs); otherwise the line (without its line ending) is split on exactly ``sep``, e.g.
         ``"\\t"`` for WNUT-17, so fields may then contain spaces.
-    encoding : str
-        Text encoding used when ``path`` is a path (default UTF-8; a BOM is ignored).
+    encoding : str, default "utf-8"
+        Text encoding used when ``path`` is a path (a BOM is ignored).
 
     Returns
     -------
     list of dict
         One dict per sentence: ``{column_name: [value_per_token, ...]}``; see the module
         docstring. Use :func:`to_tagged` to get ``[(word, tag), ...]`` lists.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist (:class:`IsADirectoryError` if it is a directory).
+    TypeError
+        If ``path`` is neither a path nor an open file, or is a file opened in binary mode;
+        if ``columns`` is a str or holds a non-str; if ``sep`` is not a str.
+    ValueError
+        If a token line has the wrong number of fields (the message names the file and the
+        1-based line number); if ``columns`` is empty or has duplicates; if ``sep`` is
+        empty or holds a newline.
+
+    See Also
+    --------
+    iter_conll : The same, one sentence at a time.
+    write_conll : The inverse.
 
     Notes
     -----
@@ -231,8 +315,19 @@ def read_conll(
     * Lines whose first field is ``-DOCSTART-`` are dropped, both the CoNLL-2003 form
       (followed by a blank line) and the CoNLL-2002 Dutch form ``-DOCSTART- -DOCSTART- O``
       (not followed by one): the line neither ends nor starts a sentence.
-    * A token line with the wrong number of fields raises :class:`ValueError` naming the
-      file and the 1-based line number.
+    * "Whitespace" means ASCII blanks: a token containing e.g. a NO-BREAK SPACE stays
+      whole.
+
+    Examples
+    --------
+    >>> import io
+    >>> from fastseq.io import read_conll
+    >>> text = "EU NNP B-ORG\\nrejects VBZ O\\n\\nPeter NNP B-PER\\n"
+    >>> read_conll(io.StringIO(text), columns=("word", "pos", "ner"))
+    [{'word': ['EU', 'rejects'], 'pos': ['NNP', 'VBZ'], 'ner': ['B-ORG', 'O']},
+     {'word': ['Peter'], 'pos': ['NNP'], 'ner': ['B-PER']}]
+    >>> read_conll(io.StringIO(text))[1]
+    {'0': ['Peter'], '1': ['NNP'], '2': ['B-PER']}
     """
     return list(iter_conll(path, columns=columns, sep=sep, encoding=encoding))
 
@@ -247,7 +342,50 @@ def iter_conllu(
     fields: Optional[Sequence[str]] = None,
     encoding: str = "utf-8",
 ) -> Iterator[Sentence]:
-    """Stream the sentences of a CoNLL-U file; see :func:`read_conllu`."""
+    """Stream the sentences of a CoNLL-U file, one at a time.
+
+    The lazy form of :func:`read_conllu`: same arguments, same sentences. A missing file
+    or an unknown field raises at call time, format errors while iterating.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or open text file
+        The file to read. A missing path raises :class:`FileNotFoundError` naming it.
+    fields : sequence of str, optional
+        Which columns to keep, in this order; any of :data:`CONLLU_FIELDS`. Default: all
+        ten.
+    encoding : str, default "utf-8"
+        Text encoding used when ``path`` is a path (a BOM is ignored).
+
+    Returns
+    -------
+    iterator of dict
+        One ``{field: [value_per_word, ...]}`` dict per sentence.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist (:class:`IsADirectoryError` if it is a directory).
+    TypeError
+        If ``path`` is neither a path nor an open file, or ``fields`` is a str or holds a
+        non-str; while iterating, if the file is opened in binary mode.
+    ValueError
+        If ``fields`` is empty, has duplicates or names an unknown field; while iterating,
+        if a line does not have 10 tab-separated fields.
+
+    See Also
+    --------
+    read_conllu : The same, as a list.
+
+    Examples
+    --------
+    >>> import io
+    >>> from fastseq.io import iter_conllu
+    >>> text = ("1\\tThe\\tthe\\tDET\\tDT\\t_\\t2\\tdet\\t_\\t_\\n"
+    ...         "2\\tdog\\tdog\\tNOUN\\tNN\\t_\\t0\\troot\\t_\\t_\\n")
+    >>> next(iter_conllu(io.StringIO(text), fields=("form", "upos")))
+    {'form': ['The', 'dog'], 'upos': ['DET', 'NOUN']}
+    """
     names = _normalize_names(fields, "fields")
     if names is None:
         names = CONLLU_FIELDS
@@ -303,8 +441,8 @@ def read_conllu(
         Which columns to keep, in this order; any of :data:`CONLLU_FIELDS` (``id``, ``form``,
         ``lemma``, ``upos``, ``xpos``, ``feats``, ``head``, ``deprel``, ``deps``, ``misc``).
         Default: all ten. Unknown names raise :class:`ValueError`.
-    encoding : str
-        Text encoding used when ``path`` is a path.
+    encoding : str, default "utf-8"
+        Text encoding used when ``path`` is a path (a BOM is ignored).
 
     Returns
     -------
@@ -312,12 +450,36 @@ def read_conllu(
         One dict per sentence ``{field: [value_per_word, ...]}``, values kept as strings
         (``"_"`` stays ``"_"``, ``head`` stays e.g. ``"4"``).
 
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist (:class:`IsADirectoryError` if it is a directory).
+    TypeError
+        If ``path`` is neither a path nor an open file, or is a file opened in binary mode;
+        if ``fields`` is a str or holds a non-str.
+    ValueError
+        If a line does not have exactly 10 tab-separated fields (the message names the file
+        and line); if ``fields`` is empty, has duplicates or names an unknown field.
+
+    See Also
+    --------
+    iter_conllu : The same, one sentence at a time.
+
     Notes
     -----
     ``#`` comment lines are skipped, as are multiword-token lines (ids like ``3-4``) and empty
     nodes (ids like ``8.1``), so the tokens are the syntactic words. Lines must have exactly
-    10 tab-separated fields (forms may contain spaces); otherwise :class:`ValueError` names
-    the file and line.
+    10 tab-separated fields (forms may contain spaces).
+
+    Examples
+    --------
+    >>> import io
+    >>> from fastseq.io import read_conllu
+    >>> text = ("# text = The dog\\n"
+    ...         "1\\tThe\\tthe\\tDET\\tDT\\t_\\t2\\tdet\\t_\\t_\\n"
+    ...         "2\\tdog\\tdog\\tNOUN\\tNN\\t_\\t0\\troot\\t_\\t_\\n")
+    >>> read_conllu(io.StringIO(text), fields=("form", "upos", "head"))
+    [{'form': ['The', 'dog'], 'upos': ['DET', 'NOUN'], 'head': ['2', '0']}]
     """
     return list(iter_conllu(path, fields=fields, encoding=encoding))
 
@@ -344,7 +506,7 @@ def _sentence_rows(sent, columns, k: int) -> List[Sequence[str]]:
         raise ValueError(
             f"sentence {k}: `columns` only applies to dict sentences, got {type(sent).__name__}"
         )
-    rows = []
+    rows: List[Sequence[str]] = []
     for tok in sent:
         rows.append((tok,) if isinstance(tok, str) else tuple(tok))
     return rows
@@ -369,18 +531,61 @@ def write_conll(
         Destination; a path is created/overwritten (``\\n`` line endings).
     columns : sequence of str, optional
         For dict sentences: which columns to write, in order (default: all, in dict order).
-    sep : str
+    sep : str, default " "
         Field separator (default one space; use ``"\\t"`` for WNUT-style files).
+    encoding : str, default "utf-8"
+        Text encoding used when ``path_or_file`` is a path.
 
+    Returns
+    -------
+    int
+        The number of sentences written.
+
+    Raises
+    ------
+    ValueError
+        If a value is empty, or holds a newline or ``sep`` -- or, when ``sep`` is made of
+        spaces (the default), any whitespace at all (the output would not read back
+        identically); if token lines have different numbers of fields; if a dict
+        sentence lacks one of ``columns`` or has columns of different lengths; if
+        ``columns`` is given for token-tuple sentences; if ``sep`` is not a non-empty
+        string without newlines.
+    TypeError
+        If a value is not a str, or ``columns`` is a str or holds a non-str.
+
+    See Also
+    --------
+    read_conll : The inverse.
+
+    Notes
+    -----
     Every token becomes one line, every sentence is followed by one blank line; empty
-    sentences are skipped (they could not be read back). Values must be non-empty and free of
-    newlines and of ``sep`` -- and, when ``sep`` is made of spaces (the default), of any
-    whitespace at all, since :func:`read_conll` with ``sep=None`` splits on it -- otherwise
-    :class:`ValueError`: the output would not read back identically. Every token line must
-    have the same number of fields. Read the file back with ``read_conll(path, columns,
-    sep=None)`` for space-separated output, or ``sep=sep`` for other separators (e.g. tab).
+    sentences are skipped (they could not be read back). Values must be non-empty and free
+    of newlines and of ``sep`` -- and, when ``sep`` is made of spaces (the default), of any
+    whitespace at all, since :func:`read_conll` with ``sep=None`` splits on it. Every token
+    line must have the same number of fields. Read the file back with ``read_conll(path,
+    columns, sep=None)`` for space-separated output, or ``sep=sep`` for other separators
+    (e.g. tab).
 
-    Returns the number of sentences written.
+    Examples
+    --------
+    >>> import io
+    >>> from fastseq.io import read_conll, write_conll
+    >>> sentences = [{"word": ["EU", "rejects"], "ner": ["B-ORG", "O"]}]
+    >>> buffer = io.StringIO()
+    >>> write_conll(sentences, buffer)
+    1
+    >>> print(buffer.getvalue())
+    EU B-ORG
+    rejects O
+    <BLANKLINE>
+    >>> read_conll(io.StringIO(buffer.getvalue()), columns=("word", "ner")) == sentences
+    True
+    >>> buffer = io.StringIO()
+    >>> write_conll([[("EU", "B-ORG"), ("rejects", "O")]], buffer, sep="\\t")
+    1
+    >>> buffer.getvalue()
+    'EU\\tB-ORG\\nrejects\\tO\\n\\n'
     """
     names = _normalize_names(columns, "columns")
     if not isinstance(sep, str) or sep == "" or "\n" in sep or "\r" in sep:
@@ -452,10 +657,29 @@ def to_tagged(
         Column holding the tokens. Default: ``"word"`` if present, else ``"form"`` (CoNLL-U),
         else the first column.
     tag : str, optional
-        Column holding the labels. Default: the last column -- except for CoNLL-U sentences,
-        where it must be given (e.g. ``"upos"`` or ``"xpos"``).
+        Column holding the labels. Default: the last column -- except for CoNLL-U sentences
+        (those with both a ``form`` and a ``misc`` column), where it must be given (e.g.
+        ``"upos"`` or ``"xpos"``).
 
-    A missing column raises :class:`ValueError` naming the available ones.
+    Returns
+    -------
+    list of list of (str, str)
+        One ``[(word, tag), ...]`` list per sentence.
+
+    Raises
+    ------
+    ValueError
+        If a sentence lacks the ``word`` or ``tag`` column (the message names the available
+        ones), or ``tag`` is not given for CoNLL-U sentences.
+
+    Examples
+    --------
+    >>> from fastseq.io import to_tagged
+    >>> sentences = [{"word": ["EU", "rejects"], "pos": ["NNP", "VBZ"], "ner": ["B-ORG", "O"]}]
+    >>> to_tagged(sentences)
+    [[('EU', 'B-ORG'), ('rejects', 'O')]]
+    >>> to_tagged(sentences, tag="pos")
+    [[('EU', 'NNP'), ('rejects', 'VBZ')]]
     """
     out: List[List[Tuple[str, str]]] = []
     for k, sent in enumerate(sents):

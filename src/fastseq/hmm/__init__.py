@@ -17,6 +17,17 @@ What is different:
 * ``fit_supervised(X, states, lengths)`` estimates the parameters by counting;
 * ``implementation`` is accepted ("log" or "scaling") but both run the same exact kernels;
 * the odd spots of hmmlearn that are bugs are fixed; each class docstring lists them.
+
+``COVARIANCE_TYPES`` (``{"spherical", "diag", "full", "tied"}``) and ``DECODER_ALGORITHMS``
+(``{"viterbi", "map"}``) are the accepted values of ``covariance_type`` and ``algorithm``,
+as frozensets; :class:`NotFittedError` is :class:`fastseq.exceptions.NotFittedError`.
+
+>>> import numpy as np
+>>> from fastseq.hmm import GaussianHMM
+>>> X = np.random.RandomState(0).normal(size=(100, 2))
+>>> model = GaussianHMM(n_components=2, random_state=0).fit(X, lengths=[40, 60])
+>>> model.predict(X, lengths=[40, 60]).shape
+(100,)
 """
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .. import ops
 
@@ -13,7 +14,7 @@ __all__ = ["check_lengths", "as_real_2d", "safe_log", "broadcast_prior", "normal
 _log = logging.getLogger(__name__)
 
 
-def check_lengths(lengths, n_samples):
+def check_lengths(lengths, n_samples) -> NDArray[np.int64]:
     """``lengths`` -> int64 array summing to ``n_samples`` (``None`` = one sequence)."""
     if lengths is None:
         return np.array([n_samples], dtype=np.int64)

@@ -1,4 +1,4 @@
-"""Shared machinery of the HMM models: convergence monitor, parameter handling, batched EM.
+"""Shared machinery of the HMM models: parameter handling, batched EM, scoring, decoding.
 
 :class:`BaseHMM` implements everything that does not depend on the emission model --
 validation of ``X``/``lengths``, the start and transition parts of Baum-Welch, scoring,
@@ -18,8 +18,10 @@ import bisect
 import inspect
 import logging
 import numbers
+from typing import Any, Dict, Optional, Tuple, TypeVar, Union
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy import linalg, sparse
 
 from .. import ops
@@ -40,9 +42,26 @@ __all__ = ["BaseHMM", "DECODER_ALGORITHMS", "IMPLEMENTATIONS"]
 _log = logging.getLogger(__name__)
 
 #: Decoder algorithms accepted by ``decode`` / the ``algorithm`` parameter.
+#:
+#: Examples
+#: --------
+#: >>> from fastseq.hmm import DECODER_ALGORITHMS
+#: >>> sorted(DECODER_ALGORITHMS)
+#: ['map', 'viterbi']
 DECODER_ALGORITHMS = frozenset(("viterbi", "map"))
 #: Accepted values of ``implementation`` (both run the same exact batched kernels).
+#:
+#: Examples
+#: --------
+#: >>> from fastseq.hmm.base import IMPLEMENTATIONS
+#: >>> sorted(IMPLEMENTATIONS)
+#: ['log', 'scaling']
 IMPLEMENTATIONS = frozenset(("log", "scaling"))
+
+# a seed or a random number generator, as check_random_state takes it
+RandomStateLike = Union[None, int, np.random.RandomState]
+
+_HMM = TypeVar("_HMM", bound="BaseHMM")
 
 
 def _value_changed(value, default):
@@ -63,26 +82,69 @@ def _value_changed(value, default):
 class BaseHMM:
     """Base class of fastseq's HMMs: EM on the batched kernels, scoring, decoding, sampling.
 
-    Not used directly; see :class:`fastseq.hmm.CategoricalHMM` and
-    :class:`fastseq.hmm.GaussianHMM` for the parameters. ``params`` / ``init_params``
-    letters: ``'s'`` startprob, ``'t'`` transmat, plus the emission letters of the subclass.
+    Not used directly: it has no emission model. The public classes are
+    :class:`fastseq.hmm.CategoricalHMM` and :class:`fastseq.hmm.GaussianHMM`; the methods
+    documented here are theirs. ``params`` / ``init_params`` letters: ``'s'`` startprob,
+    ``'t'`` transmat, plus the emission letters of the subclass.
+
+    Parameters
+    ----------
+    n_components : int, default 1
+        Number of states.
+    startprob_prior : float or array-like of shape (n_components,), default 1.0
+        Dirichlet prior on :attr:`startprob_` (``prior - 1`` pseudo-counts; 1.0 = none).
+    transmat_prior : float or array-like of shape (n_components, n_components), default 1.0
+        Dirichlet prior on each row of :attr:`transmat_`.
+    algorithm : {"viterbi", "map"}, default "viterbi"
+        Decoder used by :meth:`decode` / :meth:`predict`.
+    random_state : int, numpy.random.RandomState or None, default None
+        Source of the random initial parameters and of :meth:`sample`.
+    n_iter : int, default 10
+        Maximum number of EM iterations.
+    tol : float, default 1e-2
+        EM stops when the log-likelihood gains less than this.
+    verbose : bool, default False
+        Print iteration, log-likelihood and change to stderr at every iteration.
+    params : str, default "st"
+        Parameters updated by EM: any of ``'s'`` startprob, ``'t'`` transmat, plus the
+        emission letters of the subclass.
+    init_params : str, default "st"
+        Parameters initialised before EM (same letters).
+    implementation : {"log", "scaling"}, default "log"
+        Accepted for compatibility; both use fastseq's exact kernels.
+    n_threads : int, optional
+        Threads of the kernels (``None`` = every core this process may use, ``-1`` = all
+        cores); results are identical for any value.
 
     Attributes
     ----------
     monitor_ : ConvergenceMonitor
         Convergence monitor of the last ``fit``.
-    startprob_ : array, shape (n_components,)
+    startprob_ : ndarray of shape (n_components,), dtype float64
         Initial state distribution.
-    transmat_ : array, shape (n_components, n_components)
+    transmat_ : ndarray of shape (n_components, n_components), dtype float64
         ``transmat_[i, j]`` = probability of moving from state i to state j.
+
+    See Also
+    --------
+    CategoricalHMM : HMM with discrete emissions.
+    GaussianHMM : HMM with Gaussian emissions.
+
+    Examples
+    --------
+    >>> from fastseq.hmm import BaseHMM, CategoricalHMM, GaussianHMM
+    >>> issubclass(CategoricalHMM, BaseHMM), issubclass(GaussianHMM, BaseHMM)
+    (True, True)
     """
 
     #: fitted emission attributes, by ``params`` letter (subclasses set this)
-    _emission_params: dict = {}
+    _emission_params: Dict[str, str] = {}
 
-    def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0, *,
-                 algorithm="viterbi", random_state=None, n_iter=10, tol=1e-2, verbose=False,
-                 params="st", init_params="st", implementation="log", n_threads=None):
+    def __init__(self, n_components: int = 1, startprob_prior: ArrayLike = 1.0,
+                 transmat_prior: ArrayLike = 1.0, *, algorithm: str = "viterbi",
+                 random_state: RandomStateLike = None, n_iter: int = 10, tol: float = 1e-2,
+                 verbose: bool = False, params: str = "st", init_params: str = "st",
+                 implementation: str = "log", n_threads: Optional[int] = None) -> None:
         self.n_components = n_components
         self.startprob_prior = startprob_prior
         self.transmat_prior = transmat_prior
@@ -104,12 +166,59 @@ class BaseHMM:
         return sorted(p.name for p in sig.parameters.values()
                       if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
 
-    def get_params(self, deep=True):
-        """Constructor parameters as a dict (scikit-learn protocol; ``deep`` is ignored)."""
+    def get_params(self, deep: bool = True) -> Dict[str, Any]:
+        """Constructor parameters as a dict (scikit-learn's estimator protocol).
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Ignored (an HMM has no sub-estimators); accepted for scikit-learn.
+
+        Returns
+        -------
+        dict
+            Parameter name -> current value, for every constructor parameter.
+
+        See Also
+        --------
+        set_params : Set them.
+
+        Examples
+        --------
+        >>> from fastseq.hmm import GaussianHMM
+        >>> params = GaussianHMM(n_components=3, covariance_type="full").get_params()
+        >>> params["n_components"], params["covariance_type"], params["n_iter"]
+        (3, 'full', 10)
+        """
         return {name: getattr(self, name) for name in self._get_param_names()}
 
-    def set_params(self, **params):
-        """Set constructor parameters (scikit-learn protocol). Returns ``self``."""
+    def set_params(self: _HMM, **params: Any) -> _HMM:
+        """Set constructor parameters (scikit-learn's estimator protocol).
+
+        Values are stored as given; they are checked when the model is next fitted or
+        used.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter name -> new value; the names are those of :meth:`get_params`.
+
+        Returns
+        -------
+        self : BaseHMM
+            The model itself.
+
+        Raises
+        ------
+        ValueError
+            If a name is not a constructor parameter; the message lists the valid ones.
+
+        Examples
+        --------
+        >>> from fastseq.hmm import CategoricalHMM
+        >>> CategoricalHMM(n_components=2).set_params(n_iter=50, tol=1e-4)
+        CategoricalHMM(n_components=2, n_iter=50, tol=0.0001)
+        """
         valid = self._get_param_names()
         for key, value in params.items():
             if key not in valid:
@@ -118,7 +227,7 @@ class BaseHMM:
             setattr(self, key, value)
         return self
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         sig = inspect.signature(type(self).__init__)
         parts = []
         for p in sig.parameters.values():
@@ -166,11 +275,11 @@ class BaseHMM:
     def _check_emissions(self):
         raise NotImplementedError
 
-    def _validate_X(self, X, *, fitting):
+    def _validate_X(self, X, *, fitting) -> np.ndarray:
         """Return a validated sample matrix; with ``fitting`` also set ``n_features``."""
         raise NotImplementedError
 
-    def _check_states(self, states, n_samples):
+    def _check_states(self, states, n_samples) -> NDArray[np.int64]:
         arr = ops.as_numpy(states, "states")
         if arr.dtype.kind not in "iu":
             raise TypeError(f"`states` must be an integer array, got dtype {arr.dtype}")
@@ -185,7 +294,7 @@ class BaseHMM:
                              f"{self.n_components}), got {bad}")
         return arr
 
-    def _prepare_inputs(self, X, lengths):
+    def _prepare_inputs(self, X, lengths) -> Tuple[np.ndarray, NDArray[np.int64]]:
         """Validation shared by the scoring / decoding methods."""
         self._check_implementation()
         self._check_fitted()
@@ -227,7 +336,8 @@ class BaseHMM:
         nc = self.n_components
         return {"s": nc - 1, "t": nc * (nc - 1)}
 
-    def _generate_samples(self, states, random_state):
+    def _generate_samples(self, n_samples, rs, currstate):
+        """``(X, states)``: ``n_samples`` draws with the RandomState ``rs``."""
         raise NotImplementedError
 
     # -- initialisation ---------------------------------------------------------------------
@@ -307,7 +417,7 @@ class BaseHMM:
             self.transmat_ = normalize_rows(tm, old, "transmat_")
         self._do_emission_mstep(stats, supervised)
 
-    def fit(self, X, lengths=None):
+    def fit(self: _HMM, X: ArrayLike, lengths: Optional[ArrayLike] = None) -> _HMM:
         """Estimate the model parameters with Baum-Welch (EM).
 
         Parameters named in ``init_params`` (and any not set yet) are initialised first;
@@ -320,15 +430,41 @@ class BaseHMM:
 
         Parameters
         ----------
-        X : array-like, shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features)
             Feature matrix of individual samples (all sequences concatenated).
-        lengths : array-like of integers, shape (n_sequences,), optional
+        lengths : array-like of int of shape (n_sequences,), optional
             Lengths of the individual sequences in ``X``; they must sum to ``n_samples``.
+            Default: ``X`` is one sequence.
 
         Returns
         -------
-        self : object
+        self : BaseHMM
             The fitted model.
+
+        Raises
+        ------
+        TypeError
+            If a constructor parameter or ``X`` has the wrong type.
+        ValueError
+            If a constructor parameter has an invalid value, ``X`` is not a valid sample
+            matrix for the model, or ``lengths`` is not 1-D, non-negative integers summing
+            to ``n_samples``.
+
+        See Also
+        --------
+        fit_supervised : Estimate the parameters from labelled sequences.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.hmm import CategoricalHMM
+        >>> X = np.random.RandomState(0).randint(0, 3, size=(300, 1))
+        >>> model = CategoricalHMM(n_components=2, n_iter=100, random_state=0)
+        >>> model = model.fit(X, lengths=[100, 200])
+        >>> model.monitor_.converged
+        True
+        >>> model.transmat_.shape, model.emissionprob_.shape
+        ((2, 2), (2, 3))
         """
         self._validate_params()
         X = self._validate_X(X, fitting=True)
@@ -347,7 +483,8 @@ class BaseHMM:
                 break
         return self
 
-    def fit_supervised(self, X, states, lengths=None):
+    def fit_supervised(self: _HMM, X: ArrayLike, states: ArrayLike,
+                       lengths: Optional[ArrayLike] = None) -> _HMM:
         """Estimate the parameters from labelled sequences by counting.
 
         The start, transition and emission statistics are the counts of the given hidden
@@ -360,17 +497,51 @@ class BaseHMM:
 
         Parameters
         ----------
-        X : array-like, shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features)
             Feature matrix of individual samples (all sequences concatenated).
-        states : array-like of int, shape (n_samples,)
+        states : array-like of int of shape (n_samples,)
             Hidden state of every sample, in ``[0, n_components)``.
-        lengths : array-like of integers, shape (n_sequences,), optional
+        lengths : array-like of int of shape (n_sequences,), optional
             Lengths of the individual sequences in ``X``; they must sum to ``n_samples``.
+            Default: ``X`` is one sequence.
 
         Returns
         -------
-        self : object
+        self : BaseHMM
             The fitted model.
+
+        Raises
+        ------
+        TypeError
+            If a constructor parameter, ``X`` or ``states`` has the wrong type (``states``
+            must be integers).
+        ValueError
+            If ``X`` or ``lengths`` is invalid, ``states`` does not have shape
+            ``(n_samples,)`` or holds a state outside ``[0, n_components)``, or a parameter
+            not in ``params`` is not set yet. A :class:`GaussianHMM` state that never
+            occurs in ``states`` is an error too, unless the priors define its mean and
+            covariance or the model has them already (they are then kept).
+
+        See Also
+        --------
+        fit : Baum-Welch (EM) on unlabelled sequences.
+
+        Notes
+        -----
+        A row of counts that is all zero, prior pseudo-counts included (e.g. a state that
+        never starts a sequence or is never left), becomes uniform, which is reported
+        through logging.
+
+        Examples
+        --------
+        >>> from fastseq.hmm import CategoricalHMM
+        >>> X = [[0], [1], [2], [2], [0], [1]]
+        >>> states = [1, 0, 0, 0, 1, 1]
+        >>> model = CategoricalHMM(n_components=2).fit_supervised(X, states, lengths=[3, 3])
+        >>> model.startprob_.tolist()
+        [0.5, 0.5]
+        >>> model.emissionprob_.round(4).tolist()
+        [[0.0, 0.3333, 0.6667], [0.6667, 0.3333, 0.0]]
         """
         self._validate_params()
         X = self._validate_X(X, fitting=True)
@@ -401,27 +572,52 @@ class BaseHMM:
         return self
 
     # -- scoring ------------------------------------------------------------------------------
-    def score_samples(self, X, lengths=None):
+    def score_samples(self, X: ArrayLike, lengths: Optional[ArrayLike] = None
+                      ) -> Tuple[float, NDArray[np.float64]]:
         """Log-likelihood of ``X`` and the state posteriors of every sample.
 
         Parameters
         ----------
-        X : array-like, shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features)
             Feature matrix of individual samples.
-        lengths : array-like of integers, shape (n_sequences,), optional
+        lengths : array-like of int of shape (n_sequences,), optional
             Lengths of the individual sequences in ``X``; they must sum to ``n_samples``.
+            Default: ``X`` is one sequence.
 
         Returns
         -------
         log_prob : float
             Log-likelihood of ``X`` (sum over the sequences).
-        posteriors : array, shape (n_samples, n_components)
+        posteriors : ndarray of shape (n_samples, n_components), dtype float64
             ``P(state at t = j | its sequence)`` for every sample.
+
+        Raises
+        ------
+        NotFittedError
+            If the model has no parameters yet.
+        ValueError
+            If the parameters are invalid (e.g. rows not summing to 1), or ``X`` or
+            ``lengths`` is.
 
         See Also
         --------
         score : Log-likelihood only (cheaper).
         decode : Most likely state sequence.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.hmm import CategoricalHMM
+        >>> model = CategoricalHMM(n_components=2)
+        >>> model.startprob_ = np.array([0.6, 0.4])
+        >>> model.transmat_ = np.array([[0.7, 0.3], [0.4, 0.6]])
+        >>> model.emissionprob_ = np.array([[0.1, 0.4, 0.5], [0.6, 0.3, 0.1]])
+        >>> X = np.array([[0], [1], [2], [2], [0]])
+        >>> log_prob, posteriors = model.score_samples(X)
+        >>> round(log_prob, 4)
+        -5.736
+        >>> posteriors.round(3).tolist()
+        [[0.234, 0.766], [0.634, 0.366], [0.895, 0.105], [0.858, 0.142], [0.254, 0.746]]
         """
         X, lengths = self._prepare_inputs(X, lengths)
         log_start, log_trans = self._log_start_trans()
@@ -429,24 +625,47 @@ class BaseHMM:
                             lengths=lengths, n_threads=self.n_threads)
         return float(np.sum(res.log_Z)), res.node
 
-    def score(self, X, lengths=None):
+    def score(self, X: ArrayLike, lengths: Optional[ArrayLike] = None) -> float:
         """Log-likelihood of ``X`` under the model.
 
         Parameters
         ----------
-        X : array-like, shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features)
             Feature matrix of individual samples.
-        lengths : array-like of integers, shape (n_sequences,), optional
+        lengths : array-like of int of shape (n_sequences,), optional
             Lengths of the individual sequences in ``X``; they must sum to ``n_samples``.
+            Default: ``X`` is one sequence.
 
         Returns
         -------
         log_prob : float
             Log-likelihood of ``X`` (sum over the sequences).
 
+        Raises
+        ------
+        NotFittedError
+            If the model has no parameters yet.
+        ValueError
+            If the parameters are invalid (e.g. rows not summing to 1), or ``X`` or
+            ``lengths`` is.
+
         See Also
         --------
         score_samples : Log-likelihood and state posteriors.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.hmm import CategoricalHMM
+        >>> model = CategoricalHMM(n_components=2)
+        >>> model.startprob_ = np.array([0.6, 0.4])
+        >>> model.transmat_ = np.array([[0.7, 0.3], [0.4, 0.6]])
+        >>> model.emissionprob_ = np.array([[0.1, 0.4, 0.5], [0.6, 0.3, 0.1]])
+        >>> X = np.array([[0], [1], [2], [2], [0]])
+        >>> round(model.score(X), 4)
+        -5.736
+        >>> round(model.score(X, lengths=[2, 3]), 4)
+        -5.6823
         """
         X, lengths = self._prepare_inputs(X, lengths)
         log_start, log_trans = self._log_start_trans()
@@ -454,15 +673,17 @@ class BaseHMM:
                                   start=log_start, lengths=lengths, n_threads=self.n_threads)
         return float(np.sum(log_Z))
 
-    def decode(self, X, lengths=None, algorithm=None):
+    def decode(self, X: ArrayLike, lengths: Optional[ArrayLike] = None,
+               algorithm: Optional[str] = None) -> Tuple[float, NDArray[np.int64]]:
         """Most likely state sequence of ``X``.
 
         Parameters
         ----------
-        X : array-like, shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features)
             Feature matrix of individual samples.
-        lengths : array-like of integers, shape (n_sequences,), optional
+        lengths : array-like of int of shape (n_sequences,), optional
             Lengths of the individual sequences in ``X``; they must sum to ``n_samples``.
+            Default: ``X`` is one sequence.
         algorithm : {"viterbi", "map"}, optional
             ``"viterbi"``: the single most likely path; ``"map"`` (posterior decoding,
             forward-backward): the most likely state at each position. Defaults to the
@@ -474,15 +695,40 @@ class BaseHMM:
             ``"viterbi"``: log-probability ``log P(X, path)`` of the best paths, summed over
             the sequences. ``"map"``: the sum over samples of the log of the chosen state's
             posterior (hmmlearn returns the sum of the posteriors themselves, not their
-            logs; hmmlearn issue #188).
-        state_sequence : array of int, shape (n_samples,)
+            logs).
+        state_sequence : ndarray of shape (n_samples,), dtype int64
             State of every sample. Ties between equally good paths go to the lowest state
             index (hmmlearn breaks some ties toward the highest); a sequence with no
             possible path gets -1.
 
+        Raises
+        ------
+        NotFittedError
+            If the model has no parameters yet.
+        ValueError
+            If ``algorithm`` is unknown, the parameters are invalid, or ``X`` or
+            ``lengths`` is.
+
         See Also
         --------
+        predict : The state sequence only.
         score_samples : Log-likelihood and state posteriors.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.hmm import CategoricalHMM
+        >>> model = CategoricalHMM(n_components=2)
+        >>> model.startprob_ = np.array([0.6, 0.4])
+        >>> model.transmat_ = np.array([[0.7, 0.3], [0.4, 0.6]])
+        >>> model.emissionprob_ = np.array([[0.1, 0.4, 0.5], [0.6, 0.3, 0.1]])
+        >>> X = np.array([[0], [1], [2], [2], [0]])
+        >>> log_prob, states = model.decode(X)
+        >>> round(log_prob, 4), states.tolist()
+        (-7.0741, [1, 0, 0, 0, 1])
+        >>> log_prob, states = model.decode(X, algorithm="map")
+        >>> round(log_prob, 4), states.tolist()
+        (-1.2799, [1, 0, 0, 0, 1])
         """
         algorithm = algorithm or self.algorithm
         if algorithm not in DECODER_ALGORITHMS:
@@ -501,66 +747,210 @@ class BaseHMM:
         paths = np.where(best > 0, node.argmax(axis=1), -1).astype(np.int64)
         return float(np.sum(safe_log(best))), paths
 
-    def predict(self, X, lengths=None):
+    def predict(self, X: ArrayLike, lengths: Optional[ArrayLike] = None) -> NDArray[np.int64]:
         """Most likely state of every sample (``decode`` with the model's ``algorithm``).
 
         Parameters
         ----------
-        X : array-like, shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features)
             Feature matrix of individual samples.
-        lengths : array-like of integers, shape (n_sequences,), optional
+        lengths : array-like of int of shape (n_sequences,), optional
             Lengths of the individual sequences in ``X``; they must sum to ``n_samples``.
+            Default: ``X`` is one sequence.
 
         Returns
         -------
-        state_sequence : array of int, shape (n_samples,)
+        state_sequence : ndarray of shape (n_samples,), dtype int64
+            State of every sample (-1 for a sequence with no possible path).
+
+        Raises
+        ------
+        NotFittedError
+            If the model has no parameters yet.
+        ValueError
+            If the parameters, ``X`` or ``lengths`` are invalid.
+
+        See Also
+        --------
+        decode : The state sequence and its log-probability.
+        predict_proba : State posteriors.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.hmm import CategoricalHMM
+        >>> model = CategoricalHMM(n_components=2)
+        >>> model.startprob_ = np.array([0.6, 0.4])
+        >>> model.transmat_ = np.array([[0.7, 0.3], [0.4, 0.6]])
+        >>> model.emissionprob_ = np.array([[0.1, 0.4, 0.5], [0.6, 0.3, 0.1]])
+        >>> X = np.array([[0], [1], [2], [2], [0]])
+        >>> model.predict(X).tolist()
+        [1, 0, 0, 0, 1]
         """
         return self.decode(X, lengths)[1]
 
-    def predict_proba(self, X, lengths=None):
+    def predict_proba(self, X: ArrayLike, lengths: Optional[ArrayLike] = None
+                      ) -> NDArray[np.float64]:
         """State posteriors of every sample.
 
         Parameters
         ----------
-        X : array-like, shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features)
             Feature matrix of individual samples.
-        lengths : array-like of integers, shape (n_sequences,), optional
+        lengths : array-like of int of shape (n_sequences,), optional
             Lengths of the individual sequences in ``X``; they must sum to ``n_samples``.
+            Default: ``X`` is one sequence.
 
         Returns
         -------
-        posteriors : array, shape (n_samples, n_components)
+        posteriors : ndarray of shape (n_samples, n_components), dtype float64
+            ``P(state at t = j | its sequence)``; each row sums to 1.
+
+        Raises
+        ------
+        NotFittedError
+            If the model has no parameters yet.
+        ValueError
+            If the parameters, ``X`` or ``lengths`` are invalid.
+
+        See Also
+        --------
+        score_samples : The posteriors and the log-likelihood.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.hmm import CategoricalHMM
+        >>> model = CategoricalHMM(n_components=2)
+        >>> model.startprob_ = np.array([0.6, 0.4])
+        >>> model.transmat_ = np.array([[0.7, 0.3], [0.4, 0.6]])
+        >>> model.emissionprob_ = np.array([[0.1, 0.4, 0.5], [0.6, 0.3, 0.1]])
+        >>> X = np.array([[0], [1], [2], [2], [0]])
+        >>> model.predict_proba(X)[0].round(3).tolist()
+        [0.234, 0.766]
         """
         return self.score_samples(X, lengths)[1]
 
     def _n_free_parameters(self):
         return sum(self._get_n_fit_scalars_per_param().values())
 
-    def aic(self, X, lengths=None):
-        """Akaike information criterion ``-2 log L + 2 k`` (k = number of free parameters,
-        all of them, as hmmlearn counts).
+    def aic(self, X: ArrayLike, lengths: Optional[ArrayLike] = None) -> float:
+        """Akaike information criterion of the model on ``X``.
+
+        ``-2 log L + 2 k``, with ``k`` the number of free parameters -- all of them, as
+        hmmlearn counts, whatever ``params`` says.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature matrix of individual samples.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the individual sequences in ``X``; they must sum to ``n_samples``.
+            Default: ``X`` is one sequence.
 
         Returns
         -------
         aic : float
             The lower the better.
+
+        Raises
+        ------
+        NotFittedError
+            If the model has no parameters yet.
+        ValueError
+            If the parameters, ``X`` or ``lengths`` are invalid.
+
+        See Also
+        --------
+        bic : Bayesian information criterion.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.hmm import CategoricalHMM
+        >>> model = CategoricalHMM(n_components=2)
+        >>> model.startprob_ = np.array([0.6, 0.4])
+        >>> model.transmat_ = np.array([[0.7, 0.3], [0.4, 0.6]])
+        >>> model.emissionprob_ = np.array([[0.1, 0.4, 0.5], [0.6, 0.3, 0.1]])
+        >>> X = np.array([[0], [1], [2], [2], [0]])
+        >>> round(model.aic(X), 4)    # 7 free parameters
+        25.4719
         """
         return -2.0 * self.score(X, lengths) + 2.0 * self._n_free_parameters()
 
-    def bic(self, X, lengths=None):
-        """Bayesian information criterion ``-2 log L + k log(n_samples)``.
+    def bic(self, X: ArrayLike, lengths: Optional[ArrayLike] = None) -> float:
+        """Bayesian information criterion of the model on ``X``.
+
+        ``-2 log L + k log(n_samples)``, with ``k`` the number of free parameters, counted
+        as in :meth:`aic`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Feature matrix of individual samples.
+        lengths : array-like of int of shape (n_sequences,), optional
+            Lengths of the individual sequences in ``X``; they must sum to ``n_samples``.
+            Default: ``X`` is one sequence.
 
         Returns
         -------
         bic : float
             The lower the better.
+
+        Raises
+        ------
+        NotFittedError
+            If the model has no parameters yet.
+        ValueError
+            If the parameters, ``X`` or ``lengths`` are invalid.
+
+        See Also
+        --------
+        aic : Akaike information criterion.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.hmm import CategoricalHMM
+        >>> model = CategoricalHMM(n_components=2)
+        >>> model.startprob_ = np.array([0.6, 0.4])
+        >>> model.transmat_ = np.array([[0.7, 0.3], [0.4, 0.6]])
+        >>> model.emissionprob_ = np.array([[0.1, 0.4, 0.5], [0.6, 0.3, 0.1]])
+        >>> X = np.array([[0], [1], [2], [2], [0]])
+        >>> round(model.bic(X), 4)
+        22.738
         """
         log_prob = self.score(X, lengths)
-        n = len(X)
-        return -2.0 * log_prob + self._n_free_parameters() * np.log(n)
+        n = len(X)  # type: ignore[arg-type]  # score() checked that X is a sample matrix
+        return float(-2.0 * log_prob + self._n_free_parameters() * np.log(n))
 
-    def get_stationary_distribution(self):
-        """Stationary distribution of ``transmat_`` (left eigenvector for eigenvalue 1)."""
+    def get_stationary_distribution(self) -> NDArray[np.float64]:
+        """Stationary distribution of the Markov chain :attr:`transmat_`.
+
+        The left eigenvector of ``transmat_`` for its largest eigenvalue (1 for a
+        stochastic matrix), normalised to sum to 1.
+
+        Returns
+        -------
+        ndarray of shape (n_components,), dtype float64
+            ``pi`` with ``pi @ transmat_ == pi``.
+
+        Raises
+        ------
+        NotFittedError
+            If the model has no parameters yet.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.hmm import CategoricalHMM
+        >>> model = CategoricalHMM(n_components=2)
+        >>> model.startprob_ = np.array([0.6, 0.4])
+        >>> model.transmat_ = np.array([[0.7, 0.3], [0.4, 0.6]])
+        >>> model.emissionprob_ = np.array([[0.1, 0.4, 0.5], [0.6, 0.3, 0.1]])
+        >>> model.get_stationary_distribution().round(4).tolist()
+        [0.5714, 0.4286]
+        """
         self._check_fitted()
         vals, vecs = linalg.eig(np.asarray(self.transmat_, dtype=np.float64).T)
         vec = np.real_if_close(vecs[:, np.argmax(vals.real)])
@@ -592,7 +982,8 @@ class BaseHMM:
             draw(state)
         return states
 
-    def sample(self, n_samples=1, random_state=None, currstate=None):
+    def sample(self, n_samples: int = 1, random_state: RandomStateLike = None,
+               currstate: Optional[int] = None) -> Tuple[np.ndarray, NDArray[np.int64]]:
         """Generate a random sequence from the model.
 
         The random stream is consumed in hmmlearn's order, so the same seed gives the same
@@ -600,19 +991,43 @@ class BaseHMM:
 
         Parameters
         ----------
-        n_samples : int
+        n_samples : int, default 1
             Number of samples to generate.
-        random_state : RandomState or an int seed, optional
+        random_state : int, numpy.random.RandomState or None, default None
             Defaults to the model's ``random_state``.
         currstate : int, optional
             State of the first sample (otherwise drawn from ``startprob_``).
 
         Returns
         -------
-        X : array, shape (n_samples, n_features)
-            Samples.
-        state_sequence : array of int, shape (n_samples,)
+        X : ndarray of shape (n_samples, n_features)
+            Samples: int64 symbols for :class:`CategoricalHMM` (``n_features`` = 1 column),
+            float64 vectors for :class:`GaussianHMM`.
+        state_sequence : ndarray of shape (n_samples,), dtype int64
             States that produced them.
+
+        Raises
+        ------
+        NotFittedError
+            If the model has no parameters yet.
+        TypeError
+            If ``n_samples`` or ``currstate`` is not an int, or ``random_state`` is not a
+            seed or a RandomState.
+        ValueError
+            If ``n_samples`` < 1, ``currstate`` is outside ``[0, n_components)``, or the
+            parameters are invalid.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.hmm import CategoricalHMM
+        >>> model = CategoricalHMM(n_components=2)
+        >>> model.startprob_ = np.array([0.6, 0.4])
+        >>> model.transmat_ = np.array([[0.7, 0.3], [0.4, 0.6]])
+        >>> model.emissionprob_ = np.array([[0.1, 0.4, 0.5], [0.6, 0.3, 0.1]])
+        >>> X, states = model.sample(6, random_state=0)
+        >>> X.ravel().tolist(), states.tolist()
+        ([2, 2, 2, 2, 0, 0], [0, 0, 0, 0, 1, 1])
         """
         self._check_fitted()
         self._check()

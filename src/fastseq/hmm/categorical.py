@@ -1,14 +1,17 @@
 """Hidden Markov model with categorical (discrete) emissions: hmmlearn's ``CategoricalHMM``."""
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import sparse
 
 from .. import ops
 from .._validation import check_int, check_random_state
 from ..exceptions import NotFittedError
 from ._util import broadcast_prior, check_stochastic, normalize_rows, safe_log
-from .base import BaseHMM
+from .base import BaseHMM, RandomStateLike
 
 __all__ = ["CategoricalHMM"]
 
@@ -18,34 +21,35 @@ class CategoricalHMM(BaseHMM):
 
     Parameters
     ----------
-    n_components : int
+    n_components : int, default 1
         Number of states.
-    startprob_prior : float or array, shape (n_components,)
+    startprob_prior : float or array-like of shape (n_components,), default 1.0
         Dirichlet prior on :attr:`startprob_` (``prior - 1`` pseudo-counts; 1.0 = none).
-    transmat_prior : float or array, shape (n_components, n_components)
+    transmat_prior : float or array-like of shape (n_components, n_components), default 1.0
         Dirichlet prior on each row of :attr:`transmat_`.
-    emissionprob_prior : float or array, shape (n_components, n_features)
+    emissionprob_prior : float or array-like of shape (n_components, n_features), default 1.0
         Dirichlet prior on each row of :attr:`emissionprob_`.
     n_features : int, optional
         Number of symbols. Inferred when fitting (largest symbol + 1, or the width of a
         given ``emissionprob_``) when not set.
-    algorithm : {"viterbi", "map"}
+    algorithm : {"viterbi", "map"}, default "viterbi"
         Decoder used by :meth:`decode` / :meth:`predict`.
-    random_state : RandomState or an int seed, optional
+    random_state : int, numpy.random.RandomState or None, default None
         Source of the random initial parameters and of :meth:`sample`.
-    n_iter : int
+    n_iter : int, default 10
         Maximum number of EM iterations.
-    tol : float
+    tol : float, default 1e-2
         EM stops when the log-likelihood gains less than this.
-    verbose : bool
+    verbose : bool, default False
         Print iteration, log-likelihood and change to stderr at every iteration.
-    params, init_params : str
+    params, init_params : str, default "ste"
         Parameters updated by EM (``params``) / initialised before it (``init_params``):
         any of ``'s'`` startprob, ``'t'`` transmat, ``'e'`` emissionprob.
-    implementation : {"log", "scaling"}
+    implementation : {"log", "scaling"}, default "log"
         Accepted for compatibility; both use fastseq's exact kernels.
     n_threads : int, optional
-        Threads of the kernels (``None`` = every core this process may use, ``-1`` = all).
+        Threads of the kernels (``None`` = every core this process may use, ``-1`` = all
+        cores); results are identical for any value.
 
     Attributes
     ----------
@@ -53,17 +57,23 @@ class CategoricalHMM(BaseHMM):
         Number of symbols.
     monitor_ : ConvergenceMonitor
         Convergence monitor of the last :meth:`fit`.
-    startprob_ : array, shape (n_components,)
+    startprob_ : ndarray of shape (n_components,), dtype float64
         Initial state distribution.
-    transmat_ : array, shape (n_components, n_components)
+    transmat_ : ndarray of shape (n_components, n_components), dtype float64
         Transition probabilities, ``transmat_[i, j]`` = P(i -> j).
-    emissionprob_ : array, shape (n_components, n_features)
+    emissionprob_ : ndarray of shape (n_components, n_features), dtype float64
         ``emissionprob_[i, k]`` = probability of symbol k in state i.
+
+    See Also
+    --------
+    GaussianHMM : HMM with Gaussian emissions.
+    BaseHMM : The methods (fit, score, decode, sample ...).
 
     Notes
     -----
     ``X`` has shape ``(n_samples, 1)`` and holds non-negative integer symbols (a 1-D array is
-    accepted too). Behaviour that differs from hmmlearn 0.3:
+    accepted too). The parameters may also be set by hand (``startprob_``, ``transmat_``,
+    ``emissionprob_``) instead of fitted. Behaviour that differs from hmmlearn 0.3:
 
     * float ``X`` is refused (as hmmlearn), and a symbol ``>= n_features`` is a ValueError
       when scoring too (hmmlearn raises an IndexError there);
@@ -74,7 +84,9 @@ class CategoricalHMM(BaseHMM):
       instead of getting an all-zero one (which hmmlearn then rejects when scoring);
     * ``fit`` does not replace ``random_state`` by a RandomState object;
     * ``decode(algorithm="map")`` returns a log-probability (see :meth:`decode`).
-    Like hmmlearn, ``fit`` sets ``n_features`` when it is ``None``.
+
+    Like hmmlearn, ``fit`` sets ``n_features`` when it is ``None`` (and so does scoring a
+    model whose ``emissionprob_`` was set by hand).
 
     Examples
     --------
@@ -82,16 +94,27 @@ class CategoricalHMM(BaseHMM):
     >>> from fastseq.hmm import CategoricalHMM
     >>> X = np.random.RandomState(0).randint(0, 4, size=(500, 1))
     >>> model = CategoricalHMM(n_components=2, random_state=0).fit(X, lengths=[200, 300])
-    >>> model.emissionprob_.shape
-    (2, 4)
+    >>> model.n_features, model.emissionprob_.shape
+    (4, (2, 4))
+
+    Parameters set by hand:
+
+    >>> model = CategoricalHMM(n_components=2)
+    >>> model.startprob_ = np.array([0.6, 0.4])
+    >>> model.transmat_ = np.array([[0.7, 0.3], [0.4, 0.6]])
+    >>> model.emissionprob_ = np.array([[0.1, 0.4, 0.5], [0.6, 0.3, 0.1]])
+    >>> model.predict([[0], [1], [2], [2], [0]]).tolist()
+    [1, 0, 0, 0, 1]
     """
 
     _emission_params = {"e": "emissionprob_"}
 
-    def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0, *,
-                 emissionprob_prior=1.0, n_features=None, algorithm="viterbi",
-                 random_state=None, n_iter=10, tol=1e-2, verbose=False, params="ste",
-                 init_params="ste", implementation="log", n_threads=None):
+    def __init__(self, n_components: int = 1, startprob_prior: ArrayLike = 1.0,
+                 transmat_prior: ArrayLike = 1.0, *, emissionprob_prior: ArrayLike = 1.0,
+                 n_features: Optional[int] = None, algorithm: str = "viterbi",
+                 random_state: RandomStateLike = None, n_iter: int = 10, tol: float = 1e-2,
+                 verbose: bool = False, params: str = "ste", init_params: str = "ste",
+                 implementation: str = "log", n_threads: Optional[int] = None) -> None:
         super().__init__(n_components, startprob_prior, transmat_prior, algorithm=algorithm,
                          random_state=random_state, n_iter=n_iter, tol=tol, verbose=verbose,
                          params=params, init_params=init_params,

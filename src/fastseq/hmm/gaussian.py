@@ -2,20 +2,28 @@
 from __future__ import annotations
 
 import logging
+from typing import Optional
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy import linalg, sparse
 
 from .._validation import check_random_state
 from ._kmeans import kmeans
 from ._util import as_real_2d, broadcast_prior
-from .base import BaseHMM
+from .base import BaseHMM, RandomStateLike
 
 __all__ = ["GaussianHMM", "COVARIANCE_TYPES"]
 
 _log = logging.getLogger(__name__)
 
 #: Covariance types of :class:`GaussianHMM`.
+#:
+#: Examples
+#: --------
+#: >>> from fastseq.hmm import COVARIANCE_TYPES
+#: >>> sorted(COVARIANCE_TYPES)
+#: ['diag', 'full', 'spherical', 'tied']
 COVARIANCE_TYPES = frozenset(("spherical", "diag", "full", "tied"))
 
 _LOG_2PI = np.log(2.0 * np.pi)
@@ -29,33 +37,51 @@ class GaussianHMM(BaseHMM):
 
     Parameters
     ----------
-    n_components : int
+    n_components : int, default 1
         Number of states.
-    covariance_type : {"spherical", "diag", "full", "tied"}
+    covariance_type : {"spherical", "diag", "full", "tied"}, default "diag"
         ``"spherical"``: one variance per state; ``"diag"``: a diagonal covariance per
         state; ``"full"``: a full covariance per state; ``"tied"``: one full covariance
         shared by all states.
-    min_covar : float
+    min_covar : float, default 1e-3
         Added to the diagonal of the data covariance used to initialise :attr:`covars_`.
         As in hmmlearn, it is not applied in the M-step (``covars_prior`` keeps the
         covariances away from zero there).
-    startprob_prior : float or array, shape (n_components,)
-        Dirichlet prior on :attr:`startprob_`.
-    transmat_prior : float or array, shape (n_components, n_components)
+    startprob_prior : float or array-like of shape (n_components,), default 1.0
+        Dirichlet prior on :attr:`startprob_` (``prior - 1`` pseudo-counts; 1.0 = none).
+    transmat_prior : float or array-like of shape (n_components, n_components), default 1.0
         Dirichlet prior on each row of :attr:`transmat_`.
-    means_prior, means_weight : float or array
+    means_prior, means_weight : float or array-like, default 0
         Mean and precision (weight, in pseudo-observations) of the normal prior on
         :attr:`means_`; ``means_prior`` broadcasts to (n_components, n_features),
         ``means_weight`` is a scalar or has shape (n_components,).
-    covars_prior, covars_weight : float or array
-        Parameters of the prior on the covariances: inverse gamma for "spherical"/"diag",
+    covars_prior : float or array-like, default 1e-2
+        Scale of the prior on the covariances: inverse gamma for "spherical"/"diag",
         inverse Wishart for "full"/"tied" (hmmlearn's MAP formulas; a scalar
         ``covars_prior`` is added to every entry of the scatter matrix for "full"/"tied",
-        as hmmlearn does). ``covars_weight`` is a scalar or has shape (n_components,).
-    algorithm, random_state, n_iter, tol, verbose, implementation, n_threads
-        As for :class:`CategoricalHMM`.
-    params, init_params : str
-        Any of ``'s'`` startprob, ``'t'`` transmat, ``'m'`` means, ``'c'`` covars.
+        as hmmlearn does).
+    covars_weight : float or array-like, default 1
+        Weight of that prior; a scalar or has shape (n_components,) (a scalar for
+        "tied").
+    algorithm : {"viterbi", "map"}, default "viterbi"
+        Decoder used by :meth:`decode` / :meth:`predict`.
+    random_state : int, numpy.random.RandomState or None, default None
+        Source of the random initial parameters (k-means and Dirichlet draws) and of
+        :meth:`sample`.
+    n_iter : int, default 10
+        Maximum number of EM iterations.
+    tol : float, default 1e-2
+        EM stops when the log-likelihood gains less than this.
+    verbose : bool, default False
+        Print iteration, log-likelihood and change to stderr at every iteration.
+    params, init_params : str, default "stmc"
+        Parameters updated by EM (``params``) / initialised before it (``init_params``):
+        any of ``'s'`` startprob, ``'t'`` transmat, ``'m'`` means, ``'c'`` covars.
+    implementation : {"log", "scaling"}, default "log"
+        Accepted for compatibility; both use fastseq's exact kernels.
+    n_threads : int, optional
+        Threads of the kernels (``None`` = every core this process may use, ``-1`` = all
+        cores); results are identical for any value. Keyword-only.
 
     Attributes
     ----------
@@ -63,17 +89,24 @@ class GaussianHMM(BaseHMM):
         Dimensionality of the emissions.
     monitor_ : ConvergenceMonitor
         Convergence monitor of the last :meth:`fit`.
-    startprob_ : array, shape (n_components,)
-    transmat_ : array, shape (n_components, n_components)
-    means_ : array, shape (n_components, n_features)
+    startprob_ : ndarray of shape (n_components,), dtype float64
+        Initial state distribution.
+    transmat_ : ndarray of shape (n_components, n_components), dtype float64
+        Transition probabilities, ``transmat_[i, j]`` = P(i -> j).
+    means_ : ndarray of shape (n_components, n_features), dtype float64
         Mean of each state.
-    covars_ : array, shape (n_components, n_features, n_features)
+    covars_ : ndarray of shape (n_components, n_features, n_features), dtype float64
         Covariance matrix of each state, always as full matrices (hmmlearn's property
         semantics). Set it in the compact form of ``covariance_type``:
         ``(n_components,)`` spherical, ``(n_components, n_features)`` diag,
         ``(n_components, n_features, n_features)`` full, ``(n_features, n_features)``
         tied; the full-matrix form that the property returns is accepted too (it must
         then have the structure of the type), so ``b.covars_ = a.covars_`` works.
+
+    See Also
+    --------
+    CategoricalHMM : HMM with discrete emissions.
+    BaseHMM : The methods (fit, score, decode, sample ...).
 
     Notes
     -----
@@ -89,20 +122,44 @@ class GaussianHMM(BaseHMM):
       counts (hmmlearn does not accumulate them then and divides by ~0);
     * the initial means come from fastseq's own k-means++ (on at most 100,000 samples),
       so they differ from hmmlearn's (scikit-learn KMeans) for the same seed;
-      startprob_ and transmat_ initialisations are the same draws as hmmlearn's;
+      ``startprob_`` and ``transmat_`` initialisations are the same draws as hmmlearn's;
     * a state with no posterior mass keeps its previous mean/covariance (hmmlearn: NaN);
     * array-valued ``means_weight`` / ``covars_weight`` of shape (n_components,) work
       (hmmlearn documents but mis-broadcasts them);
     * ``decode(algorithm="map")`` returns a log-probability (see :meth:`decode`).
+
+    Examples
+    --------
+    Sample from a known model, then fit a new one to the samples:
+
+    >>> import numpy as np
+    >>> from fastseq.hmm import GaussianHMM
+    >>> truth = GaussianHMM(n_components=2, covariance_type="diag")
+    >>> truth.startprob_ = np.array([0.5, 0.5])
+    >>> truth.transmat_ = np.array([[0.9, 0.1], [0.1, 0.9]])
+    >>> truth.means_ = np.array([[1.0, 1.0], [6.0, 6.0]])
+    >>> truth.covars_ = np.array([[1.0, 2.0], [0.5, 0.5]])    # the diagonals
+    >>> X, states = truth.sample(500, random_state=0)
+    >>> model = GaussianHMM(n_components=2, n_iter=50, random_state=0).fit(X)
+    >>> model.monitor_.converged
+    True
+    >>> order = np.argsort(model.means_[:, 0])      # the states come in any order
+    >>> model.means_[order].round(1).tolist()
+    [[1.0, 1.0], [6.1, 5.9]]
+    >>> model.covars_.shape
+    (2, 2, 2)
     """
 
     _emission_params = {"m": "means_", "c": "covars_"}
 
-    def __init__(self, n_components=1, covariance_type="diag", min_covar=1e-3,
-                 startprob_prior=1.0, transmat_prior=1.0, means_prior=0, means_weight=0,
-                 covars_prior=1e-2, covars_weight=1, algorithm="viterbi", random_state=None,
-                 n_iter=10, tol=1e-2, verbose=False, params="stmc", init_params="stmc",
-                 implementation="log", *, n_threads=None):
+    def __init__(self, n_components: int = 1, covariance_type: str = "diag",
+                 min_covar: float = 1e-3, startprob_prior: ArrayLike = 1.0,
+                 transmat_prior: ArrayLike = 1.0, means_prior: ArrayLike = 0,
+                 means_weight: ArrayLike = 0, covars_prior: ArrayLike = 1e-2,
+                 covars_weight: ArrayLike = 1, algorithm: str = "viterbi",
+                 random_state: RandomStateLike = None, n_iter: int = 10, tol: float = 1e-2,
+                 verbose: bool = False, params: str = "stmc", init_params: str = "stmc",
+                 implementation: str = "log", *, n_threads: Optional[int] = None) -> None:
         super().__init__(n_components, startprob_prior, transmat_prior, algorithm=algorithm,
                          random_state=random_state, n_iter=n_iter, tol=tol, verbose=verbose,
                          params=params, init_params=init_params,
@@ -127,8 +184,42 @@ class GaussianHMM(BaseHMM):
         return nf
 
     @property
-    def covars_(self):
-        """Covariance matrices, shape (n_components, n_features, n_features)."""
+    def covars_(self) -> NDArray[np.float64]:
+        """Covariance matrices, always as full matrices.
+
+        Reading returns an array of shape (n_components, n_features, n_features) (a
+        copy). Assigning accepts the compact form of ``covariance_type`` --
+        ``(n_components,)`` spherical, ``(n_components, n_features)`` diag,
+        ``(n_components, n_features, n_features)`` full, ``(n_features, n_features)``
+        tied -- or the full-matrix form (with the structure of the type); the value is
+        validated and stored compactly.
+
+        Returns
+        -------
+        ndarray of shape (n_components, n_features, n_features), dtype float64
+            The covariance matrix of each state.
+
+        Raises
+        ------
+        AttributeError
+            On reading, if the covariances are not set yet (or, for "spherical", neither
+            ``n_features`` nor ``means_`` is).
+        ValueError
+            On assignment, if the value has the wrong shape for ``covariance_type``, holds
+            NaN or infinity, or is not positive (definite), or ``covariance_type`` is
+            unknown.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.hmm import GaussianHMM
+        >>> model = GaussianHMM(n_components=2, covariance_type="diag")
+        >>> model.covars_ = np.array([[1.0, 2.0], [0.5, 0.5]])
+        >>> model.covars_.shape
+        (2, 2, 2)
+        >>> model.covars_[0].tolist()
+        [[1.0, 0.0], [0.0, 2.0]]
+        """
         if "_covars_" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__} has no covars_ yet")
         cv, ct, nc = self._covars_, self.covariance_type, self.n_components
@@ -145,7 +236,7 @@ class GaussianHMM(BaseHMM):
         return cv[:, None, None] * np.eye(nf)
 
     @covars_.setter
-    def covars_(self, covars):
+    def covars_(self, covars: ArrayLike) -> None:
         self._check_covariance_type()
         self._covars_ = _compact_covars(covars, self.covariance_type, self.n_components)
 
