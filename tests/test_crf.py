@@ -717,3 +717,53 @@ def test_cli_train_crf_stack(tmp_path, capsys):
     assert CRFTagger.load(model).level1_ is not None
     assert main(common + ["--stack", "1"]) == 1
     assert "`stack` must be 0" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# documentation details
+# ---------------------------------------------------------------------------------------------
+
+def test_holdout_label_scores_are_python_floats():
+    import pickle
+
+    from fastseq.crf import LabelScore
+    X = [[{"w": "a"}, {"w": "b"}], [{"w": "c"}]]
+    crf = CRF(c2=0.1, max_iterations=3).fit(X, [["A", "B"], ["C"]], X, [["A", "A"], ["C"]])
+    scores = crf.training_log_.last_iteration["scores"]
+    assert set(scores) == {"A", "B", "C"}
+    for s in scores.values():
+        assert isinstance(s, LabelScore) and isinstance(s, tuple)
+        assert s._fields == ("match", "model", "ref", "precision", "recall", "f1")
+        for v in (s.precision, s.recall, s.f1):
+            assert v is None or type(v) is float
+    assert scores["A"] == LabelScore(1, 1, 2, 1.0, 0.5, 2 / 3)
+    assert pickle.loads(pickle.dumps(scores["A"])) == scores["A"]
+    assert repr(scores["C"]).startswith("LabelScore(match=1, model=1, ref=1,")
+
+
+def test_encode_items_needs_a_vocabulary_unless_fitting():
+    from fastseq.crf.items import encode_items
+    with pytest.raises(ValueError, match="vocab"):
+        encode_items([[{"w": "a"}]], "X", None, fit=False)
+
+
+def test_constant_doc_comment_examples_run():
+    """The ``#:`` doc comments of the constants on the API pages of fastseq.crf and
+    fastseq.features hold examples, which the docstring doctests do not see."""
+    import doctest
+    import inspect
+    import re
+
+    import fastseq.crf
+    import fastseq.features
+    parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    n_examples = 0
+    for mod in (fastseq.crf, fastseq.features):
+        for i, block in enumerate(re.findall(r"(?:^#:.*\n)+", inspect.getsource(mod), re.M)):
+            text = "".join(line[3:] + "\n" for line in block.splitlines())
+            test = parser.get_doctest(text, {}, f"{mod.__name__} #: block {i}", None, 0)
+            n_examples += len(test.examples)
+            runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
+    assert n_examples >= 10

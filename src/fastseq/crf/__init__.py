@@ -58,6 +58,7 @@ model file in :mod:`fastseq.crf.persistence`.
 
 The package
 -----------
+================  =========================================================================
 ``items``         python-crfsuite item semantics; every input kind -> one CSR matrix
 ``objective``     the feature set, the NLL and its gradient (sparse products + ``crf_nll``)
 ``lbfgs``         L-BFGS / OWL-QN with CRFsuite's stopping rules
@@ -66,6 +67,7 @@ The package
 ``weights``       the fitted features and weights
 ``persistence``   the model file
 ``estimator``     the :class:`CRF` estimator
+================  =========================================================================
 
 Differences from sklearn-crfsuite
 ---------------------------------
@@ -83,10 +85,22 @@ Differences from sklearn-crfsuite
 from __future__ import annotations
 
 from ..exceptions import NotFittedError
+from . import persistence as _persistence
 from .estimator import CRF
 from .items import crfsuite_items
-from .persistence import FORMAT_VERSION
 from .training_log import LabelScore, TrainingLog
+
+#: Version of the model file format :meth:`CRF.save` writes (an int).
+#:
+#: :meth:`CRF.load` reads files of this version and older ones, and refuses newer ones
+#: with a :class:`~fastseq.exceptions.ModelFileError` naming both versions.
+#:
+#: Examples
+#: --------
+#: >>> from fastseq.crf import FORMAT_VERSION
+#: >>> FORMAT_VERSION
+#: 1
+FORMAT_VERSION = _persistence.FORMAT_VERSION
 
 __all__ = ["CRF", "TrainingLog", "LabelScore", "NotFittedError", "FORMAT_VERSION",
            "crfsuite_items"]

@@ -5,9 +5,21 @@ import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import sparse
 
 from .. import ops
@@ -31,6 +43,9 @@ from .objective import Objective, SparseProduct, feature_set
 from .perceptron import averaged_perceptron
 from .training_log import TrainingLog, holdout_scores, print_iteration
 from .weights import CRFWeights
+
+if TYPE_CHECKING:
+    from ..features import Featurized
 
 __all__ = ["CRF", "PARAM_NAMES"]
 
@@ -59,7 +74,8 @@ class CRF:
     ----------
     algorithm : {"lbfgs", "ap"}, default "lbfgs"
         L-BFGS (OWL-QN when ``c1 > 0``) on the regularised log-likelihood, or the averaged
-        perceptron. ``"l2sgd"``, ``"pa"`` and ``"arow"`` raise :class:`ValueError`.
+        perceptron (``"averaged-perceptron"`` and ``"averaged_perceptron"`` are accepted for
+        ``"ap"``). ``"l2sgd"``, ``"pa"`` and ``"arow"`` raise :class:`ValueError`.
     min_freq : float, default 0
         Keep only features whose frequency in the training data (the sum of the attribute's
         values; for transitions the count) is at least this.
@@ -70,15 +86,16 @@ class CRF:
         L1 and L2 coefficients of the objective ``NLL + c1 ||w||_1 + c2 ||w||^2`` (``c2``
         multiplies the squared norm itself, as in CRFsuite).
     max_iterations : int, optional
-        lbfgs: default unlimited (0 also means unlimited); ap: default 100 epochs.
+        The maximum number of iterations. With lbfgs, default unlimited (0 also means
+        unlimited); with ap, default 100 epochs.
     num_memories : int, default 6
         L-BFGS corrections kept.
     epsilon : float, default 1e-5 (lbfgs), 0 (ap)
-        lbfgs: stop when ``||g|| / max(1, ||w||) <= epsilon``; ap: stop when the mean
-        per-sequence error rate of an epoch is below it.
+        With lbfgs, stop when ``||g|| / max(1, ||w||) <= epsilon``; with ap, stop when the
+        mean per-sequence error rate of an epoch is below it.
     period : int, default 10
-        lbfgs: stop when the objective improved by less than ``delta`` (relative) over the
-        last ``period`` iterations.
+        With lbfgs, stop when the objective improved by less than ``delta`` (relative) over
+        the last ``period`` iterations.
     delta : float, default 1e-5
         See ``period``.
     linesearch : {"MoreThuente", "Backtracking", "StrongBacktracking"}, default "MoreThuente"
@@ -99,20 +116,36 @@ class CRF:
         Labels in model order (order of first appearance in ``y``).
     attributes_ : list of str
         Attribute names in column order.
-    state_features_ : dict
+    state_features_ : dict of (str, str) to float
         ``{(attribute, label): weight}`` of the non-zero state weights.
-    transition_features_ : dict
+    transition_features_ : dict of (str, str) to float
         ``{(label_from, label_to): weight}`` of the non-zero transition weights.
     training_log_ : TrainingLog or None
-        What training did, iteration by iteration.
+        What training did, iteration by iteration (None before :meth:`fit`; after
+        :meth:`load`, a log with no iterations holding the stop reason and the training
+        time).
     num_attributes_ : int
         Number of attributes.
     size_ : int
         Number of features (state + transition).
+    n_train_tokens_, n_train_sequences_ : int
+        Number of training tokens and sequences (set by :meth:`fit`).
+    train_time_ : float
+        Seconds :meth:`fit` took (set by :meth:`fit`).
+
+    Raises
+    ------
+    TypeError, ValueError
+        From :meth:`fit` (parameters are checked when training starts): for a parameter of
+        the wrong type or value, an ``algorithm`` fastseq does not implement
+        (``"l2sgd"``, ``"pa"``, ``"arow"``), or an lbfgs-only parameter (``c1``, ``c2``,
+        ``num_memories``, ``period``, ``delta``, ``linesearch``, ``max_linesearch``) given
+        with ``algorithm="ap"``.
 
     See Also
     --------
-    fastseq.taggers.CRFTagger : a tagger that builds the features from templates.
+    fastseq.taggers.CRFTagger : A tagger that builds the features from templates.
+    fastseq.features.FeatureExtractor : Feature templates applied to whole batches.
 
     Notes
     -----
@@ -129,8 +162,20 @@ class CRF:
     >>> from fastseq.crf import CRF
     >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
     >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
-    >>> CRF(c2=0.1).fit(X, y).predict([[{"w": "the"}, {"w": "cat"}]])
+    >>> crf = CRF(c2=0.1).fit(X, y)
+    >>> crf
+    CRF(c2=0.1)
+    >>> crf.predict([[{"w": "the"}, {"w": "cat"}]])
     [['DET', 'NOUN']]
+    >>> crf.classes_, crf.size_
+    (['DET', 'NOUN'], 5)
+
+    Feature matrices instead of feature dicts (attribute ``j`` is column ``j``):
+
+    >>> import numpy as np
+    >>> Xm = [np.array([[1.0, 0.0], [0.0, 1.0]])]
+    >>> CRF().fit(Xm, [["A", "B"]]).predict([np.array([[0.0, 1.0]])])
+    [['B']]
     """
 
     def __init__(self, algorithm: Optional[str] = None, min_freq: Optional[float] = None,
@@ -160,17 +205,37 @@ class CRF:
 
     # -- scikit-learn protocol -------------------------------------------------------------
     def get_params(self, deep: bool = True) -> Dict[str, Any]:
-        """Constructor parameters (scikit-learn protocol; ``deep`` is ignored).
+        """Constructor parameters (scikit-learn protocol).
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Ignored (a CRF holds no sub-estimator).
 
         Returns
         -------
         dict
-            ``{name: value}`` of every constructor parameter.
+            ``{name: value}`` of every constructor parameter, as given (None where
+            CRFsuite's default applies).
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> params = CRF(c1=0.1).get_params()
+        >>> params["c1"], params["c2"], params["algorithm"]
+        (0.1, None, None)
         """
         return {p: getattr(self, p) for p in PARAM_NAMES}
 
     def set_params(self, **params: Any) -> "CRF":
         """Set constructor parameters (scikit-learn protocol).
+
+        The values are checked by the next :meth:`fit`; a fitted model keeps its weights.
+
+        Parameters
+        ----------
+        **params
+            ``name=value`` for constructor parameters.
 
         Returns
         -------
@@ -181,6 +246,12 @@ class CRF:
         ------
         ValueError
             For a name that is not a constructor parameter.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> CRF().set_params(c1=0.5, max_iterations=50)
+        CRF(c1=0.5, max_iterations=50)
         """
         for k, v in params.items():
             if k not in PARAM_NAMES:
@@ -208,7 +279,7 @@ class CRF:
             state.pop(k, None)
         return state
 
-    def _resolve_params(self) -> dict:
+    def _resolve_params(self) -> Dict[str, Any]:
         """The parameters checked and with CRFsuite's defaults filled in."""
         alg = "lbfgs" if self.algorithm is None else self.algorithm
         if not isinstance(alg, str):
@@ -318,8 +389,8 @@ class CRF:
 
     def _encode_training(self, X, name: str, kind: str) -> Batch:
         """Encode training input, setting the attribute names and the input kind."""
-        self._space = None
-        self._space_uid = None
+        self._space: Any = None
+        self._space_uid: Optional[str] = None
         if kind == "featurized":
             M, lengths = encode_featurized(X, name)
             self._space = X.space
@@ -337,19 +408,26 @@ class CRF:
         return batch
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, X, y, X_dev=None, y_dev=None) -> "CRF":
+    def fit(self, X: Union[Iterable[Any], "Featurized"], y: Iterable[Sequence[str]],
+            X_dev: Optional[Union[Iterable[Any], "Featurized"]] = None,
+            y_dev: Optional[Iterable[Sequence[str]]] = None) -> "CRF":
         """Train the model.
+
+        Any previous model is discarded.
 
         Parameters
         ----------
         X : list of sequences or Featurized
             Per sequence, a list of token features (dicts or lists of str, as for
-            python-crfsuite) or a feature matrix (tokens x features); or a whole
+            python-crfsuite; see :mod:`fastseq.crf.items`) or a feature matrix
+            (``scipy.sparse`` or 2-D ndarray of real numbers, shape ``(n_tokens_i,
+            n_features)``, the same ``n_features`` for all); or a whole
             :class:`fastseq.features.Featurized` batch.
         y : list of list of str
             The labels, one per token.
         X_dev, y_dev : optional
-            Holdout data in the same form, evaluated after every iteration (reported in
+            Holdout data in the same form (a Featurized ``X_dev`` from the same feature
+            extractor as ``X``), evaluated after every iteration (reported in
             ``training_log_`` and, with ``verbose``, printed); it does not change training.
 
         Returns
@@ -360,10 +438,24 @@ class CRF:
         Raises
         ------
         ValueError
-            When ``X`` and ``y`` do not correspond one to one, hold no token, or ``y_dev``
-            has labels not in ``y``.
+            When ``X`` and ``y`` do not correspond one to one, hold no token, or a feature
+            value is NaN or infinite; when only one of ``X_dev`` and ``y_dev`` is given or
+            ``y_dev`` has labels not in ``y``; for a bad parameter value (see the class).
         TypeError
-            For input of the wrong kind.
+            For input of the wrong kind (labels that are not str, a mix of feature matrices
+            and feature dicts, ``X_dev`` not of the kind of ``X``) or a parameter of the
+            wrong type.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+        >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
+        >>> crf = CRF(algorithm="ap", max_iterations=5).fit(X, y)
+        >>> crf.training_log_
+        TrainingLog(ap, 5 iterations, stop: maximum number of iterations)
+        >>> crf.n_train_tokens_, crf.n_train_sequences_
+        (4, 2)
         """
         if (X_dev is None) != (y_dev is None):
             raise ValueError("Pass both `X_dev` and `y_dev` to use holdout data")
@@ -471,7 +563,7 @@ class CRF:
                             fit=False)[0]
 
     @staticmethod
-    def _train_lbfgs(obj: Objective, p: dict, record) -> Tuple[np.ndarray, str]:
+    def _train_lbfgs(obj: Objective, p: Dict[str, Any], record) -> Tuple[np.ndarray, str]:
         clock = [time.perf_counter()]
 
         def progress(k, x, f, xnorm, gnorm, step, trials):
@@ -488,7 +580,8 @@ class CRF:
                      max_iterations=p["max_iterations"], linesearch=p["linesearch"],
                      max_linesearch=p["max_linesearch"], progress=progress)
 
-    def _training_objective(self, X, y):
+    def _training_objective(self, X: Any, y: Any
+                            ) -> Tuple[Callable[[np.ndarray], Tuple[float, np.ndarray]], int]:
         """``(fun, K)``: the full lbfgs objective on (X, y) as this model's parameters would
         define it -- ``fun(theta) -> (f, g)`` with the NLL plus ``c1 ||theta||_1 + c2
         ||theta||^2`` (L1's gradient taken as ``c1 * sign(theta)``). For tests."""
@@ -555,14 +648,18 @@ class CRF:
         return (np.where(tm, T, -np.inf), np.where(sm, 0.0, -np.inf),
                 np.where(em, 0.0, -np.inf))
 
-    def predict_ids(self, X, *, constraints=None) -> Tuple[np.ndarray, np.ndarray]:
+    def predict_ids(self, X: Union[Iterable[Any], "Featurized"], *,
+                    constraints: Optional[Tuple[ArrayLike, ArrayLike, ArrayLike]] = None
+                    ) -> Tuple[np.ndarray, np.ndarray]:
         """Viterbi label ids of all tokens, concatenated, and the sequence lengths.
 
         Parameters
         ----------
         X : list of sequences or Featurized
-            As for :meth:`fit`.
-        constraints : tuple of arrays, optional
+            As for :meth:`fit`; attributes never seen in training are ignored. Feature
+            dicts and Featurized batches are matched to the model's attributes by name
+            (feature matrices need a model trained on feature matrices).
+        constraints : tuple of array-like of bool, optional
             ``(trans_mask, start_mask, end_mask)`` boolean arrays of shapes ``(N, N)``,
             ``(N,)``, ``(N,)`` in ``classes_`` order (see
             :func:`fastseq.allowed_transitions`) restricting decoding to allowed label
@@ -573,6 +670,38 @@ class CRF:
         ids : ndarray of int64, shape (n_tokens,)
             Indices into ``classes_``.
         lengths : ndarray of int64, shape (n_sequences,)
+            The number of tokens of each sequence.
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the model is not fitted.
+        TypeError
+            For input of the wrong kind (feature matrices for a model trained on named
+            attributes: feature dicts or a Featurized batch), or ``constraints`` that are
+            not three boolean arrays.
+        ValueError
+            When ``constraints`` have the wrong shapes, or for bad input values (see
+            :meth:`fit`).
+
+        Examples
+        --------
+        >>> from fastseq import allowed_transitions
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "Ann"}, {"w": "Lee"}, {"w": "ran"}],
+        ...      [{"w": "Bo"}, {"w": "Lee"}, {"w": "sat"}], [{"w": "He"}, {"w": "ran"}]]
+        >>> y = [["B-PER", "I-PER", "O"], ["B-PER", "I-PER", "O"], ["O", "O"]]
+        >>> crf = CRF(c2=0.01).fit(X, y)
+        >>> ids, lengths = crf.predict_ids([[{"w": "Lee"}, {"w": "ran"}]])
+        >>> [crf.classes_[i] for i in ids], lengths.tolist()
+        (['I-PER', 'O'], [2])
+
+        Under IOB2, ``I-PER`` cannot start a sequence:
+
+        >>> ids, _ = crf.predict_ids([[{"w": "Lee"}, {"w": "ran"}]],
+        ...                          constraints=allowed_transitions(crf.classes_))
+        >>> [crf.classes_[i] for i in ids]
+        ['O', 'O']
         """
         self._fitted()
         batch = self._encode_for_model(X, "X")
@@ -585,21 +714,43 @@ class CRF:
                                n_threads=nt)
         return paths, batch.lengths
 
-    def predict_marginals_array(self, X, *,
-                                constraints=None) -> Tuple[np.ndarray, np.ndarray]:
+    def predict_marginals_array(
+            self, X: Union[Iterable[Any], "Featurized"], *,
+            constraints: Optional[Tuple[ArrayLike, ArrayLike, ArrayLike]] = None
+    ) -> Tuple[np.ndarray, np.ndarray]:
         """Node marginals of all tokens, concatenated, and the sequence lengths.
 
         Parameters
         ----------
         X : list of sequences or Featurized
-            As for :meth:`fit`.
-        constraints : tuple of arrays, optional
-            As for :meth:`predict_ids`.
+            As for :meth:`fit`; attributes never seen in training are ignored.
+        constraints : tuple of array-like of bool, optional
+            As for :meth:`predict_ids`: the marginals are over the allowed label sequences.
 
         Returns
         -------
-        marginals : ndarray of float64, shape (n_tokens, len(classes_))
+        marginals : ndarray of float64, shape (n_tokens, n_classes)
+            ``P(label j at token t | x)``, columns in ``classes_`` order; each row sums to
+            1 (0 for a sequence with no allowed path).
         lengths : ndarray of int64, shape (n_sequences,)
+            The number of tokens of each sequence.
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the model is not fitted.
+        TypeError, ValueError
+            As for :meth:`predict_ids`.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+        >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
+        >>> crf = CRF(c2=0.1).fit(X, y)
+        >>> P, lengths = crf.predict_marginals_array(X)
+        >>> P.shape, P.round(4)[:2].tolist(), lengths.tolist()
+        ((4, 2), [[0.8867, 0.1133], [0.1133, 0.8867]], [2, 2])
         """
         self._fitted()
         batch = self._encode_for_model(X, "X")
@@ -612,7 +763,7 @@ class CRF:
                              n_threads=nt).node
         return node, batch.lengths
 
-    def predict(self, X) -> List[List[str]]:
+    def predict(self, X: Union[Iterable[Any], "Featurized"]) -> List[List[str]]:
         """Most probable label sequence (Viterbi) of every sequence in ``X``.
 
         Parameters
@@ -623,40 +774,156 @@ class CRF:
         Returns
         -------
         list of list of str
+            Per sequence, the label of each token.
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the model is not fitted.
+        TypeError, ValueError
+            For input of the wrong kind or with bad values (see :meth:`fit`).
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+        >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
+        >>> CRF(c2=0.1).fit(X, y).predict([[{"w": "a"}, {"w": "dog"}], [{"w": "cat"}]])
+        [['DET', 'NOUN'], ['NOUN']]
         """
         paths, lengths = self.predict_ids(X)
         return _split([self.classes_[i] for i in paths.tolist()], lengths)
 
-    def predict_single(self, xseq) -> List[str]:
-        """:meth:`predict` for one sequence."""
+    def predict_single(self, xseq: Any) -> List[str]:
+        """Most probable label sequence of one sequence (:meth:`predict` for one).
+
+        Parameters
+        ----------
+        xseq : list of dict or list of list of str or matrix
+            The token features of one sequence, as an element of ``X`` in :meth:`fit`.
+
+        Returns
+        -------
+        list of str
+            The label of each token.
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the model is not fitted.
+        TypeError, ValueError
+            For input of the wrong kind or with bad values (see :meth:`fit`).
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+        >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
+        >>> CRF(c2=0.1).fit(X, y).predict_single([{"w": "a"}, {"w": "dog"}])
+        ['DET', 'NOUN']
+        """
         return self.predict([xseq])[0]
 
-    def predict_marginals(self, X) -> List[List[Dict[str, float]]]:
+    def predict_marginals(self, X: Union[Iterable[Any], "Featurized"]
+                          ) -> List[List[Dict[str, float]]]:
         """Per sequence, per token: ``{label: P(label at this token | x)}``.
 
         Parameters
         ----------
         X : list of sequences or Featurized
-            As for :meth:`fit`.
+            As for :meth:`fit`; attributes never seen in training are ignored.
 
         Returns
         -------
-        list of list of dict
+        list of list of dict of str to float
+            Per sequence, per token, the marginal probability of every label (in
+            ``classes_`` order); they sum to 1.
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the model is not fitted.
+        TypeError, ValueError
+            For input of the wrong kind or with bad values (see :meth:`fit`).
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+        >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
+        >>> m = CRF(c2=0.1).fit(X, y).predict_marginals([[{"w": "the"}]])
+        >>> {label: round(p, 4) for label, p in m[0][0].items()}
+        {'DET': 0.6379, 'NOUN': 0.3621}
         """
         node, lengths = self.predict_marginals_array(X)
         return _split([dict(zip(self.classes_, r)) for r in node.tolist()], lengths)
 
-    def predict_marginals_single(self, xseq) -> List[Dict[str, float]]:
-        """:meth:`predict_marginals` for one sequence."""
+    def predict_marginals_single(self, xseq: Any) -> List[Dict[str, float]]:
+        """Per token of one sequence: ``{label: P(label at this token | x)}``.
+
+        :meth:`predict_marginals` for one sequence.
+
+        Parameters
+        ----------
+        xseq : list of dict or list of list of str or matrix
+            The token features of one sequence, as an element of ``X`` in :meth:`fit`.
+
+        Returns
+        -------
+        list of dict of str to float
+            Per token, the marginal probability of every label (in ``classes_`` order).
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the model is not fitted.
+        TypeError, ValueError
+            For input of the wrong kind or with bad values (see :meth:`fit`).
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+        >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
+        >>> m = CRF(c2=0.1).fit(X, y).predict_marginals_single([{"w": "a"}, {"w": "dog"}])
+        >>> [round(p["NOUN"], 4) for p in m]
+        [0.1133, 0.8867]
+        """
         return self.predict_marginals([xseq])[0]
 
-    def score(self, X, y) -> float:
+    def score(self, X: Union[Iterable[Any], "Featurized"],
+              y: Iterable[Sequence[str]]) -> float:
         """Token accuracy of :meth:`predict` on ``X`` against ``y``.
+
+        Parameters
+        ----------
+        X : list of sequences or Featurized
+            As for :meth:`fit`.
+        y : list of list of str
+            The gold labels, one per token; labels unknown to the model count as errors.
 
         Returns
         -------
         float
             The fraction of tokens labelled correctly (0.0 when there is none).
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the model is not fitted.
+        ValueError
+            When ``X`` and ``y`` do not correspond one to one, or for bad input values.
+        TypeError
+            For input of the wrong kind, or labels that are not str.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+        >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
+        >>> crf = CRF(c2=0.1).fit(X, y)
+        >>> crf.score(X, y), crf.score(X, [["DET", "DET"], ["DET", "NOUN"]])
+        (1.0, 0.75)
         """
         paths, lengths = self.predict_ids(X)
         ylist = labels_of(y, "y")
@@ -671,7 +938,24 @@ class CRF:
     # -- introspection ---------------------------------------------------------------------
     @property
     def attributes_(self) -> List[str]:
-        """Attribute names, in column order."""
+        """Attribute names, in column order.
+
+        A list of str: python-crfsuite's names for feature dicts (``"w:dog"``), ``"0"``,
+        ``"1"``, ... for feature matrices, the feature extractor's names for a
+        :class:`fastseq.features.Featurized` input.
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the model is not fitted.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the", "n": 3}, {"w": "dog"}]]
+        >>> CRF().fit(X, [["DET", "NOUN"]]).attributes_
+        ['w:the', 'n', 'w:dog']
+        """
         n_attr = self._fitted().n_attributes
         names = self.__dict__.get("_attributes")
         if names is None:
@@ -680,32 +964,125 @@ class CRF:
 
     @property
     def num_attributes_(self) -> int:
-        """Number of attributes."""
+        """Number of attributes (the length of :attr:`attributes_`).
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the model is not fitted.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the", "n": 3}, {"w": "dog"}]]
+        >>> CRF().fit(X, [["DET", "NOUN"]]).num_attributes_
+        3
+        """
         return int(self._fitted().n_attributes)
 
     @property
     def size_(self) -> int:
-        """Number of features (state + transition) in the model."""
+        """Number of features (state + transition) in the model, zero weights included.
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the model is not fitted.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the"}, {"w": "dog"}]]
+        >>> CRF().fit(X, [["DET", "NOUN"]]).size_   # 2 state features, 1 transition
+        3
+        >>> CRF(all_possible_states=True).fit(X, [["DET", "NOUN"]]).size_
+        5
+        """
         return self._fitted().size
 
     @property
     def state_features_(self) -> Dict[Tuple[str, str], float]:
-        """``{(attribute, label): weight}`` of the non-zero state weights."""
+        """``{(attribute, label): weight}`` of the non-zero state weights.
+
+        The weights are exact (CRFsuite's, as sklearn-crfsuite reads them, are rounded to
+        6 decimals).
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the model is not fitted.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+        >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
+        >>> w = CRF(c2=0.1).fit(X, y).state_features_
+        >>> {k: round(v, 4) for k, v in w.items()}
+        {('w:the', 'DET'): 0.5664, ('w:dog', 'NOUN'): 0.5664, ('w:a', 'DET'): 0.5664,
+         ('w:cat', 'NOUN'): 0.5664}
+        """
         return self._fitted().state_features(self.attributes_)
 
     @property
     def transition_features_(self) -> Dict[Tuple[str, str], float]:
-        """``{(label_from, label_to): weight}`` of the non-zero transition weights."""
+        """``{(label_from, label_to): weight}`` of the non-zero transition weights.
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the model is not fitted.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+        >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
+        >>> w = CRF(c2=0.1).fit(X, y).transition_features_
+        >>> {k: round(v, 4) for k, v in w.items()}
+        {('DET', 'NOUN'): 1.8556}
+        """
         return self._fitted().transition_features()
 
     # -- persistence -----------------------------------------------------------------------
     def to_archive_parts(self, *, with_attributes: bool = True
-                         ) -> Tuple[dict, Dict[str, np.ndarray]]:
-        """``(model.json contents, arrays)`` of the model file :meth:`save` writes.
+                         ) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+        """The contents of the model file :meth:`save` writes.
 
         For embedding a CRF in another model file: a tagger whose feature extractor holds
         the attribute names passes ``with_attributes=False`` and gives the extractor to
         :meth:`from_archive_parts` as ``space``.
+
+        Parameters
+        ----------
+        with_attributes : bool, default True
+            Include the attribute names.
+
+        Returns
+        -------
+        meta : dict
+            The contents of ``model.json`` (JSON-serialisable when the constructor
+            parameters are): format, version, parameters (all but ``n_threads``), labels,
+            attribute names, input kind and a training summary.
+        arrays : dict of str to ndarray
+            The features and their weights, 1-D int64 / float64 arrays (see
+            :mod:`fastseq.crf.persistence`).
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the model is not fitted.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+        >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
+        >>> meta, arrays = CRF(c2=0.1).fit(X, y).to_archive_parts()
+        >>> meta["format"], meta["labels"], meta["attributes"]
+        ('fastseq.CRF', ['DET', 'NOUN'], ['w:the', 'w:dog', 'w:a', 'w:cat'])
+        >>> arrays["state_weight"].shape, arrays["trans_weight"].shape
+        ((4,), (1,))
         """
         weights = self._fitted()
         log = self.training_log_
@@ -722,14 +1099,46 @@ class CRF:
             input_kind=self._input_kind, space_uid=self._space_uid, training=training)
 
     @classmethod
-    def from_archive_parts(cls, meta: dict, arrays: Dict[str, np.ndarray], *, where: str,
-                           n_threads: Optional[int] = None, space=None) -> "CRF":
+    def from_archive_parts(cls, meta: Dict[str, Any], arrays: Dict[str, np.ndarray], *,
+                           where: str, n_threads: Optional[int] = None,
+                           space: Any = None) -> "CRF":
         """The CRF described by :meth:`to_archive_parts`' output.
 
-        ``where`` names the file in error messages; ``space`` is the feature extractor
-        that names the attributes when the parts hold none (it must be the one the model
-        was trained on). Raises :class:`fastseq.exceptions.ModelFileError` for anything
-        that does not check out.
+        Parameters
+        ----------
+        meta : dict
+            The contents of ``model.json``.
+        arrays : dict of str to ndarray
+            The arrays.
+        where : str
+            The name of the file, for the error messages.
+        n_threads : int, optional
+            As the constructor's ``n_threads``.
+        space : FeatureExtractor, optional
+            The feature extractor that names the attributes when the parts hold none; it
+            must be the one the model was trained on.
+
+        Returns
+        -------
+        CRF
+            The fitted model.
+
+        Raises
+        ------
+        fastseq.exceptions.ModelFileError
+            For anything that does not check out: the format or its version (newer than
+            :data:`fastseq.crf.FORMAT_VERSION`), a parameter, the labels, the attribute
+            names (none and no ``space``), an array, or a ``space`` with another number of
+            attributes or another ``uid`` than the model was trained on.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+        >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
+        >>> meta, arrays = CRF(c2=0.1).fit(X, y).to_archive_parts()
+        >>> CRF.from_archive_parts(meta, arrays, where="<memory>").predict(X)
+        [['DET', 'NOUN'], ['DET', 'NOUN']]
         """
         d = persistence.decode(meta, arrays, where, PARAM_NAMES)
 
@@ -762,34 +1171,62 @@ class CRF:
         self.training_log_ = log
         return self
 
-    def save(self, path: "str | os.PathLike[str]") -> None:
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Write the model to ``path``.
 
         The file is a ZIP archive of JSON and plain ``.npy`` arrays (see
-        :mod:`fastseq.crf.persistence`); :meth:`load` reads it without executing anything
-        from it.
+        :mod:`fastseq.crf.persistence`), written atomically; :meth:`load` reads it without
+        executing anything from it.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (replaced if it exists).
 
         Raises
         ------
         fastseq.exceptions.NotFittedError
             When the model is not fitted.
+        TypeError
+            When a constructor parameter is not JSON-serialisable.
+
+        Examples
+        --------
+        >>> import os
+        >>> import tempfile
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+        >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
+        >>> crf = CRF(c2=0.1).fit(X, y)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "model.crf")
+        ...     crf.save(path)
+        ...     CRF.load(path).predict([[{"w": "a"}, {"w": "dog"}]])
+        [['DET', 'NOUN']]
         """
         meta, arrays = self.to_archive_parts()
         write_archive(path, meta, arrays)
 
     @classmethod
-    def load(cls, path: "str | os.PathLike[str]", *, n_threads: Optional[int] = None) -> "CRF":
+    def load(cls, path: Union[str, "os.PathLike[str]"], *,
+             n_threads: Optional[int] = None) -> "CRF":
         """Read a model written by :meth:`save`.
+
+        Nothing from the file is executed (JSON parsed as data, arrays read with
+        ``allow_pickle=False``), and every member is checked.
 
         Parameters
         ----------
-        path : str or path-like
+        path : str or os.PathLike
+            The model file.
         n_threads : int, optional
             As the constructor's ``n_threads``.
 
         Returns
         -------
         CRF
+            The fitted model; its ``training_log_`` holds the stop reason and the training
+            time only.
 
         Raises
         ------
@@ -798,12 +1235,26 @@ class CRF:
         fastseq.exceptions.ModelFileError
             When the file is not a valid fastseq CRF model, or was written by a newer
             format version.
+
+        Examples
+        --------
+        >>> import os
+        >>> import tempfile
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+        >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "model.crf")
+        ...     CRF(c2=0.1).fit(X, y).save(path)
+        ...     crf = CRF.load(path)
+        >>> crf.classes_, crf.training_log_.stop_reason
+        (['DET', 'NOUN'], 'converged (gradient norm below epsilon)')
         """
         meta, arrays = read_archive(path)
         return cls.from_archive_parts(meta, arrays, where=os.fspath(path), n_threads=n_threads)
 
 
-def _split(values: Sequence, lengths: np.ndarray) -> List[list]:
+def _split(values: List[Any], lengths: np.ndarray) -> List[List[Any]]:
     """A flat list cut into consecutive pieces of ``lengths``."""
     out, k = [], 0
     for n in lengths.tolist():

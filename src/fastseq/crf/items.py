@@ -20,9 +20,10 @@ over attribute columns, plus the sequence lengths.
 from __future__ import annotations
 
 import numbers
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import sparse
 
 __all__ = ["Batch", "crfsuite_items", "input_kind", "as_seq_list", "labels_of",
@@ -31,12 +32,36 @@ __all__ = ["Batch", "crfsuite_items", "input_kind", "as_seq_list", "labels_of",
 
 
 class Batch:
-    """Sequences as one CSR matrix ``X`` (tokens x attributes) with their ``lengths`` and
-    row ``offsets`` (``lengths.size + 1`` entries)."""
+    """Sequences as one CSR matrix: all tokens as rows, with the sequence lengths.
+
+    Parameters
+    ----------
+    X : scipy.sparse.csr_matrix, shape (n_tokens, n_attributes)
+        The tokens of all sequences, concatenated, over the attribute columns.
+    lengths : array-like of int, shape (n_sequences,)
+        The number of tokens of each sequence; they sum to ``n_tokens``.
+
+    Attributes
+    ----------
+    X : scipy.sparse.csr_matrix, shape (n_tokens, n_attributes)
+        As given.
+    lengths : ndarray of int64, shape (n_sequences,)
+        As given.
+    offsets : ndarray of int64, shape (n_sequences + 1,)
+        Row offsets: sequence ``i`` is rows ``offsets[i]:offsets[i + 1]`` of ``X``.
+
+    Examples
+    --------
+    >>> from scipy import sparse
+    >>> from fastseq.crf.items import Batch
+    >>> b = Batch(sparse.csr_matrix((5, 3)), [2, 3])
+    >>> b.offsets.tolist()
+    [0, 2, 5]
+    """
 
     __slots__ = ("X", "lengths", "offsets")
 
-    def __init__(self, X, lengths):
+    def __init__(self, X: sparse.csr_matrix, lengths: ArrayLike) -> None:
         self.X = X
         self.lengths = np.asarray(lengths, dtype=np.int64)
         self.offsets = np.zeros(self.lengths.size + 1, dtype=np.int64)
@@ -97,16 +122,42 @@ def _flatten(x, prefix, names, vals, where):
             vals.append(1.0)
 
 
-def crfsuite_items(xseq) -> List[List[Tuple[str, float]]]:
-    """The attributes python-crfsuite makes of one sequence of token features:
-    per token the list of ``(name, value)`` pairs (duplicates kept, in order).
+def crfsuite_items(xseq: Iterable[Any]) -> List[List[Tuple[str, float]]]:
+    """The attributes python-crfsuite makes of one sequence of token features.
 
+    A str value ``v`` of key ``k`` is the attribute ``"k:v"`` with weight 1; a number
+    (bool, int, float) is the weight of the attribute ``k``; a nested dict, list or set
+    prefixes its attributes with ``"k:"``; a list of str gives weight-1 attributes (see
+    :mod:`fastseq.crf.items`).
+
+    Parameters
+    ----------
+    xseq : iterable of dict or list of str
+        The tokens of one sequence: per token a dict ``{name: value}`` or a list of str
+        attribute names, as python-crfsuite reads them.
+
+    Returns
+    -------
+    list of list of (str, float)
+        Per token, the ``(name, value)`` pairs of its attributes (duplicates kept, in order).
+
+    Raises
+    ------
+    TypeError
+        If a token is not a dict or an iterable of names (a str token is refused: python-
+        crfsuite would read its characters as features), a feature name is not str, or a
+        value is not str, bool, int, float, dict, list or set.
+
+    Examples
+    --------
+    >>> from fastseq.crf import crfsuite_items
     >>> crfsuite_items([{"w": "dog", "len": 3, "f": {"a": True}}, ["x", "y"]])
     [[('w:dog', 1.0), ('len', 3.0), ('f:a', 1.0)], [('x', 1.0), ('y', 1.0)]]
     """
     out = []
     for t, tok in enumerate(xseq):
-        names, vals = [], []
+        names: List[str] = []
+        vals: List[float] = []
         _flatten(tok, "", names, vals, f"token {t}")
         out.append(list(zip(names, vals)))
     return out
@@ -125,7 +176,32 @@ def _is_matrix(x) -> bool:
     return sparse.issparse(x) or (isinstance(x, np.ndarray) and x.ndim == 2)
 
 
-def as_seq_list(X, name):
+def as_seq_list(X: Any, name: str) -> list:
+    """``X`` as a list of sequences (itself when it is a list).
+
+    Parameters
+    ----------
+    X : iterable
+        One item per sequence.
+    name : str
+        The argument's name, for the error messages.
+
+    Returns
+    -------
+    list
+        The sequences of ``X``.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is None, a str, bytes, a dict, a numeric numpy array or not iterable.
+
+    Examples
+    --------
+    >>> from fastseq.crf.items import as_seq_list
+    >>> as_seq_list((["a"], ["b", "c"]), "y")
+    [['a'], ['b', 'c']]
+    """
     if isinstance(X, (str, bytes, dict)) or X is None:
         raise TypeError(f"`{name}` must be a list of sequences, got {type(X).__name__}")
     if isinstance(X, np.ndarray) and X.dtype != object:
@@ -138,7 +214,37 @@ def as_seq_list(X, name):
         raise TypeError(f"`{name}` must be a list of sequences, got {type(X).__name__}") from None
 
 
-def input_kind(X, name) -> str:
+def input_kind(X: Any, name: str) -> str:
+    """The kind of CRF input ``X`` is.
+
+    Parameters
+    ----------
+    X : list of sequences or Featurized
+        Per sequence a list of token features or a feature matrix; or a whole
+        :class:`fastseq.features.Featurized` batch.
+    name : str
+        The argument's name, for the error messages.
+
+    Returns
+    -------
+    {"items", "matrix", "featurized"}
+        ``"matrix"`` when every sequence is a ``scipy.sparse`` matrix or a 2-D numpy array,
+        ``"featurized"`` for a Featurized batch, ``"items"`` otherwise (also for no
+        sequence).
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is not a list of sequences (see :func:`as_seq_list`) or mixes feature
+        matrices and lists of token features.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf.items import input_kind
+    >>> input_kind([[{"w": "dog"}]], "X"), input_kind([np.ones((2, 3))], "X")
+    ('items', 'matrix')
+    """
     if _is_featurized(X):
         return "featurized"
     seqs = as_seq_list(X, name)
@@ -167,7 +273,33 @@ def _check_matrix(x, name, i):
     return m
 
 
-def labels_of(y, name) -> List[List[str]]:
+def labels_of(y: Any, name: str) -> List[List[str]]:
+    """The label sequences of ``y``, checked.
+
+    Parameters
+    ----------
+    y : iterable of iterable of str
+        One sequence of str labels per sequence.
+    name : str
+        The argument's name, for the error messages.
+
+    Returns
+    -------
+    list of list of str
+        The label sequences, as lists.
+
+    Raises
+    ------
+    TypeError
+        If ``y`` is not a list of sequences, a sequence is a str or not iterable, or a label
+        is not a str.
+
+    Examples
+    --------
+    >>> from fastseq.crf.items import labels_of
+    >>> labels_of([("B", "I"), ["O"]], "y")
+    [['B', 'I'], ['O']]
+    """
     seqs = as_seq_list(y, name)
     out = []
     for i, s in enumerate(seqs):
@@ -187,9 +319,35 @@ def labels_of(y, name) -> List[List[str]]:
     return out
 
 
-def check_aligned(lengths: np.ndarray, labels: List[List[str]], xname: str, yname: str):
-    """ValueError unless the sequences of ``xname`` (``lengths`` items each) and the label
-    sequences of ``yname`` correspond one to one, item for label."""
+def check_aligned(lengths: np.ndarray, labels: List[List[str]], xname: str,
+                  yname: str) -> None:
+    """Check that sequences and label sequences correspond one to one, item for label.
+
+    Parameters
+    ----------
+    lengths : ndarray of int, shape (n_sequences,)
+        The number of items of each sequence of ``xname``.
+    labels : list of list of str
+        The label sequences of ``yname``.
+    xname, yname : str
+        The names of the two arguments, for the error messages.
+
+    Raises
+    ------
+    ValueError
+        If the numbers of sequences differ, or a sequence has more or fewer items than
+        labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf.items import check_aligned
+    >>> check_aligned(np.array([2]), [["B", "I"]], "X", "y")
+    >>> check_aligned(np.array([2]), [["B"]], "X", "y")
+    Traceback (most recent call last):
+        ...
+    ValueError: The numbers of items and labels differ: `X[0]` has 2 items, `y[0]` has 1 labels
+    """
     if len(labels) != len(lengths):
         raise ValueError(f"`{xname}` and `{yname}` must have the same number of sequences, "
                          f"got {len(lengths)} and {len(labels)}")
@@ -203,12 +361,49 @@ def check_aligned(lengths: np.ndarray, labels: List[List[str]], xname: str, ynam
 # encoders
 # ---------------------------------------------------------------------------------------------
 
-def encode_items(seqs, name: str, vocab: Optional[Dict[str, int]],
+def encode_items(seqs: Sequence[Any], name: str, vocab: Optional[Dict[str, int]],
                  fit: bool) -> Tuple[Batch, Dict[str, int]]:
-    """Sequences of python-crfsuite token features -> (Batch, attribute vocabulary).
+    """Encode sequences of python-crfsuite token features as one CSR matrix.
 
-    With ``fit`` the vocabulary is built (in order of first appearance); otherwise
-    ``vocab`` maps the known attributes to their columns and the others are dropped.
+    Parameters
+    ----------
+    seqs : sequence of list of dict or list of str
+        Per sequence, its tokens' features in python-crfsuite's format (see
+        :func:`crfsuite_items`); a ``pycrfsuite.ItemSequence`` works too.
+    name : str
+        The argument's name, for the error messages.
+    vocab : dict of str to int or None
+        Attribute name -> column. Ignored with ``fit``; without it, the known attributes
+        are mapped to their columns and the others dropped.
+    fit : bool
+        Build a new vocabulary (attributes in order of first appearance).
+
+    Returns
+    -------
+    batch : Batch
+        The tokens as the rows of a float64 CSR matrix of shape ``(n_tokens,
+        len(vocab))``; repeated attributes of a token add up, as in CRFsuite.
+    vocab : dict of str to int
+        The vocabulary used (the new one with ``fit``).
+
+    Raises
+    ------
+    TypeError
+        If a sequence is not a list of token features or a token is malformed (see
+        :func:`crfsuite_items`).
+    ValueError
+        If a feature value is NaN or infinite, or ``vocab`` is None without ``fit``.
+
+    Examples
+    --------
+    >>> from fastseq.crf.items import encode_items
+    >>> batch, vocab = encode_items([[{"w": "a"}, {"w": "b", "n": 2}]], "X", None, fit=True)
+    >>> vocab
+    {'w:a': 0, 'w:b': 1, 'n': 2}
+    >>> batch.X.toarray().tolist(), batch.lengths.tolist()
+    ([[1.0, 0.0, 0.0], [0.0, 1.0, 2.0]], [2])
+    >>> encode_items([[{"w": "b"}, {"w": "c"}]], "X", vocab, fit=False)[0].X.toarray().tolist()
+    [[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
     """
     indptr = [0]
     cols: List[int] = []
@@ -216,6 +411,8 @@ def encode_items(seqs, name: str, vocab: Optional[Dict[str, int]],
     lengths = np.empty(len(seqs), dtype=np.int64)
     if fit:
         vocab = {}
+    elif vocab is None:
+        raise ValueError("encode_items needs a `vocab` unless `fit`")
     names_buf: List[str] = []
     vals_buf: List[float] = []
     for i, xseq in enumerate(seqs):
@@ -257,9 +454,42 @@ def encode_items(seqs, name: str, vocab: Optional[Dict[str, int]],
     return Batch(X, lengths), vocab
 
 
-def encode_matrices(seqs, name: str, n_cols: Optional[int]) -> Tuple[Batch, Optional[int]]:
-    """Per-sequence feature matrices -> (Batch, number of columns); every matrix must have
-    ``n_cols`` columns when it is given."""
+def encode_matrices(seqs: Sequence[Any], name: str,
+                    n_cols: Optional[int]) -> Tuple[Batch, Optional[int]]:
+    """Stack per-sequence feature matrices into one CSR matrix.
+
+    Parameters
+    ----------
+    seqs : sequence of scipy.sparse matrix or ndarray
+        Per sequence a real matrix of shape ``(n_tokens_i, n_cols)``.
+    name : str
+        The argument's name, for the error messages.
+    n_cols : int or None
+        The number of columns every matrix must have; None: that of the first one.
+
+    Returns
+    -------
+    batch : Batch
+        The rows of all matrices, concatenated, as a float64 CSR matrix (explicit zeros
+        removed).
+    n_cols : int or None
+        The number of columns (None when there is no matrix and ``n_cols`` was None).
+
+    Raises
+    ------
+    TypeError
+        If a matrix does not hold real numbers.
+    ValueError
+        If a matrix holds NaN or inf or has the wrong number of columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf.items import encode_matrices
+    >>> batch, n = encode_matrices([np.eye(2), np.ones((1, 2))], "X", None)
+    >>> batch.X.toarray().tolist(), batch.lengths.tolist(), n
+    ([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [2, 1], 2)
+    """
     mats = []
     for i, x in enumerate(seqs):
         m = _check_matrix(x, name, i)
@@ -279,9 +509,38 @@ def encode_matrices(seqs, name: str, n_cols: Optional[int]) -> Tuple[Batch, Opti
     return Batch(X, lengths), n_cols
 
 
-def encode_featurized(F, name: str) -> Tuple[sparse.csr_matrix, np.ndarray]:
-    """A :class:`fastseq.features.Featurized` batch -> (CSR float64 matrix, lengths),
-    checked."""
+def encode_featurized(F: Any, name: str) -> Tuple[sparse.csr_matrix, np.ndarray]:
+    """The matrix and lengths of a :class:`fastseq.features.Featurized` batch, checked.
+
+    Parameters
+    ----------
+    F : Featurized
+        A batch with ``matrix`` (sparse, ``(n_tokens, n_attributes)``) and ``lengths``.
+    name : str
+        The argument's name, for the error messages.
+
+    Returns
+    -------
+    matrix : scipy.sparse.csr_matrix of float64, shape (n_tokens, n_attributes)
+        ``F.matrix`` as float64 CSR (itself when it already is).
+    lengths : ndarray of int64, shape (n_sequences,)
+        ``F.lengths``.
+
+    Raises
+    ------
+    ValueError
+        If the lengths are not 1-D, are negative or do not sum to the matrix's rows, or the
+        matrix holds NaN or inf.
+
+    Examples
+    --------
+    >>> from fastseq.features import FeatureExtractor
+    >>> from fastseq.crf.items import encode_featurized
+    >>> F = FeatureExtractor([(("w", 0),)]).fit_transform([["a", "b"], ["a"]])
+    >>> M, lengths = encode_featurized(F, "X")
+    >>> M.shape, M.dtype, lengths.tolist()
+    ((3, 2), dtype('float64'), [2, 1])
+    """
     M = F.matrix.tocsr() if not sparse.isspmatrix_csr(F.matrix) else F.matrix
     if M.dtype != np.float64:
         M = M.astype(np.float64)
@@ -295,8 +554,34 @@ def encode_featurized(F, name: str) -> Tuple[sparse.csr_matrix, np.ndarray]:
     return M, lengths
 
 
-def remap_columns(M, colmap, n_out: int):
-    """CSR ``M`` with column j moved to ``colmap[j]`` (dropped where -1)."""
+def remap_columns(M: sparse.csr_matrix, colmap: np.ndarray,
+                  n_out: int) -> sparse.csr_matrix:
+    """Move the columns of a CSR matrix.
+
+    Parameters
+    ----------
+    M : scipy.sparse.csr_matrix, shape (n_rows, n_cols)
+        The matrix.
+    colmap : ndarray of int, shape (n_cols,)
+        The new column of each column of ``M``; -1 drops it.
+    n_out : int
+        The number of columns of the result.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (n_rows, n_out)
+        ``M`` with column ``j`` moved to ``colmap[j]``; entries moved to the same column add
+        up.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> from fastseq.crf.items import remap_columns
+    >>> M = sparse.csr_matrix(np.array([[1.0, 2.0, 3.0]]))
+    >>> remap_columns(M, np.array([1, -1, 0]), 2).toarray().tolist()
+    [[3.0, 1.0]]
+    """
     new = colmap[M.indices]
     keep = new >= 0
     L = M.shape[0]

@@ -6,6 +6,7 @@ the last ``period`` iterations below ``delta``" rule, which parity with CRFsuite
 from __future__ import annotations
 
 import math
+from typing import Callable, List, Tuple
 
 import numpy as np
 
@@ -92,11 +93,69 @@ def _pseudo_gradient(x, g, c1):
     return pg
 
 
-def lbfgs(fun, x, *, c1, c2, m, epsilon, past, delta, max_iterations, linesearch,
-           max_linesearch, progress):
-    """Minimise ``fun(x)[0] + c2 ||x||^2 + c1 ||x||_1``; ``fun(x) -> (f, g)`` (the data
-    part). ``progress(k, x, f, xnorm, gnorm, step, trials)`` is called after every
-    iteration. Returns (x, reason)."""
+def lbfgs(fun: Callable[[np.ndarray], Tuple[float, np.ndarray]], x: np.ndarray, *,
+          c1: float, c2: float, m: int, epsilon: float, past: int, delta: float,
+          max_iterations: int, linesearch: str, max_linesearch: int,
+          progress: Callable[[int, np.ndarray, float, float, float, float, int], None]
+          ) -> Tuple[np.ndarray, str]:
+    """Minimise ``fun(x)[0] + c2 ||x||^2 + c1 ||x||_1`` by L-BFGS, or OWL-QN when ``c1 > 0``.
+
+    L-BFGS uses a strong-Wolfe line search (bracketing and zoom with cubic interpolation;
+    a direction that is not one of descent restarts from steepest descent), OWL-QN a
+    backtracking one with each trial projected onto the orthant of the current point, as
+    CRFsuite does for L1. The first step is ``1 / ||g||``.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x) -> (f, g)``: the data part of the objective (float) and its gradient
+        (ndarray of float64, shape ``(K,)``). ``g`` may be modified in place.
+    x : ndarray of float64, shape (K,)
+        The starting point.
+    c1, c2 : float
+        The L1 and L2 coefficients (``c2`` multiplies the squared norm, with no 1/2).
+    m : int
+        The number of corrections kept.
+    epsilon : float
+        Stop when ``||g|| / max(1, ||x||) <= epsilon`` (the pseudo-gradient with L1).
+    past : int
+        Stop when ``(f[k - past] - f[k]) / f[k] < delta``; 0 disables the rule.
+    delta : float
+        See ``past``.
+    max_iterations : int
+        The maximum number of iterations; 0 means no limit.
+    linesearch : str
+        Accepted for compatibility; the line search depends on ``c1`` only.
+    max_linesearch : int
+        The maximum number of trials per line search.
+    progress : callable
+        ``progress(k, x, f, xnorm, gnorm, step, trials)``, called after every iteration
+        ``k`` (from 1) with the new point, the objective, ``||x||``, ``||g||``, the step
+        taken and the number of line-search trials.
+
+    Returns
+    -------
+    x : ndarray of float64, shape (K,)
+        The last point (the last accepted one when a line search fails).
+    reason : str
+        Why the optimisation stopped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf.lbfgs import lbfgs
+    >>> def fun(x):
+    ...     d = x - 3.0
+    ...     return float(d @ d), 2 * d
+    >>> opts = dict(c2=0.0, m=6, epsilon=1e-5, past=10, delta=1e-5, max_iterations=0,
+    ...             linesearch="MoreThuente", max_linesearch=20,
+    ...             progress=lambda *args: None)
+    >>> x, reason = lbfgs(fun, np.zeros(2), c1=0.0, **opts)
+    >>> x.round(4).tolist(), reason
+    ([3.0, 3.0], 'converged (gradient norm below epsilon)')
+    >>> lbfgs(fun, np.zeros(2), c1=1.0, **opts)[0].round(4).tolist()   # L1: OWL-QN
+    [2.5, 2.5]
+    """
     ftol, gtol = 1e-4, 0.9
 
     def evaluate(z):
@@ -119,7 +178,9 @@ def lbfgs(fun, x, *, c1, c2, m, epsilon, past, delta, max_iterations, linesearch
     if gnorm / xnorm <= epsilon:
         return x, "the initial weights are already a minimiser"
     step = 1.0 / gnorm if gnorm > 0 else 1.0
-    S, Y, RHO = [], [], []
+    S: List[np.ndarray] = []
+    Y: List[np.ndarray] = []
+    RHO: List[float] = []
     k = 1
     while True:
         xp, gp, fp = x, g, f

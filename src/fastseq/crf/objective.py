@@ -3,14 +3,17 @@ gradient with respect to the feature weights, computed by sparse products around
 batched :func:`fastseq.crf_nll` call; and the feature set it is defined over."""
 from __future__ import annotations
 
+from concurrent.futures import Executor
+from typing import Optional, Tuple
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import sparse
 
 from .. import ops
 from .items import Batch
 
 __all__ = ["Objective", "SparseProduct", "feature_set"]
-
 
 
 try:  # scipy's accumulating kernels (y += A @ x), used to avoid temporaries; optional
@@ -38,11 +41,41 @@ except Exception:  # pragma: no cover - any scipy without them
 
 
 class SparseProduct:
-    """``X @ W`` (dense W) for a fixed CSR ``X``, split by rows over threads (scipy's sparse
-    kernels release the GIL); written straight into the output where scipy's accumulating
-    kernel is available. Used for prediction and holdout evaluation."""
+    """``X @ W`` (dense ``W``) for a fixed CSR ``X``, split by rows over threads.
 
-    def __init__(self, X, n_threads: int, pool=None):
+    scipy's sparse kernels release the GIL; the product is written straight into the output
+    where scipy's accumulating kernel is available. Used for prediction and holdout
+    evaluation.
+
+    Parameters
+    ----------
+    X : scipy.sparse.csr_matrix, shape (n_rows, n_cols)
+        The sparse factor.
+    n_threads : int
+        Threads to use (at least 1). Blocks of rows run in parallel only when ``pool`` is
+        given and ``X`` has at least 4096 rows, with at most one block per 2048 rows.
+    pool : concurrent.futures.Executor, optional
+        The thread pool that runs the blocks.
+
+    Attributes
+    ----------
+    blocks : list of (int, int, scipy.sparse.csr_matrix)
+        ``(first row, end row, rows of X)`` of each block, balanced by non-zeros.
+    n : int
+        The number of blocks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy import sparse
+    >>> from fastseq.crf.objective import SparseProduct
+    >>> X = sparse.csr_matrix(np.array([[1.0, 0.0], [2.0, 3.0]]))
+    >>> SparseProduct(X, n_threads=1).matmul(np.array([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [[1.0, 2.0], [11.0, 16.0]]
+    """
+
+    def __init__(self, X: sparse.csr_matrix, n_threads: int,
+                 pool: Optional[Executor] = None) -> None:
         self.X = X
         self.n_threads = max(1, int(n_threads))
         L, A = X.shape
@@ -66,8 +99,28 @@ class SparseProduct:
             return [fn(self.blocks[0])]
         return list(self.pool.map(fn, self.blocks))
 
-    def matmul(self, W):
-        """``X @ W`` (dense, C-contiguous W) -> (rows, W.shape[1])."""
+    def matmul(self, W: np.ndarray) -> np.ndarray:
+        """The product ``X @ W``.
+
+        Parameters
+        ----------
+        W : ndarray of float64, shape (n_cols, k)
+            The dense factor, C-contiguous.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_rows, k)
+            ``X @ W``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from scipy import sparse
+        >>> from fastseq.crf.objective import SparseProduct
+        >>> P = SparseProduct(sparse.csr_matrix(np.eye(2)), n_threads=1)
+        >>> P.matmul(np.array([[1.0], [2.0]])).tolist()
+        [[1.0], [2.0]]
+        """
         N = W.shape[1]
         if not _HAVE_ST:
             parts = self._run(lambda b: np.asarray(b[2] @ W))
@@ -83,14 +136,16 @@ class SparseProduct:
         return E
 
 
-
 _MAX_BLOCKS = 8
 _BLOCK_TOKENS = 4096
 
 
 class Objective:
-    """Sum over sequences of the CRF negative log-likelihood (no regularisation) and its
-    gradient, for the parameter vector ``theta = [state weights, transition weights]``.
+    """The CRF negative log-likelihood of the training data and its gradient.
+
+    Calling the objective with the parameter vector ``theta = [state weights, transition
+    weights]`` returns the sum over sequences of the negative log-likelihood (no
+    regularisation) and its gradient.
 
     The emission scores ``E = X @ W`` and the weight gradient ``X.T @ G`` are computed in
     two parts. Attributes with many labels (more than ``N // 4`` state features: POS
@@ -98,11 +153,65 @@ class Objective:
     cache) multiplied by their columns of ``X``. Every other attribute touches only its few
     features: each (token, feature) pair is one entry of a sparse map from the feature
     weights straight to ``E`` (and from ``G`` back to the gradient). This does the work of
-    CRFsuite's per-feature loops without ever touching the zeros of ``W``.
+    CRFsuite's per-feature loops without ever touching the zeros of ``W``. The products run
+    over a fixed set of row blocks whose gradients are added in block order, so the result
+    is bitwise the same for every ``n_threads``.
+
+    Parameters
+    ----------
+    batch : Batch
+        The training sequences (``n_tokens`` rows over ``A`` attribute columns).
+    y : ndarray of int64, shape (n_tokens,)
+        The gold label id of every token.
+    N : int
+        The number of labels.
+    s_attr, s_label : array-like of int, shape (K_s,)
+        The attribute column and the label of each state feature.
+    t_from, t_to : array-like of int, shape (K_t,)
+        The previous and the current label of each transition feature.
+    n_threads : int
+        Threads for :func:`fastseq.ops.crf_nll`.
+    pool : concurrent.futures.Executor or None
+        The thread pool that runs the sparse products over blocks of rows; None runs them
+        in the calling thread.
+
+    Attributes
+    ----------
+    K : int
+        The number of parameters, ``K_s + K_t``.
+    Ks : int
+        The number of state features ``K_s``.
+    X : scipy.sparse.csr_matrix, shape (n_tokens, A)
+        ``batch.X`` with the attribute columns renumbered by decreasing frequency (the
+        internal numbering of ``W``).
+    T : ndarray of float64, shape (N, N)
+        The transition weights last set.
+    n_evals : int
+        The number of evaluations so far.
+
+    See Also
+    --------
+    feature_set : The features the objective is defined over.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf.items import encode_items
+    >>> from fastseq.crf.objective import Objective, feature_set
+    >>> batch, _ = encode_items([[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]],
+    ...                         "X", None, fit=True)
+    >>> y = np.array([0, 1, 0, 1])
+    >>> feats = feature_set(batch, y, 2, min_freq=0.0, all_possible_states=False,
+    ...                     all_possible_transitions=False)
+    >>> obj = Objective(batch, y, 2, *feats, n_threads=1, pool=None)
+    >>> nll, grad = obj(np.zeros(obj.K))   # 4 tokens, 2 labels: 4 log 2
+    >>> round(nll, 4), grad.tolist()
+    (2.7726, [-0.5, -0.5, -0.5, -0.5, -1.5])
     """
 
-    def __init__(self, batch: Batch, y: np.ndarray, N: int, s_attr, s_label, t_from, t_to,
-                 n_threads: int, pool):
+    def __init__(self, batch: Batch, y: np.ndarray, N: int, s_attr: ArrayLike,
+                 s_label: ArrayLike, t_from: ArrayLike, t_to: ArrayLike, n_threads: int,
+                 pool: Optional[Executor]) -> None:
         self.batch = batch
         self.y = y
         self.N = N
@@ -125,28 +234,84 @@ class Objective:
         self.T = np.zeros((N, N))
         self.n_threads = n_threads
         self.pool = pool
-        self._W = None
-        self._split = None
+        self._W: Optional[np.ndarray] = None
+        self._split: Optional[dict] = None
         self.n_evals = 0
 
     @property
-    def W(self):
+    def W(self) -> np.ndarray:
+        """The dense state weights last set, in the internal attribute numbering.
+
+        An ndarray of float64 of shape ``(A, N)``, allocated (zero) on first use.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from scipy import sparse
+        >>> from fastseq.crf.items import Batch
+        >>> from fastseq.crf.objective import Objective
+        >>> obj = Objective(Batch(sparse.csr_matrix(np.ones((2, 3))), [2]), np.array([0, 1]),
+        ...                 2, [0], [1], [0], [1], n_threads=1, pool=None)
+        >>> obj.W.shape
+        (3, 2)
+        """
         if self._W is None:
             self._W = np.zeros((self.A, self.N))
         return self._W
 
-    def to_internal(self, M):
-        """CSR ``M`` over the model's attribute columns -> over the internal numbering."""
+    def to_internal(self, M: sparse.csr_matrix) -> sparse.csr_matrix:
+        """A CSR matrix over the model's attribute columns, in the internal numbering.
+
+        Parameters
+        ----------
+        M : scipy.sparse.csr_matrix, shape (n_rows, A)
+            Rows over the model's attribute columns.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix, shape (n_rows, A)
+            The same rows with the columns renumbered as in ``X`` and ``W``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from scipy import sparse
+        >>> from fastseq.crf.items import Batch
+        >>> from fastseq.crf.objective import Objective
+        >>> X = sparse.csr_matrix(np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 1.0]]))
+        >>> obj = Objective(Batch(X, [4]), np.zeros(4, dtype=np.int64), 1, [0, 1], [0, 0],
+        ...                 [0], [0], n_threads=1, pool=None)
+        >>> obj.to_internal(sparse.csr_matrix(np.array([[2.0, 0.0]]))).toarray().tolist()
+        [[0.0, 2.0]]
+        """
         return sparse.csr_matrix((M.data, self.newid[M.indices].astype(M.indices.dtype),
                                   M.indptr), shape=M.shape)
 
-    def set_weights(self, theta):
-        """Fill the dense ``W`` (internal numbering) and ``T`` from ``theta``."""
+    def set_weights(self, theta: np.ndarray) -> None:
+        """Fill the dense ``W`` (internal numbering) and ``T`` from a parameter vector.
+
+        Parameters
+        ----------
+        theta : ndarray of float64, shape (K,)
+            State weights then transition weights, in feature order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from scipy import sparse
+        >>> from fastseq.crf.items import Batch
+        >>> from fastseq.crf.objective import Objective
+        >>> obj = Objective(Batch(sparse.csr_matrix(np.ones((2, 1))), [2]), np.array([0, 1]),
+        ...                 2, [0], [1], [0], [1], n_threads=1, pool=None)
+        >>> obj.set_weights(np.array([0.5, 2.0]))
+        >>> obj.W.tolist(), obj.T.tolist()
+        ([[0.0, 0.5]], [[0.0, 2.0], [0.0, 0.0]])
+        """
         self.W.ravel()[self.s_flat] = theta[:self.Ks]
         self.T.ravel()[self.t_flat] = theta[self.Ks:]
 
     # -- the split representation used by __call__ ------------------------------------------
-    def _prepare(self):
+    def _prepare(self) -> dict:
         X = self.batch.X
         L, A = X.shape
         N = self.N
@@ -182,7 +347,7 @@ class Objective:
         feat = order[np.repeat(first[n_cols], c) + within]       # feature index into theta
         rowflat = np.repeat(n_rows, c) * N + self.s_label[feat]
         jtype = np.int32 if max(L * N, self.Ks) < 2**31 - 1 else np.int64
-        self._split = {
+        split = self._split = {
             "Xd": Xd, "Ad": Ad, "s_d": s_d, "d_flat": d_flat,
             "rowflat": rowflat.astype(jtype), "feat": feat.astype(jtype),
             "vals": np.repeat(n_vals, c),
@@ -201,16 +366,31 @@ class Objective:
             blocks.append((r0, r1, p0, p1, int(q0), int(q1)))
         self._blocks = blocks
         self._gbufs = [(np.zeros(self.Ks), np.zeros((Ad, N))) for _ in blocks]
+        return split
 
     def _run(self, fn):
         if len(self._blocks) == 1 or self.pool is None:
             return [fn(i) for i in range(len(self._blocks))]
         return list(self.pool.map(fn, range(len(self._blocks))))
 
-    def __call__(self, theta):
-        if self._split is None:
-            self._prepare()
+    def __call__(self, theta: np.ndarray) -> Tuple[float, np.ndarray]:
+        """The negative log-likelihood and its gradient at ``theta``.
+
+        Parameters
+        ----------
+        theta : ndarray of float64, shape (K,)
+            State weights then transition weights, in feature order.
+
+        Returns
+        -------
+        nll : float
+            The sum over sequences of the negative log-likelihood.
+        grad : ndarray of float64, shape (K,)
+            Its gradient with respect to ``theta``.
+        """
         sp = self._split
+        if sp is None:
+            sp = self._prepare()
         N, L = self.N, self.batch.X.shape[0]
         th_s = np.ascontiguousarray(theta[:self.Ks])
         Wd = sp["Wd"]
@@ -253,6 +433,8 @@ class Objective:
                 _st.coo_matvec(q1 - q0, feat[q0:q1], rowflat[q0:q1], vals[q0:q1], G.ravel(),
                                gs)
             return i
+        gs_tot: np.ndarray
+        gd_tot: np.ndarray
         if _HAVE_ST:
             self._run(backprop)
             gs_tot, gd_tot = self._gbufs[0]
@@ -271,23 +453,58 @@ class Objective:
         return float(nll), grad
 
 
-
 def feature_set(batch: Batch, y: np.ndarray, N: int, *, min_freq: float,
-                all_possible_states: bool, all_possible_transitions: bool):
-    """The features a CRF trained on ``batch`` with label ids ``y`` has, as CRFsuite makes
-    them: ``(state_attr, state_label, trans_from, trans_to)``.
+                all_possible_states: bool, all_possible_transitions: bool
+                ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The features of a CRF trained on ``batch`` with label ids ``y``, as CRFsuite makes
+    them.
 
     State features are the (attribute, label) pairs seen in training, transition features
-    the label pairs seen in a row; ``all_possible_*`` adds the unseen ones. A feature is
-    kept when its frequency (the sum of the attribute's values; for transitions the count)
-    is at least ``min_freq``.
+    the label pairs seen in a row; ``all_possible_*`` adds the unseen ones (for the
+    attributes that occur in ``batch``). A feature is kept when its frequency (the sum of
+    the attribute's values; for transitions the count) is at least ``min_freq``.
+
+    Parameters
+    ----------
+    batch : Batch
+        The training sequences.
+    y : ndarray of int64, shape (n_tokens,)
+        The gold label id of every token.
+    N : int
+        The number of labels.
+    min_freq : float
+        The minimum frequency of a feature.
+    all_possible_states : bool
+        Add the (attribute, label) pairs never seen in training.
+    all_possible_transitions : bool
+        Add the label pairs never seen in training.
+
+    Returns
+    -------
+    state_attr, state_label : ndarray of int64, shape (K_s,)
+        The attribute column and the label of each state feature, sorted by attribute then
+        label.
+    trans_from, trans_to : ndarray of int64, shape (K_t,)
+        The previous and the current label of each transition feature, sorted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf.items import encode_items
+    >>> from fastseq.crf.objective import feature_set
+    >>> batch, _ = encode_items([[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]],
+    ...                         "X", None, fit=True)
+    >>> feats = feature_set(batch, np.array([0, 1, 0, 1]), 2, min_freq=0.0,
+    ...                     all_possible_states=False, all_possible_transitions=False)
+    >>> [f.tolist() for f in feats]
+    [[0, 1, 2, 3], [0, 1, 0, 1], [0], [1]]
     """
     X = batch.X
     L, A = X.shape
     rows = np.repeat(np.arange(L, dtype=np.int64), np.diff(X.indptr))
     key = X.indices.astype(np.int64) * N + y[rows]
     uniq, inv = np.unique(key, return_inverse=True)
-    freq = np.bincount(inv.ravel(), weights=X.data, minlength=uniq.size)
+    freq: np.ndarray = np.bincount(inv.ravel(), weights=X.data, minlength=uniq.size)
     if all_possible_states:
         attrs = np.unique(X.indices).astype(np.int64)
         allk = (attrs[:, None] * N + np.arange(N)[None, :]).ravel()

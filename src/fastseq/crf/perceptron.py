@@ -15,16 +15,55 @@ __all__ = ["averaged_perceptron"]
 def averaged_perceptron(obj: Objective, *, max_iterations: int, epsilon: float,
                         on_epoch: Callable[[dict, np.ndarray, np.ndarray], None]
                         ) -> Tuple[np.ndarray, str]:
-    """Train by CRFsuite's averaged perceptron; returns ``(theta, stop reason)``.
+    """Train by CRFsuite's averaged perceptron.
 
     Sequences are visited one at a time in a shuffled order (a fixed seed); each is decoded
     by Viterbi with the current weights and, where the prediction differs from the gold
     labels ``obj.y``, the features of the gold path get ``+1`` and those of the predicted path
-    ``-1``. The weights returned are the averages over all updates. Training stops after
-    ``max_iterations`` epochs or when the mean fraction of wrongly labelled tokens per
-    sequence drops below ``epsilon``. ``on_epoch(record, W, T)`` is called after every epoch
-    with its record (``num``, ``loss``, ``feature_norm``, ``time``, ``scores``) and the
-    averaged state and transition weights.
+    ``-1`` (times the attribute values for state features). The weights returned are the
+    averages over all updates. Training stops after ``max_iterations`` epochs or when the
+    mean fraction of wrongly labelled tokens per sequence drops below ``epsilon``.
+
+    Parameters
+    ----------
+    obj : Objective
+        The training data and the feature set (only the data and the features are used).
+    max_iterations : int
+        The maximum number of epochs.
+    epsilon : float
+        Stop when the mean per-sequence error rate of an epoch is below it.
+    on_epoch : callable
+        ``on_epoch(record, W, T)``, called after every epoch with its record (``num``,
+        ``loss`` -- the sum over sequences of the fraction of wrongly labelled tokens --,
+        ``feature_norm``, ``time``, ``scores``) and the averaged state weights ``W``
+        (``(A, N)``, internal attribute numbering) and transition weights ``T``
+        (``(N, N)``).
+
+    Returns
+    -------
+    theta : ndarray of float64, shape (K,)
+        The averaged weights: state weights then transition weights, in feature order.
+    reason : str
+        Why training stopped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf.items import encode_items
+    >>> from fastseq.crf.objective import Objective, feature_set
+    >>> from fastseq.crf.perceptron import averaged_perceptron
+    >>> batch, _ = encode_items([[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]],
+    ...                         "X", None, fit=True)
+    >>> y = np.array([0, 1, 0, 1])
+    >>> feats = feature_set(batch, y, 2, min_freq=0.0, all_possible_states=False,
+    ...                     all_possible_transitions=False)
+    >>> obj = Objective(batch, y, 2, *feats, n_threads=1, pool=None)
+    >>> losses = []
+    >>> theta, reason = averaged_perceptron(
+    ...     obj, max_iterations=5, epsilon=0.0,
+    ...     on_epoch=lambda rec, W, T: losses.append(rec["loss"]))
+    >>> theta.round(4).tolist(), reason, losses
+    ([0.0, 0.9091, 0.0, 0.0, 0.9091], 'maximum number of iterations', [0.5, 0.0, 0.0, 0.0, 0.0])
     """
     N, A = obj.N, obj.A
     X = obj.X  # internal attribute numbering, like obj.s_flat

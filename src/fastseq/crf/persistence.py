@@ -4,8 +4,10 @@
 
 * ``model.json`` -- UTF-8 JSON: ``"format": "fastseq.CRF"``, ``"format_version": 1``, the
   fastseq version, the constructor parameters, ``"labels"`` (in model order),
-  ``"attributes"`` (attribute names, in column order), ``"input"`` (what kind of ``X`` the
-  model was trained on), a training summary and the manifest of the arrays;
+  ``"n_attributes"``, ``"attributes"`` (attribute names, in column order; absent when a
+  tagger's feature extractor holds them), ``"input"`` (what kind of ``X`` the model was
+  trained on, and the ``uid`` of its feature extractor), a training summary and the manifest
+  of the arrays;
 * ``arrays/<name>.npy`` -- plain numeric arrays: ``state_attr`` / ``state_label`` (int64
   indices into attributes / labels) and ``state_weight`` (float64) for the state features,
   ``trans_from`` / ``trans_to`` / ``trans_weight`` for the transition features.
@@ -37,7 +39,29 @@ _ARRAY_KINDS = {"state_attr": "iu", "state_label": "iu", "state_weight": "f",
 
 
 class Decoded(NamedTuple):
-    """What a CRF model file holds."""
+    """What a CRF model file holds, as :func:`decode` returns it.
+
+    Parameters
+    ----------
+    params : dict
+        The constructor parameters of the :class:`fastseq.crf.CRF`.
+    weights : CRFWeights
+        The features and their weights.
+    attributes : list of str or None
+        The attribute names, in column order; None when the file holds none.
+    input_kind : {"items", "matrix", "featurized"}
+        What kind of ``X`` the model was trained on.
+    space_uid : str or None
+        The ``uid`` of the feature extractor the model was trained on, if any.
+    training : dict
+        The training summary (empty when the file holds none).
+
+    Examples
+    --------
+    >>> from fastseq.crf.persistence import Decoded
+    >>> Decoded._fields
+    ('params', 'weights', 'attributes', 'input_kind', 'space_uid', 'training')
+    """
 
     params: dict
     weights: CRFWeights
@@ -50,8 +74,46 @@ class Decoded(NamedTuple):
 def encode(weights: CRFWeights, *, params: dict, attributes: Optional[Sequence[str]],
            input_kind: str, space_uid: Optional[str],
            training: dict) -> Tuple[dict, Dict[str, np.ndarray]]:
-    """``(model.json contents, arrays)`` of a CRF; ``attributes`` may be None when the
-    names live elsewhere (a tagger's feature extractor)."""
+    """The contents of a CRF model file.
+
+    Parameters
+    ----------
+    weights : CRFWeights
+        The features and their weights.
+    params : dict
+        The constructor parameters (JSON-serialisable).
+    attributes : sequence of str or None
+        The attribute names, in column order; None when the names live elsewhere (a
+        tagger's feature extractor).
+    input_kind : {"items", "matrix", "featurized"}
+        What kind of ``X`` the model was trained on.
+    space_uid : str or None
+        The ``uid`` of the feature extractor the model was trained on, if any.
+    training : dict
+        The training summary (JSON-serialisable).
+
+    Returns
+    -------
+    meta : dict
+        The contents of ``model.json`` (see the module docstring).
+    arrays : dict of str to ndarray
+        ``state_attr``, ``state_label``, ``trans_from``, ``trans_to`` (int64) and
+        ``state_weight``, ``trans_weight`` (float64), all 1-D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf.persistence import encode
+    >>> from fastseq.crf.weights import CRFWeights
+    >>> w = CRFWeights(["B", "I"], 1, np.array([0]), np.array([0]), np.array([0.5]),
+    ...                np.array([0]), np.array([1]), np.array([1.5]))
+    >>> meta, arrays = encode(w, params={}, attributes=["bias"], input_kind="items",
+    ...                       space_uid=None, training={})
+    >>> meta["format"], meta["format_version"], meta["labels"], meta["attributes"]
+    ('fastseq.CRF', 1, ['B', 'I'], ['bias'])
+    >>> sorted(arrays)
+    ['state_attr', 'state_label', 'state_weight', 'trans_from', 'trans_to', 'trans_weight']
+    """
     arrays = {name: getattr(weights, name).astype(np.int64 if kinds == "iu" else np.float64)
               for name, kinds in _ARRAY_KINDS.items()}
     meta = {
@@ -70,7 +132,50 @@ def encode(weights: CRFWeights, *, params: dict, attributes: Optional[Sequence[s
 
 def decode(meta: dict, arrays: Dict[str, np.ndarray], where: str,
            param_names: Sequence[str]) -> Decoded:
-    """Check and unpack what :func:`encode` wrote (``where`` names the file in errors)."""
+    """Check and unpack the contents of a CRF model file.
+
+    Parameters
+    ----------
+    meta : dict
+        The contents of ``model.json``, as :func:`encode` makes them.
+    arrays : dict of str to ndarray
+        The arrays, as :func:`encode` makes them.
+    where : str
+        The file's name, for the error messages.
+    param_names : sequence of str
+        The constructor parameters a model may have.
+
+    Returns
+    -------
+    Decoded
+        The parameters, weights, attribute names, input kind, feature-space uid and
+        training summary.
+
+    Raises
+    ------
+    fastseq.exceptions.ModelFileError
+        If the format is not :data:`FORMAT` or its version is newer than
+        :data:`FORMAT_VERSION`, or a parameter, the labels, the attribute names, the input
+        description, an array's name, dtype, shape or index range, or a weight (non-finite)
+        does not check out.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf.persistence import decode, encode
+    >>> from fastseq.crf.weights import CRFWeights
+    >>> w = CRFWeights(["B", "I"], 1, np.array([0]), np.array([0]), np.array([0.5]),
+    ...                np.array([0]), np.array([1]), np.array([1.5]))
+    >>> parts = encode(w, params={}, attributes=["bias"], input_kind="items",
+    ...                space_uid=None, training={})
+    >>> d = decode(*parts, "model.crf", ["c2"])
+    >>> d.weights.labels, d.attributes, d.input_kind
+    (['B', 'I'], ['bias'], 'items')
+    >>> decode({"format": "fastseq.HMM"}, {}, "model.crf", ["c2"])
+    Traceback (most recent call last):
+        ...
+    fastseq.exceptions.ModelFileError: model.crf: not a valid fastseq CRF model: format is ...
+    """
     bad, params = check_model(meta, where, FORMAT, FORMAT_VERSION, "CRF", param_names)
     labels = meta.get("labels")
     if (not isinstance(labels, list) or not labels

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -11,8 +11,37 @@ __all__ = ["CRFWeights"]
 
 @dataclass
 class CRFWeights:
-    """State features ``(attribute, label)`` and transition features ``(label, label)`` with
-    their weights; indices are into the attribute columns and into ``labels``."""
+    """The features of a CRF and their weights.
+
+    State features are ``(attribute, label)`` pairs, transition features ``(label,
+    label)`` pairs; indices are into the attribute columns and into ``labels``.
+
+    Parameters
+    ----------
+    labels : list of str
+        The labels, in model order (``N`` of them).
+    n_attributes : int
+        The number of attribute columns ``A``.
+    state_attr, state_label : ndarray of int64, shape (K_s,)
+        The attribute column and the label of each state feature.
+    state_weight : ndarray of float64, shape (K_s,)
+        The weight of each state feature.
+    trans_from, trans_to : ndarray of int64, shape (K_t,)
+        The previous and the current label of each transition feature.
+    trans_weight : ndarray of float64, shape (K_t,)
+        The weight of each transition feature.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf.weights import CRFWeights
+    >>> w = CRFWeights(["B", "I"], 2, np.array([0, 1]), np.array([0, 1]),
+    ...                np.array([0.5, 0.0]), np.array([0]), np.array([1]), np.array([1.5]))
+    >>> w.size
+    3
+    >>> w.state_features(["x", "y"]), w.transition_features()
+    ({('x', 'B'): 0.5}, {('B', 'I'): 1.5})
+    """
 
     labels: List[str]
     n_attributes: int
@@ -25,12 +54,38 @@ class CRFWeights:
 
     @property
     def size(self) -> int:
-        """Number of features (state + transition)."""
+        """Number of features (state + transition), zero weights included.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.crf.weights import CRFWeights
+        >>> i = np.array([0])
+        >>> CRFWeights(["A"], 1, i, i, np.zeros(1), i, i, np.ones(1)).size
+        2
+        """
         return int(self.state_weight.size + self.trans_weight.size)
 
     def matrices(self) -> Tuple[np.ndarray, np.ndarray]:
-        """Dense ``W`` (attributes x labels) and ``T`` (labels x labels), zero outside the
-        feature set."""
+        """The weights as dense matrices, zero outside the feature set.
+
+        Returns
+        -------
+        W : ndarray of float64, shape (n_attributes, N)
+            State weights, ``W[attribute, label]``.
+        T : ndarray of float64, shape (N, N)
+            Transition weights, ``T[label_from, label_to]``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.crf.weights import CRFWeights
+        >>> w = CRFWeights(["B", "I"], 1, np.array([0]), np.array([1]), np.array([2.0]),
+        ...                np.array([1]), np.array([0]), np.array([-1.0]))
+        >>> W, T = w.matrices()
+        >>> W.tolist(), T.tolist()
+        ([[0.0, 2.0]], [[0.0, 0.0], [-1.0, 0.0]])
+        """
         N = len(self.labels)
         W = np.zeros((self.n_attributes, N))
         W[self.state_attr, self.state_label] = self.state_weight
@@ -38,15 +93,54 @@ class CRFWeights:
         T[self.trans_from, self.trans_to] = self.trans_weight
         return W, T
 
-    def state_features(self, attributes: List[str]) -> Dict[Tuple[str, str], float]:
-        """``{(attribute name, label): weight}`` of the non-zero state weights."""
+    def state_features(self, attributes: Sequence[str]) -> Dict[Tuple[str, str], float]:
+        """The non-zero state weights by name.
+
+        Parameters
+        ----------
+        attributes : sequence of str
+            The name of every attribute column.
+
+        Returns
+        -------
+        dict of (str, str) to float
+            ``{(attribute name, label): weight}`` of the non-zero state weights, in feature
+            order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.crf.weights import CRFWeights
+        >>> w = CRFWeights(["B", "I"], 1, np.array([0, 0]), np.array([0, 1]),
+        ...                np.array([2.0, 0.0]), np.array([], dtype=np.int64),
+        ...                np.array([], dtype=np.int64), np.array([]))
+        >>> w.state_features(["bias"])
+        {('bias', 'B'): 2.0}
+        """
         nz = np.flatnonzero(self.state_weight)
         return {(attributes[a], self.labels[lab]): w for a, lab, w in
                 zip(self.state_attr[nz].tolist(), self.state_label[nz].tolist(),
                     self.state_weight[nz].tolist())}
 
     def transition_features(self) -> Dict[Tuple[str, str], float]:
-        """``{(label from, label to): weight}`` of the non-zero transition weights."""
+        """The non-zero transition weights by label.
+
+        Returns
+        -------
+        dict of (str, str) to float
+            ``{(label from, label to): weight}`` of the non-zero transition weights, in
+            feature order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.crf.weights import CRFWeights
+        >>> none = np.array([], dtype=np.int64)
+        >>> w = CRFWeights(["B", "I"], 0, none, none, np.array([]), np.array([0, 1]),
+        ...                np.array([1, 0]), np.array([0.5, 0.0]))
+        >>> w.transition_features()
+        {('B', 'I'): 0.5}
+        """
         nz = np.flatnonzero(self.trans_weight)
         return {(self.labels[a], self.labels[b]): w for a, b, w in
                 zip(self.trans_from[nz].tolist(), self.trans_to[nz].tolist(),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from itertools import chain
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -19,49 +19,102 @@ COLUMN_ALIASES: Dict[str, Tuple[str, ...]] = {
 }
 
 
-
 class _LazyColumns:
     """Column name -> flat list of all tokens' values, built on first access."""
 
-    def __init__(self, names, loader):
+    def __init__(self, names: Iterable[str], loader: Callable[[str], List[Any]]) -> None:
         self._names = list(names)
         self._loader = loader
-        self._cache: Dict[str, list] = {}
+        self._cache: Dict[str, List[Any]] = {}
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 
-    def __contains__(self, key):
+    def __contains__(self, key: object) -> bool:
         return key in self._names
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: str) -> List[Any]:
         if key not in self._cache:
             if key not in self._names:
                 raise KeyError(key)
             self._cache[key] = self._loader(key)
         return self._cache[key]
 
-    def get(self, key, default=None):
+    def get(self, key: str, default: Any = None) -> Any:
         return self[key] if key in self._names else default
 
-    def __setitem__(self, key, value):
+    def __setitem__(self, key: str, value: List[Any]) -> None:
         self._cache[key] = value
         if key not in self._names:
             self._names.append(key)
 
 
 class Columns:
-    """Sentences flattened per column: ``cols[name]`` is a list over all tokens."""
+    """Sentences flattened per column: ``cols[name]`` is a list over all tokens.
+
+    Parameters
+    ----------
+    cols : dict of str to list
+        Column name -> the values of all tokens, sentences concatenated (a mapping that
+        builds each list on first access, from :func:`read_sentences`).
+    lengths : ndarray of int64, shape (n_sentences,)
+        The number of tokens of each sentence.
+
+    Attributes
+    ----------
+    cols : dict of str to list
+        As given.
+    lengths : ndarray of int64, shape (n_sentences,)
+        As given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.features.columns import Columns
+    >>> c = Columns({"w": ["The", "cat", "A"]}, np.array([2, 1]))
+    >>> c.cols["w"][2], c.lengths.tolist()
+    ('A', [2, 1])
+    """
 
     __slots__ = ("cols", "lengths")
 
-    def __init__(self, cols, lengths: np.ndarray):
+    def __init__(self, cols: Union[Dict[str, List[Any]], _LazyColumns],
+                 lengths: np.ndarray) -> None:
         self.cols = cols
         self.lengths = lengths
 
 
-def unique_strs(values, where) -> List[str]:
-    """Distinct values in first-seen order; TypeError unless they are all str."""
+def unique_strs(values: Iterable[Any], where: str) -> List[str]:
+    """The distinct values of a column, in first-seen order, checked to be str.
+
+    Parameters
+    ----------
+    values : iterable of str
+        The values (iterated twice when one is not a str).
+    where : str
+        What holds them, for the error messages.
+
+    Returns
+    -------
+    list of str
+        The distinct values.
+
+    Raises
+    ------
+    TypeError
+        If a value is not a str.
+
+    Examples
+    --------
+    >>> from fastseq.features.columns import unique_strs
+    >>> unique_strs(["a", "b", "a"], "column 'w'")
+    ['a', 'b']
+    >>> unique_strs(["a", 1], "column 'w'")
+    Traceback (most recent call last):
+        ...
+    TypeError: column 'w' must hold str values, got int 1
+    """
+    types: Optional[List[str]]
     try:
         types = list(dict.fromkeys(values))
     except TypeError:
@@ -70,10 +123,51 @@ def unique_strs(values, where) -> List[str]:
         for v in values:
             if not isinstance(v, str):
                 raise TypeError(f"{where} must hold str values, got {type(v).__name__} {v!r}")
+        if types is None:  # unreachable: an unhashable value is not a str
+            raise TypeError(f"{where} must hold str values")
     return types
 
 
-def read_sentences(sents, input_columns: Optional[Sequence[str]]) -> Columns:
+def read_sentences(sents: Iterable[Any], input_columns: Optional[Sequence[str]]) -> Columns:
+    """Read sentences per column.
+
+    Parameters
+    ----------
+    sents : iterable of sentences
+        Each sentence is a dict of columns ``{name: list of str}`` (the format of
+        :mod:`fastseq.io`; every sentence has the columns of the first, in the same
+        order), a list of str tokens (the column ``"w"``), or a list of token tuples (or
+        lists) of str, all of the same width.
+    input_columns : sequence of str or None
+        The names of the columns of token tuples, in order; None: :data:`DEFAULT_COLUMNS`.
+        A tuple of width ``k`` uses the first ``k`` names.
+
+    Returns
+    -------
+    Columns
+        The columns (lists over all tokens, built on first access) and the sentence
+        lengths.
+
+    Raises
+    ------
+    TypeError
+        If ``sents`` is a str, bytes, a dict or not iterable, a sentence is a str, or a
+        token is neither a str nor a tuple or list.
+    ValueError
+        If a sentence does not have the columns of the first or its columns differ in
+        length, token tuples differ in width, or they are wider than there are column
+        names.
+
+    Examples
+    --------
+    >>> from fastseq.features.columns import read_sentences
+    >>> c = read_sentences([[("The", "DT"), ("cat", "NN")], [("Hi", "UH")]], None)
+    >>> list(c.cols), c.cols["pos"], c.lengths.tolist()
+    (['w', 'pos'], ['DT', 'NN', 'UH'], [2, 1])
+    >>> c = read_sentences([{"form": ["The", "cat"], "upos": ["DET", "NOUN"]}], None)
+    >>> list(c.cols), c.cols["form"]
+    (['form', 'upos'], ['The', 'cat'])
+    """
     if isinstance(sents, (str, bytes, dict)) or not isinstance(sents, Iterable):
         raise TypeError("`sents` must be a list of sentences (dicts of columns, lists of "
                         f"tokens or lists of tuples), got {type(sents).__name__}")
@@ -127,6 +221,27 @@ def read_sentences(sents, input_columns: Optional[Sequence[str]]) -> Columns:
 
 
 def resolve_column(base: str, available: Sequence[str]) -> Optional[str]:
+    """The input column that feeds a template column.
+
+    Parameters
+    ----------
+    base : str
+        The column a field reads (``"w"``, ``"pos"``, ``"chunk"`` or any other name).
+    available : sequence of str
+        The columns of the data.
+
+    Returns
+    -------
+    str or None
+        The first of ``COLUMN_ALIASES[base]`` (``base`` itself for other names) that is
+        available, or None.
+
+    Examples
+    --------
+    >>> from fastseq.features.columns import resolve_column
+    >>> resolve_column("w", ["word", "pos"]), resolve_column("chunk", ["word"])
+    ('word', None)
+    """
     for cand in COLUMN_ALIASES.get(base, (base,)):
         if cand in available:
             return cand

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import sparse
 
 from ..exceptions import ModelFileError, NotFittedError
@@ -21,15 +22,43 @@ _DENSE_MAX = 1 << 21  # key spaces up to this size are looked up in a dense arra
 class Featurized:
     """Features of a batch of sentences, ready for :class:`fastseq.crf.CRF`.
 
-    ``matrix`` : ``scipy.sparse.csr_matrix`` of shape ``(tokens, attributes)`` -- all
-    sentences' tokens concatenated; ``lengths`` : ``(n_sentences,)`` int64; ``space`` : the
-    :class:`FeatureExtractor` whose attribute columns these are. ``len()`` is the number of
-    sentences; ``sequences()`` splits the matrix into one CSR matrix per sentence.
+    Made by :meth:`FeatureExtractor.transform` and :meth:`FeatureExtractor.fit_transform`.
+    ``len()`` is the number of sentences.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse.csr_matrix, shape (n_tokens, n_attributes)
+        All sentences' tokens concatenated, over the attribute columns of ``space``
+        (float64 ones where a token has an attribute).
+    lengths : array-like of int, shape (n_sentences,)
+        The number of tokens of each sentence.
+    space : FeatureExtractor
+        The extractor whose attribute columns these are.
+
+    Attributes
+    ----------
+    matrix : scipy.sparse.csr_matrix, shape (n_tokens, n_attributes)
+        As given.
+    lengths : ndarray of int64, shape (n_sentences,)
+        As given.
+    space : FeatureExtractor
+        As given.
+
+    Examples
+    --------
+    >>> from fastseq.features import FeatureExtractor
+    >>> fx = FeatureExtractor([(("w", 0),), "bias"])
+    >>> F = fx.fit_transform([["The", "cat", "sat"], ["A", "dog"]])
+    >>> F
+    Featurized(2 sequences, 5 tokens, 6 attributes, 10 non-zeros)
+    >>> len(F), F.matrix.shape, F.lengths.tolist()
+    (2, (5, 6), [3, 2])
     """
 
     __slots__ = ("matrix", "lengths", "space")
 
-    def __init__(self, matrix, lengths, space):
+    def __init__(self, matrix: sparse.csr_matrix, lengths: ArrayLike,
+                 space: "FeatureExtractor") -> None:
         self.matrix = matrix
         self.lengths = np.asarray(lengths, dtype=np.int64)
         self.space = space
@@ -43,11 +72,36 @@ class Featurized:
 
     @property
     def offsets(self) -> np.ndarray:
+        """Row offsets of the sentences: sentence ``i`` is rows ``offsets[i]:offsets[i + 1]``.
+
+        An ndarray of int64 of shape ``(n_sentences + 1,)``, computed on each access.
+
+        Examples
+        --------
+        >>> from fastseq.features import FeatureExtractor
+        >>> F = FeatureExtractor(["bias"]).fit_transform([["The", "cat", "sat"], ["A", "dog"]])
+        >>> F.offsets.tolist()
+        [0, 3, 5]
+        """
         off = np.zeros(self.lengths.size + 1, dtype=np.int64)
         np.cumsum(self.lengths, out=off[1:])
         return off
 
     def sequences(self) -> List[sparse.csr_matrix]:
+        """The matrix split into one CSR matrix per sentence.
+
+        Returns
+        -------
+        list of scipy.sparse.csr_matrix
+            Sentence ``i``'s rows, of shape ``(lengths[i], n_attributes)``.
+
+        Examples
+        --------
+        >>> from fastseq.features import FeatureExtractor
+        >>> F = FeatureExtractor(["bias"]).fit_transform([["The", "cat", "sat"], ["A", "dog"]])
+        >>> [m.shape for m in F.sequences()]
+        [(3, 1), (2, 1)]
+        """
         off = self.offsets
         return [self.matrix[off[i]:off[i + 1]] for i in range(len(self))]
 
@@ -55,11 +109,16 @@ class Featurized:
 class FeatureExtractor:
     """Apply feature templates to sentences.
 
+    Templates are applied to whole batches of sentences at once: transformations run once
+    per distinct value of a column, and the attributes of all tokens are computed with a
+    few numpy operations per template (see :mod:`fastseq.features`).
+
     Parameters
     ----------
     templates : str or list, default "ner"
         A built-in set (``"pos"``, ``"chunk"``, ``"ner"``, ``"crfsuite_chunk"``) or a list
-        of templates (see the module docstring).
+        of templates: tuples of ``(field, offset)`` pairs, or ``"__BOS__"``,
+        ``"__EOS__"``, ``"bias"`` (see :mod:`fastseq.features`).
     columns : sequence of str, optional
         Names of the columns when sentences are given as lists of token tuples
         (default ``("w", "pos", "chunk")``, as many as the tuples have). Sentences given as
@@ -75,13 +134,55 @@ class FeatureExtractor:
         applies to every field, a dict ``{field: count}`` to the fields it names. Default:
         1 (keep everything).
 
-    After :meth:`fit`, ``templates_`` holds the templates in use, ``n_attributes_`` the number
-    of attribute columns and ``uid`` a random identifier of this attribute space (a
-    :class:`fastseq.crf.CRF` trained on its output recognises it).
+    Attributes
+    ----------
+    templates_ : list of Template
+        The templates in use (after :meth:`fit`): those that read columns the training
+        data has.
+    n_attributes_ : int
+        The number of attribute columns (after :meth:`fit`).
+    uid : str
+        A random identifier of this attribute space, made by :meth:`fit` (a
+        :class:`fastseq.crf.CRF` trained on its output recognises it).
+
+    Raises
+    ------
+    ValueError
+        For an unknown template-set name, an empty or malformed template list (unknown
+        special template or transformation, see
+        :func:`fastseq.features.templates.normalize_template`), or a ``min_count`` that is
+        not an int >= 1 or a dict of them.
+    TypeError
+        If ``templates`` is neither a str nor a list, a template part is not a
+        ``(str, int)`` pair, or a column name is not a non-empty str.
+
+    See Also
+    --------
+    fastseq.crf.CRF : The model that learns from the features.
+    fastseq.taggers.CRFTagger : A tagger built on both.
+
+    Examples
+    --------
+    >>> from fastseq.features import FeatureExtractor
+    >>> fx = FeatureExtractor([(("w", 0),), (("w.lower", -1),), "bias"])
+    >>> F = fx.fit_transform([["The", "cat", "sat"], ["A", "dog"]])
+    >>> fx, F.matrix.shape
+    (FeatureExtractor('<3 templates>', 9 attributes), (5, 9))
+    >>> fx.attribute_names()[:6]
+    ['w[0]=The', 'w[0]=cat', 'w[0]=sat', 'w[0]=A', 'w[0]=dog', 'w.lower[-1]=the']
+    >>> fx.transform([["the", "cat"]]).matrix.toarray().tolist()
+    [[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], [0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0]]
+
+    A built-in set drops the templates that read columns the data lacks:
+
+    >>> fx = FeatureExtractor("crfsuite_chunk").fit([["The", "cat"]])
+    >>> len(fx.templates_), fx.n_attributes_
+    (9, 8)
     """
 
-    def __init__(self, templates="ner", columns: Optional[Sequence[str]] = None,
-                 drop_missing: Optional[bool] = None, min_count=None):
+    def __init__(self, templates: Union[str, Iterable[Any]] = "ner",
+                 columns: Optional[Sequence[str]] = None, drop_missing: Optional[bool] = None,
+                 min_count: Union[None, int, Dict[str, int]] = None) -> None:
         self.templates = templates
         self.columns = None if columns is None else tuple(columns)
         self.drop_missing = drop_missing
@@ -113,6 +214,15 @@ class FeatureExtractor:
 
     @property
     def is_fitted(self) -> bool:
+        """Whether the extractor is fitted (by :meth:`fit` or read from a model file).
+
+        Examples
+        --------
+        >>> from fastseq.features import FeatureExtractor
+        >>> fx = FeatureExtractor("pos")
+        >>> fx.is_fitted, fx.fit([["The", "cat"]]).is_fitted
+        (False, True)
+        """
         return self._fitted
 
     def _require_fitted(self):
@@ -126,13 +236,72 @@ class FeatureExtractor:
         return int(mc)
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, sents) -> "FeatureExtractor":
-        """Build the attribute vocabulary from training sentences."""
+    def fit(self, sents: Iterable[Any]) -> "FeatureExtractor":
+        """Build the attribute vocabulary from training sentences.
+
+        Parameters
+        ----------
+        sents : list of sentences
+            Each a dict of columns ``{name: list of str}`` (the format of
+            :mod:`fastseq.io`), a list of str tokens (words), or a list of token tuples of
+            str named by ``columns``.
+
+        Returns
+        -------
+        FeatureExtractor
+            ``self``, fitted.
+
+        Raises
+        ------
+        ValueError
+            As for :meth:`fit_transform`.
+        TypeError
+            As for :meth:`fit_transform`.
+
+        Examples
+        --------
+        >>> from fastseq.features import FeatureExtractor
+        >>> fx = FeatureExtractor([(("w.lower", 0),)]).fit([["The", "cat"], ["the", "dog"]])
+        >>> fx.attribute_names()
+        ['w.lower[0]=the', 'w.lower[0]=cat', 'w.lower[0]=dog']
+        """
         self.fit_transform(sents)
         return self
 
-    def fit_transform(self, sents) -> Featurized:
-        """:meth:`fit` and :meth:`transform` in one pass."""
+    def fit_transform(self, sents: Iterable[Any]) -> Featurized:
+        """:meth:`fit` and :meth:`transform` in one pass.
+
+        Any previous fit is replaced (with a new ``uid``).
+
+        Parameters
+        ----------
+        sents : list of sentences
+            As for :meth:`fit`.
+
+        Returns
+        -------
+        Featurized
+            The features of ``sents``: a CSR matrix of shape ``(n_tokens,
+            n_attributes_)``.
+
+        Raises
+        ------
+        ValueError
+            When ``sents`` holds no token, a template reads a column the data lacks (unless
+            such templates are dropped: ``drop_missing``), no template applies, a template
+            combines too many distinct values for 62-bit keys, or the sentences are
+            malformed (columns of different lengths, token tuples of different widths).
+        TypeError
+            When ``sents`` is not a list of sentences or holds values that are not str.
+
+        Examples
+        --------
+        >>> from fastseq.features import FeatureExtractor
+        >>> fx = FeatureExtractor([(("w", 0),), (("pos", -1),)])
+        >>> F = fx.fit_transform([[("The", "DT"), ("cat", "NN")]])
+        >>> F.matrix.toarray().tolist(), fx.attribute_names()
+        ([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]], ['w[0]=The', 'w[0]=cat', 'pos[-1]=DT'])
+        """
         data = read_sentences(sents, self.columns)
         if not data.lengths.size or int(data.lengths.sum()) == 0:
             raise ValueError("`sents` holds no tokens to fit the feature templates on")
@@ -177,17 +346,46 @@ class FeatureExtractor:
                                      f"({size:.3g}) for 62-bit keys; split it")
         self._tables: List[np.ndarray] = []
         self._bases: List[int] = []
-        self._dense = {}
+        self._dense: Dict[int, Optional[np.ndarray]] = {}
         cols2d = self._attribute_columns(data, ids, fit=True)
         self.uid = uuid.uuid4().hex
-        self._names_cache = None
+        self._names_cache: Optional[List[str]] = None
         self._fitted = True
         return self._assemble(cols2d, data.lengths)
 
     # -- transforming ----------------------------------------------------------------------
-    def transform(self, sents) -> Featurized:
-        """Features of ``sents`` over the fitted attribute columns (values never seen in
-        training give no attribute)."""
+    def transform(self, sents: Iterable[Any]) -> Featurized:
+        """Features of sentences over the fitted attribute columns.
+
+        Values never seen in training (or rarer than ``min_count``) give no attribute.
+
+        Parameters
+        ----------
+        sents : list of sentences
+            As for :meth:`fit`; the columns the templates read may go by another alias
+            than in training (``"word"`` for ``"w"``, ...).
+
+        Returns
+        -------
+        Featurized
+            The features: a CSR matrix of shape ``(n_tokens, n_attributes_)``.
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the extractor is not fitted.
+        ValueError
+            When ``sents`` lacks a column the templates read, or is malformed.
+        TypeError
+            When ``sents`` is not a list of sentences or holds values that are not str.
+
+        Examples
+        --------
+        >>> from fastseq.features import FeatureExtractor
+        >>> fx = FeatureExtractor([(("w", 0),), "bias"]).fit([["The", "cat"]])
+        >>> fx.transform([["The", "dog"]]).matrix.toarray().tolist()
+        [[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]]
+        """
         self._require_fitted()
         data = read_sentences(sents, self.columns)
         if data.lengths.size and int(data.lengths.sum()) > 0:
@@ -238,7 +436,7 @@ class FeatureExtractor:
                 k = self._min_count_of(f)
                 if k > 1:
                     # count the derived values over tokens; rare ones stay out of the vocabulary
-                    raw = {}
+                    raw: Dict[str, int] = {}
                     setr = raw.setdefault
                     vid = np.fromiter((setr(v, len(raw)) for v in vals), dtype=np.int64,
                                       count=len(vals))
@@ -372,7 +570,29 @@ class FeatureExtractor:
 
     # -- names and python-crfsuite output ----------------------------------------------------
     def attribute_names(self) -> List[str]:
-        """The name of every attribute column, in column order (``"w[-1]|w[0]=the|cat"``)."""
+        """The name of every attribute column, in column order.
+
+        Names are CRFsuite's: ``"w[-1]|w[0]=the|cat"`` (see
+        :func:`fastseq.features.attribute_name`); the columns of a template are
+        contiguous, in template order.
+
+        Returns
+        -------
+        list of str
+            ``n_attributes_`` names (the same list on every call: do not modify it).
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the extractor is not fitted.
+
+        Examples
+        --------
+        >>> from fastseq.features import FeatureExtractor
+        >>> fx = FeatureExtractor([(("w", -1), ("w", 0)), "__BOS__"])
+        >>> fx.fit([["the", "cat", "sat"]]).attribute_names()
+        ['w[-1]|w[0]=the|cat', 'w[-1]|w[0]=cat|sat', '__BOS__']
+        """
         self._require_fitted()
         if self._names_cache is not None:
             return self._names_cache
@@ -396,11 +616,43 @@ class FeatureExtractor:
         self._names_cache = names
         return names
 
-    def to_lists(self, sents) -> List[List[List[str]]]:
-        """python-crfsuite features: per sentence, per token, the list of attribute names.
+    def to_lists(self, sents: Iterable[Any]) -> List[List[List[str]]]:
+        """Features in python-crfsuite's format: per token, the list of attribute names.
 
-        Uses no vocabulary (needs no fit unless the templates were resolved by one); the
-        names are exactly those of :meth:`attribute_names`.
+        Uses no vocabulary, so it needs no fit: an unfitted extractor applies all its
+        templates (a built-in set drops those reading columns ``sents`` lacks), a fitted
+        one the templates in use (``templates_``). The names are made exactly as
+        :meth:`attribute_names` makes them; values never seen in training (or rarer than
+        ``min_count``) give attributes too.
+
+        Parameters
+        ----------
+        sents : list of sentences
+            As for :meth:`fit`.
+
+        Returns
+        -------
+        list of list of list of str
+            Per sentence, per token, its attribute names (in template order).
+
+        Raises
+        ------
+        ValueError
+            When a template reads a column ``sents`` lacks (a fitted extractor, or
+            explicit templates without ``drop_missing``), or ``sents`` is malformed.
+        TypeError
+            When ``sents`` is not a list of sentences or holds values that are not str.
+
+        See Also
+        --------
+        to_dicts : The same as dicts of ``{name: 1.0}``.
+
+        Examples
+        --------
+        >>> from fastseq.features import FeatureExtractor
+        >>> fx = FeatureExtractor([(("w", 0),), (("w.lower", -1),), "bias"])
+        >>> fx.to_lists([["The", "cat"]])
+        [[['w[0]=The', 'bias'], ['w[0]=cat', 'w.lower[-1]=the', 'bias']]]
         """
         data = read_sentences(sents, self.columns)
         templates = self.templates_ if self._fitted else self._all_templates
@@ -414,7 +666,7 @@ class FeatureExtractor:
         np.cumsum(lengths, out=off[1:])
         lens = np.repeat(lengths, lengths)
         pos = np.arange(L, dtype=np.int64) - np.repeat(off[:-1], lengths)
-        per_field: Dict[str, List[str]] = {}
+        per_field: Dict[str, Optional[List[str]]] = {}
         type_cache: Dict[str, Tuple[list, list]] = {}
 
         def field_values(f):
@@ -479,14 +731,64 @@ class FeatureExtractor:
                     out[r].append(prefix + "|".join([v[r + o] for v, o in zip(vals, offs)]))
         return [out[off[i]:off[i + 1]] for i in range(lengths.size)]
 
-    def to_dicts(self, sents) -> List[List[Dict[str, float]]]:
-        """Like :meth:`to_lists` with ``{attribute: 1.0}`` dicts per token."""
+    def to_dicts(self, sents: Iterable[Any]) -> List[List[Dict[str, float]]]:
+        """Features in python-crfsuite's dict format: per token, ``{attribute: 1.0}``.
+
+        Like :meth:`to_lists`, with a dict per token (an attribute given twice to a token
+        appears once).
+
+        Parameters
+        ----------
+        sents : list of sentences
+            As for :meth:`fit`.
+
+        Returns
+        -------
+        list of list of dict of str to float
+            Per sentence, per token, ``{attribute name: 1.0}``.
+
+        Raises
+        ------
+        ValueError, TypeError
+            As for :meth:`to_lists`.
+
+        Examples
+        --------
+        >>> from fastseq.features import FeatureExtractor
+        >>> FeatureExtractor([(("w.lower", 0),), "bias"]).to_dicts([["The"]])
+        [[{'w.lower[0]=the': 1.0, 'bias': 1.0}]]
+        """
         return [[dict.fromkeys(tok, 1.0) for tok in s] for s in self.to_lists(sents)]
 
     # -- persistence ------------------------------------------------------------------------
-    def to_archive_parts(self) -> Tuple[dict, Dict[str, np.ndarray]]:
-        """``(JSON-able description, {name: array})`` of the fitted extractor, for embedding
-        it in a model file (a tagger's); :meth:`from_archive_parts` reads it back."""
+    def to_archive_parts(self) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+        """The fitted extractor as a JSON-able description and arrays.
+
+        For embedding it in a model file (a tagger's); :meth:`from_archive_parts` reads it
+        back.
+
+        Returns
+        -------
+        meta : dict
+            JSON-able: ``templates``, ``template_set`` (the built-in set's name or None),
+            ``columns``, ``min_count``, ``colmap`` (template column -> data column),
+            ``fields``, ``vocab`` (per field, its values in id order) and ``uid``.
+        arrays : dict of str to ndarray
+            ``table_<j>``: the sorted int64 keys of template ``j``'s attribute columns.
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the extractor is not fitted.
+
+        Examples
+        --------
+        >>> from fastseq.features import FeatureExtractor
+        >>> fx = FeatureExtractor([(("w", 0),), "bias"]).fit([["The", "cat"]])
+        >>> meta, arrays = fx.to_archive_parts()
+        >>> meta["templates"], meta["vocab"], arrays["table_0"].tolist()
+        ([[['w', 0]], 'bias'], {'w': ['The', 'cat']}, [0, 1])
+        """
         self._require_fitted()
         meta = {
             "templates": [t if isinstance(t, str) else [[f, o] for f, o in t]
@@ -503,11 +805,39 @@ class FeatureExtractor:
         return meta, arrays
 
     @classmethod
-    def from_archive_parts(cls, meta: dict, arrays: Dict[str, np.ndarray], *,
+    def from_archive_parts(cls, meta: Dict[str, Any], arrays: Dict[str, np.ndarray], *,
                            where: str) -> "FeatureExtractor":
-        """The extractor :meth:`to_archive_parts` described; every part is checked and a
-        :class:`fastseq.exceptions.ModelFileError` naming ``where`` raised for anything
-        that does not check out."""
+        """The extractor :meth:`to_archive_parts` described.
+
+        Parameters
+        ----------
+        meta : dict
+            The description.
+        arrays : dict of str to ndarray
+            The attribute tables.
+        where : str
+            The name of the file, for the error messages.
+
+        Returns
+        -------
+        FeatureExtractor
+            The fitted extractor, with the same attribute columns and ``uid``.
+
+        Raises
+        ------
+        fastseq.exceptions.ModelFileError
+            For anything that does not check out: a missing or malformed entry, templates,
+            fields, vocabularies or column map that do not agree, or a missing, unsorted
+            or out-of-range attribute table.
+
+        Examples
+        --------
+        >>> from fastseq.features import FeatureExtractor
+        >>> fx = FeatureExtractor([(("w", 0),), "bias"]).fit([["The", "cat"]])
+        >>> fx2 = FeatureExtractor.from_archive_parts(*fx.to_archive_parts(), where="<memory>")
+        >>> fx2.uid == fx.uid, fx2.attribute_names()
+        (True, ['w[0]=The', 'w[0]=cat', 'bias'])
+        """
         def bad(msg):
             return ModelFileError(f"{where}: not a valid fastseq feature extractor: {msg}")
 

@@ -1,7 +1,7 @@
 """Feature templates: CRFsuite's ``(field, offset)`` notation and the built-in sets."""
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, List, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -117,10 +117,30 @@ STACK_COLUMN = "tag1"
 
 
 def stack_templates() -> List[Template]:
-    """Templates over the first level's tags (column ``"tag1"``) that the second level of a
-    stacked tagger adds to its own: the tags at -2..2, tag bigrams around the token, and the
-    neighbours' tags with the word, its suffix and its shape -- the observation-dependent
-    tag context that a first-order CRF's transitions cannot express."""
+    """The templates the second level of a stacked tagger adds to its own.
+
+    Templates over the first level's tags (column :data:`STACK_COLUMN`, ``"tag1"``): the
+    tags at -2..2, tag bigrams around the token, and the neighbours' tags with the word,
+    its suffix and its shape -- the observation-dependent tag context that a first-order
+    CRF's transitions cannot express. :class:`fastseq.taggers.CRFTagger` uses them with
+    ``stack``.
+
+    Returns
+    -------
+    list of Template
+        16 templates, a new list on every call.
+
+    See Also
+    --------
+    template_set : The built-in template sets.
+
+    Examples
+    --------
+    >>> from fastseq.features import stack_templates
+    >>> t = stack_templates()
+    >>> len(t), t[0], t[5]
+    (16, (('tag1', -2),), (('tag1', -2), ('tag1', -1)))
+    """
     p = STACK_COLUMN
     return (_win(p, range(-2, 3)) + _ngrams(p, [(-2, -1), (-1, 1), (1, 2)])
             + [((p, 0), ("w.lower", 0)), ((p, -1), ("w.lower", 0)), (("w.lower", 0), (p, 1)),
@@ -129,9 +149,33 @@ def stack_templates() -> List[Template]:
                (("w.sshape", 0), (p, -1)), (("w.sshape", 0), (p, 1))])
 
 
-#: per built-in set: field -> minimum training count of a value (rarer values are treated as
+def check_min_count(mc: Any) -> Union[int, Dict[str, int]]:
+    """Check a ``min_count`` argument of :class:`fastseq.features.FeatureExtractor`.
 
-def check_min_count(mc):
+    Parameters
+    ----------
+    mc : int, dict of str to int, or None
+        The minimum training count of a field's values: for every field (an int), per
+        field (a dict ``{field: count}``), or None (1: keep everything).
+
+    Returns
+    -------
+    int or dict of str to int
+        ``mc`` with Python ints (1 for None).
+
+    Raises
+    ------
+    TypeError
+        If a key of a dict is not a str.
+    ValueError
+        If a count is not an int >= 1 (a bool or a float included).
+
+    Examples
+    --------
+    >>> from fastseq.features.templates import check_min_count
+    >>> check_min_count(None), check_min_count(2), check_min_count({"w": 3})
+    (1, 2, {'w': 3})
+    """
     if mc is None:
         return 1
     if isinstance(mc, dict):
@@ -149,7 +193,36 @@ def check_min_count(mc):
 
 
 def template_set(name: str) -> List[Template]:
-    """The templates of a built-in set (see the module docstring)."""
+    """The templates of a built-in set.
+
+    The sets are described in :mod:`fastseq.features`.
+
+    Parameters
+    ----------
+    name : {"crfsuite_chunk", "pos", "chunk", "ner"}
+        The set (a key of :data:`TEMPLATE_SETS`).
+
+    Returns
+    -------
+    list of Template
+        Its templates, a new list on every call.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+
+    See Also
+    --------
+    stack_templates : The templates of the second level of a stacked tagger.
+
+    Examples
+    --------
+    >>> from fastseq.features import template_set
+    >>> t = template_set("crfsuite_chunk")
+    >>> len(t), t[:2], t[-2:]
+    (21, [(('w', -2),), (('w', -1),)], ['__BOS__', '__EOS__'])
+    """
     try:
         return TEMPLATE_SETS[name]()
     except KeyError:
@@ -158,19 +231,97 @@ def template_set(name: str) -> List[Template]:
 
 
 def template_prefix(tpl: Template) -> str:
+    """The part of a template's attribute names before the values.
+
+    Parameters
+    ----------
+    tpl : Template
+        A normalised template.
+
+    Returns
+    -------
+    str
+        ``"f1[o1]|f2[o2]="`` for a template of ``(field, offset)`` pairs; a special
+        template itself.
+
+    Examples
+    --------
+    >>> from fastseq.features.templates import template_prefix
+    >>> template_prefix((("w", -1), ("w", 0))), template_prefix("bias")
+    ('w[-1]|w[0]=', 'bias')
+    """
     if isinstance(tpl, str):
         return tpl
     return "|".join(f"{f}[{o}]" for f, o in tpl) + "="
 
 
 def attribute_name(tpl: Template, values: Sequence[str]) -> str:
-    """The attribute a template gives for the field ``values``: ``"w[-1]|w[0]=the|cat"``."""
+    """The name of the attribute a template gives for some field values.
+
+    CRFsuite's notation: the template's ``field[offset]`` parts joined by ``"|"``, ``"="``,
+    then the values joined by ``"|"``.
+
+    Parameters
+    ----------
+    tpl : Template
+        A normalised template: a tuple of ``(field, offset)`` pairs or a special template.
+    values : sequence of str
+        The value of each field of the template, in order (ignored for a special
+        template).
+
+    Returns
+    -------
+    str
+        The attribute name (a special template's name is the template itself).
+
+    Examples
+    --------
+    >>> from fastseq.features import attribute_name
+    >>> attribute_name((("w", -1), ("w", 0)), ["the", "cat"])
+    'w[-1]|w[0]=the|cat'
+    >>> attribute_name((("w.lower.s3", 0),), ["ing"]), attribute_name("bias", [])
+    ('w.lower.s3[0]=ing', 'bias')
+    """
     if isinstance(tpl, str):
         return tpl
     return template_prefix(tpl) + "|".join(values)
 
 
-def normalize_template(tpl, i) -> Template:
+def normalize_template(tpl: Any, i: int) -> Template:
+    """Check a template and return it in canonical form.
+
+    Parameters
+    ----------
+    tpl : str or sequence of (str, int)
+        One of :data:`SPECIAL_TEMPLATES`, or a non-empty sequence of ``(field, offset)``
+        pairs (tuples or lists).
+    i : int
+        The template's index, for the error messages.
+
+    Returns
+    -------
+    Template
+        The special template, or a tuple of ``(field, offset)`` tuples with int offsets.
+
+    Raises
+    ------
+    TypeError
+        If ``tpl`` is neither a str nor iterable, or a part is not a ``(str, int)`` pair.
+    ValueError
+        For an unknown special template, an empty template, an empty field name or
+        transformation, an unknown transformation, or a sentence-level transformation
+        that is not the only one of its field.
+
+    Examples
+    --------
+    >>> from fastseq.features.templates import normalize_template
+    >>> normalize_template([["w.lower", 0], ("pos", -1)], 0)
+    (('w.lower', 0), ('pos', -1))
+    >>> normalize_template("EOS", 3)
+    Traceback (most recent call last):
+        ...
+    ValueError: `templates[3]`: unknown special template 'EOS'; ...
+    """
     if isinstance(tpl, str):
         if tpl not in SPECIAL_TEMPLATES:
             raise ValueError(f"`templates[{i}]`: unknown special template {tpl!r}; a template "
@@ -205,9 +356,25 @@ def normalize_template(tpl, i) -> Template:
     return tuple(out)
 
 
-
 def fields_of(templates: Sequence[Template]) -> List[str]:
-    """The distinct fields the templates read, in order of first use."""
+    """The distinct fields the templates read, in order of first use.
+
+    Parameters
+    ----------
+    templates : sequence of Template
+        Normalised templates.
+
+    Returns
+    -------
+    list of str
+        The fields.
+
+    Examples
+    --------
+    >>> from fastseq.features.templates import fields_of
+    >>> fields_of([(("w", 0), ("pos", 1)), "bias", (("w", 1),)])
+    ['w', 'pos']
+    """
     seen: Dict[str, None] = {}
     for t in templates:
         if not isinstance(t, str):

@@ -17,8 +17,34 @@ __all__ = ["word_shape", "short_shape", "TRANSFORMS", "SENTENCE_TRANSFORMS", "tr
 
 
 def word_shape(word: str, cap: int = 20) -> str:
-    """``"McDonald's"`` -> ``"XxXxxxxx'x"``: upper -> X, lower -> x, digit -> d (first
-    ``cap`` characters)."""
+    """The shape of a word: upper case -> ``X``, lower case -> ``x``, digit -> ``d``.
+
+    Other characters are kept. The ``shape`` field transformation.
+
+    Parameters
+    ----------
+    word : str
+        The word.
+    cap : int, default 20
+        Only the first ``cap`` characters are used.
+
+    Returns
+    -------
+    str
+        The shape, at most ``cap`` characters long.
+
+    See Also
+    --------
+    short_shape : The shape with runs collapsed.
+
+    Examples
+    --------
+    >>> from fastseq.features import word_shape
+    >>> word_shape("McDonald's"), word_shape("CO2-free")
+    ("XxXxxxxx'x", 'XXd-xxxx')
+    >>> word_shape("Internationalisation", cap=5)
+    'Xxxxx'
+    """
     out = []
     for ch in word[:cap]:
         if ch.isupper():
@@ -33,7 +59,31 @@ def word_shape(word: str, cap: int = 20) -> str:
 
 
 def short_shape(word: str) -> str:
-    """:func:`word_shape` with runs of the same symbol collapsed: ``"XxXx'x"``."""
+    """The shape of a word with runs of the same symbol collapsed.
+
+    :func:`word_shape` of the whole word (no cap on its length) with each run of a symbol
+    written once. The ``sshape`` field transformation.
+
+    Parameters
+    ----------
+    word : str
+        The word.
+
+    Returns
+    -------
+    str
+        The collapsed shape.
+
+    See Also
+    --------
+    word_shape : The shape, one symbol per character.
+
+    Examples
+    --------
+    >>> from fastseq.features import short_shape
+    >>> short_shape("McDonald's"), short_shape("CO2-free"), short_shape("1984")
+    ("XxXx'x", 'Xd-x', 'd')
+    """
     out = []
     last = None
     for ch in word:
@@ -59,6 +109,8 @@ def _ispunct(s: str) -> bool:
     return not any(ch.isalnum() for ch in s)
 
 
+#: the value-level field transformations by name (``p1`` .. ``p9`` and ``s1`` .. ``s9`` are
+#: made by :func:`transform`)
 TRANSFORMS: Dict[str, Callable[[str], str]] = {
     "lower": str.lower,
     "shape": word_shape,
@@ -80,8 +132,39 @@ _AFFIX = re.compile(r"^([ps])([1-9])$")
 SENTENCE_TRANSFORMS = ("sentcase", "isfirst")
 
 
-def sentence_values(name: str, values: List[str], lengths: np.ndarray) -> List[str]:
-    """Per token, the value of sentence-level transformation ``name`` of a column."""
+def sentence_values(name: str, values: Sequence[str], lengths: np.ndarray) -> List[str]:
+    """Per token, the value of a sentence-level transformation of a column.
+
+    ``isfirst`` is ``"1"`` for the first token of a sentence and ``"0"`` for the others.
+    ``sentcase`` is the case of the whole sentence, from its tokens that start with a
+    letter: ``"U"`` (at least 2, all upper case), ``"T"`` (at least 3, more than 60%
+    capitalised: a title), ``"L"`` (at least 3, all lower case) or ``"M"`` (mixed, or too
+    few to tell).
+
+    Parameters
+    ----------
+    name : {"sentcase", "isfirst"}
+        The transformation.
+    values : sequence of str
+        The column's values of all tokens, sentences concatenated.
+    lengths : ndarray of int, shape (n_sentences,)
+        The number of tokens of each sentence.
+
+    Returns
+    -------
+    list of str
+        The value of every token.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.features.transforms import sentence_values
+    >>> words = ["The", "Big", "Dog", "the", "cat", "sat"]
+    >>> sentence_values("sentcase", words, np.array([3, 3]))
+    ['T', 'T', 'T', 'L', 'L', 'L']
+    >>> sentence_values("isfirst", words, np.array([3, 3]))
+    ['1', '0', '0', '1', '0', '0']
+    """
     out: List[str] = []
     k = 0
     for n in lengths.tolist():
@@ -105,11 +188,54 @@ def sentence_values(name: str, values: List[str], lengths: np.ndarray) -> List[s
 
 
 def field_special(field: str) -> Optional[str]:
+    """The sentence-level transformation of a field, if it has one.
+
+    Parameters
+    ----------
+    field : str
+        A field: a column name followed by transformations separated by dots.
+
+    Returns
+    -------
+    str or None
+        ``"sentcase"`` or ``"isfirst"`` when it is the field's only transformation, else
+        None.
+
+    Examples
+    --------
+    >>> from fastseq.features.transforms import field_special
+    >>> field_special("w.sentcase"), field_special("w.lower")
+    ('sentcase', None)
+    """
     parts = field.split(".")
     return parts[1] if len(parts) == 2 and parts[1] in SENTENCE_TRANSFORMS else None
 
 
 def transform(name: str) -> Callable[[str], str]:
+    """The value-level field transformation of a name.
+
+    Parameters
+    ----------
+    name : str
+        A name of :data:`TRANSFORMS`, or ``p1`` .. ``p9`` (the first k characters) or
+        ``s1`` .. ``s9`` (the last k).
+
+    Returns
+    -------
+    callable
+        ``str -> str``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+
+    Examples
+    --------
+    >>> from fastseq.features.transforms import transform
+    >>> transform("s3")("running"), transform("p2")("NNP"), transform("istitle")("Dog")
+    ('ing', 'NN', '1')
+    """
     fn = TRANSFORMS.get(name)
     if fn is not None:
         return fn
@@ -122,10 +248,28 @@ def transform(name: str) -> Callable[[str], str]:
 
 
 def compose(fns: Sequence[Callable[[str], str]]) -> Callable[[str], str]:
+    """Transformations applied left to right, as one.
+
+    Parameters
+    ----------
+    fns : sequence of callable
+        ``str -> str`` functions (at least one).
+
+    Returns
+    -------
+    callable
+        ``str -> str``: ``fns[-1](... fns[0](s))`` (``fns[0]`` itself when it is alone).
+
+    Examples
+    --------
+    >>> from fastseq.features.transforms import compose, transform
+    >>> compose([transform("lower"), transform("s3")])("RUNNING")
+    'ing'
+    """
     if len(fns) == 1:
         return fns[0]
 
-    def run(s):
+    def run(s: str) -> str:
         for fn in fns:
             s = fn(s)
         return s
