@@ -397,3 +397,21 @@ def test_get_entities_matches_seqeval():
             ref = [(e.tag, offsets[e.sent_id] + e.start, offsets[e.sent_id] + e.end - 1)
                    for sent in sq_scheme.Entities(seqs, cls).entities for e in sent]
             assert get_entities(seqs, name) == sorted(ref, key=lambda x: x[1])
+
+
+# ----------------------------------------------------------------------------------------
+# scheme detection
+# ----------------------------------------------------------------------------------------
+def test_detect_scheme_reads_an_iterator_like_a_list():
+    from fastseq.schemes import detect_scheme
+
+    cases = {"IOB1": [["I-PER", "O", "I-LOC"], ["I-PER", "B-PER"]],
+             "IOE1": [["I-PER", "E-PER", "I-PER"], ["I-LOC", "O"]],
+             "IOB2": [["B-PER", "I-PER", "O"]], "IOE2": [["I-PER", "E-PER", "O"]],
+             "IOBES": [["S-PER", "O"]], "BILOU": [["U-PER", "O"]]}
+    for expected, seqs in cases.items():
+        assert detect_scheme(seqs) == expected
+        assert detect_scheme(iter(seqs)) == expected
+        assert detect_scheme(tuple(s) for s in seqs) == expected
+    assert detect_scheme([["NOUN", "VERB"]]) is None
+    assert detect_scheme([["B-PER", "I-PER"]]) is None  # no "O"

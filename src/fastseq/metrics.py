@@ -33,11 +33,14 @@ from __future__ import annotations
 import itertools
 import sys
 import warnings
-from typing import List, Optional, Sequence, Set, Tuple
+from types import FrameType
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .schemes import (
+    SchemeLike,
     _flatten_with_separators,
     _lenient_spans,
     _seqeval_tag_type,
@@ -59,9 +62,28 @@ __all__ = [
 
 _AVERAGES = (None, "micro", "macro", "weighted")
 
+# tag sequences: a list of lists of str (a flat list of str is one sequence)
+Tags = Union[Sequence[str], Sequence[Sequence[str]]]
+# a score: a float (numpy.float64) when averaged, else one value per chunk type
+Score = Union[float, NDArray[np.float64]]
+
 
 class UndefinedMetricWarning(UserWarning):
-    """A precision or recall had a zero denominator and was set by ``zero_division``."""
+    """A precision or recall had a zero denominator and was set by ``zero_division``.
+
+    Issued by the score functions when ``zero_division="warn"`` (the default): the score is
+    then 0.0. Pass ``zero_division=0`` or ``1`` to set the value without a warning.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from fastseq.metrics import UndefinedMetricWarning, precision_score
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     score = precision_score([["B-PER", "O"]], [["O", "O"]])
+    >>> float(score), caught[0].category is UndefinedMetricWarning
+    (0.0, True)
+    """
 
 
 # --------------------------------------------------------------------------------------
@@ -213,7 +235,8 @@ def _counts(yt, yp, scheme, suffix):
 
 def _warn(message: str) -> None:
     """Warn with the location of the first caller outside this module."""
-    level, frame = 1, sys._getframe(0)
+    level = 1
+    frame: Optional[FrameType] = sys._getframe(0)
     while frame is not None and frame.f_code.co_filename == __file__:
         level += 1
         frame = frame.f_back
@@ -292,48 +315,79 @@ def _check_average(average):
 
 
 def precision_recall_fscore_support(
-    y_true,
-    y_pred,
+    y_true: Tags,
+    y_pred: Tags,
     *,
     average: Optional[str] = None,
     beta: float = 1.0,
     suffix: bool = False,
     mode: Optional[str] = None,
-    scheme=None,
-    sample_weight=None,
-    zero_division="warn",
-    warn_for=("precision", "recall", "f-score"),
-):
+    scheme: Optional[SchemeLike] = None,
+    sample_weight: Any = None,
+    zero_division: Union[str, int] = "warn",
+    warn_for: Sequence[str] = ("precision", "recall", "f-score"),
+) -> Tuple[Score, Score, Score, Optional[NDArray[np.int64]]]:
     """Chunk precision, recall, F-beta and support.
 
     Parameters
     ----------
     y_true, y_pred : list of lists of str
-        Gold and predicted tag sequences (same number of sequences, same lengths).
-    average : {None, "micro", "macro", "weighted"}
-        ``None`` returns one value per chunk type (types sorted by name).
-    beta : float
-        Weight of recall in the F-score (``inf`` gives recall).
-    suffix : bool
+        Gold and predicted tag sequences: the same number of sequences, each of the same
+        length in both (a flat list of str is one sequence).
+    average : {None, "micro", "macro", "weighted"}, default None
+        ``None`` returns one value per chunk type (types sorted by name); ``"micro"`` pools
+        the counts of all types, ``"macro"`` takes the plain mean over types,
+        ``"weighted"`` the mean weighted by the number of true chunks.
+    beta : float, default 1.0
+        Weight of recall in the F-score (>= 0; ``inf`` gives recall).
+    suffix : bool, default False
         Labels are written ``<type>-<prefix>`` (``"PER-B"``).
-    mode : {None, "strict"}
-        ``None``: conlleval-compatible lenient chunking; ``"strict"``: only chunks that
-        are well formed under ``scheme`` count.
-    scheme : str, optional
-        Tagging scheme for ``mode="strict"`` (detected from the labels when omitted).
-    sample_weight : ignored
-        Accepted for seqeval compatibility.
-    zero_division : {"warn", 0, 1}
+    mode : {None, "default", "strict"}, default None
+        ``None`` or ``"default"``: conlleval-compatible lenient chunking; ``"strict"``:
+        only chunks that are well formed under ``scheme`` count.
+    scheme : str or type, optional
+        Tagging scheme for ``mode="strict"`` (see :func:`fastseq.schemes.normalize_scheme`;
+        detected from the labels when omitted); validated but otherwise ignored in the
+        default mode.
+    sample_weight : object, optional
+        Ignored: accepted for seqeval compatibility.
+    zero_division : {"warn", 0, 1}, default "warn"
         Value of a precision (recall) whose denominator is zero; ``"warn"`` means 0 plus an
         :class:`UndefinedMetricWarning`.
-    warn_for : tuple of str
+    warn_for : sequence of str, default ("precision", "recall", "f-score")
         Which of ``"precision", "recall", "f-score"`` may warn.
 
     Returns
     -------
-    precision, recall, f_score : float or ndarray
-    support : ndarray of int (``average=None``) or None
-        Number of true chunks per type.
+    precision, recall, f_score : float or ndarray of float64, shape (n_types,)
+        The scores: arrays (one value per chunk type, types sorted by name) when
+        ``average=None``, else floats (``numpy.float64``; NaN for ``"macro"`` over no chunk
+        type at all; plain floats for ``"weighted"`` without any true chunk, as seqeval).
+    support : ndarray of int64, shape (n_types,), or None
+        Number of true chunks per type when ``average=None``, else None.
+
+    Raises
+    ------
+    TypeError
+        If ``y_true`` or ``y_pred`` is a single str or mixes sequences and single tags, a
+        tag is not a str, or ``scheme`` is neither a str nor a class.
+    ValueError
+        If ``average``, ``beta`` (< 0), ``mode``, ``zero_division`` or ``scheme`` is invalid,
+        the numbers of sequences or the lengths of a sequence differ (the message names the
+        first mismatch), a label does not fit the strict scheme, or (``mode="strict"``
+        without a scheme) the scheme cannot be detected.
+
+    Examples
+    --------
+    >>> from fastseq.metrics import precision_recall_fscore_support
+    >>> y_true = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O"]]
+    >>> y_pred = [["B-PER", "I-PER", "O", "O"], ["B-ORG", "B-LOC"]]
+    >>> p, r, f, support = precision_recall_fscore_support(y_true, y_pred)
+    >>> p.tolist(), r.tolist(), support.tolist()  # LOC, ORG, PER
+    ([0.0, 1.0, 1.0], [0.0, 1.0, 1.0], [1, 1, 1])
+    >>> p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, average="micro")
+    >>> round(float(p), 4), round(float(r), 4), round(float(f), 4)
+    (0.6667, 0.6667, 0.6667)
     """
     _check_average(average)
     if beta < 0:
@@ -348,95 +402,235 @@ def precision_recall_fscore_support(
     )
 
 
-def _score(which, y_true, y_pred, average, suffix, mode, scheme, sample_weight, zero_division):
+def _score(which: int, y_true, y_pred, average, suffix, mode, scheme, sample_weight,
+           zero_division) -> Score:
     warn_for = {0: ("precision",), 1: ("recall",), 2: ("f-score",)}[which]
     res = precision_recall_fscore_support(
         y_true, y_pred, average=average, suffix=suffix, mode=mode, scheme=scheme,
         sample_weight=sample_weight, zero_division=zero_division, warn_for=warn_for,
     )
-    return res[which]
+    return res[0] if which == 0 else res[1] if which == 1 else res[2]
 
 
-_COMMON_DOC = """
+def precision_score(y_true: Tags, y_pred: Tags, *, average: Optional[str] = "micro",
+                    suffix: bool = False, mode: Optional[str] = None, sample_weight: Any = None,
+                    zero_division: Union[str, int] = "warn",
+                    scheme: Optional[SchemeLike] = None) -> Score:
+    """Chunk precision: correct predicted chunks / predicted chunks.
+
     Parameters
     ----------
     y_true, y_pred : list of lists of str
         Gold and predicted tag sequences; the number of sequences and each sequence's
-        length must agree (``ValueError`` naming the first mismatch otherwise).
-    average : {"micro", "macro", "weighted", None}
-        How per-type scores are combined; ``None`` returns an array, one value per chunk
-        type in sorted type order.
-    suffix : bool
+        length must agree (a flat list of str is one sequence).
+    average : {"micro", "macro", "weighted", None}, default "micro"
+        How per-type scores are combined: pooled counts, plain mean over types, or mean
+        weighted by the number of true chunks; ``None`` returns an array, one value per
+        chunk type in sorted type order.
+    suffix : bool, default False
         Labels are written ``<type>-<prefix>`` (``"PER-B"``).
-    mode : {None, "strict"}
-        ``None`` (default): conlleval-compatible lenient chunking, as seqeval's default.
-        ``"strict"``: only chunks written correctly under ``scheme`` count.
-    sample_weight : ignored
-        Accepted for seqeval compatibility; has no effect (as in seqeval).
-    zero_division : {"warn", 0, 1}
-        Value used when a denominator is zero; ``"warn"`` = 0 plus a warning.
-    scheme : str, optional
+    mode : {None, "default", "strict"}, default None
+        ``None`` or ``"default"``: conlleval-compatible lenient chunking, as seqeval's
+        default. ``"strict"``: only chunks written correctly under ``scheme`` count.
+    sample_weight : object, optional
+        Ignored: accepted for seqeval compatibility; has no effect (as in seqeval).
+    zero_division : {"warn", 0, 1}, default "warn"
+        Value used when a denominator is zero; ``"warn"`` = 0 plus an
+        :class:`UndefinedMetricWarning`.
+    scheme : str or type, optional
         ``"IOB1", "IOB2", "IOE1", "IOE2", "IOBES"`` or ``"BILOU"`` (or a seqeval scheme
         class) for ``mode="strict"``; detected from the labels when omitted.
-"""
 
+    Returns
+    -------
+    float or ndarray of float64, shape (n_types,)
+        The precision: a float (``numpy.float64``), or one value per chunk type when
+        ``average=None``.
 
-def precision_score(y_true, y_pred, *, average: Optional[str] = "micro", suffix: bool = False,
-                    mode: Optional[str] = None, sample_weight=None, zero_division="warn",
-                    scheme=None):
-    """Chunk precision: correct predicted chunks / predicted chunks."""
+    Raises
+    ------
+    TypeError
+        If ``y_true`` or ``y_pred`` is a single str or mixes sequences and single tags, a
+        tag is not a str, or ``scheme`` is neither a str nor a class.
+    ValueError
+        If ``average``, ``mode``, ``zero_division`` or ``scheme`` is invalid, the numbers
+        of sequences or the lengths of a sequence differ (the message names the first
+        mismatch), a label does not fit the strict scheme, or (``mode="strict"`` without a
+        scheme) the scheme cannot be detected.
+
+    See Also
+    --------
+    precision_recall_fscore_support : All three scores and the support at once.
+
+    Examples
+    --------
+    >>> from fastseq.metrics import precision_score
+    >>> y_true = [["B-PER", "I-PER", "O", "B-LOC"]]
+    >>> y_pred = [["B-PER", "I-PER", "O", "O"]]
+    >>> float(precision_score(y_true, y_pred))
+    1.0
+    >>> precision_score(y_true, y_pred, average=None, zero_division=0).tolist()  # LOC, PER
+    [0.0, 1.0]
+    """
     _check_average(average)
     return _score(0, y_true, y_pred, average, suffix, mode, scheme, sample_weight, zero_division)
 
 
-def recall_score(y_true, y_pred, *, average: Optional[str] = "micro", suffix: bool = False,
-                 mode: Optional[str] = None, sample_weight=None, zero_division="warn",
-                 scheme=None):
-    """Chunk recall: correct predicted chunks / true chunks."""
+def recall_score(y_true: Tags, y_pred: Tags, *, average: Optional[str] = "micro",
+                 suffix: bool = False, mode: Optional[str] = None, sample_weight: Any = None,
+                 zero_division: Union[str, int] = "warn",
+                 scheme: Optional[SchemeLike] = None) -> Score:
+    """Chunk recall: correct predicted chunks / true chunks.
+
+    Parameters
+    ----------
+    y_true, y_pred : list of lists of str
+        Gold and predicted tag sequences; the number of sequences and each sequence's
+        length must agree (a flat list of str is one sequence).
+    average : {"micro", "macro", "weighted", None}, default "micro"
+        How per-type scores are combined: pooled counts, plain mean over types, or mean
+        weighted by the number of true chunks; ``None`` returns an array, one value per
+        chunk type in sorted type order.
+    suffix : bool, default False
+        Labels are written ``<type>-<prefix>`` (``"PER-B"``).
+    mode : {None, "default", "strict"}, default None
+        ``None`` or ``"default"``: conlleval-compatible lenient chunking, as seqeval's
+        default. ``"strict"``: only chunks written correctly under ``scheme`` count.
+    sample_weight : object, optional
+        Ignored: accepted for seqeval compatibility; has no effect (as in seqeval).
+    zero_division : {"warn", 0, 1}, default "warn"
+        Value used when a denominator is zero; ``"warn"`` = 0 plus an
+        :class:`UndefinedMetricWarning`.
+    scheme : str or type, optional
+        ``"IOB1", "IOB2", "IOE1", "IOE2", "IOBES"`` or ``"BILOU"`` (or a seqeval scheme
+        class) for ``mode="strict"``; detected from the labels when omitted.
+
+    Returns
+    -------
+    float or ndarray of float64, shape (n_types,)
+        The recall: a float (``numpy.float64``), or one value per chunk type when
+        ``average=None``.
+
+    Raises
+    ------
+    TypeError
+        If ``y_true`` or ``y_pred`` is a single str or mixes sequences and single tags, a
+        tag is not a str, or ``scheme`` is neither a str nor a class.
+    ValueError
+        If ``average``, ``mode``, ``zero_division`` or ``scheme`` is invalid, the numbers
+        of sequences or the lengths of a sequence differ (the message names the first
+        mismatch), a label does not fit the strict scheme, or (``mode="strict"`` without a
+        scheme) the scheme cannot be detected.
+
+    See Also
+    --------
+    precision_recall_fscore_support : All three scores and the support at once.
+
+    Examples
+    --------
+    >>> from fastseq.metrics import recall_score
+    >>> y_true = [["B-PER", "I-PER", "O", "B-LOC"]]
+    >>> y_pred = [["B-PER", "I-PER", "O", "O"]]
+    >>> float(recall_score(y_true, y_pred))
+    0.5
+    >>> recall_score(y_true, y_pred, average=None).tolist()  # LOC, PER
+    [0.0, 1.0]
+    """
     _check_average(average)
     return _score(1, y_true, y_pred, average, suffix, mode, scheme, sample_weight, zero_division)
 
 
-def f1_score(y_true, y_pred, *, average: Optional[str] = "micro", suffix: bool = False,
-             mode: Optional[str] = None, sample_weight=None, zero_division="warn",
-             scheme=None):
-    """Chunk F1: harmonic mean of chunk precision and recall (0 when both are 0)."""
+def f1_score(y_true: Tags, y_pred: Tags, *, average: Optional[str] = "micro",
+             suffix: bool = False, mode: Optional[str] = None, sample_weight: Any = None,
+             zero_division: Union[str, int] = "warn",
+             scheme: Optional[SchemeLike] = None) -> Score:
+    """Chunk F1: harmonic mean of chunk precision and recall (0 when both are 0).
+
+    Parameters
+    ----------
+    y_true, y_pred : list of lists of str
+        Gold and predicted tag sequences; the number of sequences and each sequence's
+        length must agree (a flat list of str is one sequence).
+    average : {"micro", "macro", "weighted", None}, default "micro"
+        How per-type scores are combined: pooled counts, plain mean over types, or mean
+        weighted by the number of true chunks; ``None`` returns an array, one value per
+        chunk type in sorted type order.
+    suffix : bool, default False
+        Labels are written ``<type>-<prefix>`` (``"PER-B"``).
+    mode : {None, "default", "strict"}, default None
+        ``None`` or ``"default"``: conlleval-compatible lenient chunking, as seqeval's
+        default. ``"strict"``: only chunks written correctly under ``scheme`` count.
+    sample_weight : object, optional
+        Ignored: accepted for seqeval compatibility; has no effect (as in seqeval).
+    zero_division : {"warn", 0, 1}, default "warn"
+        Value used when a denominator is zero; ``"warn"`` = 0 plus an
+        :class:`UndefinedMetricWarning`.
+    scheme : str or type, optional
+        ``"IOB1", "IOB2", "IOE1", "IOE2", "IOBES"`` or ``"BILOU"`` (or a seqeval scheme
+        class) for ``mode="strict"``; detected from the labels when omitted.
+
+    Returns
+    -------
+    float or ndarray of float64, shape (n_types,)
+        The F1 score: a float (``numpy.float64``), or one value per chunk type when
+        ``average=None``.
+
+    Raises
+    ------
+    TypeError
+        If ``y_true`` or ``y_pred`` is a single str or mixes sequences and single tags, a
+        tag is not a str, or ``scheme`` is neither a str nor a class.
+    ValueError
+        If ``average``, ``mode``, ``zero_division`` or ``scheme`` is invalid, the numbers
+        of sequences or the lengths of a sequence differ (the message names the first
+        mismatch), a label does not fit the strict scheme, or (``mode="strict"`` without a
+        scheme) the scheme cannot be detected.
+
+    See Also
+    --------
+    precision_recall_fscore_support : All three scores and the support at once.
+
+    Examples
+    --------
+    >>> from fastseq.metrics import f1_score
+    >>> y_true = [["B-PER", "I-PER", "O", "B-LOC"]]
+    >>> y_pred = [["B-PER", "I-PER", "O", "O"]]
+    >>> round(float(f1_score(y_true, y_pred)), 4)
+    0.6667
+    >>> y_pred_bad = [["O", "I-PER", "O", "B-LOC"]]  # a PER chunk only in the lenient mode
+    >>> float(f1_score(y_true, y_pred_bad)), float(f1_score(y_true, y_pred_bad, mode="strict"))
+    (0.5, 0.6666666666666666)
+    """
     _check_average(average)
     return _score(2, y_true, y_pred, average, suffix, mode, scheme, sample_weight, zero_division)
 
 
-for _f in (precision_score, recall_score, f1_score):
-    _f.__doc__ += _COMMON_DOC + """
-    Returns
-    -------
-    float (numpy.float64), or ndarray when ``average=None``.
-
-    Examples
-    --------
-    >>> y_true = [["B-PER", "I-PER", "O", "B-LOC"]]
-    >>> y_pred = [["B-PER", "I-PER", "O", "O"]]
-    >>> float(precision_score(y_true, y_pred)), float(recall_score(y_true, y_pred))
-    (1.0, 0.5)
-    """
-del _f
-
-
-def accuracy_score(y_true, y_pred) -> float:
+def accuracy_score(y_true: Tags, y_pred: Tags) -> float:
     """Token accuracy: the fraction of tokens whose predicted tag equals the true tag.
 
     Parameters
     ----------
     y_true, y_pred : list of lists of str
-        Same number of sequences, same lengths (``ValueError`` naming the first mismatch
-        otherwise).
+        Gold and predicted tag sequences: the same number of sequences, each of the same
+        length in both (a flat list of str is one sequence).
 
     Returns
     -------
     float
-        0.0 for empty input.
+        The accuracy; 0.0 for empty input.
+
+    Raises
+    ------
+    TypeError
+        If ``y_true`` or ``y_pred`` is a single str or mixes sequences and single tags, or a
+        tag is not a str.
+    ValueError
+        If the numbers of sequences or the lengths of a sequence differ (the message names
+        the first mismatch).
 
     Examples
     --------
+    >>> from fastseq.metrics import accuracy_score
     >>> accuracy_score([["B-PER", "I-PER", "O"]], [["B-PER", "O", "O"]])
     0.6666666666666666
     """
@@ -449,29 +643,57 @@ def accuracy_score(y_true, y_pred) -> float:
     return correct / total if total else 0.0
 
 
-def classification_report(y_true, y_pred, digits: int = 2, suffix: bool = False,
-                          output_dict: bool = False, mode: Optional[str] = None,
-                          sample_weight=None, zero_division="warn", scheme=None):
+def classification_report(
+    y_true: Tags, y_pred: Tags, digits: int = 2, suffix: bool = False,
+    output_dict: bool = False, mode: Optional[str] = None, sample_weight: Any = None,
+    zero_division: Union[str, int] = "warn", scheme: Optional[SchemeLike] = None,
+) -> Union[str, Dict[str, Dict[str, Any]]]:
     """Per-type chunk precision, recall, F1 and support, plus micro / macro / weighted averages.
 
     Parameters
     ----------
     y_true, y_pred : list of lists of str
-    digits : int
+        Gold and predicted tag sequences: the same number of sequences, each of the same
+        length in both (a flat list of str is one sequence).
+    digits : int, default 2
         Decimal places in the text report.
-    suffix, mode, scheme, sample_weight, zero_division
-        As in :func:`f1_score`.
-    output_dict : bool
+    suffix : bool, default False
+        Labels are written ``<type>-<prefix>`` (``"PER-B"``).
+    output_dict : bool, default False
         Return a dict instead of text: ``{type: {"precision", "recall", "f1-score",
         "support"}, ..., "micro avg": {...}, "macro avg": {...}, "weighted avg": {...}}``.
+    mode : {None, "default", "strict"}, default None
+        ``None`` or ``"default"``: conlleval-compatible lenient chunking; ``"strict"``: only
+        chunks written correctly under ``scheme`` count.
+    sample_weight : object, optional
+        Ignored: accepted for seqeval compatibility.
+    zero_division : {"warn", 0, 1}, default "warn"
+        Value used when a denominator is zero; ``"warn"`` = 0 plus an
+        :class:`UndefinedMetricWarning`.
+    scheme : str or type, optional
+        Tagging scheme for ``mode="strict"`` (detected from the labels when omitted).
 
     Returns
     -------
     str or dict
-        The text has the same layout as seqeval's (and scikit-learn's) report.
+        The text has the same layout as seqeval's (and scikit-learn's) report. The dict
+        maps each chunk type (sorted) and ``"micro avg"``, ``"macro avg"``,
+        ``"weighted avg"`` to ``{"precision", "recall", "f1-score", "support"}``. Without
+        any chunk there are only the averages.
+
+    Raises
+    ------
+    TypeError
+        If ``y_true`` or ``y_pred`` is a single str or mixes sequences and single tags, a
+        tag is not a str, or ``scheme`` is neither a str nor a class.
+    ValueError
+        If ``mode``, ``zero_division`` or ``scheme`` is invalid, the numbers of sequences or
+        the lengths of a sequence differ, a label does not fit the strict scheme, or
+        (``mode="strict"`` without a scheme) the scheme cannot be detected.
 
     Examples
     --------
+    >>> from fastseq.metrics import classification_report
     >>> print(classification_report([["B-PER", "O", "B-LOC"]], [["B-PER", "O", "O"]],
     ...                             zero_division=0))
                   precision    recall  f1-score   support
@@ -483,6 +705,9 @@ def classification_report(y_true, y_pred, digits: int = 2, suffix: bool = False,
        macro avg       0.50      0.50      0.50         2
     weighted avg       0.50      0.50      0.50         2
     <BLANKLINE>
+    >>> report = classification_report([["B-PER", "O"]], [["B-PER", "O"]], output_dict=True)
+    >>> sorted(report), float(report["PER"]["f1-score"])
+    (['PER', 'macro avg', 'micro avg', 'weighted avg'], 1.0)
     """
     zero_division = _check_zero_division(zero_division)
     yt, yp = _check_pair(y_true, y_pred)

@@ -28,9 +28,21 @@ convention of ``seqeval.metrics.sequence_labeling.get_entities``.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Union,
+)
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = [
     "SCHEMES",
@@ -44,8 +56,19 @@ __all__ = [
     "is_chunk_tagset",
 ]
 
-#: The supported tagging schemes, by canonical name.
 SCHEMES: Tuple[str, ...] = ("IOB1", "IOB2", "IOE1", "IOE2", "IOBES", "BILOU")
+"""The supported tagging schemes, by canonical name.
+
+The functions of this module that take a scheme also accept the names
+case-insensitively, the aliases ``"BIO"`` (IOB2) and ``"BIOES"`` (IOBES), and seqeval's
+scheme classes (see :func:`normalize_scheme`).
+
+Examples
+--------
+>>> from fastseq.schemes import SCHEMES
+>>> SCHEMES
+('IOB1', 'IOB2', 'IOE1', 'IOE2', 'IOBES', 'BILOU')
+"""
 
 # Prefix letters each scheme may use ("O" included).
 _SCHEME_PREFIXES: Dict[str, frozenset] = {
@@ -60,24 +83,41 @@ _SCHEME_PREFIXES: Dict[str, frozenset] = {
 _ALIASES = {"BIO": "IOB2", "BIOES": "IOBES"}
 
 Entity = Tuple[str, int, int]
+# a scheme name, or a class named after one (seqeval's scheme classes)
+SchemeLike = Union[str, type]
 
 
 # --------------------------------------------------------------------------------------
 # scheme names and labels
 # --------------------------------------------------------------------------------------
-def normalize_scheme(scheme) -> str:
-    """Return the canonical name (one of :data:`SCHEMES`) of ``scheme``.
+def normalize_scheme(scheme: SchemeLike) -> str:
+    """Return the canonical name (one of :data:`SCHEMES`) of a tagging scheme.
 
-    ``scheme`` is a name, case-insensitive (``"iob2"``, ``"BIO"`` and ``"BIOES"`` are
-    accepted as aliases of IOB2 and IOBES), or a class whose ``__name__`` is one of the
-    names -- so seqeval's scheme classes (``seqeval.scheme.IOB2``) work too.
+    Parameters
+    ----------
+    scheme : str or type
+        A scheme name, case-insensitive, surrounding blanks ignored (``"iob2"``; ``"BIO"``
+        and ``"BIOES"`` are accepted as aliases of IOB2 and IOBES), or a class whose
+        ``__name__`` is one of the names -- so seqeval's scheme classes
+        (``seqeval.scheme.IOB2``) work too.
+
+    Returns
+    -------
+    str
+        The canonical name: one of :data:`SCHEMES`.
 
     Raises
     ------
     TypeError
-        ``scheme`` is neither a string nor a class.
+        If ``scheme`` is neither a string nor a class.
     ValueError
-        unknown scheme; the message lists the valid ones.
+        If the scheme is unknown; the message lists the valid ones.
+
+    Examples
+    --------
+    >>> from fastseq.schemes import normalize_scheme
+    >>> normalize_scheme("bio"), normalize_scheme(" iobes ")
+    ('IOB2', 'IOBES')
     """
     if isinstance(scheme, type):
         name = scheme.__name__
@@ -117,7 +157,8 @@ def _split_label(label: str, suffix: bool) -> Optional[Tuple[str, str]]:
     return prefix, typ
 
 
-def parse_label(label: str, scheme=None, *, suffix: bool = False) -> Tuple[str, str]:
+def parse_label(label: str, scheme: Optional[SchemeLike] = None, *,
+                suffix: bool = False) -> Tuple[str, str]:
     """Split a chunk label into ``(prefix, type)``.
 
     ``"B-PER" -> ("B", "PER")``, ``"O" -> ("O", "")``; with ``suffix=True``
@@ -127,18 +168,37 @@ def parse_label(label: str, scheme=None, *, suffix: bool = False) -> Tuple[str, 
     Parameters
     ----------
     label : str
-    scheme : str, optional
-        When given, the prefix must be one that the scheme uses.
-    suffix : bool
+        A chunk label: ``"O"`` or ``<prefix>-<type>`` (``<type>-<prefix>`` with
+        ``suffix=True``), the prefix one letter.
+    scheme : str or type, optional
+        When given (see :func:`normalize_scheme`), the prefix must be one that the scheme
+        uses.
+    suffix : bool, default False
         The prefix is written after the type.
+
+    Returns
+    -------
+    prefix : str
+        The prefix letter (``"O"`` for the label ``"O"``).
+    type : str
+        The chunk type (``""`` for the label ``"O"``).
 
     Raises
     ------
     TypeError
-        ``label`` is not a str.
+        If ``label`` is not a str, or ``scheme`` neither a str nor a class.
     ValueError
-        the label is not ``"O"`` nor ``<prefix>-<type>`` with a non-empty type and a prefix
-        among B, I, E, S, L, U (or among the scheme's prefixes when ``scheme`` is given).
+        If the label is not ``"O"`` nor ``<prefix>-<type>`` with a non-empty type and a prefix
+        among B, I, E, S, L, U (or among the scheme's prefixes when ``scheme`` is given), or
+        the scheme is unknown.
+
+    Examples
+    --------
+    >>> from fastseq.schemes import parse_label
+    >>> parse_label("B-PER"), parse_label("O"), parse_label("PER-B", suffix=True)
+    (('B', 'PER'), ('O', ''), ('B', 'PER'))
+    >>> parse_label("I-ORG-X", "IOB2")
+    ('I', 'ORG-X')
     """
     _check_label_type(label)
     if scheme is None:
@@ -199,18 +259,24 @@ def _may_follow(scheme: str, p1: str, t1: str, p2: str, t2: str) -> bool:
     return p2 in ("O", "B", single)
 
 
-def allowed_transitions(labels: Sequence[str], scheme="IOB2", *, suffix: bool = False):
+def allowed_transitions(
+    labels: Sequence[str], scheme: SchemeLike = "IOB2", *, suffix: bool = False
+) -> Tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
     """Boolean masks of the legal moves between chunk labels under a tagging scheme.
+
+    Apply them to scores as ``np.where(mask, scores, -np.inf)`` for constrained decoding;
+    every path allowed by the three masks is a well-formed tag sequence of the scheme.
 
     Parameters
     ----------
-    labels : sequence of str
+    labels : sequence of str, length N
         The tag set, in state order (index ``i`` is state ``i``); must contain ``"O"`` and
         otherwise only ``<prefix>-<type>`` labels whose prefix the scheme uses. Each label may
         appear once.
-    scheme : str
-        One of ``"IOB1", "IOB2", "IOE1", "IOE2", "IOBES", "BILOU"`` (case-insensitive).
-    suffix : bool
+    scheme : str or type, default "IOB2"
+        One of ``"IOB1", "IOB2", "IOE1", "IOE2", "IOBES", "BILOU"`` (case-insensitive; see
+        :func:`normalize_scheme`).
+    suffix : bool, default False
         Labels are written ``<type>-<prefix>``.
 
     Returns
@@ -222,19 +288,18 @@ def allowed_transitions(labels: Sequence[str], scheme="IOB2", *, suffix: bool = 
     end_mask : ndarray of bool, shape (N,)
         ``end_mask[i]`` is True iff a sequence may end with label ``i``.
 
-    Apply them to scores as ``np.where(mask, scores, -np.inf)`` for constrained decoding;
-    every path allowed by the three masks is a well-formed tag sequence of the scheme.
-
     Raises
     ------
     TypeError
-        ``labels`` is a single string, or contains a non-str.
+        If ``labels`` is a single string or contains a non-str, or ``scheme`` is neither a
+        str nor a class.
     ValueError
-        unknown scheme, a label that does not fit the scheme (e.g. ``"E-PER"`` under IOB2),
-        a duplicated label, or no ``"O"`` label.
+        If the scheme is unknown, a label does not fit the scheme (e.g. ``"E-PER"`` under
+        IOB2), a label is duplicated, or there is no ``"O"`` label.
 
     Examples
     --------
+    >>> from fastseq.schemes import allowed_transitions
     >>> trans, start, end = allowed_transitions(["O", "B-PER", "I-PER"], "IOB2")
     >>> trans.astype(int)
     array([[1, 1, 0],
@@ -369,7 +434,7 @@ def _lenient_spans(stream: List[str], tag_type: Callable[[str], Tuple[str, str]]
 def _rules(spec: str) -> frozenset:
     out = set()
     for item in spec.split():
-        a, b, rel = item
+        a, b, rel = item[0], item[1], item[2]
         if rel in "=*":
             out.add((a, b, True))
         if rel in "!*":
@@ -491,7 +556,8 @@ def _flatten_with_separators(seqs: Iterable[Sequence[str]]) -> List[str]:
     return stream
 
 
-def get_entities(seq, scheme=None, *, suffix: bool = False) -> List[Entity]:
+def get_entities(seq: Union[Sequence[str], Sequence[Sequence[str]]],
+                 scheme: Optional[SchemeLike] = None, *, suffix: bool = False) -> List[Entity]:
     """Extract chunks (entities) from a tag sequence.
 
     Parameters
@@ -499,7 +565,7 @@ def get_entities(seq, scheme=None, *, suffix: bool = False) -> List[Entity]:
     seq : list of str, or list of lists of str
         One tag sequence, or several; several are processed like seqeval does: joined with
         an ``"O"`` after each, so offsets are positions in that joined list.
-    scheme : str, optional
+    scheme : str or type, optional
         ``None`` (default): conlleval-compatible lenient chunking, identical to
         ``seqeval.metrics.sequence_labeling.get_entities`` -- a label's first character is
         its tag (B, I, E, S, O, ...) and chunks are formed as conlleval does, so malformed
@@ -509,28 +575,40 @@ def get_entities(seq, scheme=None, *, suffix: bool = False) -> List[Entity]:
         the scheme (``ValueError`` otherwise). This reproduces seqeval exactly, including
         one gap in its IOE1 rules: a one-token ``E-x`` chunk is only recognised right
         after another ``E-`` label (so ``["E-PER", "I-PER"]`` yields only ``PER(1)``).
-    suffix : bool
+    suffix : bool, default False
         Labels are written ``<type>-<prefix>``.
 
     Returns
     -------
-    list of (type, start, end)
-        ``end`` is inclusive; in order of position.
+    list of (str, int, int)
+        The chunks as ``(type, start, end)``, ``end`` inclusive, in order of position.
+
+    Raises
+    ------
+    TypeError
+        If ``seq`` is a single str, a label is not a str, or ``scheme`` is neither a str nor
+        a class.
+    ValueError
+        If a label is the empty string, the scheme is unknown, or (strict chunking) a
+        label's prefix does not belong to the scheme.
 
     Examples
     --------
+    >>> from fastseq.schemes import get_entities
     >>> get_entities(["B-PER", "I-PER", "O", "B-LOC"])
     [('PER', 0, 1), ('LOC', 3, 3)]
     >>> get_entities(["O", "I-PER", "B-LOC"], scheme="IOB2")
     [('LOC', 2, 2)]
+    >>> get_entities([["B-PER"], ["I-LOC", "I-LOC"]])  # offsets in "B-PER O I-LOC I-LOC O"
+    [('PER', 0, 0), ('LOC', 2, 3)]
     """
     if isinstance(seq, str):
         raise TypeError("`seq` must be a sequence of label strings, got a single str")
-    seq = list(seq)
-    if _is_nested(seq):
-        stream = _flatten_with_separators(seq)
+    items: list = list(seq)
+    if _is_nested(items):
+        stream = _flatten_with_separators(items)
     else:
-        stream = list(seq)
+        stream = list(items)
     stream.append("O")
     if scheme is None:
         spans = _lenient_spans(stream, lambda lab: _seqeval_tag_type(lab, suffix))
@@ -547,26 +625,41 @@ def _join(prefix: str, typ: str, suffix: bool) -> str:
 
 
 def entities_to_tags(
-    entities: Iterable[Entity], length: int, scheme="IOB2", *, suffix: bool = False
+    entities: Iterable[Entity], length: int, scheme: SchemeLike = "IOB2", *,
+    suffix: bool = False
 ) -> List[str]:
     """Write chunks as a tag sequence of ``length`` tokens in ``scheme``.
 
     Parameters
     ----------
-    entities : iterable of (type, start, end)
-        Inclusive ``end``, ``0 <= start <= end < length``, non-overlapping (any order).
+    entities : iterable of (str, int, int)
+        The chunks as ``(type, start, end)``: a non-empty type, inclusive ``end``,
+        ``0 <= start <= end < length``, non-overlapping (in any order).
     length : int
-    scheme : str
-    suffix : bool
+        Number of tokens of the sequence (>= 0).
+    scheme : str or type, default "IOB2"
+        The scheme to write (see :func:`normalize_scheme`).
+    suffix : bool, default False
         Write labels as ``<type>-<prefix>``.
+
+    Returns
+    -------
+    list of str
+        The ``length`` labels; tokens outside every chunk are ``"O"``.
 
     Raises
     ------
+    TypeError
+        If ``scheme`` is neither a str nor a class.
     ValueError
-        overlapping or out-of-range entities, an empty type, unknown scheme.
+        If entities overlap or are out of range, a type is empty or not a str, ``length`` is
+        negative, or the scheme is unknown.
 
     Examples
     --------
+    >>> from fastseq.schemes import entities_to_tags
+    >>> entities_to_tags([("PER", 0, 1)], 3, "IOBES")
+    ['B-PER', 'E-PER', 'O']
     >>> entities_to_tags([("PER", 0, 1), ("PER", 2, 2)], 4, "IOB1")
     ['I-PER', 'I-PER', 'B-PER', 'O']
     """
@@ -623,26 +716,43 @@ def _decode_for_conversion(tags: Sequence[str], scheme: str, suffix: bool) -> Li
     return _spans_to_list(_lenient_spans(list(tags) + ["O"], tag_type))
 
 
-def convert_scheme(tags, from_scheme, to_scheme, *, suffix: bool = False):
+def convert_scheme(
+    tags: Union[Sequence[str], Sequence[Sequence[str]]], from_scheme: SchemeLike,
+    to_scheme: SchemeLike, *, suffix: bool = False
+) -> Union[List[str], List[List[str]]]:
     """Rewrite tag sequence(s) from one tagging scheme into another.
+
+    Every label must fit ``from_scheme``. Chunks are read the conlleval way, which is exact
+    for well-formed input and repairs malformed input the way conlleval scores it: an
+    ``I-x`` after ``O`` or after another type opens a chunk, a chunk missing its closing
+    ``E-``/``L-`` ends where the next chunk or ``O`` begins, and so on.
 
     Parameters
     ----------
     tags : list of str, or list of lists of str
         One sequence or several (the result has the same shape).
-    from_scheme, to_scheme : str
-        Scheme names (see :data:`SCHEMES`).
-    suffix : bool
+    from_scheme, to_scheme : str or type
+        Scheme names (see :data:`SCHEMES` and :func:`normalize_scheme`).
+    suffix : bool, default False
         Labels are written ``<type>-<prefix>`` (input and output).
 
-    Every label must fit ``from_scheme`` (``ValueError`` naming the label otherwise).
-    Chunks are read the conlleval way, which is exact for well-formed input and repairs
-    malformed input the way conlleval scores it: an ``I-x`` after ``O`` or after another
-    type opens a chunk, a chunk missing its closing ``E-``/``L-`` ends where the next
-    chunk or ``O`` begins, and so on.
+    Returns
+    -------
+    list of str, or list of lists of str
+        The sequence(s) written in ``to_scheme``, one label per input label.
+
+    Raises
+    ------
+    TypeError
+        If ``tags`` is a single str or mixes sequences and single labels, a label is not a
+        str, or a scheme is neither a str nor a class.
+    ValueError
+        If a scheme is unknown, or a label does not fit ``from_scheme`` (the message names
+        the label).
 
     Examples
     --------
+    >>> from fastseq.schemes import convert_scheme
     >>> convert_scheme(["B-PER", "I-PER", "O", "B-LOC"], "IOB2", "IOBES")
     ['B-PER', 'E-PER', 'O', 'S-LOC']
     >>> convert_scheme([["I-PER", "B-PER"]], "IOB1", "BILOU")
@@ -652,17 +762,17 @@ def convert_scheme(tags, from_scheme, to_scheme, *, suffix: bool = False):
     dst = normalize_scheme(to_scheme)
     if isinstance(tags, str):
         raise TypeError("`tags` must be a sequence of label strings, got a single str")
-    tags = list(tags)
-    if _is_nested(tags):
+    items: list = list(tags)
+    if _is_nested(items):
         out = []
-        for k, seq in enumerate(tags):
+        for k, seq in enumerate(items):
             if isinstance(seq, str):
                 raise TypeError(
                     f"`tags` mixes sequences and single labels (item {k} is {seq!r})"
                 )
             out.append(_convert_one(list(seq), src, dst, suffix))
         return out
-    return _convert_one(tags, src, dst, suffix)
+    return _convert_one(items, src, dst, suffix)
 
 
 def _convert_one(tags: List[str], src: str, dst: str, suffix: bool) -> List[str]:
@@ -673,13 +783,50 @@ def _convert_one(tags: List[str], src: str, dst: str, suffix: bool) -> List[str]
 # --------------------------------------------------------------------------------------
 # detection
 # --------------------------------------------------------------------------------------
-def detect_scheme(tag_seqs) -> Optional[str]:
-    """The chunk tagging scheme of label sequences (``"IOB2"``, ``"IOB1"``, ``"IOBES"``,
-    ``"BILOU"``, ``"IOE2"``, ``"IOE1"``), or None when the labels are not chunk labels
-    (anything but ``"O"`` and ``<prefix>-<type>``)."""
-    prefixes = set()
-    labels = set()
-    for seq in tag_seqs:
+def detect_scheme(tag_seqs: Iterable[Sequence[str]]) -> Optional[str]:
+    """The chunk tagging scheme of label sequences, or None when they are not chunk labels.
+
+    The labels are chunk labels when ``"O"`` occurs and every other label is
+    ``<prefix>-<type>``: a prefix among B, I, E, S, L, U, a ``"-"`` and a non-empty type
+    (a label set without ``"O"`` gives None). The scheme is then read from the prefixes:
+
+    * B, I, E, S with E or S (unless only I and E occur): ``"IOBES"``;
+    * B, I, L, U with L or U: ``"BILOU"``;
+    * I and E only: ``"IOE2"`` when at least as many chunks end with ``E-`` as without,
+      else ``"IOE1"`` (only ``I-`` labels therefore give ``"IOE1"``, which reads them as
+      IOB1 does);
+    * B and I only: ``"IOB2"`` when at least as many chunks start with ``B-`` as with
+      ``I-``, else ``"IOB1"``;
+    * any other mix: None.
+
+    Parameters
+    ----------
+    tag_seqs : iterable of sequences of str
+        The label sequences (a list of lists of str; a flat list of str is not one
+        sequence but a list of one-character sequences, and gives None).
+
+    Returns
+    -------
+    str or None
+        ``"IOB1"``, ``"IOB2"``, ``"IOE1"``, ``"IOE2"``, ``"IOBES"`` or ``"BILOU"``; None when
+        the labels are not chunk labels.
+
+    Examples
+    --------
+    >>> from fastseq.schemes import detect_scheme
+    >>> detect_scheme([["B-PER", "I-PER", "O"], ["B-LOC", "O"]])
+    'IOB2'
+    >>> detect_scheme([["I-PER", "O", "I-LOC"], ["I-PER", "B-PER"]])
+    'IOB1'
+    >>> detect_scheme([["S-PER", "O", "B-LOC", "E-LOC"]])
+    'IOBES'
+    >>> print(detect_scheme([["DET", "NOUN"]]))
+    None
+    """
+    seqs = list(tag_seqs)  # read twice below: an iterator must not run dry
+    prefixes: Set[str] = set()
+    labels: Set[str] = set()
+    for seq in seqs:
         labels.update(seq)
     if "O" not in labels:
         return None
@@ -698,7 +845,7 @@ def detect_scheme(tag_seqs) -> Optional[str]:
     if prefixes <= {"I", "E"}:
         # IOE2 closes every chunk with E-; IOE1 only a chunk followed by one of the same type
         closed = open_ = 0
-        for seq in tag_seqs:
+        for seq in seqs:
             for a, b in zip(seq, list(seq[1:]) + ["O"]):
                 if a != "O" and (b == "O" or b[2:] != a[2:] or b[0] == "E" and a[0] == "E"):
                     if a[0] == "E":
@@ -709,7 +856,7 @@ def detect_scheme(tag_seqs) -> Optional[str]:
     if prefixes <= {"B", "I"}:
         # IOB2 opens every chunk with B-; IOB1 only a chunk right after one of the same type
         b_starts = i_starts = 0
-        for seq in tag_seqs:
+        for seq in seqs:
             prev = "O"
             for lab in seq:
                 if lab != "O" and (prev == "O" or prev[2:] != lab[2:] or lab[0] == "B"):
@@ -723,10 +870,29 @@ def detect_scheme(tag_seqs) -> Optional[str]:
 
 
 def is_chunk_tagset(tags: Iterable[str]) -> bool:
-    """Whether ``tags`` are chunk labels: ``"O"`` and ``<prefix>-<type>`` labels with a prefix
-    of one of the schemes (at least one of the latter).
+    """Whether a tag set is one of chunk labels.
 
+    True when every tag is ``"O"`` or a prefixed label -- a prefix among B, I, E, S, L, U,
+    a ``"-"`` or ``"_"``, and a non-empty type -- and at least one tag is prefixed.
+    ``"O"`` itself need not occur. (This test is looser than :func:`detect_scheme`, which
+    also requires ``"O"`` and a ``"-"``.)
+
+    Parameters
+    ----------
+    tags : iterable of str
+        The tags (repeats are fine: the set of them is tested).
+
+    Returns
+    -------
+    bool
+        Whether the tags are chunk labels; False for an empty set.
+
+    Examples
+    --------
+    >>> from fastseq.schemes import is_chunk_tagset
     >>> is_chunk_tagset(["B-NP", "I-NP", "O"]), is_chunk_tagset(["NOUN", "VERB"])
+    (True, False)
+    >>> is_chunk_tagset(["B-NP"]), is_chunk_tagset(["O"])
     (True, False)
     """
     seen = set(tags)

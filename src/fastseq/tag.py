@@ -1,4 +1,9 @@
-"""Former name of :mod:`fastseq.taggers`; importing it warns. Use ``fastseq.taggers``."""
+"""Former name of :mod:`fastseq.taggers`; importing it warns. Use ``fastseq.taggers``.
+
+Importing this module issues a :class:`DeprecationWarning`. It re-exports
+:class:`~fastseq.taggers.HMMTagger`, :class:`~fastseq.taggers.CRFTagger`,
+:class:`~fastseq.taggers.TaggerEvaluation` and :func:`~fastseq.taggers.load_tagger`.
+"""
 from __future__ import annotations
 
 import warnings

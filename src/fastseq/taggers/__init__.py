@@ -13,7 +13,8 @@ either kind.
 [('the', 'DET'), ('cat', 'NOUN'), ('sleeps', 'VERB')]
 
 The package: ``hmm_tagger``, ``crf_tagger``, ``evaluation`` (scores shared by both),
-``registry`` (:func:`load_tagger`).
+``registry`` (:func:`load_tagger`). :class:`~fastseq.exceptions.NotFittedError`, raised by
+an untrained tagger, is re-exported here.
 """
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ def check_tagged(sents, what: str) -> List[List[Tuple[str, str]]]:
     if isinstance(sents, (str, bytes)) or not isinstance(sents, Iterable):
         raise TypeError(f"`{what}` must be a list of sentences, each a list of (word, tag) "
                         f"pairs, got {type(sents).__name__}")
-    out = []
+    out: List[List[Tuple[str, str]]] = []
     for k, sent in enumerate(sents):
         if type(sent) is list or type(sent) is tuple:
             # fast path: tuples of two non-empty str (all checks run at C speed)

@@ -8,35 +8,17 @@
 >>> tagger.tag(["The", "cat", "barks"])
 [('The', 'DET'), ('cat', 'NOUN'), ('barks', 'VERB')]
 
-Input
------
-Training sentences are lists of tuples ``(word, [other input columns...], tag)``: the last
-element is the tag, the others are the input columns, named by ``columns`` (default, by
-tuple width: ``("w",)``, ``("w", "pos")``, ``("w", "pos", "chunk")``). CoNLL-2000 chunking
-is ``(word, pos, chunk)``, CoNLL-2003 NER ``(word, pos, chunk, ner)``. Sentences in the
-format of :mod:`fastseq.io` (dicts of columns) work too, with ``tag="ner"`` naming the label
-column. Tagging takes the same input without the tag: a list of words (when the templates
-read words only) or of tuples of the input columns.
-
-All sentences of a call are featurised together (vectorised templates) and decoded by one
-batched Viterbi call; training is :class:`fastseq.crf.CRF` (L-BFGS on the batched CRF
-gradient kernel).
-
-File format
------------
-:meth:`CRFTagger.save` writes the ZIP container of :mod:`fastseq.crf` (``model.json`` +
-``arrays/<name>.npy``) with ``"format": "fastseq.CRFTagger"``: the tagger parameters, the
-feature extractor (templates, per-field vocabularies in ``model.json``; the sorted attribute
-key tables as ``feat_table_<j>`` arrays) and the CRF (``crf_*`` arrays); a stacked tagger
-adds its first level, written the same way, as ``"level1"`` in ``model.json`` and ``l1_*``
-arrays. Loading never executes code from the file and validates everything.
+The input the tagger reads, how it runs and its file format are described in the Notes of
+:class:`CRFTagger`. Public names: :class:`CRFTagger`, :data:`DEFAULT_REGULARIZATION` and
+:data:`DEFAULT_STACK` (the defaults of the built-in template sets), :data:`FORMAT` and
+:data:`FORMAT_VERSION` (the model file's ``"format"`` and ``"format_version"``).
 """
 from __future__ import annotations
 
 import os
 import sys
 import time
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -50,31 +32,50 @@ from ..features import (
     stack_templates,
     template_set,
 )
+from ..features.templates import Template
 from ..schemes import SCHEMES, allowed_transitions, convert_scheme, detect_scheme
 from .evaluation import TaggerEvaluation, evaluate
 
 __all__ = ["CRFTagger", "FORMAT", "FORMAT_VERSION", "DEFAULT_REGULARIZATION", "DEFAULT_STACK"]
 
-#: the ``format`` of a CRF tagger model file
+#: The ``"format"`` of a CRF tagger model file.
 FORMAT = "fastseq.CRFTagger"
 #: Version of the file format written by :meth:`CRFTagger.save`.
 FORMAT_VERSION = 1
 
-#: regularisation (c1, c2) of the built-in template sets when neither is given, chosen on
-#: the development splits of UD English-EWT ("pos"), CoNLL-2003 ("ner") and held-out
-#: CoNLL-2000 training data ("chunk"); see benchmarks/crf_figures.py. The best values
-#: depend on the data (its size, noise, feature counts): tune them for other corpora.
 DEFAULT_REGULARIZATION: Dict[str, Tuple[float, float]] = {
     "crfsuite_chunk": (0.0, 1.0),
     "chunk": (0.0, 1.0),
     "pos": (0.0, 0.03),
     "ner": (0.0, 0.1),
 }
+"""Regularisation ``(c1, c2)`` of the built-in template sets when neither is given.
 
-#: jackknife folds of the stacked first level (see ``CRFTagger(stack=...)``) of the built-in
-#: template sets when ``stack`` is None: on UD English-EWT dev, stacking "pos" gains ~0.1
-#: points of UPOS accuracy for ~3.5x the training time
+Used by ``algorithm="lbfgs"`` (the default). Chosen on the development splits of UD
+English-EWT ("pos"), CoNLL-2003 ("ner") and held-out CoNLL-2000 training data ("chunk"); see
+benchmarks/crf_figures.py. The best values depend on the data (its size, noise, feature
+counts): tune them for other corpora.
+
+Examples
+--------
+>>> from fastseq.taggers.crf_tagger import DEFAULT_REGULARIZATION
+>>> DEFAULT_REGULARIZATION["pos"], DEFAULT_REGULARIZATION["ner"]
+((0.0, 0.03), (0.0, 0.1))
+"""
+
 DEFAULT_STACK: Dict[str, int] = {"pos": 2}
+"""Jackknife folds of the stacked first level of the built-in template sets when ``stack``
+is None (see ``CRFTagger(stack=...)``; a set not listed gets no stacking).
+
+On UD English-EWT dev, stacking "pos" gains ~0.1 points of UPOS accuracy for ~3.5x the
+training time.
+
+Examples
+--------
+>>> from fastseq.taggers.crf_tagger import DEFAULT_STACK
+>>> DEFAULT_STACK
+{'pos': 2}
+"""
 
 _CRF_KEYS = ("algorithm", "c1", "c2", "max_iterations", "min_freq", "all_possible_states",
              "all_possible_transitions", "epsilon", "period", "delta", "num_memories")
@@ -85,22 +86,30 @@ _PARAMS = (("templates", "columns", "min_count", "scheme", "constrained", "stack
 class CRFTagger:
     """A CRF tagger over feature templates.
 
+    When the tags are chunk labels, the CRF learns them re-encoded by default in IOBES, a
+    scheme that suits a first-order model (``scheme``), and decodes with the scheme's illegal
+    transitions forbidden (``constrained``); the output is in the scheme of the training
+    data. The fitted attributes (trailing underscore) exist after :meth:`train` or
+    :meth:`load`.
+
     Parameters
     ----------
     templates : str or list, default "ner"
         A built-in template set of :mod:`fastseq.features` (``"pos"``, ``"chunk"``,
         ``"ner"``, ``"crfsuite_chunk"``) or a list of templates.
     columns : sequence of str, optional
-        Names of the input columns of token tuples (see the module docstring).
+        Names of the input columns of token tuples (default, by tuple width: ``("w",)``,
+        ``("w", "pos")``, ``("w", "pos", "chunk")``; wider tuples need names). See the Notes.
     min_count : int or dict, optional
-        Passed to :class:`fastseq.features.FeatureExtractor` (values of a field rarer than
-        this in training are treated as unseen; default: the template set's).
-    scheme : "auto", None or a scheme name, default "auto"
+        Passed to :class:`fastseq.features.FeatureExtractor`: values of a field rarer than
+        this in training are treated as unseen (an int for every field, a dict
+        ``{field: count}`` for the fields it names; default: 1, keep everything).
+    scheme : "auto", None or str, default "auto"
         When the tags are chunk labels (``O`` plus ``B-``/``I-``/... prefixed types; the
-        scheme of the data is detected), the CRF learns them re-encoded in this scheme and
-        its output is converted back. ``"auto"``: IOBES (a label for single-token chunks
-        and for chunk ends, which a first-order CRF benefits from); None: the tags as they
-        are.
+        scheme of the data is detected), the CRF learns them re-encoded in this scheme (one
+        of :data:`fastseq.schemes.SCHEMES`, spelt exactly) and its output is converted back.
+        ``"auto"``: IOBES (a label for single-token chunks and for chunk ends, which a
+        first-order CRF benefits from); None: the tags as they are.
     constrained : bool, default True
         Decode chunk labels with the transitions the scheme forbids (``O`` -> ``I-X``, ...)
         set to -inf, so every output is well formed.
@@ -113,26 +122,129 @@ class CRFTagger:
         model trained on the others), so the second level learns how far to trust them.
         0: a single CRF; >= 2: that many folds (with 2 folds, training costs about three
         single trainings); None: :data:`DEFAULT_STACK` for a built-in set, else 0.
-    algorithm, c1, c2, max_iterations, min_freq, all_possible_states,
-    all_possible_transitions, epsilon, period, delta, num_memories :
-        Passed to :class:`fastseq.crf.CRF`. For a built-in template set, ``c1`` / ``c2`` left
-        at None take the values of :data:`DEFAULT_REGULARIZATION`.
-    verbose : bool -- print training progress.
-    n_threads : int, optional -- threads (None: all the process may use).
+    algorithm : {"lbfgs", "ap"}, optional
+        Training algorithm of :class:`fastseq.crf.CRF`: L-BFGS (OWL-QN when ``c1 > 0``; the
+        default) or the averaged perceptron.
+    c1 : float, optional
+        L1 coefficient (lbfgs). For a built-in template set, ``c1`` and ``c2`` both left at
+        None take the values of :data:`DEFAULT_REGULARIZATION`; else the CRF's defaults.
+    c2 : float, optional
+        L2 coefficient (lbfgs; see ``c1``).
+    max_iterations : int, optional
+        Passed to :class:`fastseq.crf.CRF` (None: its default), as the parameters below.
+    min_freq : float, optional
+        Keep only features at least this frequent in the training data.
+    all_possible_states : bool, optional
+        Also create the state features of (attribute, label) pairs never seen in training.
+    all_possible_transitions : bool, optional
+        Also create the transition features of label pairs never seen in training.
+    epsilon : float, optional
+        Stopping threshold: lbfgs, on the relative gradient norm; ap, on the error rate of
+        an epoch.
+    period : int, optional
+        With lbfgs, stop when the objective improved by less than ``delta`` (relative) over
+        this many iterations.
+    delta : float, optional
+        See ``period``.
+    num_memories : int, optional
+        L-BFGS corrections kept.
+    verbose : bool, default False
+        Print training progress (to stderr).
+    n_threads : int, optional
+        Threads (None: all the process may use).
 
-    After training: ``features_`` (the :class:`~fastseq.features.FeatureExtractor`),
-    ``crf_`` (the :class:`~fastseq.crf.CRF`), ``level1_`` (the first-level tagger of a stacked
-    tagger, else None), ``tags_``, ``train_time_`` / ``feature_time_`` (seconds).
+    Attributes
+    ----------
+    features_ : fastseq.features.FeatureExtractor
+        The fitted feature extractor (of the second level for a stacked tagger).
+    crf_ : fastseq.crf.CRF
+        The trained CRF; its ``classes_`` are the labels it learnt (in ``scheme_train_``).
+    level1_ : CRFTagger or None
+        The first-level tagger of a stacked tagger, else None.
+    tags_ : list of str
+        The labels of the training data, in order of first appearance.
+    scheme_in_, scheme_train_ : str or None
+        The detected scheme of the training labels and the scheme the CRF learnt them in;
+        None when the tags are not chunk labels or ``scheme=None``.
+    input_columns_ : tuple of str or None
+        Names of the input columns of tuple sentences (None for dict sentences).
+    n_train_tokens_, n_train_sents_ : int
+        Size of the training data.
+    train_time_, feature_time_ : float
+        Seconds the training took, and those spent preparing the CRF's input (featurising;
+        the second level's for a stacked tagger). Set by :meth:`train` only.
+    metadata : dict
+        Free-form, JSON-serialisable information saved with the model (empty by default).
+
+    Raises
+    ------
+    TypeError
+        If ``templates``, ``columns``, ``constrained`` or ``stack`` has the wrong type, or a
+        ``min_count`` key is not a str.
+    ValueError
+        If ``templates`` names no built-in set or holds an invalid template, ``scheme`` is
+        not "auto", None or a scheme name, ``stack`` is 1 or negative, or ``min_count`` is
+        not an int >= 1 (or a dict of them).
+
+    See Also
+    --------
+    HMMTagger : A TnT-style HMM tagger, with the same interface.
+    fastseq.crf.CRF : The CRF itself, over feature dicts.
+
+    Notes
+    -----
+    .. rubric:: Input
+
+    Training sentences are lists of tuples ``(word, [other input columns...], tag)``: the last
+    element is the tag, the others are the input columns, named by ``columns`` (default, by
+    tuple width: ``("w",)``, ``("w", "pos")``, ``("w", "pos", "chunk")``). CoNLL-2000 chunking
+    is ``(word, pos, chunk)``, CoNLL-2003 NER ``(word, pos, chunk, ner)``. Sentences in the
+    format of :mod:`fastseq.io` (dicts of columns) work too, with ``tag="ner"`` naming the label
+    column. Tagging takes the same input without the tag: a list of words (when the templates
+    read words only) or of tuples of the input columns.
+
+    .. rubric:: Speed
+
+    All sentences of a call are featurised together (vectorised templates) and decoded by one
+    batched Viterbi call; training is :class:`fastseq.crf.CRF` (L-BFGS on the batched CRF
+    gradient kernel).
+
+    .. rubric:: File format
+
+    :meth:`CRFTagger.save` writes the ZIP container of :mod:`fastseq.crf` (``model.json`` +
+    ``arrays/<name>.npy``) with ``"format": "fastseq.CRFTagger"``: the tagger parameters, the
+    feature extractor (templates, per-field vocabularies in ``model.json``; the sorted attribute
+    key tables as ``feat_table_<j>`` arrays) and the CRF (``crf_*`` arrays); a stacked tagger
+    adds its first level, written the same way, as ``"level1"`` in ``model.json`` and ``l1_*``
+    arrays. Loading never executes code from the file and validates everything.
+
+    Examples
+    --------
+    >>> from fastseq.taggers import CRFTagger
+    >>> train = [[("Ann", "B-PER"), ("Lee", "I-PER"), ("sings", "O")],
+    ...          [("Bob", "B-PER"), ("runs", "O")]]
+    >>> tagger = CRFTagger(templates="ner").train(train)
+    >>> tagger.scheme_in_, tagger.scheme_train_, tagger.crf_.classes_
+    ('IOB2', 'IOBES', ['B-PER', 'E-PER', 'O', 'S-PER'])
+    >>> tagger.predict([["Ann", "runs"], ["Bob", "Lee", "sings"]])
+    [['B-PER', 'O'], ['B-PER', 'I-PER', 'O']]
     """
 
-    #: the first level of a stacked tagger (set by train / load)
+    # the first level of a stacked tagger (set by train / load)
     level1_: Optional["CRFTagger"] = None
 
-    def __init__(self, templates="ner", columns: Optional[Sequence[str]] = None, *,
-                 min_count=None, scheme="auto", constrained=True, stack=None, algorithm=None,
-                 c1=None, c2=None, max_iterations=None, min_freq=None,
-                 all_possible_states=None, all_possible_transitions=None, epsilon=None,
-                 period=None, delta=None, num_memories=None, verbose=False, n_threads=None):
+    def __init__(self, templates: Union[str, Sequence[Template]] = "ner",
+                 columns: Optional[Sequence[str]] = None, *,
+                 min_count: Optional[Union[int, Dict[str, int]]] = None,
+                 scheme: Optional[str] = "auto", constrained: bool = True,
+                 stack: Optional[int] = None, algorithm: Optional[str] = None,
+                 c1: Optional[float] = None, c2: Optional[float] = None,
+                 max_iterations: Optional[int] = None, min_freq: Optional[float] = None,
+                 all_possible_states: Optional[bool] = None,
+                 all_possible_transitions: Optional[bool] = None,
+                 epsilon: Optional[float] = None, period: Optional[int] = None,
+                 delta: Optional[float] = None, num_memories: Optional[int] = None,
+                 verbose: bool = False, n_threads: Optional[int] = None) -> None:
         self.templates = templates
         self.columns = None if columns is None else tuple(columns)
         self.min_count = min_count
@@ -152,7 +264,7 @@ class CRFTagger:
         self.num_memories = num_memories
         self.verbose = verbose
         self.n_threads = n_threads
-        self.metadata: dict = {}
+        self.metadata: Dict[str, Any] = {}
         FeatureExtractor(templates, columns=self.columns, min_count=min_count)  # validates
         if scheme is not None and scheme != "auto" and scheme not in SCHEMES:
             raise ValueError(f"`scheme` must be 'auto', None or one of {SCHEMES}, got "
@@ -165,10 +277,55 @@ class CRFTagger:
             if stack < 0 or stack == 1:
                 raise ValueError(f"`stack` must be 0 (no stacking) or >= 2 folds, got {stack}")
 
-    def get_params(self, deep=True) -> dict:
+    def get_params(self, deep: bool = True) -> Dict[str, Any]:
+        """The constructor parameters (scikit-learn protocol).
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Ignored (there are no nested estimators to describe).
+
+        Returns
+        -------
+        dict
+            ``{name: value}`` of every constructor parameter, in signature order.
+
+        Examples
+        --------
+        >>> from fastseq.taggers import CRFTagger
+        >>> params = CRFTagger(templates="pos", c2=0.1).get_params()
+        >>> params["templates"], params["c2"], params["stack"]
+        ('pos', 0.1, None)
+        """
         return {p: getattr(self, p) for p in _PARAMS}
 
-    def set_params(self, **params):
+    def set_params(self, **params: Any) -> "CRFTagger":
+        """Set constructor parameters (scikit-learn protocol).
+
+        Unlike the constructor, this does not validate the values.
+
+        Parameters
+        ----------
+        **params : dict
+            ``name=value`` for constructor parameters.
+
+        Returns
+        -------
+        CRFTagger
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            If a name is not a constructor parameter.
+
+        Examples
+        --------
+        >>> from fastseq.taggers import CRFTagger
+        >>> tagger = CRFTagger().set_params(templates="pos", stack=0)
+        >>> tagger.templates, tagger.stack_folds
+        ('pos', 0)
+        """
         for k, v in params.items():
             if k not in _PARAMS:
                 raise ValueError(f"Invalid parameter {k!r} for CRFTagger; valid: {list(_PARAMS)}")
@@ -182,6 +339,15 @@ class CRFTagger:
 
     @property
     def is_fitted(self) -> bool:
+        """Whether the tagger is trained (by :meth:`train` or :meth:`load`).
+
+        Examples
+        --------
+        >>> from fastseq.taggers import CRFTagger
+        >>> tagger = CRFTagger(templates="pos", stack=0)
+        >>> tagger.is_fitted, tagger.train([[("hello", "INTJ")]]).is_fitted
+        (False, True)
+        """
         return hasattr(self, "crf_")
 
     def _require_fitted(self):
@@ -288,10 +454,51 @@ class CRFTagger:
         return words
 
     # -- training --------------------------------------------------------------------------
-    def train(self, tagged_sents, dev=None, *, tag: Optional[str] = None) -> "CRFTagger":
-        """Train on ``tagged_sents`` (see the module docstring). ``dev``: optional tagged
-        sentences evaluated after every iteration (see ``crf_.training_log_``; sentences
-        with a tag the training data lacks are left out of that monitoring)."""
+    def train(self, tagged_sents: Iterable[Any], dev: Optional[Iterable[Any]] = None, *,
+              tag: Optional[str] = None) -> "CRFTagger":
+        """Train on tagged sentences (replacing any previous model).
+
+        Parameters
+        ----------
+        tagged_sents : list of sentences
+            Each a list of tuples ``(word, [other input columns...], tag)`` of str, all
+            tokens of the same width (see "Input" in the Notes), or a dict of columns (the
+            format of :mod:`fastseq.io`), the labels in column ``tag``.
+        dev : list of sentences, optional
+            Tagged sentences in the same form, evaluated after every iteration (see
+            ``crf_.training_log_``; sentences with a tag the training data lacks are left
+            out of that monitoring).
+        tag : str, optional
+            Dict sentences: the label column (default: the last column of the first
+            sentence).
+
+        Returns
+        -------
+        CRFTagger
+            ``self``, trained.
+
+        Raises
+        ------
+        TypeError
+            If ``tagged_sents`` is not a list of sentences (a str or a dict, say), or a
+            token field is not a str.
+        ValueError
+            If there is no sentence, a token is not a tuple of two or more fields (an
+            untagged token), tokens have different widths, there are more input columns
+            than names for them, the ``tag`` column is missing, or a stacked tagger gets
+            fewer sentences than folds (or input with a ``"tag1"`` column already).
+
+        Examples
+        --------
+        >>> from fastseq.taggers import CRFTagger
+        >>> train = [[("He", "PRP", "B-NP"), ("runs", "VBZ", "B-VP")],
+        ...          [("The", "DT", "B-NP"), ("dog", "NN", "I-NP"), ("barks", "VBZ", "B-VP")]]
+        >>> tagger = CRFTagger(templates="chunk").train(train)
+        >>> tagger.input_columns_, tagger.n_train_tokens_, tagger.tags_
+        (('w', 'pos'), 5, ['B-NP', 'B-VP', 'I-NP'])
+        >>> tagger.tag([("The", "DT"), ("dog", "NN"), ("runs", "VBZ")])
+        [('The', 'B-NP'), ('dog', 'I-NP'), ('runs', 'B-VP')]
+        """
         t0 = time.perf_counter()
         inputs, labels, names = self._split_tagged(tagged_sents, "tagged_sents", tag)
         dev = None if dev is None else self._split_tagged(dev, "dev", tag)[:2]
@@ -299,8 +506,18 @@ class CRFTagger:
 
     @property
     def stack_folds(self) -> int:
-        """Jackknife folds of the stacked first level in effect (0: a single CRF): ``stack``,
-        or :data:`DEFAULT_STACK` of a built-in template set when ``stack`` is None."""
+        """Jackknife folds of the stacked first level in effect (0: a single CRF).
+
+        ``stack``, or :data:`DEFAULT_STACK` of a built-in template set when ``stack`` is None.
+
+        Examples
+        --------
+        >>> from fastseq.taggers import CRFTagger
+        >>> CRFTagger(templates="pos").stack_folds, CRFTagger(templates="ner").stack_folds
+        (2, 0)
+        >>> CRFTagger(templates="pos", stack=0).stack_folds
+        0
+        """
         if self.stack is not None:
             return int(self.stack)
         return DEFAULT_STACK.get(self.templates, 0) if isinstance(self.templates, str) else 0
@@ -444,16 +661,81 @@ class CRFTagger:
             out = self._convert(out, self.scheme_train_, self.scheme_in_)
         return out
 
-    def predict(self, sents) -> List[List[str]]:
-        """Tags only: ``[[tag, ...], ...]``."""
+    def predict(self, sents: Iterable[Any]) -> List[List[str]]:
+        """Tags only: ``[[tag, ...], ...]``.
+
+        Parameters
+        ----------
+        sents : list of sentences
+            Each a list of words (when the templates read words only) or of tuples of the
+            input columns (as in training, without the tag), or a dict of columns.
+
+        Returns
+        -------
+        list of lists of str
+            The tags of every sentence, one per token (chunk labels in the scheme of the
+            training data).
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            If the tagger is not trained.
+        TypeError
+            If ``sents`` is not a list of sentences (a str or a dict, say), a sentence is a
+            str (split it first), or a token is neither a str nor a tuple of str.
+        ValueError
+            If a token is the empty string.
+
+        Examples
+        --------
+        >>> from fastseq.taggers import CRFTagger
+        >>> train = [[("The", "DET"), ("dog", "NOUN"), ("barks", "VERB")],
+        ...          [("A", "DET"), ("cat", "NOUN"), ("sleeps", "VERB")]]
+        >>> tagger = CRFTagger(templates="pos").train(train)
+        >>> tagger.predict([["The", "cat", "barks"], ["A", "dog"]])
+        [['DET', 'NOUN', 'VERB'], ['DET', 'NOUN']]
+        """
         self._require_fitted()
         sents = self._inputs(sents, "sents")
         if not sents:
             return []
         return self._predict_inputs(sents)
 
-    def tag_sents(self, sents) -> List[List[Tuple[str, str]]]:
-        """Tag many sentences: ``[[(word, tag), ...], ...]``."""
+    def tag_sents(self, sents: Iterable[Any]) -> List[List[Tuple[str, str]]]:
+        """Tag many sentences: ``[[(word, tag), ...], ...]``.
+
+        All sentences are featurised together and decoded by one batched call.
+
+        Parameters
+        ----------
+        sents : list of sentences
+            Each a list of words (when the templates read words only) or of tuples of the
+            input columns (as in training, without the tag), or a dict of columns.
+
+        Returns
+        -------
+        list of lists of (str, str)
+            ``(word, tag)`` for every token of every sentence.
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            If the tagger is not trained.
+        TypeError
+            If ``sents`` is not a list of sentences (a str or a dict, say), a sentence is a
+            str (split it first), or a token is neither a str nor a tuple of str.
+        ValueError
+            If a token is the empty string.
+
+        Examples
+        --------
+        >>> from fastseq.taggers import CRFTagger
+        >>> train = [[("The", "DET"), ("dog", "NOUN"), ("barks", "VERB")],
+        ...          [("A", "DET"), ("cat", "NOUN"), ("sleeps", "VERB")]]
+        >>> tagger = CRFTagger(templates="pos").train(train)
+        >>> tagger.tag_sents([["The", "cat", "barks"], ["A", "dog"]])
+        [[('The', 'DET'), ('cat', 'NOUN'), ('barks', 'VERB')], [('A', 'DET'), ('dog', 'NOUN')]]
+        """
         self._require_fitted()
         sents = self._inputs(sents, "sents")
         if not sents:
@@ -461,17 +743,83 @@ class CRFTagger:
         tags = self._predict_inputs(sents)
         return [list(zip(w, t)) for w, t in zip(self._words(sents), tags)]
 
-    def tag(self, tokens) -> List[Tuple[str, str]]:
-        """Tag one sentence: a list of words (or of tuples of the input columns)."""
+    def tag(self, tokens: Any) -> List[Tuple[str, str]]:
+        """Tag one sentence: a list of words (or of tuples of the input columns).
+
+        Parameters
+        ----------
+        tokens : list of str, list of tuples of str, or dict
+            The sentence: its words (when the templates read words only), tuples of its
+            input columns (as in training, without the tag), or a dict of columns.
+
+        Returns
+        -------
+        list of (str, str)
+            ``(word, tag)`` for every token.
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            If the tagger is not trained.
+        TypeError
+            If ``tokens`` is a str (split it first, e.g. ``text.split()``), or a token is
+            neither a str nor a tuple of str.
+        ValueError
+            If a token is the empty string.
+
+        Examples
+        --------
+        >>> from fastseq.taggers import CRFTagger
+        >>> train = [[("The", "DET"), ("dog", "NOUN"), ("barks", "VERB")],
+        ...          [("A", "DET"), ("cat", "NOUN"), ("sleeps", "VERB")]]
+        >>> tagger = CRFTagger(templates="pos").train(train)
+        >>> tagger.tag("The cat barks".split())
+        [('The', 'DET'), ('cat', 'NOUN'), ('barks', 'VERB')]
+        """
         if isinstance(tokens, str):
             raise TypeError("`tokens` must be a list of tokens, not a str (split it first, "
                             "e.g. text.split())")
         return self.tag_sents([tokens])[0]
 
-    def predict_marginals(self, sents) -> List[List[Dict[str, float]]]:
-        """Per sentence, per token: ``{tag: probability}`` over the CRF's labels (those of
-        ``scheme_train_`` when chunk labels are re-encoded), under the same constraints as
-        decoding."""
+    def predict_marginals(self, sents: Iterable[Any]) -> List[List[Dict[str, float]]]:
+        """Per sentence, per token: ``{tag: probability}`` over the CRF's labels.
+
+        The labels are ``crf_.classes_``: those of ``scheme_train_`` when chunk labels are
+        re-encoded (``"S-PER"``, ``"E-PER"``, ... for IOBES), not converted back. The
+        probabilities are under the same constraints as decoding; a forbidden label has
+        probability 0.
+
+        Parameters
+        ----------
+        sents : list of sentences
+            Each a list of words (when the templates read words only) or of tuples of the
+            input columns (as in training, without the tag), or a dict of columns.
+
+        Returns
+        -------
+        list of lists of dict
+            ``{label: probability}`` (summing to 1) for every token of every sentence.
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            If the tagger is not trained.
+        TypeError
+            If ``sents`` is not a list of sentences (a str or a dict, say), a sentence is a
+            str (split it first), or a token is neither a str nor a tuple of str.
+        ValueError
+            If a token is the empty string.
+
+        Examples
+        --------
+        >>> from fastseq.taggers import CRFTagger
+        >>> train = [[("The", "DET"), ("dog", "NOUN"), ("barks", "VERB")],
+        ...          [("A", "DET"), ("cat", "NOUN"), ("sleeps", "VERB")]]
+        >>> tagger = CRFTagger(templates="pos").train(train)
+        >>> probs = tagger.predict_marginals([["The", "cat"]])[0][1]
+        >>> sorted(probs), max(probs, key=probs.get), round(sum(probs.values()), 6)
+        (['DET', 'NOUN', 'VERB'], 'NOUN', 1.0)
+        """
         self._require_fitted()
         sents = self._inputs(sents, "sents")
         if not sents:
@@ -487,15 +835,88 @@ class CRFTagger:
         return out
 
     # -- evaluation ------------------------------------------------------------------------
-    def evaluate(self, gold_sents, *, tag: Optional[str] = None) -> float:
-        """Token accuracy on tagged sentences."""
+    def evaluate(self, gold_sents: Iterable[Any], *, tag: Optional[str] = None) -> float:
+        """Token accuracy on tagged sentences.
+
+        Parameters
+        ----------
+        gold_sents : list of sentences
+            Tagged sentences, in the form :meth:`train` reads; a word seen in training counts
+            as known.
+        tag : str, optional
+            Dict sentences: the label column (default: the last column).
+
+        Returns
+        -------
+        float
+            The fraction of tokens tagged as in the gold data (NaN when there is no token).
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            If the tagger is not trained.
+        TypeError
+            If ``gold_sents`` is not a list of sentences, or a token field is not a str.
+        ValueError
+            If there is no sentence, a token is not a tuple of two or more fields, tokens
+            have different widths, or the ``tag`` column is missing.
+
+        See Also
+        --------
+        evaluation_report : Accuracies, per-tag and chunk scores, and the speed.
+
+        Examples
+        --------
+        >>> from fastseq.taggers import CRFTagger
+        >>> train = [[("The", "DET"), ("dog", "NOUN"), ("barks", "VERB")],
+        ...          [("A", "DET"), ("cat", "NOUN"), ("sleeps", "VERB")]]
+        >>> tagger = CRFTagger(templates="pos").train(train)
+        >>> tagger.evaluate([[("The", "DET"), ("cat", "NOUN"), ("barks", "NOUN")]])
+        0.6666666666666666
+        """
         return self.evaluation_report(gold_sents, tag=tag, per_tag=False).accuracy
 
-    def evaluation_report(self, gold_sents, *, tag: Optional[str] = None,
+    def evaluation_report(self, gold_sents: Iterable[Any], *, tag: Optional[str] = None,
                           per_tag: bool = True) -> TaggerEvaluation:
         """Accuracy (overall, known / unknown words), per-tag scores, CoNLL chunk scores
-        when the tags are chunk labels, and the tagging speed (see
-        :class:`~fastseq.taggers.TaggerEvaluation`)."""
+        when the tags are chunk labels, and the tagging speed.
+
+        Parameters
+        ----------
+        gold_sents : list of sentences
+            Tagged sentences, in the form :meth:`train` reads; a word seen in training counts
+            as known.
+        tag : str, optional
+            Dict sentences: the label column (default: the last column).
+        per_tag : bool, default True
+            Also compute the per-tag (and, for chunk labels, per-type) scores.
+
+        Returns
+        -------
+        TaggerEvaluation
+            The scores (see :class:`~fastseq.taggers.TaggerEvaluation`); ``str()`` of it is
+            a printable report.
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            If the tagger is not trained.
+        TypeError
+            If ``gold_sents`` is not a list of sentences, or a token field is not a str.
+        ValueError
+            If there is no sentence, a token is not a tuple of two or more fields, tokens
+            have different widths, or the ``tag`` column is missing.
+
+        Examples
+        --------
+        >>> from fastseq.taggers import CRFTagger
+        >>> train = [[("Ann", "B-PER"), ("Lee", "I-PER"), ("sings", "O")],
+        ...          [("Bob", "B-PER"), ("runs", "O")]]
+        >>> tagger = CRFTagger(templates="ner").train(train)
+        >>> e = tagger.evaluation_report([[("Bob", "B-PER"), ("Lee", "I-PER"), ("runs", "O")]])
+        >>> e.accuracy, e.f1, e.n_unknown, sorted(e.per_type)
+        (1.0, 1.0, 0, ['PER'])
+        """
         self._require_fitted()
         inputs, gold, _ = self._split_tagged(gold_sents, "gold_sents", tag)
         t0 = time.perf_counter()
@@ -505,8 +926,40 @@ class CRFTagger:
                         per_tag=per_tag)
 
     # -- persistence -----------------------------------------------------------------------
-    def save(self, path) -> None:
-        """Write the tagger to ``path`` (see "File format" in the module docstring)."""
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Write the tagger to ``path`` (see "File format" in the Notes).
+
+        The file is written atomically (to a temporary file, then renamed); an existing file
+        is replaced. :attr:`metadata` is saved with the model.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write.
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            If the tagger is not trained.
+        TypeError
+            If :attr:`metadata` is not JSON-serialisable.
+
+        See Also
+        --------
+        load : Read the file back.
+        fastseq.taggers.load_tagger : Read a tagger file of any kind.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from fastseq.taggers import CRFTagger
+        >>> tagger = CRFTagger(templates="pos", stack=0).train([[("the", "DET"), ("dog", "NOUN")]])
+        >>> tagger.metadata["corpus"] = "toy"
+        >>> path = os.path.join(tempfile.mkdtemp(), "crf.zip")
+        >>> tagger.save(path)
+        >>> CRFTagger.load(path).metadata
+        {'corpus': 'toy'}
+        """
         self._require_fitted()
         meta, arrays = self._parts()
         try:
@@ -546,17 +999,93 @@ class CRFTagger:
         return meta, arrays
 
     @classmethod
-    def load(cls, path, *, n_threads=None) -> "CRFTagger":
-        """Read a tagger written by :meth:`save` (never executes code from the file)."""
+    def load(cls, path: Union[str, "os.PathLike[str]"], *,
+             n_threads: Optional[int] = None) -> "CRFTagger":
+        """Read a tagger written by :meth:`save` (never executes code from the file).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The model file.
+        n_threads : int, optional
+            Threads of the loaded tagger (None: every core the process may use); not stored
+            in the file.
+
+        Returns
+        -------
+        CRFTagger
+            The trained tagger, with the saved parameters and :attr:`metadata`
+            (``train_time_`` and ``feature_time_`` are not saved).
+
+        Raises
+        ------
+        FileNotFoundError
+            When there is no such file.
+        fastseq.exceptions.ModelFileError
+            When the file is not a valid CRF tagger model (a :class:`ValueError`): not a
+            model archive, another kind of model, a newer format version, or contents that do
+            not check out.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from fastseq.taggers import CRFTagger
+        >>> path = os.path.join(tempfile.mkdtemp(), "crf.zip")
+        >>> tagger = CRFTagger(templates="pos", stack=0).train([[("the", "DET"), ("dog", "NOUN")]])
+        >>> tagger.save(path)
+        >>> CRFTagger.load(path, n_threads=1).tag(["the", "dog"])
+        [('the', 'DET'), ('dog', 'NOUN')]
+        """
         meta, arrays = read_archive(path)
         return cls.from_archive_parts(meta, arrays, where=os.fspath(path), n_threads=n_threads)
 
     @classmethod
-    def from_archive_parts(cls, meta: dict, arrays: Dict[str, np.ndarray], *, where: str,
-                           n_threads: Optional[int] = None) -> "CRFTagger":
-        """The tagger a model file holds, from its parts (see :func:`fastseq.taggers.load_tagger`);
-        everything is checked and a :class:`fastseq.exceptions.ModelFileError` naming
-        ``where`` raised for anything that does not check out."""
+    def from_archive_parts(cls, meta: Dict[str, Any], arrays: Dict[str, np.ndarray], *,
+                           where: str, n_threads: Optional[int] = None) -> "CRFTagger":
+        """The tagger a model file holds, from its parts.
+
+        This is what :meth:`load` and :func:`fastseq.taggers.load_tagger` do once the file is
+        read; everything is checked.
+
+        Parameters
+        ----------
+        meta : dict
+            The parsed ``model.json`` (see "File format" in the Notes).
+        arrays : dict of str to ndarray
+            The arrays of the file by name (``"crf_transitions"`` for
+            ``arrays/crf_transitions.npy``).
+        where : str
+            The file's name, for the error messages.
+        n_threads : int, optional
+            Threads of the tagger (None: every core the process may use).
+
+        Returns
+        -------
+        CRFTagger
+            The trained tagger.
+
+        Raises
+        ------
+        fastseq.exceptions.ModelFileError
+            When anything does not check out (the message names ``where``).
+
+        Examples
+        --------
+        >>> import io, json, os, tempfile, zipfile
+        >>> import numpy as np
+        >>> from fastseq.taggers import CRFTagger
+        >>> path = os.path.join(tempfile.mkdtemp(), "crf.zip")
+        >>> tagger = CRFTagger(templates="pos", stack=0).train([[("the", "DET"), ("dog", "NOUN")]])
+        >>> tagger.save(path)
+        >>> with zipfile.ZipFile(path) as zf:
+        ...     meta = json.loads(zf.read("model.json"))
+        ...     arrays = {name[7:-4]: np.load(io.BytesIO(zf.read(name)))
+        ...               for name in zf.namelist() if name.startswith("arrays/")}
+        >>> meta["format"], meta["tags"]
+        ('fastseq.CRFTagger', ['DET', 'NOUN'])
+        >>> CRFTagger.from_archive_parts(meta, arrays, where=path).tag(["the", "dog"])
+        [('the', 'DET'), ('dog', 'NOUN')]
+        """
         bad, params = check_model(meta, where, FORMAT, FORMAT_VERSION, "CRFTagger",
                                   _PARAMS)
         fmeta, cmeta = meta.get("features"), meta.get("crf")
@@ -576,7 +1105,7 @@ class CRFTagger:
         elif l1arrays:
             raise bad("first-level arrays without `level1`")
         fx = FeatureExtractor.from_archive_parts(fmeta, farrays, where=where)
-        templates = params.get("templates") if params.get("templates") is not None \
+        templates: Any = params.get("templates") if params.get("templates") is not None \
             else fx.templates_
         kw = {k: v for k, v in params.items() if k not in ("templates",)}
         try:

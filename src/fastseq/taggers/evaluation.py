@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Collection, Dict, List, Optional, Sequence
+from typing import Any, Collection, Dict, Optional, Sequence
 
 import numpy as np
 
@@ -17,7 +17,10 @@ __all__ = ["TaggerEvaluation", "evaluate", "per_tag_scores"]
 class TaggerEvaluation:
     """Evaluation of a tagger on gold data.
 
-    Attributes
+    Made by :func:`evaluate` and by the taggers' ``evaluation_report``. Every parameter is
+    kept as the attribute of the same name; ``str(evaluation)`` is :meth:`report`.
+
+    Parameters
     ----------
     accuracy : float
         Token accuracy (NaN when there is no token).
@@ -25,16 +28,21 @@ class TaggerEvaluation:
         Token accuracy on the words seen / not seen in training (NaN when there is none).
     n_tokens, n_known, n_unknown : int
         Numbers of tokens, of known and of unknown words.
-    per_tag : dict
+    per_tag : dict, optional
         ``{tag: {"precision", "recall", "f1", "support"}}`` for every gold or predicted tag
-        (support = gold count).
-    tokens_per_s : float
+        (support = gold count; an undefined score is 0.0); empty when not computed.
+    tokens_per_s : float, default NaN
         The tagging speed measured (NaN when unknown).
-    precision, recall, f1 : float or None
+    precision, recall, f1 : float or None, default None
         When the tags are chunk labels (``O`` and ``B-``/``I-``/... prefixed types): CoNLL
         chunk scores, micro-averaged as conlleval does; else None.
-    per_type : dict
-        ``{chunk type: {"precision", "recall", "f1", "support"}}`` for chunk labels.
+    per_type : dict, optional
+        ``{chunk type: {"precision", "recall", "f1", "support"}}`` for chunk labels; empty
+        otherwise or when not computed.
+
+    See Also
+    --------
+    evaluate : Score predicted tags against gold ones.
 
     Examples
     --------
@@ -43,6 +51,8 @@ class TaggerEvaluation:
     ...              known_words={"Ann", "sings"})
     >>> round(e.accuracy, 3), e.n_unknown, e.f1
     (0.667, 1, 0.0)
+    >>> e.per_type
+    {'PER': {'precision': 0.0, 'recall': 0.0, 'f1': 0.0, 'support': 1}}
     """
 
     accuracy: float
@@ -58,8 +68,23 @@ class TaggerEvaluation:
     f1: Optional[float] = None
     per_type: Dict[str, Dict[str, float]] = field(default_factory=dict)
 
-    def as_dict(self) -> dict:
-        """The fields as a JSON-ready dict (undefined rates, NaN here, become None)."""
+    def as_dict(self) -> Dict[str, Any]:
+        """The fields as a JSON-ready dict (undefined rates, NaN here, become None).
+
+        Returns
+        -------
+        dict
+            ``{field: value}`` for ``accuracy``, ``known_accuracy``, ``unknown_accuracy``,
+            ``n_tokens``, ``n_known``, ``n_unknown``, ``tokens_per_s``, ``precision``,
+            ``recall``, ``f1``, ``per_type`` and ``per_tag``, in that order.
+
+        Examples
+        --------
+        >>> from fastseq.taggers import evaluate
+        >>> d = evaluate([["DET", "NOUN"]], [["DET", "VERB"]], [["the", "dog"]], {"the"}).as_dict()
+        >>> d["accuracy"], d["unknown_accuracy"], d["tokens_per_s"], d["f1"]
+        (0.5, 0.0, None, None)
+        """
         def num(x):
             return None if isinstance(x, float) and x != x else x
 
@@ -69,7 +94,37 @@ class TaggerEvaluation:
 
     def report(self, digits: int = 4) -> str:
         """A plain-text report: the accuracies, the chunk scores, then a table per chunk type
-        (chunk labels) or per tag."""
+        (chunk labels) or per tag.
+
+        The chunk-score line is there for chunk labels only, the speed line when the speed is
+        known, the table when per-tag (per-type) scores were computed.
+
+        Parameters
+        ----------
+        digits : int, default 4
+            Decimal places of the table's scores; percentages get ``max(digits - 2, 1)``.
+
+        Returns
+        -------
+        str
+            The report, lines separated by ``"\\n"`` (no final newline).
+
+        Examples
+        --------
+        >>> from fastseq.taggers import evaluate
+        >>> e = evaluate([["DET", "NOUN"], ["VERB"]], [["DET", "VERB"], ["VERB"]],
+        ...              [["the", "dog"], ["runs"]], known_words={"the", "runs"})
+        >>> print(e.report(digits=2))
+        tokens:           3
+        accuracy:         66.7 %
+        known words:      100.0 % (2 tokens)
+        unknown words:    0.0 % (1 tokens, 33.3 %)
+        <BLANKLINE>
+             tag  precision     recall   f1-score    support
+             DET       1.00       1.00       1.00          1
+            NOUN       0.00       0.00       0.00          1
+            VERB       0.50       1.00       0.67          1
+        """
         def pct(x):
             return "n/a" if x is None or x != x else f"{100 * x:.{max(digits - 2, 1)}f} %"
 
@@ -103,7 +158,29 @@ class TaggerEvaluation:
 
 
 def per_tag_scores(gold: Sequence[str], pred: Sequence[str]) -> Dict[str, Dict[str, float]]:
-    """Precision, recall, F1 and support of every tag of two aligned flat tag lists."""
+    """Precision, recall, F1 and support of every tag of two aligned flat tag lists.
+
+    Parameters
+    ----------
+    gold, pred : sequence of str
+        Gold and predicted tags, token for token (the same length).
+
+    Returns
+    -------
+    dict
+        ``{tag: {"precision": float, "recall": float, "f1": float, "support": int}}`` for
+        every gold or predicted tag, tags sorted; support is the gold count, and a score
+        whose denominator is zero is 0.0.
+
+    Examples
+    --------
+    >>> from fastseq.taggers.evaluation import per_tag_scores
+    >>> scores = per_tag_scores(["DET", "NOUN", "NOUN"], ["DET", "VERB", "NOUN"])
+    >>> scores["NOUN"]
+    {'precision': 1.0, 'recall': 0.5, 'f1': 0.6666666666666666, 'support': 2}
+    >>> scores["VERB"]
+    {'precision': 0.0, 'recall': 0.0, 'f1': 0.0, 'support': 0}
+    """
     labels = sorted(set(gold) | set(pred))
     index = {t: i for i, t in enumerate(labels)}
     g = np.fromiter((index[t] for t in gold), dtype=np.int64, count=len(gold))
@@ -121,10 +198,14 @@ def per_tag_scores(gold: Sequence[str], pred: Sequence[str]) -> Dict[str, Dict[s
                 "support": int(support[i])} for i, t in enumerate(labels)}
 
 
-def evaluate(gold: List[List[str]], pred: List[List[str]], words: List[List[str]],
-             known_words: Collection[str], seconds: float = float("nan"), *,
-             per_tag: bool = True) -> TaggerEvaluation:
+def evaluate(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]],
+             words: Sequence[Sequence[str]], known_words: Collection[str],
+             seconds: float = float("nan"), *, per_tag: bool = True) -> TaggerEvaluation:
     """Score predicted tag sequences against gold ones.
+
+    Chunk scores (CoNLL, micro-averaged, as :func:`fastseq.metrics.precision_recall_fscore_support`
+    computes them) are added when the gold and predicted tags together are chunk labels
+    (see :func:`fastseq.schemes.is_chunk_tagset`).
 
     Parameters
     ----------
@@ -134,14 +215,34 @@ def evaluate(gold: List[List[str]], pred: List[List[str]], words: List[List[str]
         The words of the sentences (a word in ``known_words`` counts as known).
     known_words : collection of str
         The words seen in training.
-    seconds : float, optional
-        Time the tagging took, for ``tokens_per_s``.
+    seconds : float, default NaN
+        Time the tagging took, for ``tokens_per_s`` (NaN or <= 0: speed unknown).
     per_tag : bool, default True
         Also fill ``per_tag`` (and ``per_type`` for chunk labels).
 
     Returns
     -------
     TaggerEvaluation
+        The accuracies, counts, speed and (per-tag, chunk) scores.
+
+    Raises
+    ------
+    ValueError
+        If ``gold``, ``pred`` and ``words`` do not hold as many tokens in all.
+
+    See Also
+    --------
+    fastseq.metrics.classification_report : Chunk scores with more options.
+
+    Examples
+    --------
+    >>> from fastseq.taggers import evaluate
+    >>> e = evaluate([["DET", "NOUN"], ["VERB"]], [["DET", "VERB"], ["VERB"]],
+    ...              [["the", "dog"], ["runs"]], known_words={"the", "runs"}, seconds=0.5)
+    >>> round(e.accuracy, 4), e.known_accuracy, e.unknown_accuracy, e.tokens_per_s
+    (0.6667, 1.0, 0.0, 6.0)
+    >>> e.per_tag["VERB"]
+    {'precision': 0.5, 'recall': 1.0, 'f1': 0.6666666666666666, 'support': 1}
     """
     g = [t for s in gold for t in s]
     p = [t for s in pred for t in s]
@@ -171,7 +272,8 @@ def evaluate(gold: List[List[str]], pred: List[List[str]], words: List[List[str]
             if per_tag:
                 types = sorted({e[0] for s in gold for e in get_entities(s)}
                                | {e[0] for s in pred for e in get_entities(s)})
-                P, R, Fs, S = precision_recall_fscore_support(gold, pred, average=None)
+                P, R, Fs, S = (np.asarray(x) for x in
+                               precision_recall_fscore_support(gold, pred, average=None))
                 res.per_type = {t: {"precision": float(a), "recall": float(b), "f1": float(c),
                                     "support": int(d)} for t, a, b, c, d in zip(types, P, R, Fs, S)}
     return res

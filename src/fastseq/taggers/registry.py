@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import Dict, Optional, Union
+from typing import Dict, Optional, Type, Union
 
 from .._archive import read_archive
 from ..exceptions import ModelFileError
@@ -10,16 +10,26 @@ from . import crf_tagger, hmm_tagger
 
 __all__ = ["TAGGER_FORMATS", "load_tagger"]
 
-#: model-file ``format`` -> the tagger class that reads it
-TAGGER_FORMATS: Dict[str, type] = {
+TAGGER_FORMATS: Dict[str, Union[Type[hmm_tagger.HMMTagger], Type[crf_tagger.CRFTagger]]] = {
     hmm_tagger.FORMAT: hmm_tagger.HMMTagger,
     crf_tagger.FORMAT: crf_tagger.CRFTagger,
 }
+"""Model-file ``format`` -> the tagger class that reads it (used by :func:`load_tagger`).
+
+Examples
+--------
+>>> from fastseq.taggers import TAGGER_FORMATS
+>>> sorted((k, v.__name__) for k, v in TAGGER_FORMATS.items())
+[('fastseq.CRFTagger', 'CRFTagger'), ('fastseq.HMMTagger', 'HMMTagger')]
+"""
 
 
-def load_tagger(path: "str | os.PathLike[str]", *, n_threads: Optional[int] = None
+def load_tagger(path: Union[str, "os.PathLike[str]"], *, n_threads: Optional[int] = None
                 ) -> Union[hmm_tagger.HMMTagger, crf_tagger.CRFTagger]:
     """Load any fastseq tagger file, whatever its kind.
+
+    Reading never executes code from the file (see :meth:`HMMTagger.load` and
+    :meth:`CRFTagger.load`).
 
     Parameters
     ----------
@@ -31,14 +41,15 @@ def load_tagger(path: "str | os.PathLike[str]", *, n_threads: Optional[int] = No
     Returns
     -------
     HMMTagger or CRFTagger
-        The tagger, chosen by the file's ``format``.
+        The tagger, chosen by the file's ``"format"`` (see :data:`TAGGER_FORMATS`).
 
     Raises
     ------
     FileNotFoundError
         When there is no such file.
     fastseq.exceptions.ModelFileError
-        When the file is not a valid fastseq tagger model.
+        When the file is not a valid fastseq tagger model: not a model archive, an unknown
+        ``"format"``, a newer format version, or contents that do not check out.
 
     Examples
     --------
