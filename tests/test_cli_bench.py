@@ -164,3 +164,26 @@ def test_bench_shows_a_stored_run(tmp_path, capsys):
     assert rows and rows[0].startswith("log_partition B=4 T=6 N=3 f64")
     assert cli.main(["bench", "--from-json", str(tmp_path / "none.json")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_best_time_reports_the_loops_it_measured():
+    from fastseq.bench import best_time
+
+    calls = []
+    t = best_time(lambda: calls.append(1), budget=0)  # the first call only
+    assert (t.repeats, t.loops, len(calls)) == (1, 1, 1)
+    calls.clear()
+    t = best_time(lambda: calls.append(1), budget=0.05, min_time=0.001, max_repeats=3)
+    assert t.repeats == 3
+    assert len(calls) >= 1 + t.loops  # the first call, then the repeats, the last of t.loops
+
+
+@pytest.mark.parametrize("kw", [{"mode": "fast"}, {"impl": "numpy"}])
+def test_run_bench_rejects_unknown_settings(kw):
+    from fastseq.bench import run_bench
+    from fastseq.bench.cases import get_cases
+
+    with pytest.raises(ValueError, match=next(iter(kw))):
+        run_bench(peers=(), **kw)
+    with pytest.raises(ValueError, match="mode"):
+        get_cases("fast")

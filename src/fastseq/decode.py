@@ -10,8 +10,10 @@ decode, and with both, both apply. The work is one call of :func:`fastseq.viterb
 from __future__ import annotations
 
 import numbers
+from typing import Any, List, Optional, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import ops
 from .schemes import allowed_transitions, normalize_scheme
@@ -81,8 +83,11 @@ def _lengths_from(mask, lengths, B, T):
     return m.sum(axis=1, dtype=np.int64)
 
 
-def decode(scores, *, labels=None, scheme=None, transitions=None, start=None, end=None,
-           lengths=None, mask=None, nbest=1, n_threads=None):
+def decode(scores: ArrayLike, *, labels: Optional[Sequence[str]] = None,
+           scheme: Optional[str] = None, transitions: Optional[ArrayLike] = None,
+           start: Optional[ArrayLike] = None, end: Optional[ArrayLike] = None,
+           lengths: Optional[ArrayLike] = None, mask: Optional[ArrayLike] = None,
+           nbest: int = 1, n_threads: Optional[int] = None) -> Optional[List[Any]]:
     """Best legal paths through per-token ``scores``.
 
     Parameters
@@ -93,6 +98,8 @@ def decode(scores, *, labels=None, scheme=None, transitions=None, start=None, en
         ``(B, T, N)``; or, with ``lengths``, a 2-D ``(L, N)`` concatenation of sequences
         (``lengths`` summing to ``L``). numpy arrays, torch tensors (CPU tensors are read
         without copying; others are moved to the CPU) and any DLPack / buffer-protocol array.
+        float32 and float64 scores are decoded in their own dtype; integer and other float
+        dtypes are converted to float64 (torch float16 / bfloat16 to float32).
     labels : sequence of str, optional
         The label of each of the ``N`` columns (e.g. ``model.config.id2label`` values in
         order). When given, the paths are returned as label strings.
@@ -119,29 +126,30 @@ def decode(scores, *, labels=None, scheme=None, transitions=None, start=None, en
 
     Returns
     -------
-    Python lists, each path cut to its sequence's length. A path is a ``list`` of label
-    strings when ``labels`` is given, else a ``list`` of int label indices.
+    paths : list or None
+        Python lists, each path cut to its sequence's length. A path is a ``list`` of
+        label strings when ``labels`` is given, else a ``list`` of int label indices.
 
-    * one sequence (2-D ``scores``, no ``lengths``): a path; with ``nbest > 1`` a list of up
-      to ``nbest`` paths;
-    * a batch: a list with one entry per sequence, each a path (or, with ``nbest > 1``, a
-      list of up to ``nbest`` paths).
+        * one sequence (2-D ``scores``, no ``lengths``): a path; with ``nbest > 1`` a list
+          of up to ``nbest`` paths;
+        * a batch: a list with one entry per sequence, each a path (or, with
+          ``nbest > 1``, a list of up to ``nbest`` paths).
 
-    Only allowed paths are returned: with ``nbest > 1`` a sequence with fewer than ``nbest``
-    allowed paths gets fewer; with ``nbest=1`` a sequence with no allowed path at all (only
-    possible when ``scores``, ``transitions``, ``start`` or ``end`` hold ``-inf``) gets
-    ``None``.
+        Only allowed paths are returned: with ``nbest > 1`` a sequence with fewer than
+        ``nbest`` allowed paths gets fewer; with ``nbest=1`` a sequence with no allowed
+        path at all (only possible when ``scores``, ``transitions``, ``start`` or ``end``
+        hold ``-inf``) gets ``None``.
 
     Raises
     ------
     ValueError
-        wrong shapes (``scores`` not 2-D/3-D, ``labels`` not of length ``N``,
+        Wrong shapes (``scores`` not 2-D/3-D, ``labels`` not of length ``N``,
         ``transitions``/``start``/``end``/``lengths``/``mask`` not matching), unknown
         ``scheme``, ``scheme`` without ``labels``, labels that do not fit the scheme, both
         ``lengths`` and ``mask``, a ``mask`` that is not a prefix, ``nbest < 1``, NaN or
         ``+inf`` scores.
     TypeError
-        non-numeric ``scores``, non-int ``nbest``, ``labels`` a single string or holding
+        Non-numeric ``scores``, non-int ``nbest``, ``labels`` a single string or holding
         non-strings.
 
     Examples
@@ -154,6 +162,14 @@ def decode(scores, *, labels=None, scheme=None, transitions=None, start=None, en
     ['I-PER', 'I-PER']
     >>> decode(logits, labels=labels, scheme="IOB2")
     ['B-PER', 'I-PER']
+
+    A padded batch with its lengths, and the two best paths of each sequence:
+
+    >>> batch = np.stack([logits, logits[::-1]])          # (B, T, N) = (2, 2, 3)
+    >>> decode(batch, labels=labels, scheme="IOB2", lengths=[2, 1])
+    [['B-PER', 'I-PER'], ['B-PER']]
+    >>> decode(batch, labels=labels, scheme="IOB2", lengths=[2, 1], nbest=2)
+    [[['B-PER', 'I-PER'], ['O', 'B-PER']], [['B-PER'], ['O']]]
     """
     em = _scores_array(scores)
     if em.ndim not in (2, 3):

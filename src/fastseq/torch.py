@@ -32,10 +32,11 @@ Beyond pytorch-crf:
 from __future__ import annotations
 
 import numbers
-from typing import Optional
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch import nn
 from torch.autograd.function import once_differentiable
 
@@ -386,36 +387,120 @@ def _as_bool_tensor(x, shape, name):
 
 
 class CRF(nn.Module):
-    """Linear-chain conditional random field, API-compatible with ``torchcrf.CRF`` 0.7.2.
+    """Linear-chain conditional random field layer, API-compatible with ``torchcrf.CRF`` 0.7.2.
 
-    Args:
-        num_tags: number of tags.
-        batch_first: whether dimension 0 of emissions/tags/mask is the batch (else time).
-        constraints: optional ``(trans_mask (N, N), start_mask (N,), end_mask (N,))`` boolean
-            masks of the allowed moves, as returned by
-            :func:`fastseq.allowed_transitions(labels, scheme) <fastseq.allowed_transitions>`
-            (an entry may be ``None``: everything allowed). Forbidden moves get ``-inf``
-            added to their scores in the log-likelihood, marginals and decoding. Stored as
-            non-persistent buffers (``trans_constraint``, ``start_constraint``,
-            ``end_constraint``, ``0``/``-inf``), so ``state_dict()`` holds exactly the three
-            parameters of pytorch-crf and loads into/from ``torchcrf.CRF``.
-        n_threads: threads for the C kernels (``None``: every core the process may use;
-            see :func:`fastseq.ops.effective_n_threads`). Keyword-only.
-        backend: ``"auto"`` (default: C kernels for CPU float32/float64 tensors, pure torch
-            otherwise), ``"c"`` (always the C kernels: CPU tensors only) or ``"torch"`` (always
-            the pure-torch implementation). Keyword-only; may be changed on the instance.
+    On CPU float32 / float64 tensors the work runs in fastseq's C kernels; elsewhere (a GPU,
+    another dtype, ``backend="torch"``) a vectorised pure-torch implementation gives the
+    same results.
 
-    Attributes:
-        start_transitions (`~torch.nn.Parameter`): ``(num_tags,)`` scores of the first tag.
-        end_transitions (`~torch.nn.Parameter`): ``(num_tags,)`` scores of the last tag.
-        transitions (`~torch.nn.Parameter`): ``(num_tags, num_tags)``; ``[i, j]`` scores the
-            move from tag ``i`` to tag ``j``.
+    Parameters
+    ----------
+    num_tags : int
+        Number of tags ``N``.
+    batch_first : bool, default=False
+        Whether dimension 0 of emissions / tags / mask is the batch (else time).
+    constraints : tuple of three array-like of bool, optional
+        ``(trans_mask (N, N), start_mask (N,), end_mask (N,))`` boolean masks of the
+        allowed moves, as returned by
+        :func:`fastseq.allowed_transitions(labels, scheme) <fastseq.allowed_transitions>`
+        (numpy arrays or tensors; an entry may be None: everything allowed). Forbidden
+        moves get ``-inf`` added to their scores in the log-likelihood, marginals and
+        decoding, so decoded tag sequences are always well-formed.
+    n_threads : int, optional
+        Threads for the C kernels (None: every core the process may use; -1: all cores;
+        see :func:`fastseq.ops.effective_n_threads`). Keyword-only.
+    backend : {"auto", "c", "torch"}, default="auto"
+        ``"auto"``: the C kernels for CPU float32 / float64 tensors, pure torch otherwise;
+        ``"c"``: always the C kernels (CPU tensors only); ``"torch"``: always the
+        pure-torch implementation. Keyword-only; may be changed on the instance.
 
-    All three are initialised uniformly in [-0.1, 0.1], in the order start, end,
-    transitions (as pytorch-crf does, so a seeded model starts with the same values).
+    Attributes
+    ----------
+    start_transitions : torch.nn.Parameter of shape (num_tags,)
+        Scores of the first tag.
+    end_transitions : torch.nn.Parameter of shape (num_tags,)
+        Scores of the last tag.
+    transitions : torch.nn.Parameter of shape (num_tags, num_tags)
+        ``transitions[i, j]`` scores the move from tag ``i`` to tag ``j``.
+    trans_constraint, start_constraint, end_constraint : torch.Tensor or None
+        The constraints as ``0`` / ``-inf`` biases of shapes ``(N, N)``, ``(N,)``,
+        ``(N,)``; None where every move is allowed. Non-persistent buffers, so
+        ``state_dict()`` holds exactly the three parameters of pytorch-crf and loads
+        into / from ``torchcrf.CRF``.
+    num_tags : int
+        Number of tags.
+    batch_first : bool
+        The layout of the inputs.
+    n_threads : int or None
+        Threads for the C kernels.
+
+    Raises
+    ------
+    TypeError
+        If ``num_tags`` is not an int, a constraint mask is not boolean, or ``n_threads``
+        is neither None nor an int.
+    ValueError
+        If ``num_tags < 1``, ``constraints`` is not a triple, a mask has the wrong shape,
+        ``backend`` is unknown, or ``n_threads`` is 0 or below -1.
+
+    See Also
+    --------
+    fastseq.crf_nll : The loss and gradients computed on CPU tensors.
+    fastseq.allowed_transitions : The constraints of a tagging scheme.
+
+    Notes
+    -----
+    The three parameters are initialised uniformly in [-0.1, 0.1], in the order start,
+    end, transitions (as pytorch-crf does, so a seeded model starts with the same values).
+
+    Beyond pytorch-crf: ``decode(..., nbest=k)`` gives the k best paths,
+    :meth:`marginals` the per-token posteriors, and a mask may select any one contiguous
+    run of positions per sequence (left padding, or both sides; pytorch-crf requires the
+    first timestep to be on). A sequence whose mask is all off is empty: its
+    log-likelihood is 0 and its decoded path ``[]``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fastseq.torch import CRF
+    >>> _ = torch.manual_seed(0)
+    >>> crf = CRF(3, batch_first=True)
+    >>> emissions = torch.randn(2, 4, 3)            # (batch_size, seq_length, num_tags)
+    >>> tags = torch.tensor([[0, 1, 2, 1], [2, 2, 0, 0]])
+    >>> mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=torch.bool)
+    >>> loss = -crf(emissions, tags, mask=mask, reduction="mean")
+    >>> loss.backward()
+    >>> crf.transitions.grad.shape
+    torch.Size([3, 3])
+    >>> crf.decode(emissions, mask=mask)
+    [[0, 1, 2, 2], [0, 2]]
+    >>> list(crf.state_dict())
+    ['start_transitions', 'end_transitions', 'transitions']
+
+    Constraints keep decoded sequences well-formed: under IOB2 no sequence starts with
+    ``I-PER``, whatever the scores say.
+
+    >>> import fastseq
+    >>> labels = ["O", "B-PER", "I-PER"]
+    >>> crf = CRF(3, batch_first=True,
+    ...           constraints=fastseq.allowed_transitions(labels, "IOB2"))
+    >>> emissions = torch.tensor([[[0.0, 0.0, 5.0], [0.0, 0.0, 5.0]]])
+    >>> [labels[i] for i in crf.decode(emissions)[0]]
+    ['B-PER', 'I-PER']
     """
 
-    def __init__(self, num_tags: int, batch_first: bool = False, constraints=None, *,
+    num_tags: int
+    batch_first: bool
+    n_threads: Optional[int]
+    start_transitions: nn.Parameter
+    end_transitions: nn.Parameter
+    transitions: nn.Parameter
+    trans_constraint: Optional[torch.Tensor]
+    start_constraint: Optional[torch.Tensor]
+    end_constraint: Optional[torch.Tensor]
+
+    def __init__(self, num_tags: int, batch_first: bool = False,
+                 constraints: Optional[Sequence[Optional[ArrayLike]]] = None, *,
                  n_threads: Optional[int] = None, backend: str = "auto") -> None:
         if isinstance(num_tags, bool) or not isinstance(num_tags, numbers.Integral):
             raise TypeError(f"`num_tags` must be an int, got {type(num_tags).__name__}")
@@ -437,6 +522,20 @@ class CRF(nn.Module):
     # -- set-up ------------------------------------------------------------------------
     @property
     def backend(self) -> str:
+        """The implementation used: ``"auto"``, ``"c"`` or ``"torch"`` (settable).
+
+        Setting it to anything else raises ``ValueError``.
+
+        Examples
+        --------
+        >>> from fastseq.torch import CRF
+        >>> crf = CRF(3)
+        >>> crf.backend
+        'auto'
+        >>> crf.backend = "torch"
+        >>> crf.backend
+        'torch'
+        """
         return self._backend
 
     @backend.setter
@@ -463,7 +562,26 @@ class CRF(nn.Module):
             self.register_buffer(name, bias, persistent=False)
 
     def reset_parameters(self) -> None:
-        """Initialise the transition parameters uniformly in [-0.1, 0.1]."""
+        """Initialise the transition parameters uniformly in [-0.1, 0.1].
+
+        The order is start, end, transitions, as in pytorch-crf: a seeded model starts
+        with the same values. The constraints are kept.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from fastseq.torch import CRF
+        >>> crf = CRF(3)
+        >>> _ = torch.manual_seed(0)
+        >>> crf.reset_parameters()
+        >>> bool(crf.transitions.abs().max() <= 0.1)
+        True
+        >>> before = crf.transitions.detach().clone()
+        >>> _ = torch.manual_seed(0)
+        >>> crf.reset_parameters()
+        >>> torch.equal(crf.transitions, before)
+        True
+        """
         nn.init.uniform_(self.start_transitions, -0.1, 0.1)
         nn.init.uniform_(self.end_transitions, -0.1, 0.1)
         nn.init.uniform_(self.transitions, -0.1, 0.1)
@@ -571,19 +689,55 @@ class CRF(nn.Module):
                 mask: Optional[torch.Tensor] = None, reduction: str = "sum") -> torch.Tensor:
         """Log-likelihood of ``tags`` given ``emissions`` (differentiable).
 
-        Args:
-            emissions: ``(seq_length, batch_size, num_tags)``, or ``(batch_size, seq_length,
-                num_tags)`` with ``batch_first=True``.
-            tags: integer tensor ``(seq_length, batch_size)`` (``(batch_size, seq_length)``
-                with ``batch_first``); entries outside the mask are ignored.
-            mask: bool/uint8 tensor shaped like ``tags``; each sequence must be one
-                contiguous run of ``on`` positions (it may start after the first timestep).
-                ``None``: every position.
-            reduction: ``none`` (``(batch_size,)``), ``sum`` over the batch, ``mean`` over
-                the batch, or ``token_mean`` (sum divided by the number of unmasked tokens).
+        Parameters
+        ----------
+        emissions : torch.Tensor of shape (seq_length, batch_size, num_tags)
+            Emission scores, floating point; ``(batch_size, seq_length, num_tags)`` with
+            ``batch_first=True``.
+        tags : torch.Tensor of shape (seq_length, batch_size)
+            Integer tags in ``[0, num_tags)`` (``(batch_size, seq_length)`` with
+            ``batch_first``); entries outside the mask are ignored.
+        mask : torch.Tensor of shape (seq_length, batch_size), optional
+            Boolean or uint8, shaped like ``tags``; each sequence must be one contiguous run
+            of "on" positions (it may start after the first timestep). None: every
+            position.
+        reduction : {"sum", "none", "mean", "token_mean"}, default="sum"
+            ``"none"``: one value per sequence; ``"sum"`` over the batch; ``"mean"`` over
+            the batch; ``"token_mean"``: the sum divided by the number of unmasked tokens.
 
-        Returns:
-            The log-likelihood: ``(batch_size,)`` for ``none``, a scalar otherwise.
+        Returns
+        -------
+        torch.Tensor
+            The log-likelihood: shape ``(batch_size,)`` for ``"none"``, a scalar
+            otherwise; in the promoted dtype of ``emissions`` and the parameters. Negate
+            it for a loss.
+
+        Raises
+        ------
+        TypeError
+            If ``emissions`` is not a floating-point tensor, ``tags`` not an integer
+            tensor, or ``mask`` not a tensor.
+        ValueError
+            If ``emissions`` is not 3-D or its last dimension is not ``num_tags``, the
+            shapes of ``tags`` or ``mask`` do not match, a mask row is not one contiguous
+            run, a tag is out of range, ``reduction`` is unknown, or ``backend="c"`` gets
+            tensors that are not on the CPU.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from fastseq.torch import CRF
+        >>> _ = torch.manual_seed(0)
+        >>> crf = CRF(3, batch_first=True)
+        >>> emissions = torch.randn(2, 4, 3, requires_grad=True)
+        >>> tags = torch.tensor([[0, 1, 2, 1], [2, 2, 0, 0]])
+        >>> mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=torch.bool)
+        >>> llh = crf(emissions, tags, mask=mask, reduction="none")
+        >>> llh.shape, [round(v, 4) for v in llh.tolist()]
+        (torch.Size([2]), [-3.4539, -2.3241])
+        >>> llh.sum().backward()
+        >>> emissions.grad.shape
+        torch.Size([2, 4, 3])
         """
         self._validate(emissions, tags=tags, mask=mask)
         if reduction not in _REDUCTIONS:
@@ -617,22 +771,53 @@ class CRF(nn.Module):
         return llh.sum() / n_tokens
 
     def decode(self, emissions: torch.Tensor, mask: Optional[torch.Tensor] = None,
-               nbest: Optional[int] = None):
+               nbest: Optional[int] = None
+               ) -> Union[List[List[int]], List[List[List[int]]]]:
         """Most likely tag sequences (Viterbi), honouring the constraints.
 
-        Args:
-            emissions: as in :meth:`forward`.
-            mask: as in :meth:`forward`.
-            nbest: ``None`` (default) for the best path only; an int ``k >= 1`` for the k
-                best distinct paths.
+        Parameters
+        ----------
+        emissions : torch.Tensor of shape (seq_length, batch_size, num_tags)
+            As in :meth:`forward`.
+        mask : torch.Tensor of shape (seq_length, batch_size), optional
+            As in :meth:`forward`.
+        nbest : int, optional
+            None (default): the best path only; an int ``k >= 1``: the k best distinct
+            paths.
 
-        Returns:
-            ``nbest=None``: ``List[List[int]]``, one path per sequence (batch order), each as
-            long as the sequence (its number of unmasked positions), as pytorch-crf returns.
-            ``nbest=k``: ``List[List[List[int]]]`` of shape ``[batch_size][k][length_b]``: for
-            every sequence exactly ``k`` paths, best first. Where fewer than ``k`` allowed
-            paths exist (short sequences, constraints) the missing ones are filled with
-            ``-1``; a sequence with no allowed path at all gets paths of ``-1``.
+        Returns
+        -------
+        list
+            ``nbest=None``: ``List[List[int]]``, one path per sequence (batch order), each
+            as long as the sequence (its number of unmasked positions), as pytorch-crf
+            returns. ``nbest=k``: ``List[List[List[int]]]`` of shape
+            ``[batch_size][k][length_b]``: for every sequence exactly ``k`` paths, best
+            first. Where fewer than ``k`` allowed paths exist (short sequences,
+            constraints) the missing ones are filled with ``-1``; a sequence with no
+            allowed path at all gets paths of ``-1``.
+
+        Raises
+        ------
+        TypeError
+            If ``emissions`` is not a floating-point tensor, ``mask`` not a tensor, or
+            ``nbest`` neither None nor an int.
+        ValueError
+            If the shapes do not match (see :meth:`forward`), a mask row is not one
+            contiguous run, ``nbest < 1``, or ``backend="c"`` gets tensors that are not on
+            the CPU.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from fastseq.torch import CRF
+        >>> _ = torch.manual_seed(0)
+        >>> crf = CRF(3, batch_first=True)
+        >>> emissions = torch.randn(2, 4, 3)
+        >>> mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=torch.bool)
+        >>> crf.decode(emissions, mask=mask)
+        [[0, 1, 2, 2], [0, 2]]
+        >>> crf.decode(emissions, mask=mask, nbest=2)
+        [[[0, 1, 2, 2], [0, 0, 2, 2]], [[0, 2], [0, 0]]]
         """
         self._validate(emissions, mask=mask)
         if nbest is not None:
@@ -668,9 +853,41 @@ class CRF(nn.Module):
                   mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Per-token posterior probabilities ``P(y_t = j | emissions)``.
 
-        Returns a tensor shaped like ``emissions`` (same layout, device and floating dtype;
-        not differentiable): over the tags, each unmasked position sums to 1; masked
-        positions (and sequences with no allowed path) are 0.
+        Parameters
+        ----------
+        emissions : torch.Tensor of shape (seq_length, batch_size, num_tags)
+            As in :meth:`forward`.
+        mask : torch.Tensor of shape (seq_length, batch_size), optional
+            As in :meth:`forward`.
+
+        Returns
+        -------
+        torch.Tensor
+            Shaped like ``emissions`` (same layout, device and floating dtype; not
+            differentiable): over the tags, each unmasked position sums to 1; masked
+            positions (and sequences with no allowed path) are 0.
+
+        Raises
+        ------
+        TypeError
+            If ``emissions`` is not a floating-point tensor or ``mask`` not a tensor.
+        ValueError
+            If the shapes do not match (see :meth:`forward`), a mask row is not one
+            contiguous run, or ``backend="c"`` gets tensors that are not on the CPU.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from fastseq.torch import CRF
+        >>> _ = torch.manual_seed(0)
+        >>> crf = CRF(3, batch_first=True)
+        >>> emissions = torch.randn(2, 4, 3)
+        >>> mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=torch.bool)
+        >>> probs = crf.marginals(emissions, mask=mask)
+        >>> probs.shape
+        torch.Size([2, 4, 3])
+        >>> probs.sum(dim=2).round(decimals=4).tolist()
+        [[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 0.0, 0.0]]
         """
         self._validate(emissions, mask=mask)
         em_bf, _, mask_bf = self._batch_first(emissions, None, mask)

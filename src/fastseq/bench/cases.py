@@ -4,19 +4,55 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, Optional, Union
 
 import numpy as np
 
 from .baselines import hmmlearn_runner, numpy_matmul_forward, torchcrf_runner
-from .problems import KBEST_K, call_op, crf_problem, dtype_name, hmm_problem, seed_of
+from .problems import (
+    KBEST_K,
+    CRFProblem,
+    HMMProblem,
+    call_op,
+    crf_problem,
+    dtype_name,
+    hmm_problem,
+    seed_of,
+)
 
 __all__ = ["BaselineSpec", "Case", "get_cases"]
 
 
 @dataclass
 class BaselineSpec:
-    """One baseline of a case: how to build its timed call from the problem."""
+    """One baseline of a case: how to build its timed call from the problem.
+
+    Parameters
+    ----------
+    key : str
+        Identifier in the results, e.g. ``"reference"``, ``"numpy.matmul_loop"``,
+        ``"hmmlearn.forward_log"``, ``"torchcrf.nll"``.
+    label : str
+        Name shown in the table.
+    make : callable
+        ``make(problem)`` returns the no-argument callable that is timed.
+    peer : str, optional
+        ``"hmmlearn"`` or ``"torchcrf"`` for a peer (skipped when not installed or not
+        asked for); None for fastseq's own baselines.
+    subsample : bool, default=False
+        The reference: timed on the first sequences only, and scaled up by token count.
+    per_sequence : bool, default=False
+        A Python loop over the sequences (hmmlearn): cost linear in ``B``.
+    threaded : bool, default=False
+        Uses BLAS or torch threads: timed at 1 thread and at ``threads``, the best kept.
+
+    Examples
+    --------
+    >>> from fastseq.bench.cases import get_cases
+    >>> spec = get_cases("smoke")[0].baselines[0]
+    >>> spec.key, spec.label, spec.subsample
+    ('reference', 'reference (numpy)', True)
+    """
 
     key: str                      # "hmmlearn.forward_log"
     label: str                    # shown in the table
@@ -29,7 +65,39 @@ class BaselineSpec:
 
 @dataclass
 class Case:
-    """One timed operation on one problem shape, with its baselines."""
+    """One timed operation on one problem shape, with its baselines.
+
+    Parameters
+    ----------
+    op : str
+        The :mod:`fastseq.ops` function timed (see :func:`~fastseq.bench.call_op`).
+    kind : str
+        ``"hmm"`` (an :class:`~fastseq.bench.HMMProblem`) or ``"crf"`` (a
+        :class:`~fastseq.bench.CRFProblem`).
+    B : int or None
+        Number of sequences; None: one ``(T, N)`` sequence.
+    T : int
+        Sequence length (the padded length of a ragged batch).
+    N : int
+        Number of states or tags.
+    dtype : dtype-like
+        ``np.float32`` or ``np.float64``.
+    baselines : list of BaselineSpec
+        What fastseq is compared with.
+    ragged : bool, default=False
+        A CRF batch with random lengths.
+    label : str, optional
+        The op's name in the table (default: ``op``).
+
+    Examples
+    --------
+    >>> from fastseq.bench.cases import get_cases
+    >>> case = get_cases("smoke")[-1]
+    >>> case.op, case.kind, (case.B, case.T, case.N), case.ragged
+    ('viterbi', 'crf', (4, 6, 5), True)
+    >>> [b.key for b in case.baselines]
+    ['reference', 'torchcrf.decode']
+    """
 
     op: str
     kind: str                     # "hmm" / "crf"
@@ -43,14 +111,38 @@ class Case:
 
     @property
     def name(self) -> str:
+        """The case's name in the table: op label, shape, dtype and ``ragged``.
+
+        Examples
+        --------
+        >>> from fastseq.bench.cases import get_cases
+        >>> [case.name for case in get_cases("smoke")[6:9]]
+        ['forward T=40 N=3 f64', 'viterbi T=40 N=3 f64', 'crf_nll+grad B=4 T=6 N=3 f32 ragged']
+        """
         op = self.label or self.op
         shape = f"T={self.T} N={self.N}" if self.B is None else f"B={self.B} T={self.T} N={self.N}"
         rag = " ragged" if self.ragged else ""
         return f"{op} {shape} {dtype_name(self.dtype)}{rag}"
 
-    def problem(self):
+    def problem(self) -> Union[HMMProblem, CRFProblem]:
+        """The case's seeded random inputs.
+
+        Returns
+        -------
+        HMMProblem or CRFProblem
+            :func:`~fastseq.bench.hmm_problem` or :func:`~fastseq.bench.crf_problem` of the
+            case's shape and dtype, seeded by them: every run times the same numbers.
+
+        Examples
+        --------
+        >>> from fastseq.bench.cases import get_cases
+        >>> p = get_cases("smoke")[-1].problem()
+        >>> type(p).__name__, p.emissions.shape, p.emissions.dtype
+        ('CRFProblem', (4, 6, 5), dtype('float32'))
+        """
         seed = seed_of(self.kind, self.B, self.T, self.N, dtype_name(self.dtype))
         if self.kind == "crf":
+            assert self.B is not None  # CRF cases are batches
             return crf_problem(self.B, self.T, self.N, self.dtype, seed=seed, ragged=self.ragged)
         return hmm_problem(self.B, self.T, self.N, self.dtype, seed=seed)
 
@@ -158,7 +250,37 @@ def _extra_cases() -> List[Case]:
 
 
 def get_cases(mode: str) -> List[Case]:
-    """``mode``: ``smoke`` (tiny shapes), ``quick`` (the target cases) or ``full``."""
+    """The benchmark cases of a mode.
+
+    Parameters
+    ----------
+    mode : str
+        ``"quick"``: the quick grid, the cases fastseq's speed claims are about (HMM
+        forward, Viterbi and pairwise marginals at B=256, T=100, N=45 and 128, one long
+        sequence, CRF loss + gradient and decoding at B=64, T=50, N=9 and 45); ``"full"``:
+        the quick grid and a bigger one (more shapes, dtypes and ops); ``"smoke"``: the
+        quick grid's cases at tiny shapes.
+
+    Returns
+    -------
+    list of Case
+        The cases, in table order.
+
+    Raises
+    ------
+    ValueError
+        If ``mode`` is not ``"smoke"``, ``"quick"`` or ``"full"``.
+
+    Examples
+    --------
+    >>> from fastseq.bench.cases import get_cases
+    >>> len(get_cases("smoke")), len(get_cases("quick")), len(get_cases("full"))
+    (12, 12, 53)
+    >>> get_cases("quick")[0].name
+    'log_partition B=256 T=100 N=45 f64'
+    """
+    if mode not in ("smoke", "quick", "full"):
+        raise ValueError(f"`mode` must be 'smoke', 'quick' or 'full', got {mode!r}")
     if mode == "smoke":
         return _headline_cases(smoke=True)
     cases = _headline_cases(smoke=False)

@@ -1,7 +1,7 @@
 """The results as a table or a chart."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Type
 
 import numpy as np
 
@@ -29,6 +29,28 @@ def _fmt_x(x: Optional[float]) -> str:
 
 
 def format_header(res: Dict[str, Any]) -> str:
+    """The environment header of the table.
+
+    Parameters
+    ----------
+    res : dict
+        Results of :func:`~fastseq.bench.run_bench` (or of ``fastseq bench --json``).
+
+    Returns
+    -------
+    str
+        Lines: fastseq's version and the implementation under test (with
+        ``fastseq.show_config()``), numpy and its BLAS, the peers' versions, the CPUs and
+        platform, and the run's settings.
+
+    Examples
+    --------
+    >>> from fastseq.bench import run_bench
+    >>> from fastseq.bench.report import format_header
+    >>> res = run_bench(mode="smoke", peers=(), threads=1, case_filter="crf viterbi")
+    >>> print(format_header(res).splitlines()[-1])
+    mode: smoke | threads: 1 for fastseq ... budget 0 s per measurement
+    """
     env, cfg = res["env"], res["config"]
     lines = [f"fastseq {env['fastseq']} -- implementation under test: {cfg['impl']}"]
     if env.get("show_config"):
@@ -47,7 +69,42 @@ def format_header(res: Dict[str, Any]) -> str:
 
 
 def format_table(res: Dict[str, Any]) -> str:
-    """The human-readable table (header, one row per case x baseline, notes)."""
+    """The results as the human-readable table ``fastseq bench`` prints.
+
+    Parameters
+    ----------
+    res : dict
+        Results of :func:`~fastseq.bench.run_bench` (or of ``fastseq bench --json``).
+
+    Returns
+    -------
+    str
+        The environment header; one row per case and baseline (fastseq's time at
+        ``threads`` and at 1 thread, the baseline's time, marked ``~`` where it was timed
+        on the first sequences and scaled, and the speed-up), a blank line between cases;
+        the total time; a ``WARNING`` line per case whose output differs from the
+        reference; and the notes.
+
+    See Also
+    --------
+    run_bench : Computes the results.
+
+    Examples
+    --------
+    >>> from fastseq.bench import format_table, run_bench
+    >>> res = run_bench(mode="smoke", peers=(), threads=1, case_filter="crf viterbi")
+    >>> lines = format_table(res).splitlines()
+    >>> lines[0]
+    'fastseq ... -- implementation under test: fastseq.ops'
+    >>> for line in lines:
+    ...     if line.startswith(("case", "crf viterbi")):
+    ...         print(line)
+    case...fastseq ms (1t)  1 thread  baseline...ms  speed-up
+    crf viterbi B=4 T=6 N=3 f32 ragged ... reference (numpy) ...
+    crf viterbi B=4 T=6 N=5 f32 ragged ... reference (numpy) ...
+    >>> lines[-1]
+    'note: smoke mode: tiny shapes, one call each; the times mean nothing'
+    """
     th = res["config"]["threads"]
     head = ["case", f"fastseq ms ({th}t)", "1 thread", "baseline", "ms", "speed-up"]
     rows: List[List[str]] = []
@@ -90,7 +147,29 @@ def format_table(res: Dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def require_matplotlib():
+def require_matplotlib() -> Type[Any]:
+    """Import matplotlib, with an install hint when it is missing.
+
+    Returns
+    -------
+    type
+        :class:`matplotlib.figure.Figure`.
+
+    Raises
+    ------
+    ImportError
+        If matplotlib cannot be imported.
+
+    Examples
+    --------
+    >>> import importlib.util
+    >>> from fastseq.bench.report import require_matplotlib
+    >>> if importlib.util.find_spec("matplotlib") is not None:
+    ...     print(require_matplotlib().__name__)
+    ... else:
+    ...     print("Figure")
+    Figure
+    """
     try:
         import matplotlib  # noqa: F401
         from matplotlib.figure import Figure
@@ -102,8 +181,40 @@ def require_matplotlib():
 
 
 def write_plot(res: Dict[str, Any], path: str) -> None:
-    """Horizontal bar chart of the speed-ups over every baseline (log scale), one colour
-    per kind of baseline."""
+    """Write a horizontal bar chart of the speed-ups over every baseline.
+
+    One bar per case and timed baseline (log scale, a dashed line at 1x), one colour per
+    kind of baseline (numpy reference, numpy matmul loop, hmmlearn, pytorch-crf). Needs
+    matplotlib (not pyplot: no display is used).
+
+    Parameters
+    ----------
+    res : dict
+        Results of :func:`~fastseq.bench.run_bench` (or of ``fastseq bench --json``).
+    path : str
+        Output file; its extension picks the format (``.png``, ``.svg``, ``.pdf`` ...).
+
+    Raises
+    ------
+    ImportError
+        If matplotlib is not installed.
+
+    See Also
+    --------
+    run_bench : Computes the results.
+
+    Examples
+    --------
+    >>> import importlib.util, os, tempfile
+    >>> from fastseq.bench import run_bench, write_plot
+    >>> res = run_bench(mode="smoke", peers=(), threads=1, case_filter="crf viterbi")
+    >>> path = os.path.join(tempfile.mkdtemp(), "speedups.png")
+    >>> have_matplotlib = importlib.util.find_spec("matplotlib") is not None
+    >>> if have_matplotlib:
+    ...     write_plot(res, path)
+    >>> os.path.exists(path) == have_matplotlib
+    True
+    """
     Figure = require_matplotlib()
     from matplotlib.patches import Patch
 

@@ -22,11 +22,13 @@ from .timing import best_time, limit_threads
 __all__ = ["run_bench", "environment", "usable_cpus", "SCHEMA_VERSION", "PEER_SUBSET",
            "PEER_MAX_FULL_S"]
 
-#: version of the results dict (``fastseq bench --json``)
+#: Version of the results dict (``fastseq bench --json``).
 SCHEMA_VERSION = 2
-# quick mode: a per-sequence peer loop estimated to take over PEER_MAX_FULL_S seconds on the
-# whole batch is timed (best of repeats) on its first PEER_SUBSET sequences and scaled
+#: Quick mode: a per-sequence peer loop estimated to take over ``PEER_MAX_FULL_S`` seconds on
+#: the whole batch is timed (best of repeats) on its first ``PEER_SUBSET`` sequences and
+#: scaled by token count.
 PEER_SUBSET = 64
+#: See ``PEER_SUBSET``.
 PEER_MAX_FULL_S = 2.0
 
 
@@ -39,6 +41,20 @@ def _dist_version(name: str) -> Optional[str]:
 
 
 def usable_cpus() -> Optional[int]:
+    """Number of CPUs this process may use.
+
+    Returns
+    -------
+    int or None
+        The size of the CPU affinity mask where the platform has one, else
+        :func:`os.cpu_count` (None when undetermined).
+
+    Examples
+    --------
+    >>> from fastseq.bench.runner import usable_cpus
+    >>> usable_cpus() >= 1
+    True
+    """
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -46,7 +62,30 @@ def usable_cpus() -> Optional[int]:
 
 
 def environment(impl_module: Optional[str]) -> Dict[str, Any]:
-    """Versions and machine facts for the header (cheap: imports no peer)."""
+    """Versions and machine facts for the header of the results (cheap: imports no peer).
+
+    Parameters
+    ----------
+    impl_module : str or None
+        Name of the implementation under test, recorded as ``"impl"``.
+
+    Returns
+    -------
+    dict
+        ``fastseq``, ``impl``, ``show_config`` (the text of ``fastseq.show_config()``
+        where it exists, else None; why it failed if it raised), ``numpy``, ``blas``
+        (threadpoolctl's BLAS libraries: internal API, version, threads), ``peers``
+        (installed versions of hmmlearn, pytorch-crf, torch and matplotlib, None where
+        missing), ``python``, ``platform``, ``cpu_count``
+        and ``cpus_usable``.
+
+    Examples
+    --------
+    >>> from fastseq.bench.runner import environment
+    >>> env = environment("fastseq.ops")
+    >>> env["impl"], sorted(env["peers"])
+    ('fastseq.ops', ['hmmlearn', 'matplotlib', 'pytorch-crf', 'torch'])
+    """
     import fastseq
 
     env: Dict[str, Any] = {
@@ -142,17 +181,86 @@ def run_bench(*, threads: Optional[int] = None, mode: str = "quick", impl: str =
               peers: Sequence[str] = ("hmmlearn", "torchcrf"), budget: Optional[float] = None,
               ref_sequences: Optional[int] = None, peer_sequences: Optional[int] = None,
               case_filter: Optional[str] = None, progress: bool = False) -> Dict[str, Any]:
-    """Run the benchmark and return the results dict (what ``--json`` prints).
+    """Run the benchmark and return the results dict (what ``fastseq bench --json`` prints).
 
-    ``threads``: for fastseq and the threaded baselines (default: the cores this process
-    may use); fastseq's 1-thread time is measured too. ``mode``: ``quick``, ``full`` or
-    ``smoke``. ``impl``: ``ops`` (the compiled kernels), ``reference`` or ``auto``.
-    ``ref_sequences``: time the reference on the first K sequences of a batch and scale by
-    token count (0: all; default 16 quick, 64 full). ``peer_sequences``: the same for
-    hmmlearn's per-sequence loop (0: all; default: quick mode uses the first
-    PEER_SUBSET sequences only where the whole batch is estimated to take over
-    PEER_MAX_FULL_S seconds a call; full and smoke time whole batches).
+    Every case (see :mod:`fastseq.bench`) times fastseq at ``threads`` and at 1 thread,
+    then every baseline; fastseq's output is checked against the numpy reference's on the
+    sequences the reference was timed on. Peers that are not installed, not asked for, or
+    that fail are reported as ``n/a`` with the reason.
+
+    Parameters
+    ----------
+    threads : int, optional
+        Threads for fastseq and the threaded baselines (numpy matmul loop, pytorch-crf;
+        outside smoke mode they are timed at 1 thread and at ``threads`` and keep the
+        faster); fastseq's 1-thread time is measured too. Default: the cores this process
+        may use.
+    mode : {"quick", "full", "smoke"}, default="quick"
+        The grid: the quick one, a bigger one (several minutes), or tiny shapes with one
+        call each (checks the harness in seconds; the times mean nothing).
+    impl : {"ops", "reference", "auto"}, default="ops"
+        Implementation under test: the compiled :mod:`fastseq.ops`, the numpy reference,
+        or ``fastseq.ops`` falling back to the reference when it cannot be imported.
+    peers : sequence of str, default=("hmmlearn", "torchcrf")
+        The peers to time; the baselines of the others show ``n/a``.
+    budget : float, optional
+        Seconds per measurement (see :func:`best_time`). Default: 0.3 quick, 1.0 full,
+        0 smoke.
+    ref_sequences : int, optional
+        Time the reference on the first K sequences of a batch and scale by token count
+        (0: all; default 16 quick, 64 full, all in smoke mode).
+    peer_sequences : int, optional
+        The same for hmmlearn's per-sequence loop (0: all). Default: quick mode times it on
+        the first ``PEER_SUBSET`` (64) sequences only where the whole batch is estimated to
+        take over ``PEER_MAX_FULL_S`` (2) seconds a call; full and smoke time whole batches.
+    case_filter : str, optional
+        Only the cases whose name contains this text (e.g. ``"N=45"``).
+    progress : bool, default=False
+        Print each case's name on stderr as it starts.
+
+    Returns
+    -------
+    dict
+        JSON-serialisable: ``schema`` (:data:`SCHEMA_VERSION`), ``env``
+        (:func:`environment`), ``config`` (the settings used), ``cases`` (one dict per
+        case: its name, op, kind, shape, dtype, ``tokens``, ``fastseq_ms``,
+        ``fastseq_1thread_ms``, ``timing`` (loops and repeats), ``check`` (``"ok"``,
+        ``"-"`` when not checked, or what differs) and ``baselines``, one dict each with
+        ``key``, ``label``, ``ms``, ``speedup`` (baseline ms / fastseq ms), ``status``
+        (``"n/a"`` or ``""``), ``note``, ``extrapolated_from`` (``[timed, total]``
+        sequences, or None) and ``threads``), ``notes`` (lines for the reader) and
+        ``elapsed_s``.
+
+    Raises
+    ------
+    ValueError
+        If ``mode`` or ``impl`` is not one of the values above.
+    ImportError
+        If ``impl="ops"`` and :mod:`fastseq.ops` cannot be imported.
+
+    See Also
+    --------
+    format_table : The results as the table ``fastseq bench`` prints.
+    write_plot : The speed-ups as a bar chart.
+
+    Examples
+    --------
+    >>> from fastseq.bench import run_bench
+    >>> res = run_bench(mode="smoke", peers=(), threads=1)
+    >>> len(res["cases"]), res["config"]["mode"], res["config"]["impl"]
+    (12, 'smoke', 'fastseq.ops')
+    >>> case = res["cases"][-1]
+    >>> case["name"], case["check"]
+    ('crf viterbi B=4 T=6 N=5 f32 ragged', 'ok')
+    >>> [(b["key"], b["status"]) for b in case["baselines"]]
+    [('reference', ''), ('torchcrf.decode', 'n/a')]
+    >>> case["baselines"][1]["note"]
+    'skipped (--peers)'
     """
+    if mode not in ("smoke", "quick", "full"):
+        raise ValueError(f"`mode` must be 'quick', 'full' or 'smoke', got {mode!r}")
+    if impl not in ("ops", "reference", "auto"):
+        raise ValueError(f"`impl` must be 'ops', 'reference' or 'auto', got {impl!r}")
     t_start = time.perf_counter()
     if threads is None:
         threads = usable_cpus() or 1
@@ -247,12 +355,12 @@ def run_bench(*, threads: Optional[int] = None, mode: str = "quick", impl: str =
                 thread_options.append(1)
             try:
                 fn = spec.make(sub)
-                tb, b["threads"] = None, None
+                timed = []
                 for th in thread_options:
                     with limit_threads(th):
-                        t_th = timeit(fn)
-                    if tb is None or t_th.best_s < tb.best_s:
-                        tb, b["threads"] = t_th, (th if spec.threaded else None)
+                        timed.append((timeit(fn), th))
+                tb, th_best = min(timed, key=lambda x: x[0].best_s)  # the first of ties
+                b["threads"] = th_best if spec.threaded else None
             except Exception as exc:
                 b["status"] = "n/a"
                 b["note"] = f"failed: {type(exc).__name__}: {exc}"

@@ -38,6 +38,7 @@ def _peer_list(text: str) -> List[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``fastseq bench`` to its sub-parser."""
     parser.add_argument("--threads", type=options.threads, default=None, metavar="N",
                         help="threads for fastseq and the BLAS/torch baselines (default: "
                              "every core this process may use; -1: all cores). fastseq's "
@@ -77,6 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``fastseq bench`` (or show a stored ``--json`` run); returns the exit status."""
     if args.plot:
         try:
             require_matplotlib()

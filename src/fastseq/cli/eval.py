@@ -27,6 +27,7 @@ def _gold_sentences(tagger, path: str, args):
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``fastseq eval`` to its sub-parser."""
     p.add_argument("--model", required=True, metavar="M", help="model file (fastseq train)")
     p.add_argument("--test", required=True, metavar="FILE",
                    help="tagged test data (CoNLL-U or CoNLL; '-' for stdin)")
@@ -37,6 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``fastseq eval``: score the model on the test file; returns the exit status."""
     tagger = load_model(args.model, args.threads)
     gold, data = _gold_sentences(tagger, args.test, args)
     kw = {"tag": data.tag} if len(data.inputs) > 1 else {}

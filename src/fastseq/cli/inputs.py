@@ -10,14 +10,15 @@ columns = CoNLL-U) unless ``--format`` says otherwise.
 """
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import sys
-from typing import IO, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import IO, Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from ..exceptions import ModelFileError
 from ..io import CONLLU_FIELDS, iter_conll, iter_conllu
-from ..taggers import load_tagger
+from ..taggers import CRFTagger, HMMTagger, load_tagger
 from .errors import CLIError
 
 __all__ = ["default_column_names", "open_text", "sniff_format", "resolve_field",
@@ -37,9 +38,10 @@ def default_column_names(n: int) -> List[str]:
     return ["word"] + [f"col{i}" for i in range(1, n - 1)] + ["tag"]
 
 
-def progress_bar(iterable, args, **kw):
+def progress_bar(iterable: Optional[Iterable[Any]], args: argparse.Namespace,
+                 **kw: Any) -> Any:
     """``iterable`` behind a tqdm bar when ``--progress`` asks for one (default: when stderr
-    is a terminal) and tqdm is installed."""
+    is a terminal) and tqdm is installed; else ``iterable`` itself."""
     enable = getattr(args, "progress", None)
     if enable is False:
         return iterable
@@ -125,7 +127,7 @@ def _source(path: str) -> Tuple[Union[str, io.StringIO], str]:
     return path, path
 
 
-def read_tagged(path: str, args, *, model_meta: Optional[dict] = None,
+def read_tagged(path: str, args: argparse.Namespace, *, model_meta: Optional[dict] = None,
                 input_fields: Optional[Sequence[str]] = None,
                 every_column_an_input: bool = False) -> TaggedData:
     """Read a tagged CoNLL-U or CoNLL file as the options (``--format``, ``--word-field``,
@@ -159,7 +161,7 @@ def read_tagged(path: str, args, *, model_meta: Optional[dict] = None,
             names = list(CONLLU_FIELDS)
             fields = tuple(dict.fromkeys(inputs + [word, tag]))
             raw = list(progress_bar(iter_conllu(source, fields=fields), args, desc=desc))
-            info = {"format": "conllu"}
+            info: Dict[str, Any] = {"format": "conllu"}
         else:
             columns = getattr(args, "columns", None) or (meta.get("columns") if same else None)
             sep = getattr(args, "sep", None)
@@ -196,7 +198,7 @@ def read_tagged(path: str, args, *, model_meta: Optional[dict] = None,
     return TaggedData(raw, word, tag, inputs, info)
 
 
-def load_model(path: str, threads):
+def load_model(path: str, threads: Optional[int]) -> Union[HMMTagger, CRFTagger]:
     """The tagger in the model file ``path``; a clean CLIError when it cannot be read."""
     try:
         return load_tagger(path, n_threads=threads)

@@ -16,6 +16,7 @@ def _number(text: str, kind, what: str):
 
 
 def positive_int(text: str) -> int:
+    """An integer >= 1."""
     v = _number(text, int, "a positive integer")
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
@@ -23,6 +24,7 @@ def positive_int(text: str) -> int:
 
 
 def threads(text: str) -> int:
+    """A thread count: an integer >= 1, or -1 (all cores)."""
     v = _number(text, int, "an integer")
     if v == 0 or v < -1:
         raise argparse.ArgumentTypeError(f"expected a positive integer or -1 (all cores), "
@@ -31,6 +33,7 @@ def threads(text: str) -> int:
 
 
 def nonneg_float(text: str) -> float:
+    """A number >= 0."""
     v = _number(text, float, "a number")
     if not v >= 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text}")
@@ -38,6 +41,8 @@ def nonneg_float(text: str) -> float:
 
 
 def sep(text: str) -> Optional[str]:
+    """A column separator: ``tab`` / ``\\t``, ``space``, ``whitespace`` / ``ws`` (None: runs
+    of whitespace) or the text itself."""
     named = {"tab": "\t", "\\t": "\t", "space": " ", "whitespace": None, "ws": None}
     if text.lower() in named:
         return named[text.lower()]
@@ -47,6 +52,7 @@ def sep(text: str) -> Optional[str]:
 
 
 def column_names(text: str) -> List[str]:
+    """Column names separated by commas or spaces."""
     names = [c for c in text.replace(",", " ").split() if c]
     if not names:
         raise argparse.ArgumentTypeError("expected column names, e.g. word,pos,chunk")
@@ -61,6 +67,7 @@ def beam(text: str) -> Optional[int]:
 
 
 def suffix_smoothing(text: str) -> Union[str, float]:
+    """``"tnt"`` or a positive number."""
     if text.lower() == "tnt":
         return "tnt"
     v = _number(text, float, "'tnt' or a positive number")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Iterator, List, NamedTuple, Optional
+from typing import Iterator, List, NamedTuple, Optional, Tuple
 
 from ..io import CONLLU_FIELDS
 from . import options
@@ -115,6 +115,7 @@ def _render(block: _Block, tags: List[str], fmt: str, args, tag_col: Optional[in
     for i, tag in zip(block.token_lines, tags):
         line = lines[i]
         if fmt == "conllu":
+            assert tag_col is not None  # _columns_of_fields gives one for conllu
             parts = line.split("\t")
             parts[tag_col] = tag
             lines[i] = "\t".join(parts)
@@ -125,6 +126,7 @@ def _render(block: _Block, tags: List[str], fmt: str, args, tag_col: Optional[in
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``fastseq tag`` to its sub-parser."""
     p.add_argument("input", nargs="?", default="-", metavar="FILE",
                    help="input (default: stdin)")
     p.add_argument("--model", required=True, metavar="M", help="model file (fastseq train)")
@@ -154,7 +156,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     options.add_run_options(p)
 
 
-def _columns_of_fields(args, meta: dict):
+def _columns_of_fields(args: argparse.Namespace, meta: dict) -> Tuple[int, Optional[int]]:
     """(word column, tag column or None) numbers for the output format."""
     fmt = args.format
     if fmt == "conllu":
@@ -179,6 +181,7 @@ def _columns_of_fields(args, meta: dict):
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``fastseq tag``: tag the input and write it out; returns the exit status."""
     tagger = load_model(args.model, args.threads)
     meta = getattr(tagger, "metadata", {}) or {}
     fmt = args.format

@@ -192,6 +192,7 @@ def _run_crf(args: argparse.Namespace) -> int:
     _save(tagger, args.model)
     if not args.quiet:
         log = tagger.crf_.training_log_
+        assert log is not None  # fit() sets it
         stacked = (f", stacked on a first level ({tagger.stack_folds} folds)"
                    if tagger.level1_ is not None else "")
         print(f"trained a CRF tagger ({templates!r} templates{stacked} on "
@@ -232,4 +233,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``fastseq train KIND``: the run of the kind chosen; returns the exit status."""
     return args._run(args)
