@@ -187,3 +187,19 @@ def test_run_bench_rejects_unknown_settings(kw):
         run_bench(peers=(), **kw)
     with pytest.raises(ValueError, match="mode"):
         get_cases("fast")
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    import subprocess
+
+    from fastseq.taggers import HMMTagger
+
+    model = tmp_path / "m.zip"
+    HMMTagger().train([[("the", "DET"), ("dog", "NOUN"), ("barks", "VERB")]]).save(model)
+    text = tmp_path / "in.txt"
+    text.write_text("the dog barks\n" * 100000)
+    proc = subprocess.run(
+        f"{sys.executable} -m fastseq tag --model {model} --batch-size 100 {text} | head -n 1",
+        shell=True, capture_output=True, text=True)
+    assert proc.stdout == "the/DET dog/NOUN barks/VERB\n"
+    assert proc.stderr == ""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Dict, Optional, Sequence
 
@@ -130,14 +131,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     try:
         return int(args._run(args) or 0)
+    except BrokenPipeError:  # the reader went away (`fastseq tag ... | head`): end quietly
+        # stdout now points nowhere, so that the interpreter's final flush cannot fail
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (CLIError, OSError, UnicodeDecodeError) as exc:
         print(f"fastseq {_command(args)}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # pragma: no cover
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # pragma: no cover -- e.g. `fastseq bench | head`
-        return 0
 
 
 def _command(args: argparse.Namespace) -> str:

@@ -7,8 +7,9 @@ sentence and must be the only transformation of their field.
 """
 from __future__ import annotations
 
+import functools
 import re
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -101,12 +102,49 @@ def short_shape(word: str) -> str:
     return "".join(out)
 
 
+# The transformations are module-level functions and partials of them (never lambdas), so a
+# fitted FeatureExtractor, which keeps them, pickles.
+
+def _as_flag(pred: Callable[[str], bool], s: str) -> str:
+    return "1" if pred(s) else "0"
+
+
 def _flag(pred: Callable[[str], bool]) -> Callable[[str], str]:
-    return lambda s: "1" if pred(s) else "0"
+    return functools.partial(_as_flag, pred)
 
 
 def _ispunct(s: str) -> bool:
     return not any(ch.isalnum() for ch in s)
+
+
+def _hasdigit(s: str) -> bool:
+    return any(ch.isdigit() for ch in s)
+
+
+def _hashyphen(s: str) -> bool:
+    return "-" in s
+
+
+def _hasupper(s: str) -> bool:
+    return any(ch.isupper() for ch in s[1:])
+
+
+def _length(s: str) -> str:
+    return str(len(s)) if len(s) < 10 else "10+"
+
+
+def _prefix(k: int, s: str) -> str:
+    return s[:k]
+
+
+def _suffix(k: int, s: str) -> str:
+    return s[-k:]
+
+
+def _apply_all(fns: Tuple[Callable[[str], str], ...], s: str) -> str:
+    for fn in fns:
+        s = fn(s)
+    return s
 
 
 #: the value-level field transformations by name (``p1`` .. ``p9`` and ``s1`` .. ``s9`` are
@@ -119,11 +157,11 @@ TRANSFORMS: Dict[str, Callable[[str], str]] = {
     "isupper": _flag(str.isupper),
     "islower": _flag(str.islower),
     "isdigit": _flag(str.isdigit),
-    "hasdigit": _flag(lambda s: any(ch.isdigit() for ch in s)),
-    "hashyphen": _flag(lambda s: "-" in s),
+    "hasdigit": _flag(_hasdigit),
+    "hashyphen": _flag(_hashyphen),
     "ispunct": _flag(_ispunct),
-    "hasupper": _flag(lambda s: any(ch.isupper() for ch in s[1:])),
-    "len": lambda s: str(len(s)) if len(s) < 10 else "10+",
+    "hasupper": _flag(_hasupper),
+    "len": _length,
 }
 _AFFIX = re.compile(r"^([ps])([1-9])$")
 
@@ -242,7 +280,7 @@ def transform(name: str) -> Callable[[str], str]:
     m = _AFFIX.match(name)
     if m:
         k = int(m.group(2))
-        return (lambda s: s[:k]) if m.group(1) == "p" else (lambda s: s[-k:])
+        return functools.partial(_prefix if m.group(1) == "p" else _suffix, k)
     raise ValueError(f"unknown field transformation {name!r}; known: "
                      f"{', '.join(sorted(TRANSFORMS))}, p1..p9, s1..s9")
 
@@ -268,10 +306,5 @@ def compose(fns: Sequence[Callable[[str], str]]) -> Callable[[str], str]:
     """
     if len(fns) == 1:
         return fns[0]
-
-    def run(s: str) -> str:
-        for fn in fns:
-            s = fn(s)
-        return s
-    return run
+    return functools.partial(_apply_all, tuple(fns))
 
