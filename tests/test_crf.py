@@ -767,3 +767,10 @@ def test_constant_doc_comment_examples_run():
             runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
     assert n_examples >= 10
+
+
+def test_columns_given_as_one_str_is_an_error():
+    with pytest.raises(TypeError, match="not a str"):
+        FeatureExtractor("pos", columns="word")
+    with pytest.raises(TypeError, match="not a str"):
+        CRFTagger(templates="pos", columns="word")

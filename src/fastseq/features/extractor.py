@@ -184,6 +184,9 @@ class FeatureExtractor:
                  columns: Optional[Sequence[str]] = None, drop_missing: Optional[bool] = None,
                  min_count: Union[None, int, Dict[str, int]] = None) -> None:
         self.templates = templates
+        if isinstance(columns, str):
+            raise TypeError(f"`columns` must be a sequence of column names, not a str; "
+                            f"did you mean [{columns!r}]?")
         self.columns = None if columns is None else tuple(columns)
         self.drop_missing = drop_missing
         self.min_count = check_min_count(min_count)

@@ -246,6 +246,9 @@ class CRFTagger:
                  delta: Optional[float] = None, num_memories: Optional[int] = None,
                  verbose: bool = False, n_threads: Optional[int] = None) -> None:
         self.templates = templates
+        if isinstance(columns, str):
+            raise TypeError(f"`columns` must be a sequence of column names, not a str; "
+                            f"did you mean [{columns!r}]?")
         self.columns = None if columns is None else tuple(columns)
         self.min_count = min_count
         self.scheme = scheme
