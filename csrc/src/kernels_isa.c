@@ -1,7 +1,7 @@
 /*
  * One instantiation of every kernel for one instruction set. CMake compiles this file once
  * per ISA (FS_ISA = generic, avx2, avx512) with that ISA's flags only; dispatch.c picks the
- * variant at run time. The ISA enters only through the vector vocabulary in lattice.h.
+ * variant at run time. The ISA enters only through the vector vocabulary in simd.h.
  */
 #include "fastseq/fastseq.h"
 #ifdef _OPENMP
@@ -14,18 +14,12 @@
 #ifndef FS_ISA
 #define FS_ISA generic
 #endif
-#define FS_ISA_ID_generic 0
-#define FS_ISA_ID_avx2 1
-#define FS_ISA_ID_avx512 2
-#define FS_ISA_ID_(x) FS_ISA_ID_##x
-#define FS_ISA_ID(x) FS_ISA_ID_(x)
-#if FS_ISA_ID(FS_ISA) == 2
-#define FS_ISA_IS_AVX512
-#elif FS_ISA_ID(FS_ISA) == 1
-#define FS_ISA_IS_AVX2
-#endif
 
-#include "lattice.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "forward_backward.h"
+#include "viterbi.h"
 
 /* Per-thread scratch. */
 enum { WS_EM = 1, WS_F = 2, WS_B = 4, WS_PAIR = 8, WS_VIT = 16, WS_KBEST = 32, WS_ROLL = 64 };
