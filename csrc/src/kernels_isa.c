@@ -21,8 +21,16 @@
 #include "forward_backward.h"
 #include "viterbi.h"
 
-/* Per-thread scratch. */
-enum { WS_EM = 1, WS_F = 2, WS_B = 4, WS_PAIR = 8, WS_VIT = 16, WS_KBEST = 32, WS_ROLL = 64 };
+/* Per-thread scratch: one block, carved into the parts a kernel asks for. */
+enum {
+    WS_EM = 1,     /* emissions converted to double (float input) */
+    WS_F = 2,      /* forward lattices */
+    WS_B = 4,      /* backward lattices */
+    WS_PAIR = 8,   /* pair-marginal factors and accumulators */
+    WS_VIT = 16,   /* Viterbi delta rows (in F) */
+    WS_KBEST = 32, /* k-best score lists and back-pointers */
+    WS_ROLL = 64   /* lattices keep two rolling rows instead of all T */
+};
 
 typedef struct {
     void *block;
@@ -108,6 +116,17 @@ static int ws_alloc(fs_ws *ws, int64_t T, int64_t N, int64_t Np, int64_t k, int 
 }
 
 static void ws_free(fs_ws *ws) { free(ws->block); }
+
+/* One lockstep group, as the driver hands it to a kernel. S comes first: placed after the
+   other fields it made Viterbi at N = 9 a third slower (the step loop reads S every step). */
+typedef struct {
+    fs_seq S[FS_G];      /* the sequences: emissions as doubles, length, forward lattice */
+    int ns;              /* how many: 1 .. FS_G */
+    int64_t idx[FS_G];   /* their indices in the batch */
+    int64_t off[FS_G];   /* their first rows */
+    const fs_model *M;   /* the model, shared by all threads */
+    fs_ws *ws;           /* this thread's scratch */
+} fs_group;
 
 /* Sequences are processed longest first (better load balance, and lockstep groups of
    similar lengths); the order depends only on the lengths, never on the thread count. */
