@@ -1,5 +1,5 @@
 # cython: language_level=3, freethreading_compatible=True
-"""Thin binding over the C kernels (csrc/include/fastseq/fastseq.h).
+"""Thin binding over the C kernels (csrc/include/fastseq/fastseq.h, declared in kernels.pxd).
 
 Arguments arrive validated, C-contiguous and of one float dtype (fastseq.ops does that);
 outputs are allocated by the caller. Every kernel runs without the GIL. Emission-shaped
@@ -8,34 +8,13 @@ arrays are 2-D ``[rows, N]``; sequence b is rows ``offsets[b] : offsets[b] + len
 from cython cimport floating
 from libc.stdint cimport int64_t
 
-cdef extern from "fastseq/fastseq.h" nogil:
-    ctypedef struct fs_batch:
-        int64_t n_states
-        int64_t n_seqs
-        const int64_t *offsets
-        const int64_t *lengths
-        int n_threads
-
-    int fs_forward_f32(const fs_batch *, const float *, const float *, const float *, const float *, float *, double *)
-    int fs_forward_f64(const fs_batch *, const double *, const double *, const double *, const double *, double *, double *)
-    int fs_backward_f32(const fs_batch *, const float *, const float *, const float *, const float *, float *)
-    int fs_backward_f64(const fs_batch *, const double *, const double *, const double *, const double *, double *)
-    int fs_marginals_f32(const fs_batch *, const float *, const float *, const float *, const float *, float *, float *, double *)
-    int fs_marginals_f64(const fs_batch *, const double *, const double *, const double *, const double *, double *, double *, double *)
-    int fs_viterbi_f32(const fs_batch *, const float *, const float *, const float *, const float *, int64_t *, double *)
-    int fs_viterbi_f64(const fs_batch *, const double *, const double *, const double *, const double *, int64_t *, double *)
-    int fs_kbest_f32(const fs_batch *, const float *, const float *, const float *, const float *, int64_t, const int64_t *, int64_t, int64_t *, double *)
-    int fs_kbest_f64(const fs_batch *, const double *, const double *, const double *, const double *, int64_t, const int64_t *, int64_t, int64_t *, double *)
-    int fs_sequence_score_f32(const fs_batch *, const float *, const float *, const float *, const float *, const int64_t *, double *)
-    int fs_sequence_score_f64(const fs_batch *, const double *, const double *, const double *, const double *, const int64_t *, double *)
-    int fs_crf_nll_f32(const fs_batch *, const float *, const float *, const float *, const float *, const int64_t *, double *, float *, float *, float *, float *)
-    int fs_crf_nll_f64(const fs_batch *, const double *, const double *, const double *, const double *, const int64_t *, double *, double *, double *, double *, double *)
-
-    int fs_openmp_enabled()
-    int fs_max_threads()
-    const char *fs_simd_level()
-    int fs_set_simd_level(const char *name)
-    const char *fs_status_name(int status)
+from fastseq.kernels cimport (
+    FS_ERR_NOMEM, FS_OK, fs_backward_f32, fs_backward_f64, fs_batch, fs_crf_nll_f32,
+    fs_crf_nll_f64, fs_forward_f32, fs_forward_f64, fs_kbest_f32, fs_kbest_f64,
+    fs_marginals_f32, fs_marginals_f64, fs_max_threads, fs_openmp_enabled,
+    fs_sequence_score_f32, fs_sequence_score_f64, fs_set_simd_level, fs_simd_level,
+    fs_status_name, fs_viterbi_f32, fs_viterbi_f64,
+)
 
 
 class KernelError(RuntimeError):
@@ -43,10 +22,10 @@ class KernelError(RuntimeError):
 
 
 cdef int _check(int status, str function) except -1:
-    if status == 0:
+    if status == FS_OK:
         return 0
     name = fs_status_name(status).decode()
-    if status == -1:
+    if status == FS_ERR_NOMEM:
         raise MemoryError(f"{function}: could not allocate scratch memory ({name})")
     raise KernelError(f"{function} failed with {name} (status {status}); please report this bug")
 
