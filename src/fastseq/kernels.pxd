@@ -14,6 +14,13 @@ cdef extern from "fastseq/fastseq.h" nogil:
         FS_ERR_NOMEM
         FS_ERR_INVALID
         FS_ERR_INTERNAL
+        FS_ERR_UNSUPPORTED
+
+    ctypedef enum fs_simd:
+        FS_SIMD_AUTO
+        FS_SIMD_GENERIC
+        FS_SIMD_AVX2
+        FS_SIMD_AVX512
 
     ctypedef struct fs_batch:
         int64_t n_states
@@ -21,6 +28,7 @@ cdef extern from "fastseq/fastseq.h" nogil:
         const int64_t *offsets
         const int64_t *lengths
         int n_threads
+        int simd
 
     int fs_forward_f32(const fs_batch *batch, const float *em, const float *trans,
                        const float *start, const float *end, float *log_alpha, double *log_Z)
@@ -67,5 +75,7 @@ cdef extern from "fastseq/fastseq.h" nogil:
     int fs_openmp_enabled()
     int fs_max_threads()
     const char *fs_simd_level()
-    int fs_set_simd_level(const char *name)
+    int fs_simd_supported(int simd)
+    const char *fs_simd_name(int simd)
+    int fs_simd_from_name(const char *name)
     const char *fs_status_name(int status)

@@ -40,8 +40,17 @@ typedef enum fs_status {
     FS_OK = 0,
     FS_ERR_NOMEM = -1,    /* scratch allocation failed */
     FS_ERR_INVALID = -2,  /* inconsistent arguments (the Python layer should have caught it) */
-    FS_ERR_INTERNAL = -3
+    FS_ERR_INTERNAL = -3,
+    FS_ERR_UNSUPPORTED = -4 /* batch->simd names a variant this build or CPU cannot run */
 } fs_status;
+
+/* The kernel variants, one per instruction set. */
+typedef enum fs_simd {
+    FS_SIMD_AUTO = 0,    /* the best variant this CPU supports */
+    FS_SIMD_GENERIC = 1, /* portable (SSE2 on x86-64) */
+    FS_SIMD_AVX2 = 2,    /* AVX2 + FMA */
+    FS_SIMD_AVX512 = 3   /* AVX-512 F, DQ, BW and VL */
+} fs_simd;
 
 /* The batch description shared by every kernel. */
 typedef struct fs_batch {
@@ -50,6 +59,8 @@ typedef struct fs_batch {
     const int64_t *offsets;  /* [B] first row of each sequence */
     const int64_t *lengths;  /* [B] number of rows of each sequence (>= 0) */
     int n_threads;           /* >= 1 */
+    int simd;                /* an fs_simd: FS_SIMD_AUTO, or a variant fs_simd_supported()
+                                accepts (else the kernel returns FS_ERR_UNSUPPORTED) */
 } fs_batch;
 
 /* Arguments common to every kernel, for one dtype. start/end may be NULL (= zeros). */
@@ -85,8 +96,10 @@ FS_DECLARE(f64, double)
 /* Build and run-time facts. */
 int fs_openmp_enabled(void);        /* 1 when compiled with OpenMP */
 int fs_max_threads(void);           /* omp_get_max_threads(), 1 without OpenMP */
-const char *fs_simd_level(void);    /* "avx512", "avx2" or "generic": the kernels in use */
-int fs_set_simd_level(const char *name); /* force a level (tests); 0 ok, -1 unknown/unsupported */
+const char *fs_simd_level(void);    /* the name of the best variant this CPU supports */
+int fs_simd_supported(int simd);    /* 1 when this build and CPU can run it, else 0 */
+const char *fs_simd_name(int simd); /* "generic", "avx2", "avx512"; NULL for other values */
+int fs_simd_from_name(const char *name); /* the fs_simd of a variant's name, -1 if unknown */
 const char *fs_status_name(int status);
 
 #ifdef __cplusplus
