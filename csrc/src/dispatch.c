@@ -131,6 +131,8 @@ const char *fs_simd_level(void) { return fs_simd_name(best_simd()); }
 FS_PUBLIC(f32, float)
 FS_PUBLIC(f64, double)
 
+const char *fs_version(void) { return FASTSEQ_VERSION_STRING; }
+
 int fs_openmp_enabled(void) {
 #ifdef _OPENMP
     return 1;

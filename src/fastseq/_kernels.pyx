@@ -15,7 +15,7 @@ from fastseq.kernels cimport (
     fs_backward_f64, fs_batch, fs_crf_nll_f32, fs_crf_nll_f64, fs_forward_f32, fs_forward_f64,
     fs_kbest_f32, fs_kbest_f64, fs_marginals_f32, fs_marginals_f64, fs_max_threads,
     fs_openmp_enabled, fs_sequence_score_f32, fs_sequence_score_f64, fs_simd_from_name,
-    fs_simd_level, fs_simd_name, fs_simd_supported, fs_status_name, fs_viterbi_f32,
+    fs_simd_level, fs_simd_name, fs_simd_supported, fs_status_name, fs_version, fs_viterbi_f32,
     fs_viterbi_f64,
 )
 
@@ -50,6 +50,11 @@ cdef inline fs_batch _batch(Py_ssize_t n_states, const int64_t[::1] offsets,
 
 cdef inline const floating *_opt(const floating[::1] a) noexcept:
     return &a[0] if a is not None else NULL
+
+
+def version():
+    """The version of the compiled C library (fastseq.h's FASTSEQ_VERSION_STRING)."""
+    return fs_version().decode()
 
 
 def openmp_enabled():

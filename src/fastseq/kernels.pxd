@@ -8,6 +8,8 @@ cdef extern from "fastseq/fastseq.h" nogil:
     enum:
         FASTSEQ_VERSION_MAJOR
         FASTSEQ_VERSION_MINOR
+        FASTSEQ_VERSION_PATCH
+    const char *FASTSEQ_VERSION_STRING
 
     ctypedef enum fs_status:
         FS_OK
@@ -72,6 +74,7 @@ cdef extern from "fastseq/fastseq.h" nogil:
                        double *nll, double *g_em, double *g_pair, double *g_start,
                        double *g_end)
 
+    const char *fs_version()
     int fs_openmp_enabled()
     int fs_max_threads()
     const char *fs_simd_level()

@@ -33,8 +33,16 @@
 extern "C" {
 #endif
 
+/* The version of fastseq; the Python package's version is read from these three lines. */
 #define FASTSEQ_VERSION_MAJOR 0
 #define FASTSEQ_VERSION_MINOR 1
+#define FASTSEQ_VERSION_PATCH 0
+#define FASTSEQ_STRINGIFY_(x) #x
+#define FASTSEQ_STRINGIFY(x) FASTSEQ_STRINGIFY_(x)
+#define FASTSEQ_VERSION_STRING                   \
+    FASTSEQ_STRINGIFY(FASTSEQ_VERSION_MAJOR) "." \
+    FASTSEQ_STRINGIFY(FASTSEQ_VERSION_MINOR) "." \
+    FASTSEQ_STRINGIFY(FASTSEQ_VERSION_PATCH)
 
 typedef enum fs_status {
     FS_OK = 0,
@@ -94,6 +102,7 @@ FS_DECLARE(f32, float)
 FS_DECLARE(f64, double)
 
 /* Build and run-time facts. */
+const char *fs_version(void);       /* FASTSEQ_VERSION_STRING of the compiled library */
 int fs_openmp_enabled(void);        /* 1 when compiled with OpenMP */
 int fs_max_threads(void);           /* omp_get_max_threads(), 1 without OpenMP */
 const char *fs_simd_level(void);    /* the name of the best variant this CPU supports */
