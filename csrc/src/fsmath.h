@@ -24,7 +24,7 @@
 static void exp_array(const double *x, double *y, int64_t n) {
 #if FS_VW > 1
     const fs_vd lim = v_set1(-700.0), log2e = v_set1(1.4426950408889634);
-    const fs_vd ln2hi = v_set1(6.93147180369123816490e-01), ln2lo = v_set1(1.90821492927058770002e-10);
+    const fs_vd ln2hi = v_set1(FS_LN2_HI), ln2lo = v_set1(FS_LN2_LO);
     int64_t j;
     for (j = 0; j < n; j += FS_VW) {
         const fs_vd xv = v_max(v_load(x + j), lim);

@@ -139,9 +139,10 @@ static void maxplus_group(const double *TP, int64_t N, int64_t Np, const double 
     }
 }
 
-/* P[i][j] = sum_r X[r][i] * Y[r][j] over `rows` rows of stride Np (j < Np). The i blocks
-   read up to FS_G - 1 entries past row ends (into the next row / the Y buffer behind X);
-   those lanes are discarded: the pair-marginal sums as one product instead of a rank-1 update per step. */
+/* P[i][j] = sum_r X[r][i] * Y[r][j] over `rows` rows of stride Np (j < Np): the pair-marginal
+   sums as one product instead of a rank-1 update per step. The i blocks read up to FS_G - 1
+   entries past row ends (into the next row / the Y buffer behind X); those lanes are
+   discarded. */
 static void gemm_tn(const double *X, const double *Y, int64_t rows, int64_t N, int64_t Np,
                     double *P) {
     int64_t i0, j0, r;

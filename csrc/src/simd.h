@@ -153,7 +153,8 @@ typedef double fs_vd;
 #define FS_JB (2 * FS_VW)
 
 /* Entries j .. j + FS_VW - 1 of an unpadded row of n doubles, lanes past n = fill. */
-#define v_load_row(p, j, n, fill) ((j) + FS_VW <= (n) ? v_load((p) + (j)) : v_load_n((p) + (j), (n) - (j), fill))
+#define v_load_row(p, j, n, fill) \
+    ((j) + FS_VW <= (n) ? v_load((p) + (j)) : v_load_n((p) + (j), (n) - (j), fill))
 
 #if defined(__GNUC__)
 #define FS_ALWAYS_INLINE inline __attribute__((always_inline))

@@ -2,27 +2,37 @@
  * fastseq: C kernels for linear-chain models (HMMs and CRFs).
  *
  * Pure C99, no Python. Every kernel exists for float (_f32) and double (_f64) inputs; the
- * arithmetic is done in double either way, outputs are written in the input type (scores and
- * log-partitions always in double).
+ * arithmetic is done in double either way, outputs are written in the input type (scores,
+ * log-partitions and negative log-likelihoods always in double).
  *
- * The model (DESIGN.md section 1): N states, for each sequence T positions,
+ * The model: N states, for each sequence T positions,
  *   score(y) = start[y0] + sum_t em[t][y_t] + sum_{t>0} trans[y_{t-1}][y_t] + end[y_{T-1}],
  *   log_Z    = log sum_y exp(score(y)).
  * -inf entries are forbidden moves and are handled exactly. NaN and +inf must not be passed
  * (the Python layer rejects them).
  *
- * Batches. Emission-shaped arrays are row-major [rows][N], C-contiguous. Sequence b occupies
- * rows offsets[b] .. offsets[b] + lengths[b] - 1. This covers both the concatenated layout
- * (offsets = cumulative lengths) and the padded one (offsets[b] = b * T_max) without copies.
- * Outputs shaped like emissions use the same rows; rows outside every sequence are not
- * touched (the caller zero-fills them). Per-sequence outputs are [B]; pair outputs [B][N][N].
+ * Batches (fs_batch). Emission-shaped arrays are row-major [rows][N], C-contiguous.
+ * Sequence b occupies rows offsets[b] .. offsets[b] + lengths[b] - 1. This covers both the
+ * concatenated layout (offsets = cumulative lengths) and the padded one
+ * (offsets[b] = b * T_max) without copies.
  *
- * Threads: sequences are spread over n_threads OpenMP threads (ignored without OpenMP).
- * Each sequence is computed by one thread in a fixed order of operations, so every result is
- * bitwise identical for any n_threads.
+ * Outputs are allocated by the caller, in the shapes given with each kernel below. Outputs
+ * shaped like emissions use the same rows; rows outside every sequence are not touched (the
+ * caller zero-fills them). Per-sequence outputs are [B]; pair outputs [B][N][N].
  *
- * Every function returns an fs_status. Kernels trust their inputs (shapes, ranges): the
- * Python layer validates them once, before releasing the GIL.
+ * Threads: sequences are spread over batch->n_threads OpenMP threads (ignored without
+ * OpenMP). Each sequence is computed by one thread in a fixed order of operations, so every
+ * result is bitwise identical for any n_threads. The library keeps no state between calls:
+ * calls from different threads may run at the same time.
+ *
+ * SIMD: every kernel is compiled for several instruction sets (fs_simd); batch->simd picks
+ * the variant for that call, FS_SIMD_AUTO (0) the best this CPU supports. Variants agree to
+ * rounding, not bitwise (their vector widths and fused multiply-adds differ).
+ *
+ * Every function returns an fs_status: FS_OK (0), FS_ERR_NOMEM when scratch memory could
+ * not be allocated, FS_ERR_UNSUPPORTED when batch->simd names a variant this build or CPU
+ * cannot run; outputs are unspecified after an error. Kernels trust their inputs (shapes,
+ * ranges): the Python layer validates them once, before releasing the GIL.
  */
 #ifndef FASTSEQ_H
 #define FASTSEQ_H
@@ -46,9 +56,9 @@ extern "C" {
 
 typedef enum fs_status {
     FS_OK = 0,
-    FS_ERR_NOMEM = -1,    /* scratch allocation failed */
-    FS_ERR_INVALID = -2,  /* inconsistent arguments (the Python layer should have caught it) */
-    FS_ERR_INTERNAL = -3,
+    FS_ERR_NOMEM = -1,      /* scratch allocation failed */
+    FS_ERR_INVALID = -2,    /* reserved: inconsistent arguments (the kernels do not check) */
+    FS_ERR_INTERNAL = -3,   /* reserved */
     FS_ERR_UNSUPPORTED = -4 /* batch->simd names a variant this build or CPU cannot run */
 } fs_status;
 
@@ -106,7 +116,7 @@ const char *fs_version(void);       /* FASTSEQ_VERSION_STRING of the compiled li
 int fs_openmp_enabled(void);        /* 1 when compiled with OpenMP */
 int fs_max_threads(void);           /* omp_get_max_threads(), 1 without OpenMP */
 const char *fs_simd_level(void);    /* the name of the best variant this CPU supports */
-int fs_simd_supported(int simd);    /* 1 when this build and CPU can run it, else 0 */
+int fs_simd_supported(int simd);    /* 1 when this build and CPU can run it (AUTO: 1), else 0 */
 const char *fs_simd_name(int simd); /* "generic", "avx2", "avx512"; NULL for other values */
 int fs_simd_from_name(const char *name); /* the fs_simd of a variant's name, -1 if unknown */
 const char *fs_status_name(int status);
