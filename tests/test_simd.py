@@ -1,45 +1,47 @@
 """Every SIMD variant of the kernels (generic, AVX2, AVX-512: whichever this CPU and build
-have) agrees with the numpy reference; the variant is chosen at run time."""
+have) agrees with the numpy reference. The variant is chosen per call: the best one by
+default, or the one fastseq.ops.simd_variant sets for the current thread/context."""
+import threading
+
 import numpy as np
 import pytest
 
 import fastseq
 from fastseq import _kernels
 from fastseq import _reference as ref
+from fastseq.ops import simd_variant
 
 LEVELS = ["generic", "avx2", "avx512"]
-
-
-def _supported(level):
-    current = _kernels.simd_level()
-    try:
-        _kernels.set_simd_level(level)
-    except ValueError:
-        return False
-    finally:
-        _kernels.set_simd_level(current)
-    return True
+SUPPORTED = _kernels.simd_levels()
 
 
 @pytest.fixture(params=LEVELS)
 def simd(request):
-    if not _supported(request.param):
+    if request.param not in SUPPORTED:
         pytest.skip(f"{request.param} kernels not built or not supported by this CPU")
-    before = _kernels.simd_level()
-    _kernels.set_simd_level(request.param)
-    yield request.param
-    _kernels.set_simd_level(before)
+    with simd_variant(request.param):
+        yield request.param
 
 
 def test_best_level_is_default():
-    best = [lv for lv in LEVELS if _supported(lv)][-1]
-    assert _kernels.simd_level() == best
-    assert fastseq.show_config(file=open("/dev/null", "w"))["simd"] == best
+    assert SUPPORTED[0] == "generic" and set(SUPPORTED) <= set(LEVELS)
+    assert _kernels.simd_level() == SUPPORTED[-1]
+    assert fastseq.show_config(file=open("/dev/null", "w"))["simd"] == SUPPORTED[-1]
 
 
-def test_unknown_level_rejected():
-    with pytest.raises(ValueError, match="sse9"):
-        _kernels.set_simd_level("sse9")
+def test_unknown_or_unsupported_level_rejected():
+    for name in ["sse9", "auto", None] + [lv for lv in LEVELS if lv not in SUPPORTED]:
+        with pytest.raises(ValueError, match=r"`name`.*'generic'.*got"):
+            simd_variant(name)
+
+
+def test_kernel_returns_a_clean_error_for_an_unsupported_variant():
+    em, tr, lengths = np.zeros((3, 2)), np.zeros((2, 2)), np.array([3])
+    bad = [-1, 4, 99] + [_kernels.simd_id(lv) for lv in LEVELS if lv not in SUPPORTED]
+    for simd in bad:
+        with pytest.raises(ValueError, match="FS_ERR_UNSUPPORTED"):
+            _kernels.forward(em, tr, None, None, np.zeros(1, np.int64), lengths, 1, simd, None,
+                             np.empty(1))
 
 
 @pytest.mark.parametrize("N", [1, 3, 9, 17, 40])
@@ -66,6 +68,78 @@ def test_variant_matches_reference(simd, N, dtype):
     assert found.sum() >= 3 and np.all(paths[~found] == -1)
     rescored = fastseq.sequence_score(em, tr, np.maximum(paths, 0), **kw)
     np.testing.assert_allclose(rescored[found], scores[found], **tol)
+
+
+def _outputs(em, tr, tags, lengths):
+    log_alpha, _ = fastseq.forward(em, tr, lengths=lengths)
+    m = fastseq.marginals(em, tr, pairwise=True, lengths=lengths)
+    _, scores = fastseq.viterbi(em, tr, lengths=lengths)
+    _, grad = fastseq.crf_nll(em, tr, tags, lengths=lengths)
+    return [log_alpha, m.node, m.pair, scores, grad.emissions, grad.transitions]
+
+
+def _same(a, b):
+    return all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+@pytest.mark.skipif(len(SUPPORTED) < 2, reason="only one SIMD variant on this CPU/build")
+def test_concurrent_threads_use_their_own_variant():
+    """Two threads running different variants at the same time each get, bitwise, what their
+    variant gives alone; the choice ends with the `with` block and never reaches another
+    thread."""
+    rng = np.random.default_rng(7)
+    lengths = rng.integers(20, 60, size=48)
+    em = rng.normal(size=(48, 60, 17)) * 3
+    tr = rng.normal(size=(17, 17))
+    tags = rng.integers(0, 17, size=(48, 60))
+    args = (em, tr, tags, lengths)
+    lo, hi = SUPPORTED[0], SUPPORTED[-1]
+    want = {}
+    for lv in (lo, hi):
+        with simd_variant(lv):
+            want[lv] = _outputs(*args)
+    default = _outputs(*args)
+    assert _same(default, want[hi])
+    assert not _same(want[lo], want[hi]), "variants agree bitwise here: the test cannot tell"
+
+    start = threading.Barrier(2)
+    results, errors = {}, []
+
+    def work(lv):
+        try:
+            with simd_variant(lv):
+                start.wait(timeout=30)
+                results[lv] = all(_same(_outputs(*args), want[lv]) for _ in range(10))
+            results[lv, "after"] = _same(_outputs(*args), default)
+        except BaseException as e:  # reported below, in the test's thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(lv,)) for lv in (lo, hi)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert results == {lo: True, hi: True, (lo, "after"): True, (hi, "after"): True}
+
+    # a thread started earlier keeps the default while this one is inside the block
+    inside, computed = threading.Event(), threading.Event()
+    seen = {}
+
+    def bystander():
+        inside.wait(timeout=30)
+        seen["out"] = _outputs(*args)
+        computed.set()
+
+    t = threading.Thread(target=bystander)
+    t.start()
+    with simd_variant(lo):
+        inside.set()
+        computed.wait(timeout=30)
+        assert _same(_outputs(*args), want[lo])
+    t.join()
+    assert _same(seen["out"], default)
+    assert _same(_outputs(*args), default)
 
 
 def test_small_batches_use_fewer_threads():

@@ -1,8 +1,9 @@
 /*
- * Public entry points: pick the kernel variant for this CPU once (AVX-512, AVX2 or generic)
- * and forward to it. Also the build and run-time facts shown by fastseq.show_config().
+ * Public entry points: each call runs the kernel variant its batch asks for (batch->simd),
+ * FS_SIMD_AUTO meaning the best this CPU supports. The choice is made per call, from the
+ * batch and the CPU's features, so threads never see each other's choice. Also the build
+ * and run-time facts shown by fastseq.show_config().
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "fastseq/fastseq.h"
@@ -10,8 +11,6 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-enum { LEVEL_GENERIC = 0, LEVEL_AVX2 = 1, LEVEL_AVX512 = 2 };
 
 #define FS_VARIANTS(SFX, T, ISA)                                                           \
     int fs_forward_##SFX##_##ISA(FS_MODEL_ARGS(T), T *, double *);                         \
@@ -35,65 +34,71 @@ FS_VARIANTS(f32, float, avx512)
 FS_VARIANTS(f64, double, avx512)
 #endif
 
-static int detect_level(void) {
-    int level = LEVEL_GENERIC;
+/* __builtin_cpu_supports reads the features that libgcc detects once, in a constructor that
+   runs when the library is loaded, before any call can get here: reading them needs no
+   synchronisation, and costs a few loads per call. */
+int fs_simd_supported(int simd) {
+    switch (simd) {
+        case FS_SIMD_AUTO:
+        case FS_SIMD_GENERIC: return 1;
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    __builtin_cpu_init();
 #ifdef FS_HAVE_AVX2
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) level = LEVEL_AVX2;
+        case FS_SIMD_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
 #ifdef FS_HAVE_AVX512
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
-        level = LEVEL_AVX512;
+        case FS_SIMD_AVX512:
+            return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
 #endif
 #endif
-    return level;
+        default: return 0;
+    }
 }
 
-static int max_level = -1; /* what the CPU supports; written once, same value by any thread */
-static int cur_level = -1;
-
-static int level(void) {
-    if (cur_level < 0) {
-        if (max_level < 0) max_level = detect_level();
-        cur_level = max_level;
-    }
-    return cur_level;
+static int best_simd(void) {
+    if (fs_simd_supported(FS_SIMD_AVX512)) return FS_SIMD_AVX512;
+    if (fs_simd_supported(FS_SIMD_AVX2)) return FS_SIMD_AVX2;
+    return FS_SIMD_GENERIC;
 }
 
-static const char *level_names[] = {"generic", "avx2", "avx512"};
+/* The variant a call runs; -1 when the batch asks for one this build or CPU cannot run. */
+static int call_simd(const fs_batch *batch) {
+    if (batch->simd == FS_SIMD_AUTO) return best_simd();
+    return fs_simd_supported(batch->simd) ? batch->simd : -1;
+}
 
-const char *fs_simd_level(void) { return level_names[level()]; }
+static const char *const simd_names[] = {"generic", "avx2", "avx512"}; /* from GENERIC on */
 
-int fs_set_simd_level(const char *name) {
-    int i;
-    level();
-    for (i = 0; i <= LEVEL_AVX512; i++) {
-        if (strcmp(name, level_names[i]) == 0) {
-            if (i > max_level) return -1;
-            cur_level = i;
-            return 0;
-        }
-    }
+const char *fs_simd_name(int simd) {
+    if (simd < FS_SIMD_GENERIC || simd > FS_SIMD_AVX512) return NULL;
+    return simd_names[simd - FS_SIMD_GENERIC];
+}
+
+int fs_simd_from_name(const char *name) {
+    int simd;
+    for (simd = FS_SIMD_GENERIC; name && simd <= FS_SIMD_AVX512; simd++)
+        if (strcmp(name, fs_simd_name(simd)) == 0) return simd;
     return -1;
 }
 
+const char *fs_simd_level(void) { return fs_simd_name(best_simd()); }
+
 #ifdef FS_HAVE_AVX512
-#define FS_CALL_AVX512(fn, ...) case LEVEL_AVX512: return fn##_avx512(__VA_ARGS__);
+#define FS_CALL_AVX512(fn, ...) case FS_SIMD_AVX512: return fn##_avx512(__VA_ARGS__);
 #else
 #define FS_CALL_AVX512(fn, ...)
 #endif
 #ifdef FS_HAVE_AVX2
-#define FS_CALL_AVX2(fn, ...) case LEVEL_AVX2: return fn##_avx2(__VA_ARGS__);
+#define FS_CALL_AVX2(fn, ...) case FS_SIMD_AVX2: return fn##_avx2(__VA_ARGS__);
 #else
 #define FS_CALL_AVX2(fn, ...)
 #endif
-#define FS_DISPATCH(fn, ...)                 \
-    switch (level()) {                       \
-        FS_CALL_AVX512(fn, __VA_ARGS__)      \
-        FS_CALL_AVX2(fn, __VA_ARGS__)        \
-        default: return fn##_generic(__VA_ARGS__); \
+#define FS_DISPATCH(fn, ...)                                    \
+    switch (call_simd(batch)) {                                 \
+        FS_CALL_AVX512(fn, __VA_ARGS__)                         \
+        FS_CALL_AVX2(fn, __VA_ARGS__)                           \
+        case FS_SIMD_GENERIC: return fn##_generic(__VA_ARGS__); \
+        default: return FS_ERR_UNSUPPORTED;                     \
     }
 
 #define FS_PUBLIC(SFX, T)                                                                   \
@@ -126,6 +131,8 @@ int fs_set_simd_level(const char *name) {
 FS_PUBLIC(f32, float)
 FS_PUBLIC(f64, double)
 
+const char *fs_version(void) { return FASTSEQ_VERSION_STRING; }
+
 int fs_openmp_enabled(void) {
 #ifdef _OPENMP
     return 1;
@@ -148,6 +155,7 @@ const char *fs_status_name(int status) {
         case FS_ERR_NOMEM: return "FS_ERR_NOMEM";
         case FS_ERR_INVALID: return "FS_ERR_INVALID";
         case FS_ERR_INTERNAL: return "FS_ERR_INTERNAL";
+        case FS_ERR_UNSUPPORTED: return "FS_ERR_UNSUPPORTED";
         default: return "unknown status";
     }
 }

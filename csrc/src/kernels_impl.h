@@ -1,9 +1,9 @@
 /*
- * Batch drivers, written once and instantiated per input type and ISA by kernels_isa.c
+ * The kernels, written once and instantiated per input type and ISA by kernels_isa.c
  * (FS_T = float or double, FS_SFX = f32 / f64, FS_ISA = generic / avx2 / avx512).
- * Sequences, longest first, form lockstep groups of up to FS_G; the groups are spread over
- * OpenMP threads. Each thread owns its scratch, allocated and freed inside the parallel
- * region, and each sequence is computed by exactly one thread in a fixed order of operations.
+ * Each public kernel names the scratch it needs, its outputs (FS_ARGS) and its work on one
+ * lockstep group (<kernel>_for_group); run_batch does the rest: sequence order, the model,
+ * threads, per-thread scratch and the groups.
  */
 #define FS_CAT4_(a, b, c, d) a##b##_##c##_##d
 #define FS_CAT4(a, b, c, d) FS_CAT4_(a, b, c, d)
@@ -39,87 +39,124 @@ static const double *FS_LOCAL(load_em)(double *buf, const FS_T *em, int64_t off,
 #endif
 }
 
-/* Runs the body once per group with, in scope: M (the model), ws (this thread's scratch),
-   N, Np, ns (sequences in the group), idx[s] (their batch indices), S[s] (their fs_seq:
-   emissions as doubles, length, forward lattice) and off[s] (their first rows). */
-#define FS_FOR_EACH_GROUP(NEED, K, ...)                                                     \
-    do {                                                                                    \
-        const int64_t N = batch->n_states, B = batch->n_seqs;                              \
-        const int64_t n_groups = (B + FS_G - 1) / FS_G;                                     \
-        int64_t *order = NULL, Tmax;                                                        \
-        int status = FS_OK;                                                                 \
-        int nt = batch->n_threads < 1 ? 1 : batch->n_threads;                               \
-        fs_model M;                                                                         \
-        if (nt > n_groups) nt = (int)(n_groups > 0 ? n_groups : 1);                         \
-        Tmax = length_order(batch, &order);                                                 \
-        if (Tmax < 0) return FS_ERR_NOMEM;                                                  \
-        if (FS_LOCAL(model_from)(&M, N, trans, start, end)) {                               \
-            free(order);                                                                    \
-            return FS_ERR_NOMEM;                                                            \
-        }                                                                                   \
-        FS_OMP(parallel num_threads(nt) if (nt > 1))                                        \
-        {                                                                                   \
-            fs_ws ws;                                                                       \
-            const int64_t Np = M.Np;                                                        \
-            const int ok =                                                                  \
-                ws_alloc(&ws, Tmax, N, Np, K, (NEED) | (FS_IS_DOUBLE ? 0 : WS_EM)) == 0;    \
-            int64_t g;                                                                      \
-            if (!ok) {                                                                      \
-                FS_OMP(atomic write)                                                        \
-                status = FS_ERR_NOMEM;                                                      \
-            }                                                                               \
-            FS_OMP(for schedule(dynamic, 1))                                                \
-            for (g = 0; g < n_groups; g++) {                                                \
-                fs_seq S[FS_G];                                                             \
-                int64_t idx[FS_G], off[FS_G];                                               \
-                int ns = 0, s;                                                              \
-                if (!ok) continue;                                                          \
-                for (s = 0; s < FS_G && g * FS_G + s < B; s++, ns++) {                      \
-                    idx[s] = order[g * FS_G + s];                                           \
-                    off[s] = batch->offsets[idx[s]];                                        \
-                    S[s].T = batch->lengths[idx[s]];                                        \
-                    S[s].em = FS_LOCAL(load_em)(ws.em[s], em, off[s], S[s].T, N);           \
-                    S[s].L = &ws.F[s];                                                      \
-                    S[s].x = ws.x[s];                                                       \
-                    S[s].eb = ws.eb[s];                                                     \
-                    S[s].emax = ws.emax[s];                                                 \
-                    S[s].eb_t0 = -FS_EBLOCK - 1;                                            \
-                }                                                                           \
-                __VA_ARGS__                                                                 \
-            }                                                                               \
-            ws_free(&ws);                                                                   \
-        }                                                                                   \
-        model_free(&M);                                                                     \
-        free(order);                                                                        \
-        return status;                                                                      \
-    } while (0)
+/* A kernel's outputs and extra inputs; each kernel sets the fields it uses, the others are
+   zero. */
+#define FS_ARGS FS_LOCAL(fs_args)
+typedef struct {
+    FS_T *log_alpha;                       /* forward (NULL: log_Z only) */
+    FS_T *log_beta;                        /* backward */
+    FS_T *node, *pair;                     /* marginals (either may be NULL) */
+    double *log_Z;                         /* forward, marginals */
+    int64_t *paths;                        /* viterbi, kbest */
+    double *scores;                        /* viterbi, kbest, sequence_score */
+    int64_t k, rank_stride;                /* kbest */
+    const int64_t *path_base;              /* kbest */
+    const int64_t *tags;                   /* sequence_score, crf_nll */
+    double *nll;                           /* crf_nll */
+    FS_T *g_em, *g_pair, *g_start, *g_end; /* crf_nll */
+} FS_ARGS;
+
+/* Runs a kernel over the batch: the sequences, longest first (length_order), form groups of
+   up to FS_G; the groups are spread over the threads, schedule(dynamic, 1), and each is
+   handed to `for_group`. Every thread allocates its scratch (`need`: the WS_* parts the
+   kernel uses) inside the parallel region and frees it there. A sequence is computed by one
+   thread, in an order of operations that depends only on the lengths, so every result is
+   bitwise identical for any thread count. */
+static int FS_LOCAL(run_batch)(FS_MODEL_ARGS(FS_T), int need, const FS_ARGS *args,
+                               void (*for_group)(const FS_ARGS *args, fs_group *g)) {
+    const int64_t N = batch->n_states, B = batch->n_seqs;
+    const int64_t n_groups = (B + FS_G - 1) / FS_G;
+    int64_t *order = NULL, Tmax;
+    int status = FS_OK;
+    int nt = batch->n_threads < 1 ? 1 : batch->n_threads;
+    fs_model M;
+    if (nt > n_groups) nt = (int)(n_groups > 0 ? n_groups : 1);
+    if (!FS_IS_DOUBLE) need |= WS_EM;
+    Tmax = length_order(batch, &order);
+    if (Tmax < 0) return FS_ERR_NOMEM;
+    if (FS_LOCAL(model_from)(&M, N, trans, start, end)) {
+        free(order);
+        return FS_ERR_NOMEM;
+    }
+    FS_OMP(parallel num_threads(nt) if (nt > 1))
+    {
+        fs_ws ws;
+        fs_group g;
+        const int ok = ws_alloc(&ws, Tmax, N, M.Np, args->k, need) == 0;
+        int64_t gi;
+        if (!ok) {
+            FS_OMP(atomic write)
+            status = FS_ERR_NOMEM;
+        }
+        g.M = &M;
+        g.ws = &ws;
+        FS_OMP(for schedule(dynamic, 1))
+        for (gi = 0; gi < n_groups; gi++) {
+            int s;
+            if (!ok) continue;
+            for (s = 0; s < FS_G && gi * FS_G + s < B; s++) {
+                fs_seq *q = &g.S[s];
+                g.idx[s] = order[gi * FS_G + s];
+                g.off[s] = batch->offsets[g.idx[s]];
+                q->T = batch->lengths[g.idx[s]];
+                q->em = FS_LOCAL(load_em)(ws.em[s], em, g.off[s], q->T, N);
+                q->L = &ws.F[s];
+                q->x = ws.x[s];
+                q->eb = ws.eb[s];
+                q->emax = ws.emax[s];
+                q->eb_t0 = -FS_EBLOCK - 1;
+            }
+            g.ns = s;
+            for_group(args, &g);
+        }
+        ws_free(&ws);
+    }
+    model_free(&M);
+    free(order);
+    return status;
+}
+
+static void FS_LOCAL(forward_for_group)(const FS_ARGS *a, fs_group *g) {
+    const int64_t N = g->M->N, Np = g->M->Np;
+    double *tmp = g->ws->tmp;
+    fs_dd lz[FS_G];
+    int64_t t, j;
+    int s;
+    forward_group(g->M, g->S, g->ns, lz, tmp);
+    for (s = 0; s < g->ns; s++) {
+        a->log_Z[g->idx[s]] = lz[s].hi + lz[s].lo;
+        if (a->log_alpha)
+            for (t = 0; t < g->S[s].T; t++) {
+                row_logs(g->S[s].L, N, Np, t, tmp, tmp + Np);
+                for (j = 0; j < N; j++) a->log_alpha[(g->off[s] + t) * N + j] = (FS_T)tmp[j];
+            }
+    }
+}
 
 int FS_FN(forward)(FS_MODEL_ARGS(FS_T), FS_T *log_alpha, double *log_Z) {
-    FS_FOR_EACH_GROUP(WS_F | (log_alpha ? 0 : WS_ROLL), 1, {
-        fs_dd lz[FS_G];
-        int64_t t, j;
-        forward_group(&M, S, ns, lz, ws.tmp);
-        for (s = 0; s < ns; s++) {
-            log_Z[idx[s]] = lz[s].hi + lz[s].lo;
-            if (log_alpha)
-                for (t = 0; t < S[s].T; t++) {
-                    row_logs(S[s].L, N, Np, t, ws.tmp, ws.tmp + Np);
-                    for (j = 0; j < N; j++) log_alpha[(off[s] + t) * N + j] = (FS_T)ws.tmp[j];
-                }
+    const FS_ARGS a = {.log_alpha = log_alpha, .log_Z = log_Z};
+    /* without log_alpha only the last row is needed: two rolling rows */
+    return FS_LOCAL(run_batch)(batch, em, trans, start, end, WS_F | (log_alpha ? 0 : WS_ROLL),
+                               &a, FS_LOCAL(forward_for_group));
+}
+
+static void FS_LOCAL(backward_for_group)(const FS_ARGS *a, fs_group *g) {
+    const int64_t N = g->M->N, Np = g->M->Np;
+    double *tmp = g->ws->tmp;
+    int64_t t, j;
+    int s;
+    backward_group(g->M, g->S, g->ns, tmp);
+    for (s = 0; s < g->ns; s++)
+        for (t = 0; t < g->S[s].T; t++) {
+            row_logs(g->S[s].L, N, Np, t, tmp, tmp + Np);
+            for (j = 0; j < N; j++) a->log_beta[(g->off[s] + t) * N + j] = (FS_T)tmp[j];
         }
-    });
 }
 
 int FS_FN(backward)(FS_MODEL_ARGS(FS_T), FS_T *log_beta) {
-    FS_FOR_EACH_GROUP(WS_F, 1, {
-        int64_t t, j;
-        backward_group(&M, S, ns, ws.tmp);
-        for (s = 0; s < ns; s++)
-            for (t = 0; t < S[s].T; t++) {
-                row_logs(S[s].L, N, Np, t, ws.tmp, ws.tmp + Np);
-                for (j = 0; j < N; j++) log_beta[(off[s] + t) * N + j] = (FS_T)ws.tmp[j];
-            }
-    });
+    const FS_ARGS a = {.log_beta = log_beta};
+    return FS_LOCAL(run_batch)(batch, em, trans, start, end, WS_F, &a,
+                               FS_LOCAL(backward_for_group));
 }
 
 /* Forward and backward for the group, then per sequence the node rows (node[s], optional)
@@ -161,81 +198,117 @@ static void FS_LOCAL(posteriors)(const fs_model *M, fs_ws *ws, fs_seq *S, int ns
     }
 }
 
+static void FS_LOCAL(marginals_for_group)(const FS_ARGS *a, fs_group *g) {
+    const int64_t N = g->M->N;
+    FS_T *node[FS_G], *pair[FS_G];
+    double lz[FS_G];
+    int s;
+    for (s = 0; s < g->ns; s++) {
+        node[s] = a->node ? a->node + g->off[s] * N : NULL;
+        pair[s] = a->pair ? a->pair + g->idx[s] * N * N : NULL;
+    }
+    FS_LOCAL(posteriors)(g->M, g->ws, g->S, g->ns, node, pair, lz);
+    for (s = 0; s < g->ns; s++) a->log_Z[g->idx[s]] = lz[s];
+}
+
 int FS_FN(marginals)(FS_MODEL_ARGS(FS_T), FS_T *node, FS_T *pair, double *log_Z) {
-    FS_FOR_EACH_GROUP(WS_F | WS_B | (pair ? WS_PAIR : 0), 1, {
-        FS_T *nd[FS_G], *pr[FS_G];
-        double lz[FS_G];
-        for (s = 0; s < ns; s++) {
-            nd[s] = node ? node + off[s] * N : NULL;
-            pr[s] = pair ? pair + idx[s] * N * N : NULL;
-        }
-        FS_LOCAL(posteriors)(&M, &ws, S, ns, nd, pr, lz);
-        for (s = 0; s < ns; s++) log_Z[idx[s]] = lz[s];
-    });
+    const FS_ARGS a = {.node = node, .pair = pair, .log_Z = log_Z};
+    return FS_LOCAL(run_batch)(batch, em, trans, start, end, WS_F | WS_B | (pair ? WS_PAIR : 0),
+                               &a, FS_LOCAL(marginals_for_group));
+}
+
+static void FS_LOCAL(viterbi_for_group)(const FS_ARGS *a, fs_group *g) {
+    int64_t *paths[FS_G];
+    double scores[FS_G];
+    int s;
+    for (s = 0; s < g->ns; s++) {
+        paths[s] = a->paths + g->off[s];
+        g->S[s].raw = g->ws->Bk[s].v; /* the backward lattices' rows hold the raw maxima */
+    }
+    viterbi_group(g->M, g->S, g->ns, paths, scores);
+    for (s = 0; s < g->ns; s++) a->scores[g->idx[s]] = scores[s];
 }
 
 int FS_FN(viterbi)(FS_MODEL_ARGS(FS_T), int64_t *paths, double *scores) {
-    FS_FOR_EACH_GROUP(WS_VIT | WS_B, 1, {
-        int64_t *p[FS_G];
-        double sc[FS_G];
-        for (s = 0; s < ns; s++) {
-            p[s] = paths + off[s];
-            S[s].raw = ws.Bk[s].v;
-        }
-        viterbi_group(&M, S, ns, p, sc);
-        for (s = 0; s < ns; s++) scores[idx[s]] = sc[s];
-    });
+    const FS_ARGS a = {.paths = paths, .scores = scores};
+    return FS_LOCAL(run_batch)(batch, em, trans, start, end, WS_VIT | WS_B, &a,
+                               FS_LOCAL(viterbi_for_group));
+}
+
+static void FS_LOCAL(kbest_for_group)(const FS_ARGS *a, fs_group *g) {
+    const int64_t N = g->M->N, k = a->k;
+    fs_ws *ws = g->ws;
+    int s;
+    for (s = 0; s < g->ns; s++) {
+        const int64_t b = g->idx[s];
+        kbest_seq(g->M, g->S[s].em, g->S[s].T, k, a->paths + a->path_base[b], a->rank_stride,
+                  a->scores + b * k, ws->kd, ws->kd + N * k, ws->arg, ws->arg + N, ws->bp64);
+    }
 }
 
 int FS_FN(kbest)(FS_MODEL_ARGS(FS_T), int64_t k, const int64_t *path_base, int64_t rank_stride,
                  int64_t *paths, double *scores) {
-    FS_FOR_EACH_GROUP(WS_KBEST, k, {
-        for (s = 0; s < ns; s++)
-            kbest_seq(&M, S[s].em, S[s].T, k, paths + path_base[idx[s]], rank_stride,
-                      scores + idx[s] * k, ws.kd, ws.kd + N * k, ws.arg, ws.arg + N, ws.bp64);
-    });
+    const FS_ARGS a = {.k = k, .path_base = path_base, .rank_stride = rank_stride,
+                       .paths = paths, .scores = scores};
+    return FS_LOCAL(run_batch)(batch, em, trans, start, end, WS_KBEST, &a,
+                               FS_LOCAL(kbest_for_group));
+}
+
+static void FS_LOCAL(sequence_score_for_group)(const FS_ARGS *a, fs_group *g) {
+    int s;
+    for (s = 0; s < g->ns; s++)
+        a->scores[g->idx[s]] = score_seq(g->M, g->S[s].em, g->S[s].T, a->tags + g->off[s]);
 }
 
 int FS_FN(sequence_score)(FS_MODEL_ARGS(FS_T), const int64_t *tags, double *scores) {
-    FS_FOR_EACH_GROUP(0, 1, {
-        for (s = 0; s < ns; s++) scores[idx[s]] = score_seq(&M, S[s].em, S[s].T, tags + off[s]);
-    });
+    const FS_ARGS a = {.tags = tags, .scores = scores};
+    return FS_LOCAL(run_batch)(batch, em, trans, start, end, 0, &a,
+                               FS_LOCAL(sequence_score_for_group));
+}
+
+/* The marginals go straight into the gradient outputs; the gold path's counts are then
+   subtracted from them. */
+static void FS_LOCAL(crf_nll_for_group)(const FS_ARGS *a, fs_group *g) {
+    const int64_t N = g->M->N;
+    FS_T *ge[FS_G], *gp[FS_G];
+    double lz[FS_G];
+    int s;
+    for (s = 0; s < g->ns; s++) {
+        ge[s] = a->g_em + g->off[s] * N;
+        gp[s] = a->g_pair + g->idx[s] * N * N;
+    }
+    FS_LOCAL(posteriors)(g->M, g->ws, g->S, g->ns, ge, gp, lz);
+    for (s = 0; s < g->ns; s++) {
+        const int64_t b = g->idx[s], T = g->S[s].T, *y = a->tags + g->off[s];
+        FS_T *gs = a->g_start + b * N, *gn = a->g_end + b * N;
+        const double gold = score_seq(g->M, g->S[s].em, T, y);
+        int64_t t, j;
+        a->nll[b] = (lz[s] == -INFINITY || gold == -INFINITY) ? (T == 0 ? 0.0 : INFINITY)
+                                                               : lz[s] - gold;
+        for (j = 0; j < N; j++) gs[j] = gn[j] = 0;
+        if (T > 0) {
+            for (j = 0; j < N; j++) {
+                gs[j] = ge[s][j];
+                gn[j] = ge[s][(T - 1) * N + j];
+            }
+            gs[y[0]] -= 1;
+            gn[y[T - 1]] -= 1;
+        }
+        for (t = 0; t < T; t++) {
+            ge[s][t * N + y[t]] -= 1;
+            if (t > 0) gp[s][y[t - 1] * N + y[t]] -= 1;
+        }
+    }
 }
 
 int FS_FN(crf_nll)(FS_MODEL_ARGS(FS_T), const int64_t *tags, double *nll, FS_T *g_em,
                    FS_T *g_pair, FS_T *g_start, FS_T *g_end) {
-    FS_FOR_EACH_GROUP(WS_F | WS_B | WS_PAIR, 1, {
-        FS_T *ge[FS_G], *gp[FS_G];
-        double lz[FS_G];
-        for (s = 0; s < ns; s++) {
-            ge[s] = g_em + off[s] * N;
-            gp[s] = g_pair + idx[s] * N * N;
-        }
-        FS_LOCAL(posteriors)(&M, &ws, S, ns, ge, gp, lz);
-        for (s = 0; s < ns; s++) {
-            const int64_t b = idx[s], T = S[s].T, *y = tags + off[s];
-            FS_T *gs = g_start + b * N, *gn = g_end + b * N;
-            const double gold = score_seq(&M, S[s].em, T, y);
-            int64_t t, j;
-            nll[b] = (lz[s] == -INFINITY || gold == -INFINITY) ? (T == 0 ? 0.0 : INFINITY)
-                                                                : lz[s] - gold;
-            for (j = 0; j < N; j++) gs[j] = gn[j] = 0;
-            if (T > 0) {
-                for (j = 0; j < N; j++) {
-                    gs[j] = ge[s][j];
-                    gn[j] = ge[s][(T - 1) * N + j];
-                }
-                gs[y[0]] -= 1;
-                gn[y[T - 1]] -= 1;
-            }
-            for (t = 0; t < T; t++) {
-                ge[s][t * N + y[t]] -= 1;
-                if (t > 0) gp[s][y[t - 1] * N + y[t]] -= 1;
-            }
-        }
-    });
+    const FS_ARGS a = {.tags = tags, .nll = nll, .g_em = g_em, .g_pair = g_pair,
+                       .g_start = g_start, .g_end = g_end};
+    return FS_LOCAL(run_batch)(batch, em, trans, start, end, WS_F | WS_B | WS_PAIR, &a,
+                               FS_LOCAL(crf_nll_for_group));
 }
 
-#undef FS_FOR_EACH_GROUP
+#undef FS_ARGS
 #undef FS_FN
 #undef FS_LOCAL

@@ -1,7 +1,7 @@
 /*
  * One instantiation of every kernel for one instruction set. CMake compiles this file once
  * per ISA (FS_ISA = generic, avx2, avx512) with that ISA's flags only; dispatch.c picks the
- * variant at run time. The ISA enters only through the vector vocabulary in lattice.h.
+ * variant at run time. The ISA enters only through the vector vocabulary in simd.h.
  */
 #include "fastseq/fastseq.h"
 #ifdef _OPENMP
@@ -14,21 +14,23 @@
 #ifndef FS_ISA
 #define FS_ISA generic
 #endif
-#define FS_ISA_ID_generic 0
-#define FS_ISA_ID_avx2 1
-#define FS_ISA_ID_avx512 2
-#define FS_ISA_ID_(x) FS_ISA_ID_##x
-#define FS_ISA_ID(x) FS_ISA_ID_(x)
-#if FS_ISA_ID(FS_ISA) == 2
-#define FS_ISA_IS_AVX512
-#elif FS_ISA_ID(FS_ISA) == 1
-#define FS_ISA_IS_AVX2
-#endif
 
-#include "lattice.h"
+#include <stdlib.h>
+#include <string.h>
 
-/* Per-thread scratch. */
-enum { WS_EM = 1, WS_F = 2, WS_B = 4, WS_PAIR = 8, WS_VIT = 16, WS_KBEST = 32, WS_ROLL = 64 };
+#include "forward_backward.h"
+#include "viterbi.h"
+
+/* Per-thread scratch: one block, carved into the parts a kernel asks for. */
+enum {
+    WS_EM = 1,     /* emissions converted to double (float input) */
+    WS_F = 2,      /* forward lattices */
+    WS_B = 4,      /* backward lattices */
+    WS_PAIR = 8,   /* pair-marginal factors and accumulators */
+    WS_VIT = 16,   /* Viterbi delta rows (in F) */
+    WS_KBEST = 32, /* k-best score lists and back-pointers */
+    WS_ROLL = 64   /* lattices keep two rolling rows instead of all T */
+};
 
 typedef struct {
     void *block;
@@ -114,6 +116,17 @@ static int ws_alloc(fs_ws *ws, int64_t T, int64_t N, int64_t Np, int64_t k, int 
 }
 
 static void ws_free(fs_ws *ws) { free(ws->block); }
+
+/* One lockstep group, as the driver hands it to a kernel. S comes first: placed after the
+   other fields it made Viterbi at N = 9 a third slower (the step loop reads S every step). */
+typedef struct {
+    fs_seq S[FS_G];      /* the sequences: emissions as doubles, length, forward lattice */
+    int ns;              /* how many: 1 .. FS_G */
+    int64_t idx[FS_G];   /* their indices in the batch */
+    int64_t off[FS_G];   /* their first rows */
+    const fs_model *M;   /* the model, shared by all threads */
+    fs_ws *ws;           /* this thread's scratch */
+} fs_group;
 
 /* Sequences are processed longest first (better load balance, and lockstep groups of
    similar lengths); the order depends only on the lengths, never on the thread count. */

@@ -5,9 +5,10 @@ lives in :mod:`fastseq.ops`; see ``show_config()`` for how this build runs.
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from . import _kernels
+
+__version__ = _kernels.version()
+
 from .decode import decode
 from .ops import (
     CRFGrad,

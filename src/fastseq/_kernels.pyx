@@ -1,41 +1,23 @@
 # cython: language_level=3, freethreading_compatible=True
-"""Thin binding over the C kernels (csrc/include/fastseq/fastseq.h).
+"""Thin binding over the C kernels (csrc/include/fastseq/fastseq.h, declared in kernels.pxd).
 
 Arguments arrive validated, C-contiguous and of one float dtype (fastseq.ops does that);
-outputs are allocated by the caller. Every kernel runs without the GIL. Emission-shaped
-arrays are 2-D ``[rows, N]``; sequence b is rows ``offsets[b] : offsets[b] + lengths[b]``.
+outputs are allocated by the caller. Every kernel runs without the GIL, on ``n_threads``
+threads, with the SIMD variant ``simd`` (``simd_id(name)``; 0 = the best this CPU supports).
+Emission-shaped arrays are 2-D ``[rows, N]``; sequence b is rows
+``offsets[b] : offsets[b] + lengths[b]``.
 """
 from cython cimport floating
 from libc.stdint cimport int64_t
 
-cdef extern from "fastseq/fastseq.h" nogil:
-    ctypedef struct fs_batch:
-        int64_t n_states
-        int64_t n_seqs
-        const int64_t *offsets
-        const int64_t *lengths
-        int n_threads
-
-    int fs_forward_f32(const fs_batch *, const float *, const float *, const float *, const float *, float *, double *)
-    int fs_forward_f64(const fs_batch *, const double *, const double *, const double *, const double *, double *, double *)
-    int fs_backward_f32(const fs_batch *, const float *, const float *, const float *, const float *, float *)
-    int fs_backward_f64(const fs_batch *, const double *, const double *, const double *, const double *, double *)
-    int fs_marginals_f32(const fs_batch *, const float *, const float *, const float *, const float *, float *, float *, double *)
-    int fs_marginals_f64(const fs_batch *, const double *, const double *, const double *, const double *, double *, double *, double *)
-    int fs_viterbi_f32(const fs_batch *, const float *, const float *, const float *, const float *, int64_t *, double *)
-    int fs_viterbi_f64(const fs_batch *, const double *, const double *, const double *, const double *, int64_t *, double *)
-    int fs_kbest_f32(const fs_batch *, const float *, const float *, const float *, const float *, int64_t, const int64_t *, int64_t, int64_t *, double *)
-    int fs_kbest_f64(const fs_batch *, const double *, const double *, const double *, const double *, int64_t, const int64_t *, int64_t, int64_t *, double *)
-    int fs_sequence_score_f32(const fs_batch *, const float *, const float *, const float *, const float *, const int64_t *, double *)
-    int fs_sequence_score_f64(const fs_batch *, const double *, const double *, const double *, const double *, const int64_t *, double *)
-    int fs_crf_nll_f32(const fs_batch *, const float *, const float *, const float *, const float *, const int64_t *, double *, float *, float *, float *, float *)
-    int fs_crf_nll_f64(const fs_batch *, const double *, const double *, const double *, const double *, const int64_t *, double *, double *, double *, double *, double *)
-
-    int fs_openmp_enabled()
-    int fs_max_threads()
-    const char *fs_simd_level()
-    int fs_set_simd_level(const char *name)
-    const char *fs_status_name(int status)
+from fastseq.kernels cimport (
+    FS_ERR_NOMEM, FS_ERR_UNSUPPORTED, FS_OK, FS_SIMD_AVX512, FS_SIMD_GENERIC, fs_backward_f32,
+    fs_backward_f64, fs_batch, fs_crf_nll_f32, fs_crf_nll_f64, fs_forward_f32, fs_forward_f64,
+    fs_kbest_f32, fs_kbest_f64, fs_marginals_f32, fs_marginals_f64, fs_max_threads,
+    fs_openmp_enabled, fs_sequence_score_f32, fs_sequence_score_f64, fs_simd_from_name,
+    fs_simd_level, fs_simd_name, fs_simd_supported, fs_status_name, fs_version, fs_viterbi_f32,
+    fs_viterbi_f64,
+)
 
 
 class KernelError(RuntimeError):
@@ -43,27 +25,36 @@ class KernelError(RuntimeError):
 
 
 cdef int _check(int status, str function) except -1:
-    if status == 0:
+    if status == FS_OK:
         return 0
     name = fs_status_name(status).decode()
-    if status == -1:
+    if status == FS_ERR_NOMEM:
         raise MemoryError(f"{function}: could not allocate scratch memory ({name})")
+    if status == FS_ERR_UNSUPPORTED:
+        raise ValueError(f"{function}: the requested SIMD variant cannot run on this CPU or "
+                         f"build ({name}); supported: {simd_levels()}")
     raise KernelError(f"{function} failed with {name} (status {status}); please report this bug")
 
 
 cdef inline fs_batch _batch(Py_ssize_t n_states, const int64_t[::1] offsets,
-                            const int64_t[::1] lengths, int n_threads) noexcept:
+                            const int64_t[::1] lengths, int n_threads, int simd) noexcept:
     cdef fs_batch b
     b.n_states = n_states
     b.n_seqs = lengths.shape[0]
     b.offsets = &offsets[0] if offsets.shape[0] > 0 else NULL
     b.lengths = &lengths[0] if lengths.shape[0] > 0 else NULL
     b.n_threads = n_threads
+    b.simd = simd
     return b
 
 
 cdef inline const floating *_opt(const floating[::1] a) noexcept:
     return &a[0] if a is not None else NULL
+
+
+def version():
+    """The version of the compiled C library (fastseq.h's FASTSEQ_VERSION_STRING)."""
+    return fs_version().decode()
 
 
 def openmp_enabled():
@@ -75,19 +66,28 @@ def max_threads():
 
 
 def simd_level():
+    """The name of the best SIMD variant this CPU supports (the one kernels use by default)."""
     return fs_simd_level().decode()
 
 
-def set_simd_level(str name):
-    """Force a kernel variant ("generic", "avx2", "avx512"); for tests and benchmarks."""
-    if fs_set_simd_level(name.encode()) != 0:
-        raise ValueError(f"SIMD level {name!r} is unknown or not supported by this CPU/build")
+def simd_levels():
+    """The names of the variants this build and CPU can run, generic first."""
+    return [fs_simd_name(v).decode() for v in range(FS_SIMD_GENERIC, FS_SIMD_AVX512 + 1)
+            if fs_simd_supported(v)]
+
+
+def simd_id(str name):
+    """The kernels' ``simd`` argument for a variant's name (0 means the best supported)."""
+    cdef int v = fs_simd_from_name(name.encode())
+    if v < 0:
+        raise ValueError(f"unknown SIMD variant {name!r}")
+    return v
 
 
 def forward(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
             const floating[::1] end, const int64_t[::1] offsets, const int64_t[::1] lengths,
-            int n_threads, floating[:, ::1] log_alpha, double[::1] log_Z):
-    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads)
+            int n_threads, int simd, floating[:, ::1] log_alpha, double[::1] log_Z):
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd)
     cdef int s
     cdef floating *la = &log_alpha[0, 0] if log_alpha is not None and log_alpha.shape[0] > 0 else NULL
     cdef double *lz = &log_Z[0] if log_Z.shape[0] > 0 else NULL
@@ -104,8 +104,8 @@ def forward(const floating[:, ::1] em, const floating[:, ::1] trans, const float
 
 def backward(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
              const floating[::1] end, const int64_t[::1] offsets, const int64_t[::1] lengths,
-             int n_threads, floating[:, ::1] log_beta):
-    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads)
+             int n_threads, int simd, floating[:, ::1] log_beta):
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd)
     cdef int s
     cdef floating *lb = &log_beta[0, 0] if log_beta.shape[0] > 0 else NULL
     cdef const floating *e = &em[0, 0] if em.shape[0] > 0 else NULL
@@ -121,8 +121,9 @@ def backward(const floating[:, ::1] em, const floating[:, ::1] trans, const floa
 
 def marginals(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
               const floating[::1] end, const int64_t[::1] offsets, const int64_t[::1] lengths,
-              int n_threads, floating[:, ::1] node, floating[:, :, ::1] pair, double[::1] log_Z):
-    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads)
+              int n_threads, int simd, floating[:, ::1] node, floating[:, :, ::1] pair,
+              double[::1] log_Z):
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd)
     cdef int s
     cdef floating *nd = &node[0, 0] if node is not None and node.shape[0] > 0 else NULL
     cdef floating *pr = &pair[0, 0, 0] if pair is not None and pair.shape[0] > 0 else NULL
@@ -140,8 +141,8 @@ def marginals(const floating[:, ::1] em, const floating[:, ::1] trans, const flo
 
 def viterbi(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
             const floating[::1] end, const int64_t[::1] offsets, const int64_t[::1] lengths,
-            int n_threads, int64_t[::1] paths, double[::1] scores):
-    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads)
+            int n_threads, int simd, int64_t[::1] paths, double[::1] scores):
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd)
     cdef int s
     cdef int64_t *p = &paths[0] if paths.shape[0] > 0 else NULL
     cdef double *sc = &scores[0] if scores.shape[0] > 0 else NULL
@@ -158,9 +159,9 @@ def viterbi(const floating[:, ::1] em, const floating[:, ::1] trans, const float
 
 def kbest(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
           const floating[::1] end, const int64_t[::1] offsets, const int64_t[::1] lengths,
-          int n_threads, int64_t k, const int64_t[::1] path_base, int64_t rank_stride,
-          int64_t[::1] paths, double[:, ::1] scores):
-    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads)
+          int n_threads, int simd, int64_t k, const int64_t[::1] path_base,
+          int64_t rank_stride, int64_t[::1] paths, double[:, ::1] scores):
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd)
     cdef int s
     cdef int64_t *p = &paths[0] if paths.shape[0] > 0 else NULL
     cdef const int64_t *pb = &path_base[0] if path_base.shape[0] > 0 else NULL
@@ -179,8 +180,8 @@ def kbest(const floating[:, ::1] em, const floating[:, ::1] trans, const floatin
 def sequence_score(const floating[:, ::1] em, const floating[:, ::1] trans,
                    const floating[::1] start, const floating[::1] end,
                    const int64_t[::1] offsets, const int64_t[::1] lengths, int n_threads,
-                   const int64_t[::1] tags, double[::1] scores):
-    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads)
+                   int simd, const int64_t[::1] tags, double[::1] scores):
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd)
     cdef int s
     cdef const int64_t *y = &tags[0] if tags.shape[0] > 0 else NULL
     cdef double *sc = &scores[0] if scores.shape[0] > 0 else NULL
@@ -197,9 +198,10 @@ def sequence_score(const floating[:, ::1] em, const floating[:, ::1] trans,
 
 def crf_nll(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
             const floating[::1] end, const int64_t[::1] offsets, const int64_t[::1] lengths,
-            int n_threads, const int64_t[::1] tags, double[::1] nll, floating[:, ::1] g_em,
-            floating[:, :, ::1] g_pair, floating[:, ::1] g_start, floating[:, ::1] g_end):
-    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads)
+            int n_threads, int simd, const int64_t[::1] tags, double[::1] nll,
+            floating[:, ::1] g_em, floating[:, :, ::1] g_pair, floating[:, ::1] g_start,
+            floating[:, ::1] g_end):
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd)
     cdef int s
     cdef const int64_t *y = &tags[0] if tags.shape[0] > 0 else NULL
     cdef double *out = &nll[0] if nll.shape[0] > 0 else NULL

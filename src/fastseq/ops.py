@@ -16,6 +16,8 @@ Inputs are validated here, once; the kernels run without the GIL.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import numbers
 import os
 
@@ -28,7 +30,7 @@ from .schemes import allowed_transitions
 __all__ = [
     "log_partition", "forward", "backward", "marginals", "viterbi", "kbest",
     "posterior_decode", "sequence_score", "crf_nll", "allowed_transitions",
-    "Marginals", "CRFGrad", "effective_n_threads", "as_numpy",
+    "Marginals", "CRFGrad", "effective_n_threads", "as_numpy", "simd_variant",
 ]
 
 _SINGLE, _PADDED, _CONCAT = "single", "padded", "concatenated"
@@ -54,6 +56,34 @@ def effective_n_threads(n_threads=None) -> int:
     if n_threads < 1:
         raise ValueError(f"`n_threads` must be a positive int, -1 or None, got {n_threads}")
     return n_threads
+
+
+# The SIMD variant the kernels run in this thread/context: 0 = the best this CPU supports.
+_SIMD = contextvars.ContextVar("fastseq_simd", default=0)
+
+
+def simd_variant(name):
+    """Run the kernels of this variant in the current thread/context; for tests and benchmarks.
+
+    ``with simd_variant("generic"): ...``. ``name`` is one of
+    ``fastseq._kernels.simd_levels()``: "generic", "avx2", "avx512", those this build and CPU
+    support. Other threads and contexts keep their own choice (by default the best variant);
+    results agree across variants to rounding, not bitwise.
+    """
+    supported = _kernels.simd_levels()
+    if name not in supported:
+        raise ValueError(
+            f"`name` must be a SIMD variant this CPU supports, one of {supported}; got {name!r}")
+    return _simd_override(_kernels.simd_id(name))
+
+
+@contextlib.contextmanager
+def _simd_override(simd):
+    token = _SIMD.set(simd)
+    try:
+        yield
+    finally:
+        _SIMD.reset(token)
 
 
 def as_numpy(x, name="array"):
@@ -188,7 +218,7 @@ class _Batch:
 
     def args(self):
         return (self.em, self.trans, self.start, self.end, self.offsets, self.lengths,
-                self.n_threads)
+                self.n_threads, _SIMD.get())
 
     # -- outputs -------------------------------------------------------------------------
     def em_like(self):

@@ -2,27 +2,37 @@
  * fastseq: C kernels for linear-chain models (HMMs and CRFs).
  *
  * Pure C99, no Python. Every kernel exists for float (_f32) and double (_f64) inputs; the
- * arithmetic is done in double either way, outputs are written in the input type (scores and
- * log-partitions always in double).
+ * arithmetic is done in double either way, outputs are written in the input type (scores,
+ * log-partitions and negative log-likelihoods always in double).
  *
- * The model (DESIGN.md section 1): N states, for each sequence T positions,
+ * The model: N states, for each sequence T positions,
  *   score(y) = start[y0] + sum_t em[t][y_t] + sum_{t>0} trans[y_{t-1}][y_t] + end[y_{T-1}],
  *   log_Z    = log sum_y exp(score(y)).
  * -inf entries are forbidden moves and are handled exactly. NaN and +inf must not be passed
  * (the Python layer rejects them).
  *
- * Batches. Emission-shaped arrays are row-major [rows][N], C-contiguous. Sequence b occupies
- * rows offsets[b] .. offsets[b] + lengths[b] - 1. This covers both the concatenated layout
- * (offsets = cumulative lengths) and the padded one (offsets[b] = b * T_max) without copies.
- * Outputs shaped like emissions use the same rows; rows outside every sequence are not
- * touched (the caller zero-fills them). Per-sequence outputs are [B]; pair outputs [B][N][N].
+ * Batches (fs_batch). Emission-shaped arrays are row-major [rows][N], C-contiguous.
+ * Sequence b occupies rows offsets[b] .. offsets[b] + lengths[b] - 1. This covers both the
+ * concatenated layout (offsets = cumulative lengths) and the padded one
+ * (offsets[b] = b * T_max) without copies.
  *
- * Threads: sequences are spread over n_threads OpenMP threads (ignored without OpenMP).
- * Each sequence is computed by one thread in a fixed order of operations, so every result is
- * bitwise identical for any n_threads.
+ * Outputs are allocated by the caller, in the shapes given with each kernel below. Outputs
+ * shaped like emissions use the same rows; rows outside every sequence are not touched (the
+ * caller zero-fills them). Per-sequence outputs are [B]; pair outputs [B][N][N].
  *
- * Every function returns an fs_status. Kernels trust their inputs (shapes, ranges): the
- * Python layer validates them once, before releasing the GIL.
+ * Threads: sequences are spread over batch->n_threads OpenMP threads (ignored without
+ * OpenMP). Each sequence is computed by one thread in a fixed order of operations, so every
+ * result is bitwise identical for any n_threads. The library keeps no state between calls:
+ * calls from different threads may run at the same time.
+ *
+ * SIMD: every kernel is compiled for several instruction sets (fs_simd); batch->simd picks
+ * the variant for that call, FS_SIMD_AUTO (0) the best this CPU supports. Variants agree to
+ * rounding, not bitwise (their vector widths and fused multiply-adds differ).
+ *
+ * Every function returns an fs_status: FS_OK (0), FS_ERR_NOMEM when scratch memory could
+ * not be allocated, FS_ERR_UNSUPPORTED when batch->simd names a variant this build or CPU
+ * cannot run; outputs are unspecified after an error. Kernels trust their inputs (shapes,
+ * ranges): the Python layer validates them once, before releasing the GIL.
  */
 #ifndef FASTSEQ_H
 #define FASTSEQ_H
@@ -33,15 +43,32 @@
 extern "C" {
 #endif
 
+/* The version of fastseq; the Python package's version is read from these three lines. */
 #define FASTSEQ_VERSION_MAJOR 0
 #define FASTSEQ_VERSION_MINOR 1
+#define FASTSEQ_VERSION_PATCH 0
+#define FASTSEQ_STRINGIFY_(x) #x
+#define FASTSEQ_STRINGIFY(x) FASTSEQ_STRINGIFY_(x)
+#define FASTSEQ_VERSION_STRING                   \
+    FASTSEQ_STRINGIFY(FASTSEQ_VERSION_MAJOR) "." \
+    FASTSEQ_STRINGIFY(FASTSEQ_VERSION_MINOR) "." \
+    FASTSEQ_STRINGIFY(FASTSEQ_VERSION_PATCH)
 
 typedef enum fs_status {
     FS_OK = 0,
-    FS_ERR_NOMEM = -1,    /* scratch allocation failed */
-    FS_ERR_INVALID = -2,  /* inconsistent arguments (the Python layer should have caught it) */
-    FS_ERR_INTERNAL = -3
+    FS_ERR_NOMEM = -1,      /* scratch allocation failed */
+    FS_ERR_INVALID = -2,    /* reserved: inconsistent arguments (the kernels do not check) */
+    FS_ERR_INTERNAL = -3,   /* reserved */
+    FS_ERR_UNSUPPORTED = -4 /* batch->simd names a variant this build or CPU cannot run */
 } fs_status;
+
+/* The kernel variants, one per instruction set. */
+typedef enum fs_simd {
+    FS_SIMD_AUTO = 0,    /* the best variant this CPU supports */
+    FS_SIMD_GENERIC = 1, /* portable (SSE2 on x86-64) */
+    FS_SIMD_AVX2 = 2,    /* AVX2 + FMA */
+    FS_SIMD_AVX512 = 3   /* AVX-512 F, DQ, BW and VL */
+} fs_simd;
 
 /* The batch description shared by every kernel. */
 typedef struct fs_batch {
@@ -50,6 +77,8 @@ typedef struct fs_batch {
     const int64_t *offsets;  /* [B] first row of each sequence */
     const int64_t *lengths;  /* [B] number of rows of each sequence (>= 0) */
     int n_threads;           /* >= 1 */
+    int simd;                /* an fs_simd: FS_SIMD_AUTO, or a variant fs_simd_supported()
+                                accepts (else the kernel returns FS_ERR_UNSUPPORTED) */
 } fs_batch;
 
 /* Arguments common to every kernel, for one dtype. start/end may be NULL (= zeros). */
@@ -83,10 +112,13 @@ FS_DECLARE(f32, float)
 FS_DECLARE(f64, double)
 
 /* Build and run-time facts. */
+const char *fs_version(void);       /* FASTSEQ_VERSION_STRING of the compiled library */
 int fs_openmp_enabled(void);        /* 1 when compiled with OpenMP */
 int fs_max_threads(void);           /* omp_get_max_threads(), 1 without OpenMP */
-const char *fs_simd_level(void);    /* "avx512", "avx2" or "generic": the kernels in use */
-int fs_set_simd_level(const char *name); /* force a level (tests); 0 ok, -1 unknown/unsupported */
+const char *fs_simd_level(void);    /* the name of the best variant this CPU supports */
+int fs_simd_supported(int simd);    /* 1 when this build and CPU can run it (AUTO: 1), else 0 */
+const char *fs_simd_name(int simd); /* "generic", "avx2", "avx512"; NULL for other values */
+int fs_simd_from_name(const char *name); /* the fs_simd of a variant's name, -1 if unknown */
 const char *fs_status_name(int status);
 
 #ifdef __cplusplus

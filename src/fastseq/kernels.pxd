@@ -1,0 +1,84 @@
+# The C API of fastseq (csrc/include/fastseq/fastseq.h) for Cython, with the header's names.
+# Keep it in step with the header: every type, constant and function is declared here (the
+# kernels written out, where the header generates them with FS_DECLARE).
+from libc.stdint cimport int64_t
+
+
+cdef extern from "fastseq/fastseq.h" nogil:
+    enum:
+        FASTSEQ_VERSION_MAJOR
+        FASTSEQ_VERSION_MINOR
+        FASTSEQ_VERSION_PATCH
+    const char *FASTSEQ_VERSION_STRING
+
+    ctypedef enum fs_status:
+        FS_OK
+        FS_ERR_NOMEM
+        FS_ERR_INVALID
+        FS_ERR_INTERNAL
+        FS_ERR_UNSUPPORTED
+
+    ctypedef enum fs_simd:
+        FS_SIMD_AUTO
+        FS_SIMD_GENERIC
+        FS_SIMD_AVX2
+        FS_SIMD_AVX512
+
+    ctypedef struct fs_batch:
+        int64_t n_states
+        int64_t n_seqs
+        const int64_t *offsets
+        const int64_t *lengths
+        int n_threads
+        int simd
+
+    int fs_forward_f32(const fs_batch *batch, const float *em, const float *trans,
+                       const float *start, const float *end, float *log_alpha, double *log_Z)
+    int fs_forward_f64(const fs_batch *batch, const double *em, const double *trans,
+                       const double *start, const double *end, double *log_alpha,
+                       double *log_Z)
+    int fs_backward_f32(const fs_batch *batch, const float *em, const float *trans,
+                        const float *start, const float *end, float *log_beta)
+    int fs_backward_f64(const fs_batch *batch, const double *em, const double *trans,
+                        const double *start, const double *end, double *log_beta)
+    int fs_marginals_f32(const fs_batch *batch, const float *em, const float *trans,
+                         const float *start, const float *end, float *node, float *pair,
+                         double *log_Z)
+    int fs_marginals_f64(const fs_batch *batch, const double *em, const double *trans,
+                         const double *start, const double *end, double *node, double *pair,
+                         double *log_Z)
+    int fs_viterbi_f32(const fs_batch *batch, const float *em, const float *trans,
+                       const float *start, const float *end, int64_t *paths, double *scores)
+    int fs_viterbi_f64(const fs_batch *batch, const double *em, const double *trans,
+                       const double *start, const double *end, int64_t *paths,
+                       double *scores)
+    int fs_kbest_f32(const fs_batch *batch, const float *em, const float *trans,
+                     const float *start, const float *end, int64_t k,
+                     const int64_t *path_base, int64_t rank_stride, int64_t *paths,
+                     double *scores)
+    int fs_kbest_f64(const fs_batch *batch, const double *em, const double *trans,
+                     const double *start, const double *end, int64_t k,
+                     const int64_t *path_base, int64_t rank_stride, int64_t *paths,
+                     double *scores)
+    int fs_sequence_score_f32(const fs_batch *batch, const float *em, const float *trans,
+                              const float *start, const float *end, const int64_t *tags,
+                              double *scores)
+    int fs_sequence_score_f64(const fs_batch *batch, const double *em, const double *trans,
+                              const double *start, const double *end, const int64_t *tags,
+                              double *scores)
+    int fs_crf_nll_f32(const fs_batch *batch, const float *em, const float *trans,
+                       const float *start, const float *end, const int64_t *tags,
+                       double *nll, float *g_em, float *g_pair, float *g_start, float *g_end)
+    int fs_crf_nll_f64(const fs_batch *batch, const double *em, const double *trans,
+                       const double *start, const double *end, const int64_t *tags,
+                       double *nll, double *g_em, double *g_pair, double *g_start,
+                       double *g_end)
+
+    const char *fs_version()
+    int fs_openmp_enabled()
+    int fs_max_threads()
+    const char *fs_simd_level()
+    int fs_simd_supported(int simd)
+    const char *fs_simd_name(int simd)
+    int fs_simd_from_name(const char *name)
+    const char *fs_status_name(int status)
