@@ -40,6 +40,11 @@ numpydoc_validation_checks = {
 numpydoc_validation_exclude = {
     r"\._[A-Za-z]\w*$",    # private names
     r"\.__\w+__$",         # special methods
+    # type aliases carry no docstring of their own: their module documents them
+    r"^fastseq\.io\.Sentence$",
+    r"^fastseq\.features\.Template$",
+    # named-tuple fields: their class's Parameters section documents them
+    r"^fastseq\.(Marginals|CRFGrad)\.\w+$",
 }
 
 templates_path = ["_templates"]

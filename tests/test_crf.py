@@ -747,28 +747,6 @@ def test_encode_items_needs_a_vocabulary_unless_fitting():
         encode_items([[{"w": "a"}]], "X", None, fit=False)
 
 
-def test_constant_doc_comment_examples_run():
-    """The ``#:`` doc comments of the constants on the API pages of fastseq.crf and
-    fastseq.features hold examples, which the docstring doctests do not see."""
-    import doctest
-    import inspect
-    import re
-
-    import fastseq.crf
-    import fastseq.features
-    parser = doctest.DocTestParser()
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    n_examples = 0
-    for mod in (fastseq.crf, fastseq.features):
-        for i, block in enumerate(re.findall(r"(?:^#:.*\n)+", inspect.getsource(mod), re.M)):
-            text = "".join(line[3:] + "\n" for line in block.splitlines())
-            test = parser.get_doctest(text, {}, f"{mod.__name__} #: block {i}", None, 0)
-            n_examples += len(test.examples)
-            runner.run(test)
-    assert runner.summarize(verbose=False).failed == 0
-    assert n_examples >= 10
-
-
 def test_columns_given_as_one_str_is_an_error():
     with pytest.raises(TypeError, match="not a str"):
         FeatureExtractor("pos", columns="word")

@@ -6,9 +6,6 @@ documented with the corpora (sentences / tokens per split, number of distinct ta
 """
 from __future__ import annotations
 
-import doctest
-import inspect
-
 import pytest
 
 from fastseq import datasets
@@ -251,30 +248,3 @@ def test_first_sentences_and_load_tagged():
     assert load_tagged("conll2000", "test", data_home=DATA)[0][0] == ("Rockwell", "B-NP")
     assert load_tagged("conll2003", "test", tag="pos", data_home=DATA)[0][0] == ("SOCCER", "NN")
 
-
-def _comment_doc_examples(module):
-    """The doctests in the ``#:`` comments that document a module's constants (the
-    docstring test runner does not see comments)."""
-    blocks, block = [], []
-    for line in inspect.getsource(module).splitlines() + [""]:
-        if line.startswith("#:"):
-            block.append(line[3:] if line.startswith("#: ") else line[2:])
-        elif block:
-            blocks.append("\n".join(block))
-            block = []
-    parser = doctest.DocTestParser()
-    return [parser.get_doctest(text, {}, module.__name__, module.__file__, 0)
-            for text in blocks if ">>>" in text]
-
-
-def _run_comment_doc_examples(module):
-    tests = _comment_doc_examples(module)
-    assert tests, f"no documented constants with examples in {module.__name__}"
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    for test in tests:
-        runner.run(test)
-    assert runner.summarize(verbose=False).failed == 0
-
-
-def test_constant_doc_examples_run():
-    _run_comment_doc_examples(datasets)

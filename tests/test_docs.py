@@ -6,8 +6,11 @@ from __future__ import annotations
 import doctest
 import importlib
 import importlib.util
+import inspect
 import pkgutil
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,6 +42,20 @@ def _run_examples(tests, where):
     assert result.failed == 0, f"{result.failed} failing example(s) in {where} (see above)"
 
 
+def _comment_docs(module):
+    """The doc comments (``#:`` lines) that document a module's constants, which the
+    docstring finder does not see, as doctests."""
+    try:
+        source = inspect.getsource(module)
+    except (OSError, TypeError):  # a compiled module
+        return []
+    blocks = re.findall(r"(?:^#:.*\n)+", source, flags=re.M)
+    parser = doctest.DocTestParser()
+    return [parser.get_doctest("".join(line[3:] + "\n" for line in block.splitlines()), {},
+                               f"{module.__name__} #: block {i}", module.__file__, 0)
+            for i, block in enumerate(blocks)]
+
+
 @pytest.mark.parametrize("name", _modules())
 def test_docstring_examples_run(name):
     need = NEEDS.get(name)
@@ -46,19 +63,19 @@ def test_docstring_examples_run(name):
         pytest.skip(f"{name}'s examples need {need}, which is not installed")
     module = importlib.import_module(name)
     tests = doctest.DocTestFinder(exclude_empty=True).find(module, name)
+    tests += _comment_docs(module)
     _run_examples([t for t in tests if t.examples], name)
 
 
 def _pages():
+    """The docs pages that hold examples."""
     return sorted(p for p in DOCS.rglob("*.rst") if "_build" not in p.parts
-                  and "generated" not in p.parts)
+                  and "generated" not in p.parts and ">>>" in p.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("page", _pages(), ids=lambda p: str(p.relative_to(DOCS)))
 def test_docs_page_examples_run(page):
     text = page.read_text(encoding="utf-8")
-    if ">>>" not in text:
-        pytest.skip("no examples on this page")
     if "import torch" in text and not HAVE_TORCH:
         pytest.skip("this page's examples need torch, which is not installed")
     parser = doctest.DocTestParser()
@@ -87,3 +104,14 @@ def test_readme_python_blocks_run(i, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exec(compile(code, f"README.md python block {i}", "exec"), {"__name__": "__readme__"})
 
+
+def test_docs_build_without_warnings(tmp_path):
+    if importlib.util.find_spec("sphinx") is None or importlib.util.find_spec("numpydoc") is None:
+        pytest.skip("sphinx and numpydoc are not installed (pip install fastseq[test])")
+    out = tmp_path / "html"
+    proc = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+         "-d", str(tmp_path / "doctrees"), str(DOCS), str(out)],
+        capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-20000:]
+    assert (out / "index.html").is_file()

@@ -1,8 +1,6 @@
 """CategoricalHMM / GaussianHMM: EM, supervised counting, hmmlearn parity, errors."""
 from __future__ import annotations
 
-import doctest
-import inspect
 import logging
 import pickle
 
@@ -12,8 +10,6 @@ from scipy.optimize import linear_sum_assignment
 
 from fastseq import sequence_score
 from fastseq.hmm import CategoricalHMM, ConvergenceMonitor, GaussianHMM, NotFittedError
-from fastseq.hmm import base as hmm_base
-from fastseq.hmm import gaussian as hmm_gaussian
 
 COV_TYPES = ["diag", "full", "spherical", "tied"]
 
@@ -611,35 +607,6 @@ def test_errors_states(cat_model):
         CategoricalHMM(2).fit_supervised(X, [0, 1])
     with pytest.raises(TypeError, match="integer"):
         CategoricalHMM(2).fit_supervised(X, [0.0, 1.0, 0.0])
-
-
-def _comment_doc_examples(module):
-    """The doctests in the ``#:`` comments that document a module's constants (the
-    docstring test runner does not see comments)."""
-    blocks, block = [], []
-    for line in inspect.getsource(module).splitlines() + [""]:
-        if line.startswith("#:"):
-            block.append(line[3:] if line.startswith("#: ") else line[2:])
-        elif block:
-            blocks.append("\n".join(block))
-            block = []
-    parser = doctest.DocTestParser()
-    return [parser.get_doctest(text, {}, module.__name__, module.__file__, 0)
-            for text in blocks if ">>>" in text]
-
-
-def _run_comment_doc_examples(module):
-    tests = _comment_doc_examples(module)
-    assert tests, f"no documented constants with examples in {module.__name__}"
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    for test in tests:
-        runner.run(test)
-    assert runner.summarize(verbose=False).failed == 0
-
-
-@pytest.mark.parametrize("module", [hmm_base, hmm_gaussian], ids=lambda m: m.__name__)
-def test_constant_doc_examples_run(module):
-    _run_comment_doc_examples(module)
 
 
 def test_information_criteria_are_python_floats(cat_data):

@@ -1,14 +1,11 @@
 """Tests for fastseq.io: CoNLL / CoNLL-U readers and writer on small tricky files."""
 from __future__ import annotations
 
-import doctest
-import inspect
 import io
 import pathlib
 
 import pytest
 
-import fastseq.io
 from fastseq.io import (
     CONLLU_FIELDS,
     iter_conll,
@@ -372,30 +369,3 @@ def test_to_tagged_errors():
         to_tagged(SENTS, tag="chunk")
     assert to_tagged(read_conllu(io.StringIO(CONLLU)), tag="xpos")[0][0] == ("I", "PRP")
 
-
-def _comment_doc_examples(module):
-    """The doctests in the ``#:`` comments that document a module's constants (the
-    docstring test runner does not see comments)."""
-    blocks, block = [], []
-    for line in inspect.getsource(module).splitlines() + [""]:
-        if line.startswith("#:"):
-            block.append(line[3:] if line.startswith("#: ") else line[2:])
-        elif block:
-            blocks.append("\n".join(block))
-            block = []
-    parser = doctest.DocTestParser()
-    return [parser.get_doctest(text, {}, module.__name__, module.__file__, 0)
-            for text in blocks if ">>>" in text]
-
-
-def _run_comment_doc_examples(module):
-    tests = _comment_doc_examples(module)
-    assert tests, f"no documented constants with examples in {module.__name__}"
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    for test in tests:
-        runner.run(test)
-    assert runner.summarize(verbose=False).failed == 0
-
-
-def test_constant_doc_examples_run():
-    _run_comment_doc_examples(fastseq.io)

@@ -1,11 +1,30 @@
 """fastseq: fast HMM and linear-chain CRF kernels for sequence labeling.
 
-The functional API (``fastseq.log_partition``, ``viterbi``, ``marginals``, ``crf_nll``, ...)
-lives in :mod:`fastseq.ops`; see ``show_config()`` for how this build runs.
+The functional API -- :func:`log_partition`, :func:`forward`, :func:`backward`,
+:func:`marginals`, :func:`viterbi`, :func:`kbest`, :func:`posterior_decode`,
+:func:`sequence_score`, :func:`crf_nll`, with :func:`allowed_transitions` and
+:func:`decode` -- is here (it is implemented in :mod:`fastseq.ops`). Every function takes
+one sequence ``(T, N)``, a padded batch ``(B, T, N)`` or a concatenated batch ``(L, N)``
+with ``lengths``; the contract is in the documentation's "Functional API" page.
+:func:`show_config` tells how this build runs. The models, taggers and tools are in the
+subpackages: :mod:`fastseq.hmm`, :mod:`fastseq.crf`, :mod:`fastseq.features`,
+:mod:`fastseq.taggers`, :mod:`fastseq.torch`, :mod:`fastseq.schemes`,
+:mod:`fastseq.metrics`, :mod:`fastseq.io`, :mod:`fastseq.datasets`.
+
+Examples
+--------
+>>> import numpy as np
+>>> import fastseq
+>>> em = np.log([[0.6, 0.4], [0.3, 0.7], [0.5, 0.5]])
+>>> tr = np.log([[0.8, 0.2], [0.3, 0.7]])
+>>> fastseq.viterbi(em, tr)[0].tolist()
+[1, 1, 1]
 """
 from __future__ import annotations
 
-from . import _kernels
+from typing import Any, Dict, Optional, TextIO
+
+import fastseq._kernels as _kernels
 
 __version__ = _kernels.version()
 
@@ -23,18 +42,42 @@ from .ops import (
     marginals,
     posterior_decode,
     sequence_score,
+    simd_variant,
     viterbi,
 )
 
 __all__ = [
-    "__version__", "show_config", "log_partition", "forward", "backward", "marginals",
-    "viterbi", "kbest", "posterior_decode", "sequence_score", "crf_nll",
-    "allowed_transitions", "decode", "Marginals", "CRFGrad", "effective_n_threads",
+    "log_partition", "forward", "backward", "marginals", "viterbi", "kbest",
+    "posterior_decode", "sequence_score", "crf_nll", "allowed_transitions", "decode",
+    "Marginals", "CRFGrad", "effective_n_threads", "simd_variant", "show_config",
 ]
 
 
-def show_config(file=None) -> dict:
-    """Print (to ``file``, default stdout) and return how this build of fastseq runs."""
+def show_config(file: Optional[TextIO] = None) -> Dict[str, Any]:
+    """Print and return how this build of fastseq runs.
+
+    Parameters
+    ----------
+    file : file-like, optional
+        Where to print (default: standard output).
+
+    Returns
+    -------
+    dict
+        ``version``, ``openmp`` (whether the kernels were built with OpenMP), ``simd`` (the
+        SIMD variant the kernels use on this CPU) and ``default_threads`` (what
+        ``n_threads=None`` means here).
+
+    Examples
+    --------
+    >>> import io
+    >>> import fastseq
+    >>> info = fastseq.show_config(file=io.StringIO())
+    >>> sorted(info)
+    ['default_threads', 'openmp', 'simd', 'version']
+    >>> info["version"] == fastseq.__version__
+    True
+    """
     info = {
         "version": __version__,
         "openmp": _kernels.openmp_enabled(),

@@ -19,9 +19,7 @@ from fastseq.kernels cimport (
     fs_viterbi_f64,
 )
 
-
-class KernelError(RuntimeError):
-    """A C kernel returned an unexpected status. This is a bug in fastseq: please report it."""
+from fastseq.exceptions import KernelError
 
 
 cdef int _check(int status, str function) except -1:

@@ -20,10 +20,13 @@ import contextlib
 import contextvars
 import numbers
 import os
+from typing import Any, Callable, ContextManager, Optional, Tuple, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from . import _kernels
+import fastseq._kernels as _kernels
+
 from ._types import CRFGrad, Marginals
 from .schemes import allowed_transitions
 
@@ -41,8 +44,36 @@ _REDUCTIONS = ("sum", "mean", "none")
 # validation
 # ---------------------------------------------------------------------------------------------
 
-def effective_n_threads(n_threads=None) -> int:
-    """Resolve ``n_threads`` to a positive thread count (see the module docstring)."""
+def effective_n_threads(n_threads: Optional[int] = None) -> int:
+    """The number of threads an ``n_threads`` argument stands for.
+
+    Parameters
+    ----------
+    n_threads : int, optional
+        ``None``: every core this process may use (``omp_get_max_threads``, so
+        ``OMP_NUM_THREADS`` and threadpoolctl limits apply); ``-1``: all cores available to
+        the process; ``k > 0``: ``k``.
+
+    Returns
+    -------
+    int
+        A positive thread count.
+
+    Raises
+    ------
+    ValueError
+        If ``n_threads`` is 0 or below -1.
+    TypeError
+        If ``n_threads`` is not None or an int.
+
+    Examples
+    --------
+    >>> import fastseq
+    >>> fastseq.effective_n_threads(3)
+    3
+    >>> fastseq.effective_n_threads(None) >= 1
+    True
+    """
     if n_threads is None:
         return max(1, _kernels.max_threads())
     if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, numbers.Integral):
@@ -62,13 +93,39 @@ def effective_n_threads(n_threads=None) -> int:
 _SIMD = contextvars.ContextVar("fastseq_simd", default=0)
 
 
-def simd_variant(name):
-    """Run the kernels of this variant in the current thread/context; for tests and benchmarks.
+def simd_variant(name: str) -> ContextManager[None]:
+    """Run the kernels of one SIMD variant in the current thread or context.
 
-    ``with simd_variant("generic"): ...``. ``name`` is one of
-    ``fastseq._kernels.simd_levels()``: "generic", "avx2", "avx512", those this build and CPU
-    support. Other threads and contexts keep their own choice (by default the best variant);
-    results agree across variants to rounding, not bitwise.
+    The kernels exist for generic x86-64, AVX2 and AVX-512; by default every call runs the
+    best variant the CPU supports. This context manager (for tests and benchmarks) picks
+    one for the calls made inside it, in this thread or asyncio context only; other
+    threads keep their own choice. Results agree across variants to rounding, not
+    bitwise.
+
+    Parameters
+    ----------
+    name : str
+        ``"generic"``, ``"avx2"`` or ``"avx512"``: one this build and CPU support.
+
+    Returns
+    -------
+    context manager
+        Restores the previous choice on exit.
+
+    Raises
+    ------
+    ValueError
+        If the variant is unknown or not supported here (the message lists the supported
+        ones).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastseq
+    >>> em, tr = np.log([[0.6, 0.4], [0.3, 0.7]]), np.log([[0.8, 0.2], [0.3, 0.7]])
+    >>> with fastseq.simd_variant("generic"):
+    ...     round(fastseq.log_partition(em, tr), 4)
+    -0.7765
     """
     supported = _kernels.simd_levels()
     if name not in supported:
@@ -86,9 +143,32 @@ def _simd_override(simd):
         _SIMD.reset(token)
 
 
-def as_numpy(x, name="array"):
-    """A numpy view of ``x`` without copying where possible: numpy arrays as they are, torch
-    CPU tensors (detached), and anything speaking DLPack or the buffer/array protocols."""
+def as_numpy(x: Any, name: str = "array") -> np.ndarray:
+    """A numpy view of an array-like, without copying where possible.
+
+    Parameters
+    ----------
+    x : array-like
+        A numpy array (returned as it is), a torch CPU tensor (detached, conjugation
+        resolved), or anything speaking DLPack or the buffer / array protocols.
+    name : str, default "array"
+        The argument's name, for error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    TypeError
+        For a tensor that is not on the CPU.
+
+    Examples
+    --------
+    >>> from fastseq.ops import as_numpy
+    >>> as_numpy([[1, 2], [3, 4]]).shape
+    (2, 2)
+    """
     if isinstance(x, np.ndarray):
         return x
     if hasattr(x, "detach") and hasattr(x, "device"):  # a torch tensor
@@ -216,9 +296,11 @@ class _Batch:
         """Boolean mask over the rows of ``em`` that belong to a sequence (padded layout)."""
         return (np.arange(self.T)[None, :] < self.lengths[:, None]).reshape(-1)
 
-    def args(self):
-        return (self.em, self.trans, self.start, self.end, self.offsets, self.lengths,
-                self.n_threads, _SIMD.get())
+    def run(self, kernel: Callable[..., None], *more: Any) -> None:
+        """Call a kernel of :mod:`fastseq._kernels` on this batch; ``more``: the kernel's
+        remaining (output) arguments."""
+        kernel(self.em, self.trans, self.start, self.end, self.offsets, self.lengths,
+               self.n_threads, _SIMD.get(), *more)
 
     # -- outputs -------------------------------------------------------------------------
     def em_like(self):
@@ -276,85 +358,399 @@ def _check_tags(tags, batch):
 # the API
 # ---------------------------------------------------------------------------------------------
 
-def log_partition(emissions, transitions, *, start=None, end=None, lengths=None,
-                  n_threads=None):
-    """Log-partition ``log_Z`` = logsumexp of the scores of all paths.
+def log_partition(emissions: ArrayLike, transitions: ArrayLike, *,
+                  start: Optional[ArrayLike] = None, end: Optional[ArrayLike] = None,
+                  lengths: Optional[ArrayLike] = None,
+                  n_threads: Optional[int] = None) -> Union[float, np.ndarray]:
+    """Log-partition ``log_Z``: the logsumexp of the scores of all paths.
 
-    For an HMM (``emissions = log P(x_t | state)``, ``transitions = log A``,
-    ``start = log pi``) this is the log-likelihood ``log P(x)``.
-    Returns a float for one sequence, else ``(B,)``. ``-inf`` when no path is allowed.
+    The score of a path ``y`` is ``start[y_0] + sum_t emissions[t, y_t] + sum_t
+    transitions[y_(t-1), y_t] + end[y_(T-1)]``. For an HMM (``emissions = log P(x_t |
+    state)``, ``transitions = log A``, ``start = log pi``) ``log_Z`` is the log-likelihood
+    ``log P(x)``.
+
+    Parameters
+    ----------
+    emissions : array-like of shape (T, N), (B, T, N) or (L, N)
+        Scores of every state at every position (an HMM's ``log P(x_t | y_t)``): one
+        sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
+        (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
+        anything else float64.
+    transitions : array-like of shape (N, N)
+        ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
+        ``log A[i, j]``); ``-inf`` forbids it.
+    start, end : array-like of shape (N,), optional
+        Scores of the first and of the last state (default: zeros). An HMM's
+        ``log P(y_0)`` is ``start``; it has no ``end``.
+    lengths : array-like of int of shape (B,), optional
+        Sequence lengths: required for the concatenated layout, optional for the padded
+        one (default: all ``T``), not allowed for a single sequence.
+    n_threads : int, optional
+        Threads (``None``: every core this process may use; ``-1``: all cores). Results
+        are bitwise identical for any value.
+
+    Returns
+    -------
+    log_Z : float or ndarray of shape (B,)
+        A float for one sequence, else one value per sequence; ``-inf`` where no path is
+        allowed, 0 for an empty sequence.
+
+    Raises
+    ------
+    ValueError
+        On a shape that does not match, NaN or ``+inf`` in an input, or ``lengths`` that
+        do not fit the layout (the message names the argument).
+    TypeError
+        On non-numeric input or a non-integer ``n_threads``.
+
+    See Also
+    --------
+    forward : The whole forward lattice.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastseq
+    >>> em = np.log([[0.6, 0.4], [0.3, 0.7], [0.5, 0.5]])   # T=3 positions, N=2 states
+    >>> tr = np.log([[0.8, 0.2], [0.3, 0.7]])
+    >>> round(fastseq.log_partition(em, tr), 4)
+    -1.4697
+
+    A padded batch of two sequences of lengths 4 and 2:
+
+    >>> rng = np.random.default_rng(0)
+    >>> fastseq.log_partition(rng.normal(size=(2, 4, 3)), rng.normal(size=(3, 3)),
+    ...                       lengths=[4, 2]).round(4).tolist()
+    [4.9056, 0.5627]
     """
     b = _Batch(emissions, transitions, start, end, lengths, n_threads)
     log_Z = np.empty(b.B)
-    _kernels.forward(*b.args(), None, log_Z)
+    b.run(_kernels.forward, None, log_Z)
     return b.per_seq(log_Z)
 
 
-def forward(emissions, transitions, *, start=None, end=None, lengths=None, n_threads=None):
-    """Forward lattice.
+def forward(emissions: ArrayLike, transitions: ArrayLike, *, start: Optional[ArrayLike] = None,
+            end: Optional[ArrayLike] = None, lengths: Optional[ArrayLike] = None,
+            n_threads: Optional[int] = None) -> Tuple[np.ndarray, Union[float, np.ndarray]]:
+    """Forward lattice: log-sums over the path prefixes ending in each state.
 
-    Returns ``(log_alpha, log_Z)``: ``log_alpha`` like ``emissions`` (zeros past each end),
-    ``log_alpha[t, j]`` = log-sum of the scores of all prefixes ending in state j at t
-    (including ``start`` and ``emissions[t, j]``); ``log_Z`` float or ``(B,)``.
+    Parameters
+    ----------
+    emissions : array-like of shape (T, N), (B, T, N) or (L, N)
+        Scores of every state at every position (an HMM's ``log P(x_t | y_t)``): one
+        sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
+        (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
+        anything else float64.
+    transitions : array-like of shape (N, N)
+        ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
+        ``log A[i, j]``); ``-inf`` forbids it.
+    start, end : array-like of shape (N,), optional
+        Scores of the first and of the last state (default: zeros). An HMM's
+        ``log P(y_0)`` is ``start``; it has no ``end``.
+    lengths : array-like of int of shape (B,), optional
+        Sequence lengths: required for the concatenated layout, optional for the padded
+        one (default: all ``T``), not allowed for a single sequence.
+    n_threads : int, optional
+        Threads (``None``: every core this process may use; ``-1``: all cores). Results
+        are bitwise identical for any value.
+
+    Returns
+    -------
+    log_alpha : ndarray, shaped like ``emissions``
+        ``log_alpha[t, j]``: the log-sum of the scores of all prefixes ending in state
+        ``j`` at ``t``, ``start`` and ``emissions[t, j]`` included (zeros past each end).
+    log_Z : float or ndarray of shape (B,)
+        As :func:`log_partition`.
+
+    Raises
+    ------
+    ValueError
+        On a shape that does not match, NaN or ``+inf`` in an input, or ``lengths`` that
+        do not fit the layout (the message names the argument).
+    TypeError
+        On non-numeric input or a non-integer ``n_threads``.
+
+    See Also
+    --------
+    backward : The suffix lattice; ``log_alpha + log_beta - log_Z`` is the log node
+        marginal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastseq
+    >>> em = np.log([[0.6, 0.4], [0.3, 0.7], [0.5, 0.5]])   # T=3 positions, N=2 states
+    >>> tr = np.log([[0.8, 0.2], [0.3, 0.7]])
+    >>> log_alpha, log_Z = fastseq.forward(em, tr)
+    >>> log_alpha.shape, round(log_Z, 4)
+    ((3, 2), -1.4697)
+    >>> log_alpha[0].round(4).tolist()                     # start = 0: just em[0]
+    [-0.5108, -0.9163]
     """
     b = _Batch(emissions, transitions, start, end, lengths, n_threads)
     log_alpha = b.em_like()
     log_Z = np.empty(b.B)
-    _kernels.forward(*b.args(), log_alpha, log_Z)
+    b.run(_kernels.forward, log_alpha, log_Z)
     return b.unrows(log_alpha), b.per_seq(log_Z)
 
 
-def backward(emissions, transitions, *, start=None, end=None, lengths=None, n_threads=None):
-    """Backward lattice ``log_beta`` like ``emissions`` (zeros past each end).
+def backward(emissions: ArrayLike, transitions: ArrayLike, *,
+             start: Optional[ArrayLike] = None, end: Optional[ArrayLike] = None,
+             lengths: Optional[ArrayLike] = None, n_threads: Optional[int] = None) -> np.ndarray:
+    """Backward lattice: log-sums over the path suffixes after each state.
 
-    ``log_beta[t, i]`` = log-sum of the scores of all suffixes after t given state i at t
-    (transitions, later emissions and ``end``); ``log_beta[T-1] = end``.
+    Parameters
+    ----------
+    emissions : array-like of shape (T, N), (B, T, N) or (L, N)
+        Scores of every state at every position (an HMM's ``log P(x_t | y_t)``): one
+        sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
+        (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
+        anything else float64.
+    transitions : array-like of shape (N, N)
+        ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
+        ``log A[i, j]``); ``-inf`` forbids it.
+    start, end : array-like of shape (N,), optional
+        Scores of the first and of the last state (default: zeros). An HMM's
+        ``log P(y_0)`` is ``start``; it has no ``end``.
+    lengths : array-like of int of shape (B,), optional
+        Sequence lengths: required for the concatenated layout, optional for the padded
+        one (default: all ``T``), not allowed for a single sequence.
+    n_threads : int, optional
+        Threads (``None``: every core this process may use; ``-1``: all cores). Results
+        are bitwise identical for any value.
+
+    Returns
+    -------
+    log_beta : ndarray, shaped like ``emissions``
+        ``log_beta[t, i]``: the log-sum of the scores of all suffixes after ``t`` given
+        state ``i`` at ``t`` (later transitions and emissions, and ``end``);
+        ``log_beta[T-1] = end`` (zeros past each end).
+
+    Raises
+    ------
+    ValueError
+        On a shape that does not match, NaN or ``+inf`` in an input, or ``lengths`` that
+        do not fit the layout (the message names the argument).
+    TypeError
+        On non-numeric input or a non-integer ``n_threads``.
+
+    See Also
+    --------
+    forward : The prefix lattice.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastseq
+    >>> em = np.log([[0.6, 0.4], [0.3, 0.7], [0.5, 0.5]])   # T=3 positions, N=2 states
+    >>> tr = np.log([[0.8, 0.2], [0.3, 0.7]])
+    >>> log_beta = fastseq.backward(em, tr)
+    >>> log_beta[-1].tolist(), log_beta[0].round(4).tolist()
+    ([0.0, 0.0], [-1.6607, -1.2379])
     """
     b = _Batch(emissions, transitions, start, end, lengths, n_threads)
     log_beta = b.em_like()
-    _kernels.backward(*b.args(), log_beta)
+    b.run(_kernels.backward, log_beta)
     return b.unrows(log_beta)
 
 
-def marginals(emissions, transitions, *, pairwise=False, start=None, end=None, lengths=None,
-              n_threads=None):
-    """Posterior marginals ``Marginals(node, pair, log_Z)``.
+def marginals(emissions: ArrayLike, transitions: ArrayLike, *, pairwise: bool = False,
+              start: Optional[ArrayLike] = None, end: Optional[ArrayLike] = None,
+              lengths: Optional[ArrayLike] = None, n_threads: Optional[int] = None) -> Marginals:
+    """Posterior marginals: the probability of each state, and of each move.
 
-    ``node`` like ``emissions``: ``P(y_t = j | x)``, each row sums to 1 (zeros past each end
-    and for sequences with no allowed path). ``pair`` (only with ``pairwise=True``):
-    ``(N, N)`` for one sequence, else ``(B, N, N)``: expected transition counts
-    ``sum_t P(y_{t-1} = i, y_t = j | x)``. ``log_Z`` float or ``(B,)``.
+    Parameters
+    ----------
+    emissions : array-like of shape (T, N), (B, T, N) or (L, N)
+        Scores of every state at every position (an HMM's ``log P(x_t | y_t)``): one
+        sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
+        (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
+        anything else float64.
+    transitions : array-like of shape (N, N)
+        ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
+        ``log A[i, j]``); ``-inf`` forbids it.
+    pairwise : bool, default False
+        Also return the expected transition counts.
+    start, end : array-like of shape (N,), optional
+        Scores of the first and of the last state (default: zeros). An HMM's
+        ``log P(y_0)`` is ``start``; it has no ``end``.
+    lengths : array-like of int of shape (B,), optional
+        Sequence lengths: required for the concatenated layout, optional for the padded
+        one (default: all ``T``), not allowed for a single sequence.
+    n_threads : int, optional
+        Threads (``None``: every core this process may use; ``-1``: all cores). Results
+        are bitwise identical for any value.
+
+    Returns
+    -------
+    Marginals
+        A named tuple ``(node, pair, log_Z)``: ``node`` shaped like ``emissions``,
+        ``P(y_t = j | x)``, each row summing to 1 (zeros past each end and for sequences
+        with no allowed path); ``pair`` ``(N, N)`` for one sequence, else ``(B, N, N)``:
+        ``sum_t P(y_(t-1) = i, y_t = j | x)`` (None unless ``pairwise``); ``log_Z`` as
+        :func:`log_partition`. For an HMM these are the E-step statistics of Baum-Welch.
+
+    Raises
+    ------
+    ValueError
+        On a shape that does not match, NaN or ``+inf`` in an input, or ``lengths`` that
+        do not fit the layout (the message names the argument).
+    TypeError
+        On non-numeric input or a non-integer ``n_threads``.
+
+    See Also
+    --------
+    posterior_decode : The most probable state at each position.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastseq
+    >>> em = np.log([[0.6, 0.4], [0.3, 0.7], [0.5, 0.5]])   # T=3 positions, N=2 states
+    >>> tr = np.log([[0.8, 0.2], [0.3, 0.7]])
+    >>> m = fastseq.marginals(em, tr, pairwise=True)
+    >>> m.node.round(3).tolist()
+    [[0.496, 0.504], [0.391, 0.609], [0.496, 0.504]]
+    >>> m.pair.round(3).tolist()                           # sums to T - 1 = 2
+    [[0.626, 0.261], [0.261, 0.852]]
     """
     b = _Batch(emissions, transitions, start, end, lengths, n_threads, passes=4)
     node = b.em_like()
     pair = np.empty((b.B, b.N, b.N), dtype=b.dtype) if pairwise else None
     log_Z = np.empty(b.B)
-    _kernels.marginals(*b.args(), node, pair, log_Z)
+    b.run(_kernels.marginals, node, pair, log_Z)
     if pair is not None and b.kind == _SINGLE:
         pair = pair[0]
     return Marginals(b.unrows(node), pair, b.per_seq(log_Z))
 
 
-def viterbi(emissions, transitions, *, start=None, end=None, lengths=None, n_threads=None):
-    """Best path (Viterbi).
+def viterbi(emissions: ArrayLike, transitions: ArrayLike, *, start: Optional[ArrayLike] = None,
+            end: Optional[ArrayLike] = None, lengths: Optional[ArrayLike] = None,
+            n_threads: Optional[int] = None) -> Tuple[np.ndarray, Union[float, np.ndarray]]:
+    """The best path of every sequence (Viterbi).
 
-    Returns ``(paths, scores)``: int64 paths ``(T,)`` / ``(B, T)`` padded with -1 /
-    ``(L,)`` concatenated; scores float or ``(B,)``. A sequence with no allowed path gets a
-    path of -1 and score ``-inf``. Ties go to the lowest state index.
+    Parameters
+    ----------
+    emissions : array-like of shape (T, N), (B, T, N) or (L, N)
+        Scores of every state at every position (an HMM's ``log P(x_t | y_t)``): one
+        sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
+        (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
+        anything else float64.
+    transitions : array-like of shape (N, N)
+        ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
+        ``log A[i, j]``); ``-inf`` forbids it.
+    start, end : array-like of shape (N,), optional
+        Scores of the first and of the last state (default: zeros). An HMM's
+        ``log P(y_0)`` is ``start``; it has no ``end``.
+    lengths : array-like of int of shape (B,), optional
+        Sequence lengths: required for the concatenated layout, optional for the padded
+        one (default: all ``T``), not allowed for a single sequence.
+    n_threads : int, optional
+        Threads (``None``: every core this process may use; ``-1``: all cores). Results
+        are bitwise identical for any value.
+
+    Returns
+    -------
+    paths : ndarray of int64
+        ``(T,)`` for one sequence, ``(B, T)`` padded with -1 for a padded batch, ``(L,)``
+        concatenated for a concatenated one. Ties go to the lowest state index.
+    scores : float or ndarray of shape (B,)
+        The score of each best path. A sequence with no allowed path gets a path of -1
+        and score ``-inf``; an empty one score 0.
+
+    Raises
+    ------
+    ValueError
+        On a shape that does not match, NaN or ``+inf`` in an input, or ``lengths`` that
+        do not fit the layout (the message names the argument).
+    TypeError
+        On non-numeric input or a non-integer ``n_threads``.
+
+    See Also
+    --------
+    kbest : The k best paths.
+    sequence_score : The score of given paths.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastseq
+    >>> em = np.log([[0.6, 0.4], [0.3, 0.7], [0.5, 0.5]])   # T=3 positions, N=2 states
+    >>> tr = np.log([[0.8, 0.2], [0.3, 0.7]])
+    >>> path, score = fastseq.viterbi(em, tr)
+    >>> path.tolist(), round(score, 4)
+    ([1, 1, 1], -2.6795)
+    >>> rng = np.random.default_rng(0)
+    >>> paths, _ = fastseq.viterbi(rng.normal(size=(2, 4, 3)), rng.normal(size=(3, 3)),
+    ...                            lengths=[4, 2])
+    >>> paths.tolist()                                     # padded with -1
+    [[0, 0, 0, 0], [1, 2, -1, -1]]
     """
     b = _Batch(emissions, transitions, start, end, lengths, n_threads)
     paths = b.paths_out()
     scores = np.empty(b.B)
-    _kernels.viterbi(*b.args(), paths, scores)
+    b.run(_kernels.viterbi, paths, scores)
     return b.unrows(paths), b.per_seq(scores)
 
 
-def kbest(emissions, transitions, k, *, start=None, end=None, lengths=None, n_threads=None):
-    """The ``k`` best distinct paths, best first.
+def kbest(emissions: ArrayLike, transitions: ArrayLike, k: int, *,
+          start: Optional[ArrayLike] = None, end: Optional[ArrayLike] = None,
+          lengths: Optional[ArrayLike] = None,
+          n_threads: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best distinct paths of every sequence, best first.
 
-    Returns ``(paths, scores)``: paths ``(k, T)`` for one sequence, ``(B, k, T)`` padded,
-    ``(k, L)`` concatenated (row r holds every sequence's r-th best path); scores ``(k,)`` or
-    ``(B, k)``. Missing paths (fewer than k exist) are -1 with score ``-inf``.
+    Parameters
+    ----------
+    emissions : array-like of shape (T, N), (B, T, N) or (L, N)
+        Scores of every state at every position (an HMM's ``log P(x_t | y_t)``): one
+        sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
+        (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
+        anything else float64.
+    transitions : array-like of shape (N, N)
+        ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
+        ``log A[i, j]``); ``-inf`` forbids it.
+    k : int
+        How many paths (>= 1).
+    start, end : array-like of shape (N,), optional
+        Scores of the first and of the last state (default: zeros). An HMM's
+        ``log P(y_0)`` is ``start``; it has no ``end``.
+    lengths : array-like of int of shape (B,), optional
+        Sequence lengths: required for the concatenated layout, optional for the padded
+        one (default: all ``T``), not allowed for a single sequence.
+    n_threads : int, optional
+        Threads (``None``: every core this process may use; ``-1``: all cores). Results
+        are bitwise identical for any value.
+
+    Returns
+    -------
+    paths : ndarray of int64
+        ``(k, T)`` for one sequence, ``(B, k, T)`` for a padded batch, ``(k, L)`` for a
+        concatenated one (row ``r`` holds every sequence's ``r``-th best path,
+        concatenated). Missing paths (fewer than ``k`` exist) are -1.
+    scores : ndarray of shape (k,) or (B, k)
+        Their scores, best first; ``-inf`` for missing paths. The order among equal
+        scores is unspecified.
+
+    Raises
+    ------
+    ValueError
+        If ``k < 1``, or as :func:`viterbi`.
+    TypeError
+        If ``k`` is not an int, or as :func:`viterbi`.
+
+    See Also
+    --------
+    viterbi : The best path alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastseq
+    >>> em = np.log([[0.6, 0.4], [0.3, 0.7], [0.5, 0.5]])   # T=3 positions, N=2 states
+    >>> tr = np.log([[0.8, 0.2], [0.3, 0.7]])
+    >>> paths, scores = fastseq.kbest(em, tr, 3)
+    >>> paths.tolist(), scores.round(4).tolist()
+    ([[1, 1, 1], [0, 0, 0], [1, 1, 0]], [-2.6795, -2.8542, -3.5268])
     """
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
         raise TypeError(f"`k` must be an int, got {type(k).__name__}")
@@ -369,18 +765,70 @@ def kbest(emissions, transitions, k, *, start=None, end=None, lengths=None, n_th
         shape = (k, b.T) if b.kind == _SINGLE else (b.B, k, b.T)
     paths = np.full(k * b.B * b.T if b.kind != _CONCAT else k * b.L, -1, dtype=np.int64)
     scores = np.empty((b.B, k))
-    _kernels.kbest(*b.args(), k, base, stride, paths, scores)
+    b.run(_kernels.kbest, k, base, stride, paths, scores)
     scores = scores.astype(b.dtype)
     return paths.reshape(shape), scores[0] if b.kind == _SINGLE else scores
 
 
-def posterior_decode(emissions, transitions, *, start=None, end=None, lengths=None,
-                     n_threads=None):
-    """Per-position most probable state (argmax of the node marginals).
+def posterior_decode(emissions: ArrayLike, transitions: ArrayLike, *,
+                     start: Optional[ArrayLike] = None, end: Optional[ArrayLike] = None,
+                     lengths: Optional[ArrayLike] = None,
+                     n_threads: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """The most probable state at each position (the argmax of the node marginals).
 
-    Returns ``(paths, confidences)`` laid out like :func:`viterbi`'s paths; ``confidences``
-    holds the chosen state's marginal probability (0 past each end). Sequences with no
-    allowed path get -1 and 0.
+    Unlike :func:`viterbi`, the states are chosen one position at a time, so the result
+    may not be an allowed path.
+
+    Parameters
+    ----------
+    emissions : array-like of shape (T, N), (B, T, N) or (L, N)
+        Scores of every state at every position (an HMM's ``log P(x_t | y_t)``): one
+        sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
+        (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
+        anything else float64.
+    transitions : array-like of shape (N, N)
+        ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
+        ``log A[i, j]``); ``-inf`` forbids it.
+    start, end : array-like of shape (N,), optional
+        Scores of the first and of the last state (default: zeros). An HMM's
+        ``log P(y_0)`` is ``start``; it has no ``end``.
+    lengths : array-like of int of shape (B,), optional
+        Sequence lengths: required for the concatenated layout, optional for the padded
+        one (default: all ``T``), not allowed for a single sequence.
+    n_threads : int, optional
+        Threads (``None``: every core this process may use; ``-1``: all cores). Results
+        are bitwise identical for any value.
+
+    Returns
+    -------
+    paths : ndarray of int64
+        Laid out like :func:`viterbi`'s paths; -1 past each end and for sequences with no
+        allowed path.
+    confidences : ndarray
+        The chosen state's marginal probability, same layout (0 past each end and where
+        no path is allowed).
+
+    Raises
+    ------
+    ValueError
+        On a shape that does not match, NaN or ``+inf`` in an input, or ``lengths`` that
+        do not fit the layout (the message names the argument).
+    TypeError
+        On non-numeric input or a non-integer ``n_threads``.
+
+    See Also
+    --------
+    marginals : All the node marginals.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastseq
+    >>> em = np.log([[0.6, 0.4], [0.3, 0.7], [0.5, 0.5]])   # T=3 positions, N=2 states
+    >>> tr = np.log([[0.8, 0.2], [0.3, 0.7]])
+    >>> paths, confidences = fastseq.posterior_decode(em, tr)
+    >>> paths.tolist(), confidences.round(3).tolist()
+    ([1, 1, 1], [0.504, 0.609, 0.504])
     """
     node = marginals(emissions, transitions, start=start, end=end, lengths=lengths,
                      n_threads=n_threads).node
@@ -389,27 +837,130 @@ def posterior_decode(emissions, transitions, *, start=None, end=None, lengths=No
     return paths, conf
 
 
-def sequence_score(emissions, transitions, tags, *, start=None, end=None, lengths=None,
-                   n_threads=None):
-    """Score of the given paths ``tags`` (laid out like :func:`viterbi`'s paths).
+def sequence_score(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike, *,
+                   start: Optional[ArrayLike] = None, end: Optional[ArrayLike] = None,
+                   lengths: Optional[ArrayLike] = None,
+                   n_threads: Optional[int] = None) -> Union[float, np.ndarray]:
+    """The scores of given paths.
 
-    Returns a float or ``(B,)``; entries of ``tags`` past a sequence's end are ignored.
+    Parameters
+    ----------
+    emissions : array-like of shape (T, N), (B, T, N) or (L, N)
+        Scores of every state at every position (an HMM's ``log P(x_t | y_t)``): one
+        sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
+        (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
+        anything else float64.
+    transitions : array-like of shape (N, N)
+        ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
+        ``log A[i, j]``); ``-inf`` forbids it.
+    tags : array-like of int
+        The paths, laid out like :func:`viterbi`'s: ``(T,)``, ``(B, T)`` or ``(L,)``; entries
+        past a sequence's end are ignored, the others must be in ``[0, N)``.
+    start, end : array-like of shape (N,), optional
+        Scores of the first and of the last state (default: zeros). An HMM's
+        ``log P(y_0)`` is ``start``; it has no ``end``.
+    lengths : array-like of int of shape (B,), optional
+        Sequence lengths: required for the concatenated layout, optional for the padded
+        one (default: all ``T``), not allowed for a single sequence.
+    n_threads : int, optional
+        Threads (``None``: every core this process may use; ``-1``: all cores). Results
+        are bitwise identical for any value.
+
+    Returns
+    -------
+    scores : float or ndarray of shape (B,)
+        ``start[y_0] + sum_t emissions[t, y_t] + sum_t transitions[y_(t-1), y_t] +
+        end[y_(T-1)]`` per sequence (``-inf`` for a forbidden path).
+
+    Raises
+    ------
+    ValueError
+        If ``tags`` does not match the layout or holds a state outside ``[0, N)``, or as
+        :func:`viterbi`.
+    TypeError
+        If ``tags`` is not an integer array, or as :func:`viterbi`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastseq
+    >>> em = np.log([[0.6, 0.4], [0.3, 0.7], [0.5, 0.5]])   # T=3 positions, N=2 states
+    >>> tr = np.log([[0.8, 0.2], [0.3, 0.7]])
+    >>> round(fastseq.sequence_score(em, tr, [1, 1, 0]), 4)   # the third best path
+    -3.5268
     """
     b = _Batch(emissions, transitions, start, end, lengths, n_threads)
     y = _check_tags(tags, b)
     scores = np.empty(b.B)
-    _kernels.sequence_score(*b.args(), y, scores)
+    b.run(_kernels.sequence_score, y, scores)
     return b.per_seq(scores)
 
 
-def crf_nll(emissions, transitions, tags, *, reduction="sum", start=None, end=None,
-            lengths=None, n_threads=None):
-    """CRF negative log-likelihood ``log_Z - score(tags)`` and its gradients.
+def crf_nll(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike, *,
+            reduction: str = "sum", start: Optional[ArrayLike] = None,
+            end: Optional[ArrayLike] = None, lengths: Optional[ArrayLike] = None,
+            n_threads: Optional[int] = None) -> Tuple[Union[float, np.ndarray], CRFGrad]:
+    """The CRF negative log-likelihood of given paths, and its gradients.
 
-    ``reduction``: "sum" or "mean" over sequences (a float), or "none" (``(B,)``; the
-    gradients are then those of the sum). Returns ``(nll, CRFGrad(emissions, transitions,
-    start, end))`` with gradients shaped like the inputs (``(N, N)``, ``(N,)``, ``(N,)``;
-    the emission gradient is zero past each end). ``+inf`` when the gold path is forbidden.
+    Per sequence ``nll = log_Z - score(tags)`` (``+inf`` when the gold path is forbidden);
+    the gradients are ``node marginals - one-hot tags`` for the emissions, ``pair marginals
+    - gold transition counts`` for the transitions, and the same at the first and last
+    position for ``start`` and ``end``.
+
+    Parameters
+    ----------
+    emissions : array-like of shape (T, N), (B, T, N) or (L, N)
+        Scores of every state at every position (an HMM's ``log P(x_t | y_t)``): one
+        sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
+        (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
+        anything else float64.
+    transitions : array-like of shape (N, N)
+        ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
+        ``log A[i, j]``); ``-inf`` forbids it.
+    tags : array-like of int
+        The gold paths, laid out like :func:`viterbi`'s paths.
+    reduction : {"sum", "mean", "none"}, default "sum"
+        Sum or mean over the sequences (a float), or one value per sequence
+        (``(B,)``; the gradients are then those of the sum). One sequence always gives a
+        float.
+    start, end : array-like of shape (N,), optional
+        Scores of the first and of the last state (default: zeros). An HMM's
+        ``log P(y_0)`` is ``start``; it has no ``end``.
+    lengths : array-like of int of shape (B,), optional
+        Sequence lengths: required for the concatenated layout, optional for the padded
+        one (default: all ``T``), not allowed for a single sequence.
+    n_threads : int, optional
+        Threads (``None``: every core this process may use; ``-1``: all cores). Results
+        are bitwise identical for any value.
+
+    Returns
+    -------
+    nll : float or ndarray of shape (B,)
+        The (reduced) negative log-likelihood.
+    grad : CRFGrad
+        A named tuple ``(emissions, transitions, start, end)`` of the gradients of the
+        reduced loss: shaped like ``emissions`` (zeros past each end), ``(N, N)``,
+        ``(N,)``, ``(N,)``; returned even when ``start`` / ``end`` are None (the gradient
+        at 0).
+
+    Raises
+    ------
+    ValueError
+        If ``reduction`` is not one of the three, or as :func:`sequence_score`.
+    TypeError
+        As :func:`sequence_score`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastseq
+    >>> em = np.log([[0.6, 0.4], [0.3, 0.7], [0.5, 0.5]])   # T=3 positions, N=2 states
+    >>> tr = np.log([[0.8, 0.2], [0.3, 0.7]])
+    >>> nll, grad = fastseq.crf_nll(em, tr, [0, 1, 1])
+    >>> round(nll, 4)
+    2.0571
+    >>> grad.transitions.round(3).tolist()
+    [[0.626, -0.739], [0.261, -0.148]]
     """
     if reduction not in _REDUCTIONS:
         raise ValueError(f"`reduction` must be one of {_REDUCTIONS}, got {reduction!r}")
@@ -420,7 +971,7 @@ def crf_nll(emissions, transitions, tags, *, reduction="sum", start=None, end=No
     g_pair = np.empty((b.B, b.N, b.N), dtype=b.dtype)
     g_start = np.empty((b.B, b.N), dtype=b.dtype)
     g_end = np.empty((b.B, b.N), dtype=b.dtype)
-    _kernels.crf_nll(*b.args(), y, nll, g_em, g_pair, g_start, g_end)
+    b.run(_kernels.crf_nll, y, nll, g_em, g_pair, g_start, g_end)
     # sums over the batch run here, in sequence order: bitwise identical for any n_threads
     grads = [g_em, g_pair.sum(axis=0), g_start.sum(axis=0), g_end.sum(axis=0)]
     if reduction == "mean" and b.B > 0:
