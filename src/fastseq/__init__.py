@@ -3,7 +3,7 @@
 The functional API -- :func:`log_partition`, :func:`forward`, :func:`backward`,
 :func:`marginals`, :func:`viterbi`, :func:`kbest`, :func:`posterior_decode`,
 :func:`sequence_score`, :func:`crf_nll`, with :func:`allowed_transitions` and
-:func:`decode` -- is here (it is implemented in :mod:`fastseq.ops`). Every function takes
+:func:`decode` -- is here (it is implemented in :mod:`fastseq`). Every function takes
 one sequence ``(T, N)``, a padded batch ``(B, T, N)`` or a concatenated batch ``(L, N)``
 with ``lengths``; the contract is in the documentation's "Functional API" page.
 :func:`show_config` tells how this build runs. The models, taggers and tools are in the

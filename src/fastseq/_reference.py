@@ -18,7 +18,7 @@ and ``log_Z`` is the logsumexp of that score over all ``N**T`` paths (``log_Z = 
 empty sequence).
 
 Only light input handling is done here (``np.asarray`` and dtype selection); the full
-validation with helpful messages lives in :mod:`fastseq.ops`. ``n_threads`` is accepted and
+validation with helpful messages lives in :mod:`fastseq`. ``n_threads`` is accepted and
 ignored.
 """
 from __future__ import annotations

@@ -408,7 +408,7 @@ class CRF(nn.Module):
         decoding, so decoded tag sequences are always well-formed.
     n_threads : int, optional
         Threads for the C kernels (None: every core the process may use; -1: all cores;
-        see :func:`fastseq.ops.effective_n_threads`). Keyword-only.
+        see :func:`fastseq.effective_n_threads`). Keyword-only.
     backend : {"auto", "c", "torch"}, default="auto"
         ``"auto"``: the C kernels for CPU float32 / float64 tensors, pure torch otherwise;
         ``"c"``: always the C kernels (CPU tensors only); ``"torch"``: always the

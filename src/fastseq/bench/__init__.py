@@ -6,7 +6,7 @@ the peers, in one run.
     fastseq bench --plot speedups.png  # bar chart of the speed-ups (needs matplotlib)
     fastseq bench --full               # a bigger grid (several minutes)
 
-The implementation under test is :mod:`fastseq.ops` (the compiled kernels). Baselines:
+The implementation under test is :mod:`fastseq` (the compiled kernels). Baselines:
 
 * ``reference`` -- :mod:`fastseq._reference`, the plain numpy oracle (same API). It is
   timed on the first few sequences of each batch and scaled to the whole batch by token count

@@ -70,7 +70,7 @@ class Case:
     Parameters
     ----------
     op : str
-        The :mod:`fastseq.ops` function timed (see :func:`~fastseq.bench.call_op`).
+        The :mod:`fastseq` function timed (see :func:`~fastseq.bench.call_op`).
     kind : str
         ``"hmm"`` (an :class:`~fastseq.bench.HMMProblem`) or ``"crf"`` (a
         :class:`~fastseq.bench.CRFProblem`).

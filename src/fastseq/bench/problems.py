@@ -139,7 +139,7 @@ class HMMProblem:
         return int(np.prod(self.emissions.shape[:-1]))
 
     def kwargs(self) -> Dict[str, Any]:
-        """The keyword arguments of the :mod:`fastseq.ops` calls on this problem.
+        """The keyword arguments of the :mod:`fastseq` calls on this problem.
 
         Returns
         -------
@@ -332,7 +332,7 @@ class CRFProblem:
         return int(self.lengths.sum())
 
     def kwargs(self) -> Dict[str, Any]:
-        """The keyword arguments of the :mod:`fastseq.ops` calls on this problem.
+        """The keyword arguments of the :mod:`fastseq` calls on this problem.
 
         Returns
         -------
@@ -457,7 +457,7 @@ def call_op(op: str, mod: ModuleType, p: Union[HMMProblem, CRFProblem],
         (``k = KBEST_K = 5``), ``"sequence_score"`` (of ``p.tags``) or ``"crf_nll"`` (of
         ``p.tags``, ``reduction="sum"``).
     mod : module
-        :mod:`fastseq.ops` or :mod:`fastseq._reference` (the same functional API).
+        :mod:`fastseq` or :mod:`fastseq._reference` (the same functional API).
     p : HMMProblem or CRFProblem
         The inputs, passed with ``p.kwargs()``.
     n_threads : int, optional

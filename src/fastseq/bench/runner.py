@@ -199,7 +199,7 @@ def run_bench(*, threads: Optional[int] = None, mode: str = "quick", impl: str =
         The grid: the quick one, a bigger one (several minutes), or tiny shapes with one
         call each (checks the harness in seconds; the times mean nothing).
     impl : {"ops", "reference", "auto"}, default="ops"
-        Implementation under test: the compiled :mod:`fastseq.ops`, the numpy reference,
+        Implementation under test: the compiled :mod:`fastseq`, the numpy reference,
         or ``fastseq.ops`` falling back to the reference when it cannot be imported.
     peers : sequence of str, default=("hmmlearn", "torchcrf")
         The peers to time; the baselines of the others show ``n/a``.
@@ -236,7 +236,7 @@ def run_bench(*, threads: Optional[int] = None, mode: str = "quick", impl: str =
     ValueError
         If ``mode`` or ``impl`` is not one of the values above.
     ImportError
-        If ``impl="ops"`` and :mod:`fastseq.ops` cannot be imported.
+        If ``impl="ops"`` and :mod:`fastseq` cannot be imported.
 
     See Also
     --------

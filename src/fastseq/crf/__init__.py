@@ -36,7 +36,7 @@ The engine: all training tokens become ONE ``scipy.sparse`` CSR matrix ``X`` (to
 attributes) once; per evaluation the emission scores of every token are one sparse product
 ``E = X @ W`` (``W``: attributes x labels, zero outside the feature set), the loss and its
 gradient with respect to the emission scores and transitions come from ONE call of
-:func:`fastseq.ops.crf_nll` over all sequences (concatenated layout, C kernel, OpenMP over
+:func:`fastseq.crf_nll` over all sequences (concatenated layout, C kernel, OpenMP over
 sequences, GIL released), and the weight gradient is one sparse product ``X.T @ G``
 gathered at the features. Both products skip the zeros of ``W``: the few attributes with
 many labels (POS n-grams, bias) use a small dense block of ``W`` that stays in cache, all

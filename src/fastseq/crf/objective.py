@@ -170,7 +170,7 @@ class Objective:
     t_from, t_to : array-like of int, shape (K_t,)
         The previous and the current label of each transition feature.
     n_threads : int
-        Threads for :func:`fastseq.ops.crf_nll`.
+        Threads for :func:`fastseq.crf_nll`.
     pool : concurrent.futures.Executor or None
         The thread pool that runs the sparse products over blocks of rows; None runs them
         in the calling thread.

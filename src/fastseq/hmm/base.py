@@ -2,8 +2,8 @@
 
 :class:`BaseHMM` implements everything that does not depend on the emission model --
 validation of ``X``/``lengths``, the start and transition parts of Baum-Welch, scoring,
-decoding and sampling -- on top of the batched kernels of :mod:`fastseq.ops`. One call to
-:func:`fastseq.ops.marginals` computes the E-step statistics of *all* sequences (in parallel,
+decoding and sampling -- on top of the batched kernels of :mod:`fastseq`. One call to
+:func:`fastseq.marginals` computes the E-step statistics of *all* sequences (in parallel,
 without the GIL); the M-step is plain vectorised numpy. Subclasses (``fastseq.hmm``) add the
 emission model.
 
