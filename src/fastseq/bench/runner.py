@@ -2,18 +2,19 @@
 with the results checked against the numpy reference."""
 from __future__ import annotations
 
-import contextlib
 import importlib
 import io
-import json
 import os
 import platform
 import sys
 import time
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_info
 
+from .. import __version__, show_config
 from .baselines import INSTALL_HINT, PEER_DISTS, import_peer
 from .cases import get_cases
 from .problems import call_op
@@ -34,9 +35,8 @@ PEER_MAX_FULL_S = 2.0
 
 def _dist_version(name: str) -> Optional[str]:
     try:
-        from importlib.metadata import version
         return version(name)
-    except Exception:
+    except PackageNotFoundError:
         return None
 
 
@@ -86,10 +86,8 @@ def environment(impl_module: Optional[str]) -> Dict[str, Any]:
     >>> env["impl"], sorted(env["peers"])
     ('fastseq.ops', ['hmmlearn', 'matplotlib', 'pytorch-crf', 'torch'])
     """
-    import fastseq
-
     env: Dict[str, Any] = {
-        "fastseq": getattr(fastseq, "__version__", None),
+        "fastseq": __version__,
         "impl": impl_module,
         "show_config": None,
         "numpy": np.__version__,
@@ -101,25 +99,11 @@ def environment(impl_module: Optional[str]) -> Dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "cpus_usable": usable_cpus(),
     }
-    show = getattr(fastseq, "show_config", None)
-    if callable(show):
-        buf = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(buf):
-                ret = show()
-            text = buf.getvalue().strip()
-            if not text and ret is not None:
-                text = ret if isinstance(ret, str) else json.dumps(ret, default=str)
-            env["show_config"] = text or None
-        except Exception as exc:  # a broken build should not stop the benchmark
-            env["show_config"] = f"show_config() failed: {exc!r}"
-    try:
-        from threadpoolctl import threadpool_info
-        env["blas"] = [
-            {k: info.get(k) for k in ("internal_api", "version", "num_threads")}
-            for info in threadpool_info() if info.get("user_api") == "blas"]
-    except Exception:
-        pass
+    buf = io.StringIO()
+    show_config(file=buf)
+    env["show_config"] = buf.getvalue().strip()
+    env["blas"] = [{k: info.get(k) for k in ("internal_api", "version", "num_threads")}
+                   for info in threadpool_info() if info.get("user_api") == "blas"]
     return env
 
 

@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
+from threadpoolctl import threadpool_limits
+
 __all__ = ["Timing", "best_time", "limit_threads"]
 
 
@@ -135,11 +137,7 @@ def limit_threads(n: int) -> Iterator[None]:
     """
     stack = contextlib.ExitStack()
     with stack:
-        try:
-            from threadpoolctl import threadpool_limits
-            stack.enter_context(threadpool_limits(limits=n, user_api="blas"))
-        except Exception:  # threadpoolctl missing or unable: time with the default
-            pass
+        stack.enter_context(threadpool_limits(limits=n, user_api="blas"))
         torch = sys.modules.get("torch")
         if torch is not None and hasattr(torch, "set_num_threads"):
             old = torch.get_num_threads()

@@ -20,6 +20,7 @@ import os
 import sys
 from typing import Dict, Optional, Sequence
 
+from .. import __version__
 from .errors import CLIError
 
 __all__ = ["COMMANDS", "build_parser", "main", "CLIError"]
@@ -61,8 +62,6 @@ def build_parser() -> argparse.ArgumentParser:
     >>> args.command, args.smoke, args.threads, args.peers
     ('bench', True, 2, ['hmmlearn', 'torchcrf'])
     """
-    from .. import __version__
-
     parser = argparse.ArgumentParser(
         prog="fastseq",
         description="fastseq: fast HMM and linear-chain CRF kernels for sequence labeling.")
