@@ -752,3 +752,12 @@ def test_columns_given_as_one_str_is_an_error():
         FeatureExtractor("pos", columns="word")
     with pytest.raises(TypeError, match="not a str"):
         CRFTagger(templates="pos", columns="word")
+
+
+def test_tagger_set_params_checks_like_the_constructor():
+    tagger = CRFTagger(templates="pos")
+    with pytest.raises(TypeError, match="constrained"):
+        tagger.set_params(constrained="yes")
+    with pytest.raises(ValueError, match="stack"):
+        tagger.set_params(stack=1)
+    assert tagger.set_params(stack=0, c2=0.5).get_params()["c2"] == 0.5 and tagger.stack == 0

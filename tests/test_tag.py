@@ -638,3 +638,14 @@ def test_evaluation_scores_chunks_for_any_tagger():
     assert report.accuracy == 1.0 and report.f1 == 1.0
     assert report.per_type["PER"]["support"] == 1
     assert "chunks (CoNLL)" in report.report()
+
+
+def test_set_params_checks_like_the_constructor(tagger):
+    params = tagger.get_params(deep=True)
+    with pytest.raises(ValueError, match="order"):
+        tagger.set_params(order=3)
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        tagger.set_params(n_iter=3)
+    assert tagger.get_params() == params  # a refused change leaves the tagger as it was
+    sents = [[w for w, _ in s] for s in TRAIN]
+    assert tagger.set_params(beam=None).predict(sents) == tagger.set_params(beam=5).predict(sents)

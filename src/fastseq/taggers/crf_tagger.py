@@ -303,9 +303,8 @@ class CRFTagger:
         return {p: getattr(self, p) for p in _PARAMS}
 
     def set_params(self, **params: Any) -> "CRFTagger":
-        """Set constructor parameters (scikit-learn protocol).
-
-        Unlike the constructor, this does not validate the values.
+        """Set constructor parameters (scikit-learn protocol), checked as the constructor
+        checks them.
 
         Parameters
         ----------
@@ -320,7 +319,9 @@ class CRFTagger:
         Raises
         ------
         ValueError
-            If a name is not a constructor parameter.
+            If a name is not a constructor parameter, or a value is invalid.
+        TypeError
+            If a value has the wrong type.
 
         Examples
         --------
@@ -329,10 +330,12 @@ class CRFTagger:
         >>> tagger.templates, tagger.stack_folds
         ('pos', 0)
         """
-        for k, v in params.items():
+        for k in params:
             if k not in _PARAMS:
                 raise ValueError(f"Invalid parameter {k!r} for CRFTagger; valid: {list(_PARAMS)}")
-            setattr(self, k, v)
+        checked = type(self)(**{**self.get_params(), **params})  # raises on bad values
+        for k in params:
+            setattr(self, k, getattr(checked, k))
         return self
 
     def __repr__(self) -> str:

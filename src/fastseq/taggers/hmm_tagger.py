@@ -332,8 +332,13 @@ class HMMTagger:
         if self.n_threads is not None:
             effective_n_threads(self.n_threads)  # raises on bad values
 
-    def get_params(self) -> Dict[str, Any]:
-        """The constructor arguments, as a dict.
+    def get_params(self, deep: bool = True) -> Dict[str, Any]:
+        """The constructor arguments, as a dict (scikit-learn protocol).
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Ignored (a tagger has no sub-estimators); accepted for scikit-learn.
 
         Returns
         -------
@@ -348,6 +353,52 @@ class HMMTagger:
         (1, None, 100)
         """
         return {p: getattr(self, p) for p in _PARAMS}
+
+    def set_params(self, **params: Any) -> "HMMTagger":
+        """Set constructor parameters (scikit-learn protocol), checked as the constructor
+        checks them.
+
+        ``order``, ``suffix_smoothing`` and the decoding parameters take effect on a trained
+        tagger at its next call; ``lexicalize``, ``rare_threshold`` and ``max_suffix`` shape
+        what :meth:`train` counts, so they take effect when it is trained again.
+
+        Parameters
+        ----------
+        **params : dict
+            ``name=value`` for constructor parameters.
+
+        Returns
+        -------
+        HMMTagger
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            If a name is not a constructor parameter, or a value is out of range.
+        TypeError
+            If a value has the wrong type.
+
+        Examples
+        --------
+        >>> from fastseq.taggers import HMMTagger
+        >>> HMMTagger().set_params(order=1, beam=None).get_params()["order"]
+        1
+        """
+        unknown = sorted(set(params) - set(_PARAMS))
+        if unknown:
+            raise ValueError(f"Invalid parameter(s) {unknown} for HMMTagger; valid: "
+                             f"{list(_PARAMS)}")
+        old = self.get_params()
+        for k, v in params.items():
+            setattr(self, k, v)
+        try:
+            self._check_params()
+        except (TypeError, ValueError):
+            for k, v in old.items():
+                setattr(self, k, v)
+            raise
+        return self
 
     def __repr__(self) -> str:
         args = ", ".join(f"{p}={getattr(self, p)!r}" for p in _PARAMS)
