@@ -9,6 +9,7 @@ import importlib.util
 import inspect
 import pkgutil
 import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -115,3 +116,12 @@ def test_docs_build_without_warnings(tmp_path):
         capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-20000:]
     assert (out / "index.html").is_file()
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
+def test_example_scripts_run(script, tmp_path, monkeypatch, capsys):
+    if "import torch" in script.read_text(encoding="utf-8") and not HAVE_TORCH:
+        pytest.skip(f"{script.name} needs torch, which is not installed")
+    monkeypatch.chdir(tmp_path)
+    runpy.run_path(str(script), run_name="__main__")
+    assert capsys.readouterr().out.strip()
