@@ -37,6 +37,7 @@ from .items import (
     input_kind,
     labels_of,
     remap_columns,
+    split_by_lengths,
 )
 from .lbfgs import lbfgs
 from .objective import Objective, SparseProduct, feature_set
@@ -792,7 +793,7 @@ class CRF:
         [['DET', 'NOUN'], ['NOUN']]
         """
         paths, lengths = self.predict_ids(X)
-        return _split([self.classes_[i] for i in paths.tolist()], lengths)
+        return split_by_lengths([self.classes_[i] for i in paths.tolist()], lengths)
 
     def predict_single(self, xseq: Any) -> List[str]:
         """Most probable label sequence of one sequence (:meth:`predict` for one).
@@ -856,7 +857,7 @@ class CRF:
         {'DET': 0.6379, 'NOUN': 0.3621}
         """
         node, lengths = self.predict_marginals_array(X)
-        return _split([dict(zip(self.classes_, r)) for r in node.tolist()], lengths)
+        return split_by_lengths([dict(zip(self.classes_, r)) for r in node.tolist()], lengths)
 
     def predict_marginals_single(self, xseq: Any) -> List[Dict[str, float]]:
         """Per token of one sequence: ``{label: P(label at this token | x)}``.
@@ -1252,12 +1253,3 @@ class CRF:
         """
         meta, arrays = read_archive(path)
         return cls.from_archive_parts(meta, arrays, where=os.fspath(path), n_threads=n_threads)
-
-
-def _split(values: List[Any], lengths: np.ndarray) -> List[List[Any]]:
-    """A flat list cut into consecutive pieces of ``lengths``."""
-    out, k = [], 0
-    for n in lengths.tolist():
-        out.append(values[k:k + n])
-        k += n
-    return out

@@ -20,7 +20,7 @@ over attribute columns, plus the sequence lengths.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -28,7 +28,9 @@ from scipy import sparse
 
 __all__ = ["Batch", "crfsuite_items", "input_kind", "as_seq_list", "labels_of",
            "check_aligned", "encode_items", "encode_matrices", "encode_featurized",
-           "remap_columns"]
+           "remap_columns", "split_by_lengths"]
+
+_T = TypeVar("_T")
 
 
 class Batch:
@@ -591,4 +593,34 @@ def remap_columns(M: sparse.csr_matrix, colmap: np.ndarray,
     np.cumsum(counts, out=indptr[1:])
     out = sparse.csr_matrix((M.data[keep], new[keep], indptr), shape=(L, n_out))
     out.sum_duplicates()
+    return out
+
+
+def split_by_lengths(values: List[_T], lengths: np.ndarray) -> List[List[_T]]:
+    """Per-token values of concatenated sequences, cut back into one piece per sequence.
+
+    Parameters
+    ----------
+    values : list
+        One value per token, the sequences one after the other.
+    lengths : ndarray of int of shape (n_sequences,)
+        The sequence lengths (summing to ``len(values)``).
+
+    Returns
+    -------
+    list
+        ``values[0:lengths[0]]``, the next ``lengths[1]`` values, and so on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf.items import split_by_lengths
+    >>> split_by_lengths(["a", "b", "c"], np.array([2, 0, 1]))
+    [['a', 'b'], [], ['c']]
+    """
+    out: List[List[_T]] = []
+    k = 0
+    for n in np.asarray(lengths).tolist():
+        out.append(values[k:k + n])
+        k += n
     return out

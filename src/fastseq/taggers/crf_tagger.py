@@ -24,6 +24,7 @@ import numpy as np
 
 from .._archive import check_model, read_archive, write_archive
 from ..crf import CRF
+from ..crf.items import split_by_lengths
 from ..exceptions import NotFittedError
 from ..features import (
     DEFAULT_COLUMNS,
@@ -658,11 +659,7 @@ class CRFTagger:
         paths, lengths = self.crf_.predict_ids(self._featurize(sents),
                                                constraints=self._constraints())
         classes = self.crf_.classes_
-        labs = [classes[i] for i in paths.tolist()]
-        out, k = [], 0
-        for n in lengths.tolist():
-            out.append(labs[k:k + n])
-            k += n
+        out = split_by_lengths([classes[i] for i in paths.tolist()], lengths)
         if self.scheme_in_ is not None:
             out = self._convert(out, self.scheme_train_, self.scheme_in_)
         return out
@@ -833,12 +830,7 @@ class CRFTagger:
         node, lengths = self.crf_.predict_marginals_array(self._featurize(sents),
                                                           constraints=self._constraints())
         classes = self.crf_.classes_
-        rows = [dict(zip(classes, r)) for r in node.tolist()]
-        out, k = [], 0
-        for n in lengths.tolist():
-            out.append(rows[k:k + n])
-            k += n
-        return out
+        return split_by_lengths([dict(zip(classes, r)) for r in node.tolist()], lengths)
 
     # -- evaluation ------------------------------------------------------------------------
     def evaluate(self, gold_sents: Iterable[Any], *, tag: Optional[str] = None) -> float:
