@@ -14,15 +14,16 @@ import argparse
 import io
 import os
 import sys
-from typing import IO, Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import IO, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
+from .._progress import progress_bar
 from ..exceptions import ModelFileError
 from ..io import CONLLU_FIELDS, iter_conll, iter_conllu
 from ..taggers import CRFTagger, HMMTagger, load_tagger
 from .errors import CLIError
 
 __all__ = ["default_column_names", "open_text", "sniff_format", "resolve_field",
-           "TaggedData", "read_tagged", "load_model", "progress_bar"]
+           "TaggedData", "read_tagged", "load_model"]
 
 
 def default_column_names(n: int) -> List[str]:
@@ -36,21 +37,6 @@ def default_column_names(n: int) -> List[str]:
     if n == 4:
         return ["word", "pos", "chunk", "tag"]
     return ["word"] + [f"col{i}" for i in range(1, n - 1)] + ["tag"]
-
-
-def progress_bar(iterable: Optional[Iterable[Any]], args: argparse.Namespace,
-                 **kw: Any) -> Any:
-    """``iterable`` behind a tqdm bar when ``--progress`` asks for one (default: when stderr
-    is a terminal) and tqdm is installed; else ``iterable`` itself."""
-    enable = getattr(args, "progress", None)
-    if enable is False:
-        return iterable
-    try:
-        from tqdm import tqdm
-    except ImportError:  # tqdm is optional
-        return iterable
-    return tqdm(iterable, disable=None if enable is None else False, leave=False,
-                dynamic_ncols=True, **kw)
 
 
 def open_text(path: str) -> IO[str]:
@@ -147,6 +133,7 @@ def read_tagged(path: str, args: argparse.Namespace, *, model_meta: Optional[dic
     tag_opt = getattr(args, "tag_field", None) or (meta.get("tag_field") if same else None)
     inputs = list(input_fields or meta.get("input_fields") or [])
     desc = f"reading {os.path.basename(name)}"
+    show = getattr(args, "progress", None)  # train crf has no --progress
     try:
         if fmt == "conllu":
             for opt in ("columns", "sep"):
@@ -160,14 +147,14 @@ def read_tagged(path: str, args: argparse.Namespace, *, model_meta: Optional[dic
                                    f"{', '.join(CONLLU_FIELDS)}")
             names = list(CONLLU_FIELDS)
             fields = tuple(dict.fromkeys(inputs + [word, tag]))
-            raw = list(progress_bar(iter_conllu(source, fields=fields), args, desc=desc))
+            raw = list(progress_bar(iter_conllu(source, fields=fields), show, desc=desc))
             info: Dict[str, Any] = {"format": "conllu"}
         else:
             columns = getattr(args, "columns", None) or (meta.get("columns") if same else None)
             sep = getattr(args, "sep", None)
             if sep is None and same:
                 sep = meta.get("sep")
-            raw = list(progress_bar(iter_conll(source, columns=columns, sep=sep), args,
+            raw = list(progress_bar(iter_conll(source, columns=columns, sep=sep), show,
                                     desc=desc))
             if not raw:
                 raise CLIError(f"{name}: no sentences found")

@@ -16,10 +16,11 @@ import sys
 import time
 from typing import Iterator, List, NamedTuple, Optional, Tuple
 
+from .._progress import progress_bar
 from ..io import CONLLU_FIELDS
 from . import options
 from .errors import CLIError
-from .inputs import default_column_names, load_model, open_text, progress_bar
+from .inputs import default_column_names, load_model, open_text
 
 __all__ = ["HELP", "DESCRIPTION", "add_arguments", "run"]
 
@@ -194,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         blocks = _text_blocks(stream) if fmt == "text" else \
             _conll_blocks(stream, fmt, word_col, args.sep)
-        bar = progress_bar(None, args, desc="tagging", unit="sent", total=None)
+        bar = progress_bar(None, args.progress, desc="tagging", unit="sent", total=None)
         batch: List[_Block] = []
 
         def flush():

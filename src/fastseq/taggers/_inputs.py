@@ -1,27 +1,11 @@
-"""Checks of the sentences the taggers read, and the optional progress bar."""
+"""Checks of the sentences the taggers read."""
 from __future__ import annotations
 
 from typing import Iterable, List, Optional, Tuple
 
 import numpy as np
 
-__all__ = ["progress_bar", "check_tagged", "check_tokens", "offsets"]
-
-
-def progress_bar(iterable, *, enable, total=None, desc=None, unit="sent"):
-    """``iterable`` wrapped in a tqdm progress bar when asked for and tqdm is installed.
-
-    ``enable``: True (always), False (never) or None (only when stderr is a terminal).
-    """
-    if enable is False:
-        return iterable
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is optional
-        return iterable
-    return tqdm(iterable, total=total, desc=desc, unit=unit, disable=None if enable is None
-                else False, leave=False, dynamic_ncols=True)
-
+__all__ = ["check_tagged", "check_tokens", "offsets"]
 
 
 def _is_str_seq(x) -> bool:

@@ -24,10 +24,11 @@ import numpy as np
 from scipy import sparse
 
 from .._archive import check_model, read_archive, write_archive
+from .._progress import progress_bar
 from .._validation import check_int, check_real
 from ..exceptions import NotFittedError
 from ..ops import effective_n_threads, viterbi
-from ._inputs import check_tagged, check_tokens, offsets, progress_bar
+from ._inputs import check_tagged, check_tokens, offsets
 from .evaluation import TaggerEvaluation, evaluate
 
 __all__ = ["HMMTagger", "shape_class", "FORMAT", "FORMAT_VERSION"]
@@ -469,8 +470,8 @@ class HMMTagger:
             raise TypeError("`tagged_sents` must be a list of sentences, each a list of "
                             "(word, tag) pairs, got str")
         total = len(tagged_sents) if isinstance(tagged_sents, Sized) else None
-        sents = check_tagged(progress_bar(tagged_sents, enable=progress, total=total,
-                                        desc="reading"), "tagged_sents")
+        sents = check_tagged(progress_bar(tagged_sents, progress, total=total,
+                                        desc="reading", unit="sent"), "tagged_sents")
         sents = [s for s in sents if s]
         if not sents:
             raise ValueError("`tagged_sents` holds no tokens: nothing to train on")
