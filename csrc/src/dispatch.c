@@ -6,11 +6,37 @@
  */
 #include <string.h>
 
+#include "control.h"
 #include "fastseq/fastseq.h"
 
-#ifdef _OPENMP
-#include <omp.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#define FS_HAVE_FORK 1
 #endif
+
+/* Set in a child forked after a kernel ran (the only state the library keeps: it is the
+   process's, not a call's). */
+static int forked_child = 0;
+
+#ifdef FS_HAVE_FORK
+static void on_fork_child(void) { ctl_store(&forked_child, 1); }
+static void register_fork_handler(void) { pthread_atfork(NULL, NULL, on_fork_child); }
+static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
+#endif
+
+int fs_thread_count(int requested) {
+    int n = requested < 1 ? 1 : requested;
+#ifdef FS_HAVE_FORK
+    pthread_once(&fork_handler_once, register_fork_handler);
+#endif
+    if (ctl_load(&forked_child)) return 1;
+#ifdef _OPENMP
+    if (n > omp_get_num_procs()) n = omp_get_num_procs();
+#else
+    n = 1;
+#endif
+    return n < 1 ? 1 : n;
+}
 
 #define FS_VARIANTS(SFX, T, ISA)                                                           \
     int fs_forward_##SFX##_##ISA(FS_MODEL_ARGS(T), T *, double *);                         \
@@ -143,7 +169,7 @@ int fs_openmp_enabled(void) {
 
 int fs_max_threads(void) {
 #ifdef _OPENMP
-    return omp_get_max_threads();
+    return fs_thread_count(omp_get_max_threads());
 #else
     return 1;
 #endif
@@ -156,6 +182,7 @@ const char *fs_status_name(int status) {
         case FS_ERR_INVALID: return "FS_ERR_INVALID";
         case FS_ERR_INTERNAL: return "FS_ERR_INTERNAL";
         case FS_ERR_UNSUPPORTED: return "FS_ERR_UNSUPPORTED";
+        case FS_ERR_INTERRUPTED: return "FS_ERR_INTERRUPTED";
         default: return "unknown status";
     }
 }

@@ -38,6 +38,10 @@ static void forward_group(const fs_model *M, fs_seq *S, int ns, fs_dd *log_Z,
         const double *in[FS_G];
         double *out[FS_G];
         int any = 0;
+        if ((t & 63) == 0 && ctl_stopped(M->ctl)) { /* the results will be discarded */
+            for (s = 0; s < ns; s++) log_Z[s] = fs_dd_zero;
+            return;
+        }
         for (s = 0; s < ns; s++) {
             const fs_lattice *L = S[s].L;
             if (t < S[s].T && alive[s] && !L->is_log[RIX(L, t - 1)]) {
@@ -111,6 +115,7 @@ static void backward_group(const fs_model *M, fs_seq *S, int ns, double *tmp) {
         const double *in[FS_G];
         double *out[FS_G];
         int any = 0;
+        if ((u & 63) == 0 && ctl_stopped(M->ctl)) return; /* the results will be discarded */
         /* x = beta[t+1] + em[t+1], rescaled */
         for (s = 0; s < ns; s++) {
             fs_lattice *L = S[s].L;
@@ -229,6 +234,10 @@ static void pair_sums(const fs_model *M, fs_seq *S, const fs_lattice *Bk, double
     for (t = 1; t < T; t++) {
         const double *e = em + t * N;
         const double *a = ROW(F, Np, t - 1), *b = ROW(Bk, Np, t);
+        if ((t & 63) == 0 && ctl_stopped(M->ctl)) { /* the results will be discarded */
+            memset(out, 0, sizeof(double) * N * N);
+            return;
+        }
         const double base =
             dd_sum3(F->c[RIX(F, t - 1)], Bk->c[RIX(Bk, t)], local_log_Z(F, Bk, N, Np, t, tmp));
         double *x = X + (t - 1) * Np, *y = Y + (t - 1) * Np;
@@ -266,7 +275,7 @@ static void pair_sums(const fs_model *M, fs_seq *S, const fs_lattice *Bk, double
             }
         }
     }
-    gemm_tn(X, Y, T > 0 ? T - 1 : 0, N, Np, P);
+    gemm_tn(X, Y, T > 0 ? T - 1 : 0, N, Np, P, M->ctl);
     for (i = 0; i < N; i++)
         for (j = 0; j < N; j++)
             out[i * N + j] = P[i * Np + j] * M->A[i * Np + j] + (any_slow ? Ps[i * Np + j] : 0.0);

@@ -100,6 +100,8 @@ static inline fs_dd dd_add(fs_dd a, double b) {
     fs_dd r;
     r.hi = s;
     r.lo = a.lo + ((a.hi - (s - bb)) + (b - bb));
+    /* an offset below -DBL_MAX (scores near -DBL_MAX summed) is -inf, not -inf + NaN */
+    if (s == -INFINITY) r.lo = 0.0;
     return r;
 }
 

@@ -59,30 +59,33 @@ typedef struct {
 /* Runs a kernel over the batch: the sequences, longest first (length_order), form groups of
    up to FS_G; the groups are spread over the threads, schedule(dynamic, 1), and each is
    handed to `for_group`. Every thread allocates its scratch (`need`: the WS_* parts the
-   kernel uses) inside the parallel region and frees it there. A sequence is computed by one
+   kernel uses) inside the parallel region and frees it there. Between groups, and every
+   few dozen positions inside them, the call's stop flag is polled (control.h). A sequence is computed by one
    thread, in an order of operations that depends only on the lengths, so every result is
    bitwise identical for any thread count. */
 static int FS_LOCAL(run_batch)(FS_MODEL_ARGS(FS_T), int need, const FS_ARGS *args,
                                void (*for_group)(const FS_ARGS *args, fs_group *g)) {
     const int64_t N = batch->n_states, B = batch->n_seqs;
     const int64_t n_groups = (B + FS_G - 1) / FS_G;
-    int64_t *order = NULL, Tmax;
+    int64_t *order = NULL, rows[FS_G];
     int status = FS_OK;
-    int nt = batch->n_threads < 1 ? 1 : batch->n_threads;
+    int nt = fs_thread_count(batch->n_threads);
     fs_model M;
+    fs_ctl ctl;
     if (nt > n_groups) nt = (int)(n_groups > 0 ? n_groups : 1);
     if (!FS_IS_DOUBLE) need |= WS_EM;
-    Tmax = length_order(batch, &order);
-    if (Tmax < 0) return FS_ERR_NOMEM;
+    if (length_order(batch, &order, rows)) return FS_ERR_NOMEM;
     if (FS_LOCAL(model_from)(&M, N, trans, start, end)) {
         free(order);
         return FS_ERR_NOMEM;
     }
+    ctl_init(&ctl, batch);
+    M.ctl = &ctl;
     FS_OMP(parallel num_threads(nt) if (nt > 1))
     {
         fs_ws ws;
         fs_group g;
-        const int ok = ws_alloc(&ws, Tmax, N, M.Np, args->k, need) == 0;
+        const int ok = ws_alloc(&ws, rows, N, M.Np, args->k, need) == 0;
         int64_t gi;
         if (!ok) {
             FS_OMP(atomic write)
@@ -93,7 +96,7 @@ static int FS_LOCAL(run_batch)(FS_MODEL_ARGS(FS_T), int need, const FS_ARGS *arg
         FS_OMP(for schedule(dynamic, 1))
         for (gi = 0; gi < n_groups; gi++) {
             int s;
-            if (!ok) continue;
+            if (!ok || ctl_stopped(&ctl)) continue;
             for (s = 0; s < FS_G && gi * FS_G + s < B; s++) {
                 fs_seq *q = &g.S[s];
                 g.idx[s] = order[gi * FS_G + s];
@@ -111,6 +114,7 @@ static int FS_LOCAL(run_batch)(FS_MODEL_ARGS(FS_T), int need, const FS_ARGS *arg
         }
         ws_free(&ws);
     }
+    if (status == FS_OK && ctl.stop) status = FS_ERR_INTERRUPTED;
     model_free(&M);
     free(order);
     return status;
@@ -173,11 +177,12 @@ static void FS_LOCAL(posteriors)(const fs_model *M, fs_ws *ws, fs_seq *S, int ns
         F[s] = S[s].L;
         S[s].L = &ws->Bk[s];
     }
-    backward_group(M, S, ns, ws->tmp);
+    if (!ctl_load(&M->ctl->stop)) backward_group(M, S, ns, ws->tmp);
+    for (s = 0; s < ns; s++) S[s].L = F[s];
+    if (ctl_load(&M->ctl->stop)) return; /* the results will be discarded */
     for (s = 0; s < ns; s++) {
         const int64_t T = S[s].T;
         int64_t t, j;
-        S[s].L = F[s];
         if (log_Z[s].hi == -INFINITY || T == 0) {
             if (node[s])
                 for (j = 0; j < T * N; j++) node[s][j] = 0;
@@ -242,7 +247,8 @@ static void FS_LOCAL(kbest_for_group)(const FS_ARGS *a, fs_group *g) {
     for (s = 0; s < g->ns; s++) {
         const int64_t b = g->idx[s];
         kbest_seq(g->M, g->S[s].em, g->S[s].T, k, a->paths + a->path_base[b], a->rank_stride,
-                  a->scores + b * k, ws->kd, ws->kd + N * k, ws->arg, ws->arg + N, ws->bp64);
+                  a->scores + b * k, ws->kd, ws->kd + N * k, ws->arg, ws->arg + N, ws->heap,
+                  ws->bp64);
     }
 }
 

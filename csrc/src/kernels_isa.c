@@ -46,6 +46,7 @@ typedef struct {
     double *pair;           /* [N][N] */
     double *kd;             /* [2][N][k] k-best scores */
     int64_t *arg;           /* [2N] */
+    int64_t *heap;          /* [2N] k-best merge heap */
     int64_t *bp64;          /* [Tmax][N][k] k-best back-pointers */
 } fs_ws;
 
@@ -64,17 +65,23 @@ static void lattice_carve(fs_lattice *L, char **p, int64_t rows, int64_t Np, int
     L->mask = mask;
 }
 
-static int ws_alloc(fs_ws *ws, int64_t T, int64_t N, int64_t Np, int64_t k, int need) {
-    const int64_t rows = (need & WS_ROLL) ? 2 : T, mask = (need & WS_ROLL) ? 1 : -1;
+/* rows[s]: the positions member s of a group can have (the s-th largest length: groups are
+   cut from the batch sorted by decreasing length), Tmax = rows[0]. */
+static int ws_alloc(fs_ws *ws, const int64_t *rows, int64_t N, int64_t Np, int64_t k, int need) {
+    const int64_t T = rows[0], mask = (need & WS_ROLL) ? 1 : -1;
     size_t bytes = sizeof(double) * (4 * Np + FS_G * (Np + FS_EBLOCK * (Np + 1))) +
                    sizeof(int64_t) * 2 * N;
     char *p;
     int s;
-    if (need & WS_EM) bytes += FS_G * sizeof(double) * T * N;
-    if (need & (WS_F | WS_VIT)) bytes += FS_G * lattice_bytes(rows, Np);
-    if (need & WS_B) bytes += FS_G * lattice_bytes(rows, Np);
+    for (s = 0; s < FS_G; s++) {
+        const int64_t lat_rows = (need & WS_ROLL) ? 2 : rows[s];
+        if (need & WS_EM) bytes += sizeof(double) * rows[s] * N;
+        if (need & (WS_F | WS_VIT)) bytes += lattice_bytes(lat_rows, Np);
+        if (need & WS_B) bytes += lattice_bytes(lat_rows, Np);
+    }
     if (need & WS_PAIR) bytes += sizeof(double) * (2 * T * Np + 2 * Np * Np + N * N);
-    if (need & WS_KBEST) bytes += sizeof(double) * 2 * N * k + sizeof(int64_t) * T * N * k;
+    if (need & WS_KBEST)
+        bytes += sizeof(double) * 2 * N * k + sizeof(int64_t) * (T * N * k + 2 * N);
     memset(ws, 0, sizeof(*ws));
     ws->block = malloc(bytes);
     if (!ws->block) return -1;
@@ -92,12 +99,13 @@ static int ws_alloc(fs_ws *ws, int64_t T, int64_t N, int64_t Np, int64_t k, int 
     ws->arg = (int64_t *)p;
     p += sizeof(int64_t) * 2 * N;
     for (s = 0; s < FS_G; s++) {
+        const int64_t lat_rows = (need & WS_ROLL) ? 2 : rows[s];
         if (need & WS_EM) {
             ws->em[s] = (double *)p;
-            p += sizeof(double) * T * N;
+            p += sizeof(double) * rows[s] * N;
         }
-        if (need & (WS_F | WS_VIT)) lattice_carve(&ws->F[s], &p, rows, Np, mask);
-        if (need & WS_B) lattice_carve(&ws->Bk[s], &p, rows, Np, mask);
+        if (need & (WS_F | WS_VIT)) lattice_carve(&ws->F[s], &p, lat_rows, Np, mask);
+        if (need & WS_B) lattice_carve(&ws->Bk[s], &p, lat_rows, Np, mask);
     }
     if (need & WS_PAIR) {
         ws->X = (double *)p;
@@ -110,6 +118,8 @@ static int ws_alloc(fs_ws *ws, int64_t T, int64_t N, int64_t Np, int64_t k, int 
     if (need & WS_KBEST) {
         ws->kd = (double *)p;
         p += sizeof(double) * 2 * N * k;
+        ws->heap = (int64_t *)p;
+        p += sizeof(int64_t) * 2 * N;
         ws->bp64 = (int64_t *)p;
     }
     return 0;
@@ -140,15 +150,16 @@ static int by_length_desc(const void *a, const void *b) {
     return x->idx < y->idx ? -1 : (x->idx > y->idx);
 }
 
-/* order[B] by decreasing length; returns the largest length (at least 1), or -1 on OOM. */
-static int64_t length_order(const fs_batch *batch, int64_t **order) {
+/* order[B] by decreasing length, and rows[s] = the (s+1)-th largest length (0 past B).
+   Returns 0, or -1 on OOM. */
+static int length_order(const fs_batch *batch, int64_t **order, int64_t rows[FS_G]) {
     const int64_t B = batch->n_seqs;
-    int64_t b, m = 1, sorted = 1;
+    int64_t b, sorted = 1;
+    int s;
     *order = (int64_t *)malloc(sizeof(int64_t) * (B > 0 ? B : 1));
     if (!*order) return -1;
     for (b = 0; b < B; b++) {
         (*order)[b] = b;
-        if (batch->lengths[b] > m) m = batch->lengths[b];
         if (b > 0 && batch->lengths[b] > batch->lengths[b - 1]) sorted = 0;
     }
     if (!sorted) {
@@ -165,7 +176,9 @@ static int64_t length_order(const fs_batch *batch, int64_t **order) {
         for (b = 0; b < B; b++) (*order)[b] = keys[b].idx;
         free(keys);
     }
-    return m;
+    for (s = 0; s < FS_G; s++) rows[s] = s < B ? batch->lengths[(*order)[s]] : 0;
+    if (rows[0] < 1) rows[0] = 1;
+    return 0;
 }
 
 #define FS_T float

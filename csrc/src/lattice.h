@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control.h"
 #include "fsmath.h"
 #include "simd.h"
 
@@ -48,6 +49,7 @@ typedef struct {
     double *TP;      /* [N][Np] trans with -inf padding (Viterbi) */
     double *TPT;     /* [N][Np] its transpose: column j of trans as a row (backtracking) */
     int scaled_ok;   /* every finite transition >= gT + FS_A_MIN_LOG: scaled steps allowed */
+    fs_ctl *ctl;     /* the call's stop flag, polled by the loops over positions */
 } fs_model;
 
 /* One lattice (alpha, beta or Viterbi delta) of one sequence. Row t lives at

@@ -142,12 +142,13 @@ static void maxplus_group(const double *TP, int64_t N, int64_t Np, const double 
 /* P[i][j] = sum_r X[r][i] * Y[r][j] over `rows` rows of stride Np (j < Np): the pair-marginal
    sums as one product instead of a rank-1 update per step. The i blocks read up to FS_G - 1
    entries past row ends (into the next row / the Y buffer behind X); those lanes are
-   discarded. */
+   discarded. Stops early (P unspecified) when the call's stop flag is set. */
 static void gemm_tn(const double *X, const double *Y, int64_t rows, int64_t N, int64_t Np,
-                    double *P) {
+                    double *P, fs_ctl *ctl) {
     int64_t i0, j0, r;
     int s;
     for (i0 = 0; i0 < N; i0 += FS_G) {
+        if (ctl_stopped(ctl)) return;
         for (j0 = 0; j0 + FS_JB <= Np; j0 += FS_JB) {
             fs_vd acc[FS_G][2];
             for (s = 0; s < FS_G; s++) acc[s][0] = acc[s][1] = v_set1(0.0);

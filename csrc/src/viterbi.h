@@ -46,6 +46,10 @@ static void viterbi_group(const fs_model *M, const fs_seq *S, int ns, int64_t *c
         const double *in[FS_G], *add[FS_G];
         double *out[FS_G], *raw[FS_G];
         int g = 0;
+        if ((t & 63) == 0 && ctl_stopped(M->ctl)) { /* the results will be discarded */
+            for (s = 0; s < ns; s++) scores[s] = 0.0;
+            return;
+        }
         for (s = 0; s < ns; s++) {
             if (t + 1 < S[s].T) prefetch_row(S[s].em + (t + 1) * N, N);
             if (t < S[s].T) {
@@ -86,31 +90,78 @@ static void viterbi_group(const fs_model *M, const fs_seq *S, int ns, int64_t *c
     }
 }
 
-/* Inserts (s, id) into the descending list (sc, ids) of size *n <= k. */
-static inline void topk_insert(double *sc, int64_t *ids, int64_t *n, int64_t k, double s,
-                               int64_t id) {
-    int64_t p;
-    if (*n == k && !(s > sc[k - 1])) return;
-    p = *n < k ? (*n)++ : k - 1;
-    while (p > 0 && sc[p - 1] < s) {
-        sc[p] = sc[p - 1];
-        ids[p] = ids[p - 1];
-        p--;
+/* Whether candidate (ka, a) ranks before (kb, b): higher score, then lower list index. */
+static inline int kb_before(double ka, int64_t a, double kb, int64_t b) {
+    return ka > kb || (ka == kb && a < b);
+}
+
+/* The sorted candidate lists of a k-best merge: list i is delta[i][r] + add[i * stride] for
+   r < cnt[i]; pos[i] is the next unmerged rank of list i. */
+typedef struct {
+    const double *delta, *add;
+    const int64_t *cnt;
+    int64_t *pos, k, stride;
+} kb_lists;
+
+static inline double kb_head(const kb_lists *l, int64_t i) {
+    return l->delta[i * l->k + l->pos[i]] + l->add[i * l->stride];
+}
+
+static void kb_sift_down(const kb_lists *l, int64_t *heap, int64_t n, int64_t p) {
+    const int64_t x = heap[p];
+    const double kx = kb_head(l, x);
+    for (;;) {
+        int64_t c = 2 * p + 1;
+        double kc;
+        if (c >= n) break;
+        kc = kb_head(l, heap[c]);
+        if (c + 1 < n) {
+            const double k2 = kb_head(l, heap[c + 1]);
+            if (kb_before(k2, heap[c + 1], kc, heap[c])) {
+                c++;
+                kc = k2;
+            }
+        }
+        if (!kb_before(kc, heap[c], kx, x)) break;
+        heap[p] = heap[c];
+        p = c;
     }
-    sc[p] = s;
-    ids[p] = id;
+    heap[p] = x;
+}
+
+/* The (at most k) best finite candidates of the N lists, best first, into sc (scores) and
+   ids (i * k + r): a heap over the list heads, O(N + k log N). heap: N scratch. */
+static int64_t kb_merge(kb_lists *l, int64_t N, double *sc, int64_t *ids, int64_t *heap) {
+    int64_t n = 0, m = 0, i;
+    for (i = 0; i < N; i++) {
+        l->pos[i] = 0;
+        if (l->cnt[i] > 0 && l->add[i * l->stride] > -INFINITY) heap[n++] = i;
+    }
+    for (i = n / 2 - 1; i >= 0; i--) kb_sift_down(l, heap, n, i);
+    while (n > 0 && m < l->k) {
+        const int64_t i0 = heap[0];
+        const double s = kb_head(l, i0);
+        if (s == -INFINITY) break; /* a sum below -DBL_MAX: no more finite candidates */
+        sc[m] = s;
+        ids[m] = i0 * l->k + l->pos[i0];
+        m++;
+        if (++l->pos[i0] == l->cnt[i0]) heap[0] = heap[--n];
+        if (n > 0) kb_sift_down(l, heap, n, 0);
+    }
+    return m;
 }
 
 /* k best distinct paths: delta[j][r] is the r-th best score of a prefix ending in state j;
    bp[t][j][r] = i * k + r' names the prefix it extends. Distinct (i, r') give distinct
-   prefixes, so the lists hold distinct paths. delta/nd: N*k doubles, cnt/ncnt: N int64,
-   ids: N*k int64 scratch, bp: [T][N][k] int64. paths(r, t) = out[r * stride + t]. */
+   prefixes, so the lists hold distinct paths; ties rank the lower state, then the lower
+   rank, first. delta/nd: N*k doubles, cnt/ncnt: N int64, heap: 2N int64 scratch, bp:
+   [T][N][k] int64. paths(r, t) = out[r * stride + t]. Cost O(T N (N + k log N)). */
 static void kbest_seq(const fs_model *M, const double *em, int64_t T, int64_t k, int64_t *out,
                       int64_t stride, double *scores, double *delta, double *nd, int64_t *cnt,
-                      int64_t *ncnt, int64_t *bp) {
+                      int64_t *ncnt, int64_t *heap, int64_t *bp) {
     const int64_t N = M->N;
-    int64_t t, i, j, r, n = 0;
-    double *fsc = nd; /* reused for the final list */
+    int64_t t, j, r, n;
+    kb_lists l;
     for (r = 0; r < k; r++) scores[r] = -INFINITY;
     for (r = 0; r < k; r++)
         for (t = 0; t < T; t++) out[r * stride + t] = -1;
@@ -118,54 +169,44 @@ static void kbest_seq(const fs_model *M, const double *em, int64_t T, int64_t k,
         scores[0] = 0.0;
         return;
     }
+    l.delta = delta;
+    l.cnt = cnt;
+    l.pos = heap + N;
+    l.k = k;
     for (j = 0; j < N; j++) {
-        double s = M->start[j] + em[j];
+        const double s = M->start[j] + em[j];
         delta[j * k] = s;
         cnt[j] = s > -INFINITY ? 1 : 0;
     }
     for (t = 1; t < T; t++) {
         const double *e = em + t * N;
         int64_t *bpt = bp + t * N * k;
+        if ((t & 15) == 0 && ctl_stopped(M->ctl)) return; /* the results will be discarded */
+        l.stride = N;
         for (j = 0; j < N; j++) {
             double *sc = nd + j * k;
-            int64_t *ids = bpt + j * k;
             int64_t m = 0;
             if (e[j] > -INFINITY) {
-                for (i = 0; i < N; i++) {
-                    const double tr = M->trans[i * N + j];
-                    if (tr == -INFINITY) continue;
-                    for (r = 0; r < cnt[i]; r++) {
-                        const double s = delta[i * k + r] + tr;
-                        if (m == k && !(s > sc[k - 1])) break; /* lists are sorted */
-                        topk_insert(sc, ids, &m, k, s, i * k + r);
-                    }
-                }
+                l.add = M->trans + j;
+                m = kb_merge(&l, N, sc, bpt + j * k, heap);
                 for (r = 0; r < m; r++) sc[r] += e[j];
+                while (m > 0 && sc[m - 1] == -INFINITY) m--; /* sums below -DBL_MAX */
             }
             ncnt[j] = m;
         }
         memcpy(delta, nd, sizeof(double) * N * k);
         memcpy(cnt, ncnt, sizeof(int64_t) * N);
     }
-    {
-        /* final top-k over (j, r); its ids go to bp[0], which holds no back-pointers */
-        int64_t *fids = bp;
-        for (j = 0; j < N; j++) {
-            if (M->end[j] == -INFINITY) continue;
-            for (r = 0; r < cnt[j]; r++) {
-                const double s = delta[j * k + r] + M->end[j];
-                if (n == k && !(s > fsc[k - 1])) break;
-                topk_insert(fsc, fids, &n, k, s, j * k + r);
-            }
-        }
-        for (r = 0; r < n; r++) {
-            int64_t id = fids[r];
-            scores[r] = fsc[r];
-            for (t = T - 1; t >= 0; t--) {
-                const int64_t st = id / k;
-                out[r * stride + t] = st;
-                if (t > 0) id = bp[t * N * k + id];
-            }
+    /* final top-k over (j, r); its ids go to bp[0], which holds no back-pointers */
+    l.add = M->end;
+    l.stride = 1;
+    n = kb_merge(&l, N, nd, bp, heap);
+    for (r = 0; r < n; r++) {
+        int64_t id = bp[r];
+        scores[r] = nd[r];
+        for (t = T - 1; t >= 0; t--) {
+            out[r * stride + t] = id / k;
+            if (t > 0) id = bp[t * N * k + id];
         }
     }
 }

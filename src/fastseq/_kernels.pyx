@@ -5,24 +5,55 @@ Arguments arrive validated, C-contiguous and of one float dtype (fastseq.ops doe
 outputs are allocated by the caller. Every kernel runs without the GIL, on ``n_threads``
 threads, with the SIMD variant ``simd`` (``simd_id(name)``; 0 = the best this CPU supports).
 Emission-shaped arrays are 2-D ``[rows, N]``; sequence b is rows
-``offsets[b] : offsets[b] + lengths[b]``.
+``offsets[b] : offsets[b] + lengths[b]``. Called from the main thread, a kernel asks Python
+about every 50 ms whether a signal arrived (Ctrl-C), and stops to raise its exception.
 """
+from cpython.exc cimport PyErr_Fetch, PyErr_Restore
+from cpython.object cimport PyObject
 from cython cimport floating
 from libc.stdint cimport int64_t
 
+import threading
+
 from fastseq.kernels cimport (
-    FS_ERR_NOMEM, FS_ERR_UNSUPPORTED, FS_OK, FS_SIMD_AVX512, FS_SIMD_GENERIC, fs_backward_f32,
-    fs_backward_f64, fs_batch, fs_crf_nll_f32, fs_crf_nll_f64, fs_forward_f32, fs_forward_f64,
-    fs_kbest_f32, fs_kbest_f64, fs_marginals_f32, fs_marginals_f64, fs_max_threads,
-    fs_openmp_enabled, fs_sequence_score_f32, fs_sequence_score_f64, fs_simd_from_name,
-    fs_simd_level, fs_simd_name, fs_simd_supported, fs_status_name, fs_version, fs_viterbi_f32,
-    fs_viterbi_f64,
+    FS_ERR_INTERRUPTED, FS_ERR_NOMEM, FS_ERR_UNSUPPORTED, FS_OK, FS_SIMD_AVX512,
+    FS_SIMD_GENERIC, fs_backward_f32, fs_backward_f64, fs_batch, fs_crf_nll_f32,
+    fs_crf_nll_f64, fs_forward_f32, fs_forward_f64, fs_kbest_f32, fs_kbest_f64,
+    fs_marginals_f32, fs_marginals_f64, fs_max_threads, fs_openmp_enabled,
+    fs_sequence_score_f32, fs_sequence_score_f64, fs_simd_from_name, fs_simd_level,
+    fs_simd_name, fs_simd_supported, fs_status_name, fs_thread_count, fs_version,
+    fs_viterbi_f32, fs_viterbi_f64,
 )
 
 from fastseq.exceptions import KernelError
 
 
-cdef int _check(int status, str function) except -1:
+cdef extern from "Python.h":
+    # declared without an exception clause: _signal_arrived handles the exception itself
+    int PyErr_CheckSignals()
+
+
+cdef struct _Pending:
+    # the exception a signal handler raised during a kernel (NULL: none)
+    PyObject *type
+    PyObject *value
+    PyObject *traceback
+
+
+cdef int _signal_arrived(void *ctx) noexcept nogil:
+    """fs_batch.interrupt: runs Python's signal handlers; 1 (stop) if one raised."""
+    cdef _Pending *pending = <_Pending *>ctx
+    with gil:
+        if PyErr_CheckSignals() == 0:
+            return 0
+        PyErr_Fetch(&pending.type, &pending.value, &pending.traceback)
+        return 1
+
+
+cdef int _check(int status, str function, _Pending *pending) except -1:
+    if pending.type != NULL:  # a signal handler raised: that exception wins
+        PyErr_Restore(pending.type, pending.value, pending.traceback)
+        return -1
     if status == FS_OK:
         return 0
     name = fs_status_name(status).decode()
@@ -35,7 +66,8 @@ cdef int _check(int status, str function) except -1:
 
 
 cdef inline fs_batch _batch(Py_ssize_t n_states, const int64_t[::1] offsets,
-                            const int64_t[::1] lengths, int n_threads, int simd) noexcept:
+                            const int64_t[::1] lengths, int n_threads, int simd,
+                            _Pending *pending):
     cdef fs_batch b
     b.n_states = n_states
     b.n_seqs = lengths.shape[0]
@@ -43,7 +75,18 @@ cdef inline fs_batch _batch(Py_ssize_t n_states, const int64_t[::1] offsets,
     b.lengths = &lengths[0] if lengths.shape[0] > 0 else NULL
     b.n_threads = n_threads
     b.simd = simd
+    pending.type = pending.value = pending.traceback = NULL
+    # only the main thread runs signal handlers: other threads are never interrupted
+    if threading.get_ident() == _MAIN_THREAD:
+        b.interrupt = _signal_arrived
+        b.interrupt_ctx = pending
+    else:
+        b.interrupt = NULL
+        b.interrupt_ctx = NULL
     return b
+
+
+_MAIN_THREAD = threading.main_thread().ident
 
 
 cdef inline const floating *_opt(const floating[::1] a) noexcept:
@@ -61,6 +104,11 @@ def openmp_enabled():
 
 def max_threads():
     return fs_max_threads()
+
+
+def thread_count(int requested):
+    """The threads a kernel runs on when asked for ``requested`` (fs_thread_count)."""
+    return fs_thread_count(requested)
 
 
 def simd_level():
@@ -85,7 +133,8 @@ def simd_id(str name):
 def forward(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
             const floating[::1] end, const int64_t[::1] offsets, const int64_t[::1] lengths,
             int n_threads, int simd, floating[:, ::1] log_alpha, double[::1] log_Z):
-    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd)
+    cdef _Pending pending
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd, &pending)
     cdef int s
     cdef floating *la = &log_alpha[0, 0] if log_alpha is not None and log_alpha.shape[0] > 0 else NULL
     cdef double *lz = &log_Z[0] if log_Z.shape[0] > 0 else NULL
@@ -97,13 +146,14 @@ def forward(const floating[:, ::1] em, const floating[:, ::1] trans, const float
             s = fs_forward_f32(&b, e, &trans[0, 0], ps, pe, la, lz)
         else:
             s = fs_forward_f64(&b, e, &trans[0, 0], ps, pe, la, lz)
-    _check(s, "forward")
+    _check(s, "forward", &pending)
 
 
 def backward(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
              const floating[::1] end, const int64_t[::1] offsets, const int64_t[::1] lengths,
              int n_threads, int simd, floating[:, ::1] log_beta):
-    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd)
+    cdef _Pending pending
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd, &pending)
     cdef int s
     cdef floating *lb = &log_beta[0, 0] if log_beta.shape[0] > 0 else NULL
     cdef const floating *e = &em[0, 0] if em.shape[0] > 0 else NULL
@@ -114,14 +164,15 @@ def backward(const floating[:, ::1] em, const floating[:, ::1] trans, const floa
             s = fs_backward_f32(&b, e, &trans[0, 0], ps, pe, lb)
         else:
             s = fs_backward_f64(&b, e, &trans[0, 0], ps, pe, lb)
-    _check(s, "backward")
+    _check(s, "backward", &pending)
 
 
 def marginals(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
               const floating[::1] end, const int64_t[::1] offsets, const int64_t[::1] lengths,
               int n_threads, int simd, floating[:, ::1] node, floating[:, :, ::1] pair,
               double[::1] log_Z):
-    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd)
+    cdef _Pending pending
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd, &pending)
     cdef int s
     cdef floating *nd = &node[0, 0] if node is not None and node.shape[0] > 0 else NULL
     cdef floating *pr = &pair[0, 0, 0] if pair is not None and pair.shape[0] > 0 else NULL
@@ -134,13 +185,14 @@ def marginals(const floating[:, ::1] em, const floating[:, ::1] trans, const flo
             s = fs_marginals_f32(&b, e, &trans[0, 0], ps, pe, nd, pr, lz)
         else:
             s = fs_marginals_f64(&b, e, &trans[0, 0], ps, pe, nd, pr, lz)
-    _check(s, "marginals")
+    _check(s, "marginals", &pending)
 
 
 def viterbi(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
             const floating[::1] end, const int64_t[::1] offsets, const int64_t[::1] lengths,
             int n_threads, int simd, int64_t[::1] paths, double[::1] scores):
-    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd)
+    cdef _Pending pending
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd, &pending)
     cdef int s
     cdef int64_t *p = &paths[0] if paths.shape[0] > 0 else NULL
     cdef double *sc = &scores[0] if scores.shape[0] > 0 else NULL
@@ -152,14 +204,15 @@ def viterbi(const floating[:, ::1] em, const floating[:, ::1] trans, const float
             s = fs_viterbi_f32(&b, e, &trans[0, 0], ps, pe, p, sc)
         else:
             s = fs_viterbi_f64(&b, e, &trans[0, 0], ps, pe, p, sc)
-    _check(s, "viterbi")
+    _check(s, "viterbi", &pending)
 
 
 def kbest(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
           const floating[::1] end, const int64_t[::1] offsets, const int64_t[::1] lengths,
           int n_threads, int simd, int64_t k, const int64_t[::1] path_base,
           int64_t rank_stride, int64_t[::1] paths, double[:, ::1] scores):
-    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd)
+    cdef _Pending pending
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd, &pending)
     cdef int s
     cdef int64_t *p = &paths[0] if paths.shape[0] > 0 else NULL
     cdef const int64_t *pb = &path_base[0] if path_base.shape[0] > 0 else NULL
@@ -172,14 +225,15 @@ def kbest(const floating[:, ::1] em, const floating[:, ::1] trans, const floatin
             s = fs_kbest_f32(&b, e, &trans[0, 0], ps, pe, k, pb, rank_stride, p, sc)
         else:
             s = fs_kbest_f64(&b, e, &trans[0, 0], ps, pe, k, pb, rank_stride, p, sc)
-    _check(s, "kbest")
+    _check(s, "kbest", &pending)
 
 
 def sequence_score(const floating[:, ::1] em, const floating[:, ::1] trans,
                    const floating[::1] start, const floating[::1] end,
                    const int64_t[::1] offsets, const int64_t[::1] lengths, int n_threads,
                    int simd, const int64_t[::1] tags, double[::1] scores):
-    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd)
+    cdef _Pending pending
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd, &pending)
     cdef int s
     cdef const int64_t *y = &tags[0] if tags.shape[0] > 0 else NULL
     cdef double *sc = &scores[0] if scores.shape[0] > 0 else NULL
@@ -191,7 +245,7 @@ def sequence_score(const floating[:, ::1] em, const floating[:, ::1] trans,
             s = fs_sequence_score_f32(&b, e, &trans[0, 0], ps, pe, y, sc)
         else:
             s = fs_sequence_score_f64(&b, e, &trans[0, 0], ps, pe, y, sc)
-    _check(s, "sequence_score")
+    _check(s, "sequence_score", &pending)
 
 
 def crf_nll(const floating[:, ::1] em, const floating[:, ::1] trans, const floating[::1] start,
@@ -199,7 +253,8 @@ def crf_nll(const floating[:, ::1] em, const floating[:, ::1] trans, const float
             int n_threads, int simd, const int64_t[::1] tags, double[::1] nll,
             floating[:, ::1] g_em, floating[:, :, ::1] g_pair, floating[:, ::1] g_start,
             floating[:, ::1] g_end):
-    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd)
+    cdef _Pending pending
+    cdef fs_batch b = _batch(trans.shape[0], offsets, lengths, n_threads, simd, &pending)
     cdef int s
     cdef const int64_t *y = &tags[0] if tags.shape[0] > 0 else NULL
     cdef double *out = &nll[0] if nll.shape[0] > 0 else NULL
@@ -215,4 +270,4 @@ def crf_nll(const floating[:, ::1] em, const floating[:, ::1] trans, const float
             s = fs_crf_nll_f32(&b, e, &trans[0, 0], ps, pe, y, out, ge, gp, gs, gn)
         else:
             s = fs_crf_nll_f64(&b, e, &trans[0, 0], ps, pe, y, out, ge, gp, gs, gn)
-    _check(s, "crf_nll")
+    _check(s, "crf_nll", &pending)

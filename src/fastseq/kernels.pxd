@@ -17,6 +17,7 @@ cdef extern from "fastseq/fastseq.h" nogil:
         FS_ERR_INVALID
         FS_ERR_INTERNAL
         FS_ERR_UNSUPPORTED
+        FS_ERR_INTERRUPTED
 
     ctypedef enum fs_simd:
         FS_SIMD_AUTO
@@ -31,6 +32,8 @@ cdef extern from "fastseq/fastseq.h" nogil:
         const int64_t *lengths
         int n_threads
         int simd
+        int (*interrupt)(void *ctx) noexcept nogil
+        void *interrupt_ctx
 
     int fs_forward_f32(const fs_batch *batch, const float *em, const float *trans,
                        const float *start, const float *end, float *log_alpha, double *log_Z)
@@ -77,6 +80,7 @@ cdef extern from "fastseq/fastseq.h" nogil:
     const char *fs_version()
     int fs_openmp_enabled()
     int fs_max_threads()
+    int fs_thread_count(int requested)
     const char *fs_simd_level()
     int fs_simd_supported(int simd)
     const char *fs_simd_name(int simd)

@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 _SINGLE, _PADDED, _CONCAT = "single", "padded", "concatenated"
+_MAX_OUTPUT = 2**60 // 8  # entries of one output array: its byte size must fit in int64
 _REDUCTIONS = ("sum", "mean", "none")
 
 
@@ -52,12 +53,15 @@ def effective_n_threads(n_threads: Optional[int] = None) -> int:
     n_threads : int, optional
         ``None``: every core this process may use (``omp_get_max_threads``, so
         ``OMP_NUM_THREADS`` and threadpoolctl limits apply); ``-1``: all cores available to
-        the process; ``k > 0``: ``k``.
+        the process; ``k > 0``: ``k``, at most the cores available to the process (more
+        would only compete for them).
 
     Returns
     -------
     int
-        A positive thread count.
+        A positive thread count; 1 in a child process forked after a kernel ran (an OpenMP
+        thread pool does not survive ``fork``; processes started by ``spawn`` or
+        ``forkserver`` are not limited).
 
     Raises
     ------
@@ -69,8 +73,8 @@ def effective_n_threads(n_threads: Optional[int] = None) -> int:
     Examples
     --------
     >>> import fastseq
-    >>> fastseq.effective_n_threads(3)
-    3
+    >>> 1 <= fastseq.effective_n_threads(3) <= 3
+    True
     >>> fastseq.effective_n_threads(None) >= 1
     True
     """
@@ -80,24 +84,38 @@ def effective_n_threads(n_threads: Optional[int] = None) -> int:
         raise TypeError(f"`n_threads` must be None or an int, got {type(n_threads).__name__}")
     n_threads = int(n_threads)
     if n_threads == -1:
-        try:
-            return len(os.sched_getaffinity(0))
-        except AttributeError:  # pragma: no cover - not on Linux
-            return os.cpu_count() or 1
+        return _kernels.thread_count(_INT_MAX)
     if n_threads < 1:
         raise ValueError(f"`n_threads` must be a positive int, -1 or None, got {n_threads}")
-    return n_threads
+    return _kernels.thread_count(min(n_threads, _INT_MAX))
+
+
+_INT_MAX = 2**31 - 1
+
+
+def _simd_from_environment() -> int:
+    """The default SIMD variant: ``FASTSEQ_SIMD`` (a variant's name) or 0, the best this CPU
+    supports."""
+    name = os.environ.get("FASTSEQ_SIMD", "").strip().lower()
+    if not name:
+        return 0
+    supported = _kernels.simd_levels()
+    if name not in supported:
+        raise ImportError(f"FASTSEQ_SIMD={name!r} is not a SIMD variant this CPU supports, "
+                          f"one of {supported}")
+    return _kernels.simd_id(name)
 
 
 # The SIMD variant the kernels run in this thread/context: 0 = the best this CPU supports.
-_SIMD = contextvars.ContextVar("fastseq_simd", default=0)
+_SIMD = contextvars.ContextVar("fastseq_simd", default=_simd_from_environment())
 
 
 def simd_variant(name: str) -> ContextManager[None]:
     """Run the kernels of one SIMD variant in the current thread or context.
 
     The kernels exist for generic x86-64, AVX2 and AVX-512; by default every call runs the
-    best variant the CPU supports. This context manager (for tests and benchmarks) picks
+    best variant the CPU supports (or the one the ``FASTSEQ_SIMD`` environment variable
+    names, read at import). This context manager (for tests and benchmarks) picks
     one for the calls made inside it, in this thread or asyncio context only; other
     threads keep their own choice. Results agree across variants to rounding, not
     bitwise.
@@ -209,16 +227,35 @@ def _float_array(x, name):
     raise TypeError(f"`{name}` must be an array of real numbers, got dtype {arr.dtype}")
 
 
-def _check_finite(arr, name, valid=None):
-    """NaN and +inf are errors (-inf means forbidden). ``valid()``, if given, returns the mask
-    of rows to check (padding may hold anything); it is only built when something is off."""
-    if arr.size == 0 or bool(np.all(arr < np.inf)):
+def _for_kernel(arr, dtype):
+    """``arr`` as the kernels read it: C-contiguous, aligned, native ``dtype`` (a copy only
+    when it is not already so: numpy hands out unaligned and byte-swapped arrays too)."""
+    return np.require(arr, dtype=dtype, requirements=("C", "A"))
+
+
+# Finite scores above this (over the positions a path has) could overflow the sum along a
+# path to +inf, and log_Z - score to NaN; in float32 the outputs are rounded to float32.
+_SCORE_LIMIT = {np.dtype(np.float64): 1e300, np.dtype(np.float32): 1e30}
+
+
+def _check_scores(arr, name, positions, valid=None):
+    """NaN and +inf are errors (-inf means forbidden), and so are scores so large that a
+    path's total could overflow (any value is fine as a large negative one). ``valid()``, if
+    given, returns the mask of rows to check (padding may hold anything); it is only built
+    when something is off."""
+    limit = _SCORE_LIMIT[arr.dtype] / (positions + 2)
+    if arr.size == 0 or bool(arr.max() <= limit):
         return
     sub = arr if valid is None else arr[valid()]
     if np.isnan(sub).any():
         raise ValueError(f"`{name}` contains NaN")
     if np.isposinf(sub).any():
         raise ValueError(f"`{name}` contains +inf (use -inf for forbidden entries)")
+    if sub.size and sub.max() > limit:
+        raise ValueError(
+            f"`{name}` holds a score of {sub.max():.3g}: above {limit:.3g} "
+            f"({_SCORE_LIMIT[arr.dtype]:.0e} / (T + 2)) the total score of a path could "
+            f"overflow")
 
 
 class _Batch:
@@ -252,14 +289,15 @@ class _Batch:
         self._layout(em, lengths)
         self.n_threads = _threads_for(effective_n_threads(n_threads), self.lengths, N, passes)
         cast = self.dtype
-        self.em = np.ascontiguousarray(em.reshape(-1, N) if em.ndim == 3 else em, dtype=cast)
-        self.trans = np.ascontiguousarray(tr, dtype=cast)
-        self.start = None if st is None else np.ascontiguousarray(st, dtype=cast)
-        self.end = None if en is None else np.ascontiguousarray(en, dtype=cast)
-        _check_finite(self.em, "emissions", self.valid_rows if self.kind == _PADDED else None)
+        self.em = _for_kernel(em.reshape(-1, N) if em.ndim == 3 else em, cast)
+        self.trans = _for_kernel(tr, cast)
+        self.start = None if st is None else _for_kernel(st, cast)
+        self.end = None if en is None else _for_kernel(en, cast)
+        _check_scores(self.em, "emissions", self.T,
+                      self.valid_rows if self.kind == _PADDED else None)
         for arr, name in ((self.trans, "transitions"), (self.start, "start"), (self.end, "end")):
             if arr is not None:
-                _check_finite(arr, name)
+                _check_scores(arr, name, self.T)
 
     def _layout(self, em, lengths):
         if em.ndim == 2 and lengths is None:
@@ -283,7 +321,13 @@ class _Batch:
             return
         self.lengths = _check_lengths(lengths, None)
         L = em.shape[0]
-        total = int(self.lengths.sum())
+        if self.lengths.size and self.lengths.max() > L:
+            i = int(np.argmax(self.lengths))
+            raise ValueError(f"`lengths` must sum to {L} (rows of `emissions`), but entry "
+                             f"{i} alone is {self.lengths[i]}")
+        # each length is <= L, so the int64 sum cannot wrap unless B * L could
+        total = (int(self.lengths.sum()) if self.lengths.size * max(L, 1) < 2**62
+                 else sum(int(n) for n in self.lengths))
         if total != L:
             raise ValueError(
                 f"`lengths` must sum to {L} (rows of `emissions`), got {total}")
@@ -295,6 +339,15 @@ class _Batch:
     def valid_rows(self):
         """Boolean mask over the rows of ``em`` that belong to a sequence (padded layout)."""
         return (np.arange(self.T)[None, :] < self.lengths[:, None]).reshape(-1)
+
+    def sub(self, lo: int, hi: int) -> "_Batch":
+        """The same batch restricted to sequences ``lo:hi`` (their rows are not moved)."""
+        part = object.__new__(_Batch)
+        for name in self.__slots__:
+            setattr(part, name, getattr(self, name))
+        part.offsets, part.lengths = self.offsets[lo:hi], self.lengths[lo:hi]
+        part.B = hi - lo
+        return part
 
     def run(self, kernel: Callable[..., None], *more: Any) -> None:
         """Call a kernel of :mod:`fastseq._kernels` on this batch; ``more``: the kernel's
@@ -327,14 +380,26 @@ def _check_lengths(lengths, B):
         raise ValueError(f"`lengths` must be 1-D, got shape {arr.shape}")
     if arr.size and arr.dtype.kind not in "iu":
         raise ValueError(f"`lengths` must hold integers, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64, copy=False)
+    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"`lengths` must fit in int64, got {arr.max()}")
+    arr = _for_kernel(arr, np.int64)
     if B is not None and arr.size != B:
         raise ValueError(f"`lengths` must have B = {B} entries (axis 0 of `emissions`), "
                          f"got {arr.size}")
     if arr.size and arr.min() < 0:
         i = int(np.argmin(arr))
         raise ValueError(f"`lengths` must be non-negative, got {arr[i]} at index {i}")
-    return np.ascontiguousarray(arr)
+    return arr
+
+
+# Per-sequence gradient scratch of crf_nll: at most this many bytes (but 16 sequences at
+# least), whatever the batch size.
+_CRF_CHUNK_BYTES = 32 << 20
+
+
+def _crf_chunk(N, dtype):
+    """Sequences per crf_nll kernel call; depends only on N and dtype, never on threads."""
+    return max(16, _CRF_CHUNK_BYTES // ((N * N + 2 * N) * dtype.itemsize))
 
 
 def _check_tags(tags, batch):
@@ -345,7 +410,9 @@ def _check_tags(tags, batch):
     if arr.shape != want:
         raise ValueError(f"`tags` must have shape {want} to match `emissions` ({batch.kind} "
                          f"layout), got {arr.shape}")
-    arr = np.ascontiguousarray(arr.reshape(-1), dtype=np.int64)
+    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"`tags` must be in [0, {batch.N}), got {arr.max()}")
+    arr = _for_kernel(arr.reshape(-1), np.int64)
     if arr.size and (arr.min() < 0 or arr.max() >= batch.N):
         sub = arr[batch.valid_rows()] if batch.kind == _PADDED else arr
         bad = (sub < 0) | (sub >= batch.N)
@@ -754,19 +821,25 @@ def kbest(emissions: ArrayLike, transitions: ArrayLike, k: int, *,
     """
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
         raise TypeError(f"`k` must be an int, got {type(k).__name__}")
+    k = int(k)
     if k < 1:
         raise ValueError(f"`k` must be >= 1, got {k}")
-    k = int(k)
     b = _Batch(emissions, transitions, start, end, lengths, n_threads)
+    rows = b.L if b.kind == _CONCAT else b.B * b.T
+    if k * max(rows, b.B, 1) > _MAX_OUTPUT:
+        raise ValueError(f"`k` = {k} is too large: the paths would have {k} x {rows} entries")
+    # no sequence has more distinct paths than N ** T: the kernel's lists never grow beyond
+    k_run = k if b.T * np.log2(max(b.N, 2)) >= 62 else min(k, max(b.N, 1) ** b.T)
     if b.kind == _CONCAT:
         base, stride, shape = b.offsets, b.L, (k, b.L)
     else:
         base, stride = np.arange(b.B, dtype=np.int64) * (k * b.T), b.T
         shape = (k, b.T) if b.kind == _SINGLE else (b.B, k, b.T)
-    paths = np.full(k * b.B * b.T if b.kind != _CONCAT else k * b.L, -1, dtype=np.int64)
-    scores = np.empty((b.B, k))
-    b.run(_kernels.kbest, k, base, stride, paths, scores)
-    scores = scores.astype(b.dtype)
+    paths = np.full(k * rows, -1, dtype=np.int64)
+    scores = np.full((b.B, k), -np.inf, dtype=b.dtype)
+    found = np.empty((b.B, k_run))
+    b.run(_kernels.kbest, k_run, base, stride, paths, found)
+    scores[:, :k_run] = found
     return paths.reshape(shape), scores[0] if b.kind == _SINGLE else scores
 
 
@@ -968,12 +1041,20 @@ def crf_nll(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike, *,
     y = _check_tags(tags, b)
     nll = np.empty(b.B)
     g_em = b.em_like()
-    g_pair = np.empty((b.B, b.N, b.N), dtype=b.dtype)
-    g_start = np.empty((b.B, b.N), dtype=b.dtype)
-    g_end = np.empty((b.B, b.N), dtype=b.dtype)
-    b.run(_kernels.crf_nll, y, nll, g_em, g_pair, g_start, g_end)
-    # sums over the batch run here, in sequence order: bitwise identical for any n_threads
-    grads = [g_em, g_pair.sum(axis=0), g_start.sum(axis=0), g_end.sum(axis=0)]
+    grads = [g_em] + [np.zeros(shape, dtype=b.dtype) for shape in ((b.N, b.N), b.N, b.N)]
+    # The kernel gives per-sequence transition, start and end gradients; they are summed here,
+    # a chunk of sequences at a time (bounded scratch), in sequence order: bitwise identical
+    # for any n_threads.
+    chunk = _crf_chunk(b.N, b.dtype)
+    g_pair = np.empty((min(chunk, b.B), b.N, b.N), dtype=b.dtype)
+    g_start, g_end = (np.empty((min(chunk, b.B), b.N), dtype=b.dtype) for _ in range(2))
+    for lo in range(0, b.B, chunk):
+        hi = min(lo + chunk, b.B)
+        part = b.sub(lo, hi)
+        part.run(_kernels.crf_nll, y, nll[lo:hi], g_em, g_pair[:hi - lo], g_start[:hi - lo],
+                 g_end[:hi - lo])
+        for total, per_seq in zip(grads[1:], (g_pair, g_start, g_end)):
+            total += per_seq[:hi - lo].sum(axis=0)
     if reduction == "mean" and b.B > 0:
         grads = [g / b.dtype.type(b.B) for g in grads]
     grad = CRFGrad(b.unrows(grads[0]), *grads[1:])

@@ -21,7 +21,8 @@
  * caller zero-fills them). Per-sequence outputs are [B]; pair outputs [B][N][N].
  *
  * Threads: sequences are spread over batch->n_threads OpenMP threads (ignored without
- * OpenMP). Each sequence is computed by one thread in a fixed order of operations, so every
+ * OpenMP; at most the processors available; one in a process forked after the kernels ran
+ * on several threads, since an OpenMP thread pool does not survive fork). Each sequence is computed by one thread in a fixed order of operations, so every
  * result is bitwise identical for any n_threads. The library keeps no state between calls:
  * calls from different threads may run at the same time.
  *
@@ -31,7 +32,8 @@
  *
  * Every function returns an fs_status: FS_OK (0), FS_ERR_NOMEM when scratch memory could
  * not be allocated, FS_ERR_UNSUPPORTED when batch->simd names a variant this build or CPU
- * cannot run; outputs are unspecified after an error. Kernels trust their inputs (shapes,
+ * cannot run, FS_ERR_INTERRUPTED when batch->interrupt stopped it; outputs are unspecified
+ * after an error. Kernels trust their inputs (shapes,
  * ranges): the Python layer validates them once, before releasing the GIL.
  */
 #ifndef FASTSEQ_H
@@ -59,7 +61,8 @@ typedef enum fs_status {
     FS_ERR_NOMEM = -1,      /* scratch allocation failed */
     FS_ERR_INVALID = -2,    /* reserved: inconsistent arguments (the kernels do not check) */
     FS_ERR_INTERNAL = -3,   /* reserved */
-    FS_ERR_UNSUPPORTED = -4 /* batch->simd names a variant this build or CPU cannot run */
+    FS_ERR_UNSUPPORTED = -4, /* batch->simd names a variant this build or CPU cannot run */
+    FS_ERR_INTERRUPTED = -5  /* batch->interrupt asked the kernel to stop */
 } fs_status;
 
 /* The kernel variants, one per instruction set. */
@@ -76,9 +79,15 @@ typedef struct fs_batch {
     int64_t n_seqs;          /* B >= 0 */
     const int64_t *offsets;  /* [B] first row of each sequence */
     const int64_t *lengths;  /* [B] number of rows of each sequence (>= 0) */
-    int n_threads;           /* >= 1 */
+    int n_threads;           /* >= 1; more than the processors this process may use counts
+                                as that many, and a forked child runs one thread */
     int simd;                /* an fs_simd: FS_SIMD_AUTO, or a variant fs_simd_supported()
                                 accepts (else the kernel returns FS_ERR_UNSUPPORTED) */
+    /* Optional (NULL: never): asked by the calling thread about every 50 ms of work; a
+       non-zero answer stops the kernel, which returns FS_ERR_INTERRUPTED. Python's binding
+       uses it to act on Ctrl-C during long calls. */
+    int (*interrupt)(void *ctx);
+    void *interrupt_ctx;
 } fs_batch;
 
 /* Arguments common to every kernel, for one dtype. start/end may be NULL (= zeros). */
@@ -114,7 +123,11 @@ FS_DECLARE(f64, double)
 /* Build and run-time facts. */
 const char *fs_version(void);       /* FASTSEQ_VERSION_STRING of the compiled library */
 int fs_openmp_enabled(void);        /* 1 when compiled with OpenMP */
-int fs_max_threads(void);           /* omp_get_max_threads(), 1 without OpenMP */
+int fs_max_threads(void);           /* fs_thread_count(omp_get_max_threads()) */
+/* The threads a kernel runs on when asked for `requested`: at most the processors this
+   process may run on; 1 without OpenMP, and in a child forked after a kernel ran (an OpenMP
+   thread pool does not survive fork: a parallel region in the child would wait forever). */
+int fs_thread_count(int requested);
 const char *fs_simd_level(void);    /* the name of the best variant this CPU supports */
 int fs_simd_supported(int simd);    /* 1 when this build and CPU can run it (AUTO: 1), else 0 */
 const char *fs_simd_name(int simd); /* "generic", "avx2", "avx512"; NULL for other values */
