@@ -15,10 +15,19 @@ FASTSEQ_DATA
     project's development checkout has its corpora at ``../shared/data`` beside the
     repository, the tests use those. Tests that need a corpus skip, saying so, when it is
     absent (a user's clone has none).
+
+Fuzzing
+-------
+The property-based fuzz tests (``tests/fuzz``) run a short budget by default.
+``--fuzz-minutes M`` gives each fuzz test about ``M`` minutes instead (for occasional deep
+runs), ``--fuzz-examples K`` the examples per round; the number of cases run is printed at
+the end of the session. ``FASTSEQ_SIMD=generic|avx2|avx512`` picks the kernels' SIMD
+variant for the whole run.
 """
 from __future__ import annotations
 
 import os
+import time
 import types
 import zlib
 from pathlib import Path
@@ -47,6 +56,66 @@ PAD_VALUE = 1.0e30
 PAD_TAGS = (-1, 10**6)
 
 LAYOUTS = ("single", "padded", "padded_nolengths", "concat")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("fastseq fuzzing")
+    group.addoption("--fuzz-minutes", type=float, default=0.0,
+                    help="run each fuzz test for about this many minutes (default: one "
+                         "short round)")
+    group.addoption("--fuzz-examples", type=int, default=None,
+                    help="hypothesis examples per fuzz round (default 60; 1000 with "
+                         "--fuzz-minutes)")
+
+
+_FUZZ_CASES = {"cases": 0, "seconds": 0.0}
+
+
+class FuzzBudget:
+    """Runs hypothesis tests under the session's fuzz budget and counts their cases.
+
+    ``run(test)`` calls a ``@given`` test in rounds of ``examples`` examples (a fresh random
+    stream each round) until ``seconds`` have passed, or once when ``seconds`` is 0. The
+    test calls ``count()`` once per case it checks.
+    """
+
+    def __init__(self, examples, seconds):
+        self.examples, self.seconds = examples, seconds
+
+    def count(self):
+        _FUZZ_CASES["cases"] += 1
+
+    def run(self, test):
+        from hypothesis import HealthCheck, settings
+
+        wrapped = settings(max_examples=self.examples, deadline=None, database=None,
+                           suppress_health_check=list(HealthCheck))(test)
+        start = time.perf_counter()
+        while True:
+            wrapped()
+            if time.perf_counter() - start >= self.seconds:
+                break
+        _FUZZ_CASES["seconds"] += time.perf_counter() - start
+
+
+@pytest.fixture
+def fuzz(request):
+    """The session's :class:`FuzzBudget` (see the module docstring)."""
+    minutes = request.config.getoption("--fuzz-minutes")
+    examples = request.config.getoption("--fuzz-examples")
+    if examples is None:
+        examples = 1000 if minutes > 0 else 60
+    return FuzzBudget(examples, 60.0 * minutes)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _FUZZ_CASES["cases"]:
+        import fastseq._kernels as kernels
+
+        simd = os.environ.get("FASTSEQ_SIMD") or kernels.simd_level()
+        terminalreporter.write_line(
+            f"fuzz: {_FUZZ_CASES['cases']} cases in {_FUZZ_CASES['seconds']:.1f} s "
+            f"(SIMD variant: {simd})")
 
 
 def pytest_report_header(config):
