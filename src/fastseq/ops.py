@@ -107,7 +107,8 @@ def _simd_from_environment() -> int:
 
 
 # The SIMD variant the kernels run in this thread/context: 0 = the best this CPU supports.
-_SIMD = contextvars.ContextVar("fastseq_simd", default=_simd_from_environment())
+_DEFAULT_SIMD = _simd_from_environment()
+_SIMD = contextvars.ContextVar("fastseq_simd", default=_DEFAULT_SIMD)
 
 
 def simd_variant(name: str) -> ContextManager[None]:
@@ -830,6 +831,7 @@ def kbest(emissions: ArrayLike, transitions: ArrayLike, k: int, *,
         raise ValueError(f"`k` = {k} is too large: the paths would have {k} x {rows} entries")
     # no sequence has more distinct paths than N ** T: the kernel's lists never grow beyond
     k_run = k if b.T * np.log2(max(b.N, 2)) >= 62 else min(k, max(b.N, 1) ** b.T)
+    b.n_threads = _kbest_threads(b, k, k_run)
     if b.kind == _CONCAT:
         base, stride, shape = b.offsets, b.L, (k, b.L)
     else:
@@ -841,6 +843,36 @@ def kbest(emissions: ArrayLike, transitions: ArrayLike, k: int, *,
     b.run(_kernels.kbest, k_run, base, stride, paths, found)
     scores[:, :k_run] = found
     return paths.reshape(shape), scores[0] if b.kind == _SINGLE else scores
+
+
+def _available_memory() -> Optional[int]:
+    """Bytes of memory available to new allocations (Linux: MemAvailable), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _kbest_threads(b, k, k_run):
+    """Threads for a k-best call whose per-thread scratch (back-pointers for every position,
+    state and rank: 8 T N k bytes) fits in the available memory; MemoryError, naming ``k``,
+    when not even one thread's does."""
+    outputs = 8 * k * max(b.L, b.B * b.T) + 8 * b.B * (k + 2 * k_run)
+    per_thread = 8 * k_run * (b.T * b.N + 2 * b.N) + 16 * b.N
+    available = _available_memory()
+    if available is None:
+        return b.n_threads
+    room = (available - outputs) // per_thread
+    if room < 1:
+        raise MemoryError(
+            f"kbest with `k` = {k} needs about {(outputs + per_thread) / 2**30:.1f} GiB "
+            f"(paths, and back-pointers for {k_run} ranks per state and position); "
+            f"{available / 2**30:.1f} GiB is available")
+    return int(min(b.n_threads, room))
 
 
 def posterior_decode(emissions: ArrayLike, transitions: ArrayLike, *,
