@@ -129,10 +129,41 @@ static void kb_sift_down(const kb_lists *l, int64_t *heap, int64_t n, int64_t p)
     heap[p] = x;
 }
 
+/* Inserts (s, id) into the descending list (sc, ids) of size *n <= k, after its equals. */
+static inline void topk_insert(double *sc, int64_t *ids, int64_t *n, int64_t k, double s,
+                               int64_t id) {
+    int64_t p = *n < k ? (*n)++ : k - 1;
+    while (p > 0 && sc[p - 1] < s) {
+        sc[p] = sc[p - 1];
+        ids[p] = ids[p - 1];
+        p--;
+    }
+    sc[p] = s;
+    ids[p] = id;
+}
+
+/* Below this k, insertion into a sorted list (O(N k^2) per merge, but tight loops) beats the
+   heap; both rank candidates the same way. */
+#define FS_KB_HEAP_MIN 16
+
 /* The (at most k) best finite candidates of the N lists, best first, into sc (scores) and
-   ids (i * k + r): a heap over the list heads, O(N + k log N). heap: N scratch. */
+   ids (i * k + r): a heap over the list heads, O(N + k log N) (insertion for small k).
+   heap: N scratch. */
 static int64_t kb_merge(kb_lists *l, int64_t N, double *sc, int64_t *ids, int64_t *heap) {
-    int64_t n = 0, m = 0, i;
+    int64_t n = 0, m = 0, i, r;
+    if (l->k < FS_KB_HEAP_MIN) {
+        for (i = 0; i < N; i++) {
+            const double a = l->add[i * l->stride];
+            if (a == -INFINITY) continue;
+            for (r = 0; r < l->cnt[i]; r++) {
+                const double s = l->delta[i * l->k + r] + a;
+                if (!(s > -INFINITY)) break; /* the list is sorted: the rest are -inf too */
+                if (m == l->k && !(s > sc[l->k - 1])) break;
+                topk_insert(sc, ids, &m, l->k, s, i * l->k + r);
+            }
+        }
+        return m;
+    }
     for (i = 0; i < N; i++) {
         l->pos[i] = 0;
         if (l->cnt[i] > 0 && l->add[i * l->stride] > -INFINITY) heap[n++] = i;
