@@ -408,7 +408,7 @@ def path(name: str, split: str, data_home: Optional[PathLike] = None) -> Path:
         For an unknown corpus or split.
     FileNotFoundError
         When the file is absent; the message says which file was expected where and how
-        to point fastseq at the data.
+        to point fastseq at the data (:class:`IsADirectoryError` when it is a directory).
 
     Examples
     --------
@@ -428,7 +428,12 @@ def path(name: str, split: str, data_home: Optional[PathLike] = None) -> Path:
     rel = Path(corpus.folder) / corpus.files[canon]
     home, origin = _resolve_home(data_home)
     full = home / rel
-    if not full.is_file():
+    if full.is_dir():
+        raise IsADirectoryError(
+            f"corpus {corpus.name!r} split {canon!r}: expected the file {full}, but it is a "
+            "directory"
+        )
+    if not full.exists():
         raise FileNotFoundError(
             f"corpus {corpus.name!r} split {canon!r}: expected the file {full} (data home "
             f"{home}, from {origin}), but it does not exist. Pass data_home=PATH or set "
@@ -472,8 +477,10 @@ def load(name: str, split: str, data_home: Optional[PathLike] = None) -> List[Se
     TypeError
         If ``name`` or ``split`` is not a str.
     ValueError
-        For an unknown corpus or split, or a malformed file (the message names the file
-        and line).
+        For an unknown corpus or split.
+    fastseq.exceptions.DataFileError
+        For a malformed file (a :class:`ValueError`; see :func:`fastseq.io.read_conll`):
+        the message names the file and line.
     FileNotFoundError
         When the file is absent from the data home (see :func:`path`).
 
@@ -527,7 +534,9 @@ def load_tagged(
     TypeError
         If ``name`` or ``split`` is not a str.
     ValueError
-        For an unknown corpus, split or ``tag`` column, or a malformed file.
+        For an unknown corpus, split or ``tag`` column.
+    fastseq.exceptions.DataFileError
+        For a malformed file (a :class:`ValueError`), naming the file and line.
     FileNotFoundError
         When the file is absent from the data home (see :func:`path`).
 

@@ -16,7 +16,9 @@ This CRF instance is not fitted yet; call fit() or load() first
 """
 from __future__ import annotations
 
-__all__ = ["FastseqError", "NotFittedError", "ModelFileError", "KernelError"]
+from typing import Optional
+
+__all__ = ["FastseqError", "NotFittedError", "ModelFileError", "DataFileError", "KernelError"]
 
 
 class FastseqError(Exception):
@@ -27,7 +29,7 @@ class FastseqError(Exception):
 
     See Also
     --------
-    NotFittedError, ModelFileError, KernelError : The concrete exceptions.
+    NotFittedError, ModelFileError, DataFileError, KernelError : The concrete exceptions.
 
     Examples
     --------
@@ -66,11 +68,16 @@ class NotFittedError(FastseqError, ValueError, AttributeError):
 class ModelFileError(FastseqError, ValueError):
     """A model file is not a valid fastseq model of the expected kind.
 
-    Raised by every ``load`` when the file is not a fastseq model archive, is corrupt, was
-    written for another kind of model, or holds a parameter, array or index that does not
-    check out. A file written by a *newer* format version is refused with this error too,
-    its message naming both versions. It is a :class:`ValueError`. A missing file is a
-    :class:`FileNotFoundError` instead.
+    Raised by every ``load`` (and ``from_archive_parts``) when the file is not a fastseq
+    model archive, is corrupt or truncated, is a zip bomb (a member larger than its
+    declared array, or than deflate can produce), was written for another kind of model, or
+    holds a parameter, array or index that does not check out -- a parameter the model's
+    constructor or ``fit`` would refuse included. It is the only error a file's contents
+    can cause; its message names the file and says what is wrong. A file written by a
+    *newer* format version is refused with this error too, its message naming both
+    versions. It is a :class:`ValueError`. A path that cannot be opened keeps its own
+    error: :class:`FileNotFoundError`, :class:`IsADirectoryError` or
+    :class:`PermissionError`.
 
     See Also
     --------
@@ -92,6 +99,62 @@ class ModelFileError(FastseqError, ValueError):
     model.bin: not a valid fastseq model file: not a ZIP archive (fastseq models are
     written by the models' save())
     """
+
+
+class DataFileError(FastseqError, ValueError):
+    """A data file (CoNLL, CoNLL-U, text) cannot be read as the format it should be in.
+
+    Raised by the readers of :mod:`fastseq.io` (and so by :mod:`fastseq.datasets` and the
+    ``fastseq`` command) for a line with the wrong number of columns, bytes that are not
+    valid in the file's encoding, a control character, or a line longer than the readers'
+    limit. The message names the file and the 1-based line and quotes at most a short,
+    escaped excerpt of the line. It is a :class:`ValueError`.
+
+    Parameters
+    ----------
+    filename : str
+        The file (``"<stream>"`` for an unnamed file object).
+    lineno : int or None
+        The 1-based line, when the problem is on one line.
+    reason : str
+        What is wrong, e.g. ``"expected 3 columns separated by whitespace, found 2: 'a B'"``.
+
+    Attributes
+    ----------
+    filename : str
+        As given.
+    lineno : int or None
+        As given.
+    reason : str
+        As given.
+
+    See Also
+    --------
+    FastseqError : The base class.
+
+    Examples
+    --------
+    >>> import io
+    >>> from fastseq.exceptions import DataFileError
+    >>> from fastseq.io import read_conll
+    >>> try:
+    ...     read_conll(io.StringIO("EU B-ORG\\nrejects\\n"), columns=("word", "ner"))
+    ... except DataFileError as exc:
+    ...     print(exc)
+    ...     print(exc.filename, exc.lineno)
+    <stream>, line 2: expected 2 columns separated by whitespace, found 1: 'rejects'
+    <stream> 2
+    """
+
+    def __init__(self, filename: str, lineno: Optional[int], reason: str) -> None:
+        super().__init__(filename, lineno, reason)
+        self.filename = filename
+        self.lineno = lineno
+        self.reason = reason
+
+    def __str__(self) -> str:
+        where = self.filename if self.lineno is None else f"{self.filename}, line {self.lineno}"
+        return f"{where}: {self.reason}"
 
 
 class KernelError(FastseqError, RuntimeError):

@@ -17,13 +17,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from typing import Dict, Optional, Sequence
 
 from .. import __version__
+from ..exceptions import DataFileError, ModelFileError
 from .errors import CLIError
 
 __all__ = ["COMMANDS", "build_parser", "main", "CLIError"]
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 COMMANDS: Dict[str, str] = {
     "bench": "fastseq.cli.bench",
@@ -79,9 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``fastseq`` console script; returns the exit status.
 
-    A subcommand's :class:`CLIError` (a problem with the data or a model), ``OSError`` or
-    ``UnicodeDecodeError`` is printed on stderr as ``fastseq <command>: error: <message>``
-    and gives exit status 1.
+    A subcommand's :class:`CLIError` (a problem with the options, the data or a model), a
+    :class:`~fastseq.exceptions.DataFileError` (a malformed input file),
+    :class:`~fastseq.exceptions.ModelFileError`, ``OSError`` or ``MemoryError`` is printed on
+    stderr as the one line ``fastseq <command>: error: <message>`` and gives exit status 1;
+    Ctrl-C prints ``fastseq <command>: interrupted`` and gives 130.
 
     Parameters
     ----------
@@ -123,25 +129,51 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     >>> main(["eval", "--model", "missing.zip", "--test", train])
     1
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "_run", None) is None:
-        parser.print_help(sys.stderr)
-        return 2
+    command = "fastseq"
     try:
-        return int(args._run(args) or 0)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if getattr(args, "_run", None) is None:
+            parser.print_help(sys.stderr)
+            return 2
+        command = _command(args)
+        status = int(args._run(args) or 0)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+        return status
     except BrokenPipeError:  # the reader went away (`fastseq tag ... | head`): end quietly
         # stdout now points nowhere, so that the interpreter's final flush cannot fail
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if sys.stdout is not None:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (CLIError, OSError, UnicodeDecodeError) as exc:
-        print(f"fastseq {_command(args)}: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:  # pragma: no cover
-        print("interrupted", file=sys.stderr)
+    except (CLIError, DataFileError, ModelFileError, UnicodeDecodeError) as exc:
+        _error(command, str(exc))
+    except OSError as exc:
+        _error(command, _os_error(exc))
+    except MemoryError:
+        _error(command, "out of memory")
+    except KeyboardInterrupt:
+        _error(command, "interrupted", prefix="")
         return 130
+    return 1
+
+
+def _error(command: str, message: str, prefix: str = "error: ") -> None:
+    # one line, and no control character (a file name may hold any) reaches the terminal
+    message = _CONTROL.sub(lambda m: repr(m.group())[1:-1], message)
+    try:
+        print(f"{command}: {prefix}{message}", file=sys.stderr)
+    except (OSError, ValueError, AttributeError):  # stderr closed: nothing more to say
+        pass
+
+
+def _os_error(exc: OSError) -> str:
+    """``FILE: reason`` rather than ``[Errno 2] No such file or directory: 'FILE'``."""
+    if exc.filename is not None and exc.strerror:
+        return f"{os.fsdecode(exc.filename)}: {exc.strerror}"
+    return str(exc)
 
 
 def _command(args: argparse.Namespace) -> str:
     kind = getattr(args, "kind", None)
-    return f"{args.command} {kind}" if kind else str(args.command)
+    return f"fastseq {args.command} {kind}" if kind else f"fastseq {args.command}"

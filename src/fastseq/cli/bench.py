@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import List
+from typing import List, Tuple, Type
 
 from ..bench import format_table, run_bench, write_plot
 from ..bench.report import require_matplotlib
@@ -16,6 +16,9 @@ from . import options
 from .errors import CLIError
 
 __all__ = ["HELP", "DESCRIPTION", "add_arguments", "run"]
+
+# far more than any bench result, whose JSON is some kilobytes a case
+_MAX_JSON = 64 << 20
 
 HELP = "time fastseq's kernels against the numpy reference, hmmlearn and pytorch-crf"
 DESCRIPTION = """\
@@ -62,13 +65,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="LIST",
                         help="comma-separated peers to time: hmmlearn, pytorch-crf, or none "
                              "(default: both)")
-    parser.add_argument("--budget", type=float, default=None, metavar="SECONDS",
+    parser.add_argument("--budget", type=options.positive_float, default=None,
+                        metavar="SECONDS",
                         help="time budget per measurement (default 0.3 quick, 1.0 full)")
-    parser.add_argument("--ref-sequences", type=int, default=None, metavar="K",
+    parser.add_argument("--ref-sequences", type=options.nonneg_int, default=None, metavar="K",
                         help="time the (slow) numpy reference on the first K sequences of "
                              "a batch and scale by token count (default 16, --full 64; "
                              "0 = all)")
-    parser.add_argument("--peer-sequences", type=int, default=None, metavar="K",
+    parser.add_argument("--peer-sequences", type=options.nonneg_int, default=None,
+                        metavar="K",
                         help="time hmmlearn's per-sequence loop on the first K sequences "
                              "and scale by token count (0 = whole batches; default: quick "
                              f"mode does so with K={PEER_SUBSET} only where a whole batch "
@@ -87,9 +92,14 @@ def run(args: argparse.Namespace) -> int:
     if args.from_json:
         try:
             with open(args.from_json, encoding="utf-8") as fh:
-                res = json.load(fh)
-        except (OSError, ValueError) as exc:
+                text = fh.read(_MAX_JSON + 1)
+            if len(text) > _MAX_JSON:
+                raise ValueError(f"over {_MAX_JSON:,} characters, too big for a bench result")
+            res = json.loads(text)
+        except (OSError, ValueError, RecursionError) as exc:
             raise CLIError(f"cannot read {args.from_json}: {exc}") from None
+        if not (isinstance(res, dict) and {"env", "config", "cases"} <= set(res)):
+            raise CLIError(f"{args.from_json} is not the output of `fastseq bench --json`")
     else:
         threads = None if args.threads in (None, -1) else args.threads
         mode = "smoke" if args.smoke else "full" if args.full else "quick"
@@ -100,12 +110,26 @@ def run(args: argparse.Namespace) -> int:
                             progress=(not args.json) and sys.stderr.isatty())
         except ImportError as exc:
             raise CLIError(str(exc)) from None
-    if args.json:
-        print(json.dumps(res, indent=2, default=str))
-    else:
-        print(format_table(res))
+        if not res["cases"]:
+            raise CLIError(f"no case name contains {args.cases!r} (see the names in the "
+                           "table of a run without --cases)")
+    # a hand-edited or truncated --from-json file can lack what the table and plot read
+    bad_json: Tuple[Type[Exception], ...] = (
+        (KeyError, TypeError, ValueError, AttributeError, IndexError) if args.from_json else ())
+    try:
+        text = json.dumps(res, indent=2, default=str) if args.json else format_table(res)
+    except bad_json as exc:
+        raise CLIError(f"{args.from_json}: not a complete `fastseq bench --json` result "
+                       f"({type(exc).__name__}: {exc})") from None
+    print(text)
     if args.plot:
-        write_plot(res, args.plot)
+        try:
+            write_plot(res, args.plot)
+        except bad_json as exc:
+            raise CLIError(f"{args.from_json}: not a complete `fastseq bench --json` result "
+                           f"({type(exc).__name__}: {exc})") from None
+        except ValueError as exc:  # e.g. an image format matplotlib does not know
+            raise CLIError(f"cannot write the plot {args.plot}: {exc}") from None
         if not args.json:
             print(f"wrote {args.plot}")
     return 0

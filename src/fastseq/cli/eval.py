@@ -33,7 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="tagged test data (CoNLL-U or CoNLL; '-' for stdin)")
     options.add_input_format_options(p, formats=("conllu", "conll"))
     p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.add_argument("--digits", type=int, default=4, help="digits in the per-tag report")
+    p.add_argument("--digits", type=options.digits, default=4,
+                   help="digits in the per-tag report, 0 to 15 (default %(default)s)")
     options.add_run_options(p)
 
 

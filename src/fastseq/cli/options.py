@@ -4,8 +4,9 @@ from __future__ import annotations
 import argparse
 from typing import List, Optional, Sequence, Union
 
-__all__ = ["positive_int", "threads", "nonneg_float", "sep", "column_names", "beam",
-           "suffix_smoothing", "add_input_format_options", "add_run_options"]
+__all__ = ["positive_int", "nonneg_int", "threads", "nonneg_float", "positive_float", "digits",
+           "sep", "column_names", "beam", "suffix_smoothing", "add_input_format_options",
+           "add_run_options"]
 
 
 def _number(text: str, kind, what: str):
@@ -20,6 +21,22 @@ def positive_int(text: str) -> int:
     v = _number(text, int, "a positive integer")
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def nonneg_int(text: str) -> int:
+    """An integer >= 0."""
+    v = _number(text, int, "an integer >= 0")
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {v}")
+    return v
+
+
+def digits(text: str) -> int:
+    """A number of decimal digits to print: 0 to 15."""
+    v = _number(text, int, "an integer from 0 to 15")
+    if not 0 <= v <= 15:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 15, got {v}")
     return v
 
 
@@ -40,6 +57,14 @@ def nonneg_float(text: str) -> float:
     return v
 
 
+def positive_float(text: str) -> float:
+    """A finite number > 0."""
+    v = _number(text, float, "a number")
+    if not 0 < v < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return v
+
+
 def sep(text: str) -> Optional[str]:
     """A column separator: ``tab`` / ``\\t``, ``space``, ``whitespace`` / ``ws`` (None: runs
     of whitespace) or the text itself."""
@@ -48,6 +73,8 @@ def sep(text: str) -> Optional[str]:
         return named[text.lower()]
     if not text:
         raise argparse.ArgumentTypeError("the separator must not be empty")
+    if "\n" in text or "\r" in text:
+        raise argparse.ArgumentTypeError("the separator must not hold a line break")
     return text
 
 

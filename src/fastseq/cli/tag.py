@@ -12,15 +12,24 @@ of ``--batch-size`` by one kernel call each.
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 import time
-from typing import Iterator, List, NamedTuple, Optional, Tuple
+from typing import IO, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 from .._progress import progress_bar
+from ..exceptions import DataFileError
 from ..io import CONLLU_FIELDS
 from . import options
 from .errors import CLIError
-from .inputs import default_column_names, load_model, open_text
+from .inputs import (
+    MAX_SENTENCE_TOKENS,
+    default_column_names,
+    input_lines,
+    load_model,
+    sentence_too_long,
+)
 
 __all__ = ["HELP", "DESCRIPTION", "add_arguments", "run"]
 
@@ -29,33 +38,53 @@ DESCRIPTION = ("Tag whitespace-tokenised text (one sentence a line) or CoNLL/CoN
                "with a model written by `fastseq train`.")
 
 
+# Blanks as fastseq.io reads CoNLL files: ASCII ones only, so that a token holding e.g. a
+# NO-BREAK SPACE is one token here as it was in training.
+_ASCII_WS = " \t\n\r\f\v"
+_WS_RUN = re.compile(r"[ \t\f\v]+")
+
+
+def _fields(line: str, fmt: str, sep: Optional[str]) -> List[str]:
+    """The columns of a token line, split as :func:`fastseq.io.read_conll` (or
+    :func:`~fastseq.io.read_conllu`) splits them."""
+    if fmt == "conllu":
+        return line.split("\t")
+    if sep is not None:
+        return line.split(sep)
+    text = line.strip(_ASCII_WS)
+    return text.split() if text.isascii() else _WS_RUN.split(text)
+
+
 class _Block(NamedTuple):
     lines: List[str]          # raw lines, without line ends (text: one line)
     token_lines: List[int]    # indices into lines of the token lines
     words: List[str]
+    first: int                # the input line number of lines[0]
 
 
-def _text_blocks(stream) -> Iterator[_Block]:
-    for line in stream:
-        line = line.rstrip("\r\n")
-        yield _Block([line], [], line.split())
+def _text_blocks(lines: Iterable[str], name: str) -> Iterator[_Block]:
+    for lineno, line in enumerate(lines, 1):
+        words = line.split()
+        if len(words) > MAX_SENTENCE_TOKENS:
+            raise DataFileError(name, lineno, sentence_too_long(len(words)))
+        yield _Block([line], [], words, lineno)
 
 
-def _conll_blocks(stream, fmt: str, word_col: int, sep: Optional[str]) -> Iterator[_Block]:
+def _conll_blocks(source: Iterable[str], fmt: str, word_col: int, sep: Optional[str],
+                  name: str) -> Iterator[_Block]:
     """Sentence blocks of a CoNLL(-U) file, keeping every line (comments, multiword
     ranges, -DOCSTART-) so the output reproduces the input plus the tags."""
     lines: List[str] = []
     toks: List[int] = []
     words: List[str] = []
-    for lineno, line in enumerate(stream, 1):
-        line = line.rstrip("\r\n")
-        if lineno == 1 and line.startswith("\ufeff"):
-            line = line[1:]
-        if not line.strip():
+    first = 1
+    for lineno, line in enumerate(source, 1):
+        if not line.strip(_ASCII_WS):
             if lines:
-                yield _Block(lines, toks, words)
-            yield _Block([line], [], [])
+                yield _Block(lines, toks, words, first)
+            yield _Block([line], [], [], lineno)
             lines, toks, words = [], [], []
+            first = lineno + 1
             continue
         if fmt == "conllu":
             if line.startswith("#"):
@@ -63,28 +92,32 @@ def _conll_blocks(stream, fmt: str, word_col: int, sep: Optional[str]) -> Iterat
                 continue
             parts = line.split("\t")
             if len(parts) != 10:
-                raise CLIError(f"line {lineno}: expected 10 tab-separated CoNLL-U columns, "
-                               f"found {len(parts)}")
+                raise DataFileError(name, lineno, "expected 10 tab-separated CoNLL-U columns, "
+                                                  f"found {len(parts)}")
             lines.append(line)
             if "-" in parts[0] or "." in parts[0]:
                 continue
             toks.append(len(lines) - 1)
             words.append(parts[word_col])
+            if len(words) > MAX_SENTENCE_TOKENS:
+                raise DataFileError(name, lineno, sentence_too_long(len(words)))
         else:
-            parts = line.split(sep) if sep is not None else line.split()
+            parts = _fields(line, fmt, sep)
             lines.append(line)
             if parts[0] == "-DOCSTART-":
                 continue
             if word_col >= len(parts) or -word_col > len(parts):
-                raise CLIError(f"line {lineno}: no column {word_col} for the words "
-                               f"({len(parts)} columns)")
+                raise DataFileError(name, lineno, f"no column {word_col} for the words "
+                                                  f"({len(parts)} columns)")
             toks.append(len(lines) - 1)
             words.append(parts[word_col])
+            if len(words) > MAX_SENTENCE_TOKENS:
+                raise DataFileError(name, lineno, sentence_too_long(len(words)))
     if lines:
-        yield _Block(lines, toks, words)
+        yield _Block(lines, toks, words, first)
 
 
-def _block_inputs(block: _Block, fmt: str, meta: dict, sep: Optional[str]):
+def _block_inputs(block: _Block, fmt: str, meta: dict, sep: Optional[str], name: str):
     """What the model reads of a sentence: its words, or for a model trained on several
     input columns (a CRF tagger's ``input_fields``) a dict of those columns."""
     fields = meta.get("input_fields") or []
@@ -93,10 +126,12 @@ def _block_inputs(block: _Block, fmt: str, meta: dict, sep: Optional[str]):
     if fmt == "text":
         raise CLIError(f"this model reads the columns {fields}: give it CoNLL input "
                        "(--format conll or conllu)")
-    rows = [block.lines[i].split("\t") if fmt == "conllu" else
-            (block.lines[i].split(sep) if sep is not None else block.lines[i].split())
-            for i in block.token_lines]
+    rows = [_fields(block.lines[i], fmt, sep) for i in block.token_lines]
     width = len(rows[0])
+    for i, row in zip(block.token_lines, rows):
+        if len(row) != width:
+            raise DataFileError(name, block.first + i, f"{len(row)} columns, where the "
+                                f"sentence's first token line has {width}")
     if fmt == "conllu":
         names = list(CONLLU_FIELDS)
     else:  # the training columns, less the tags: tagging input has no tag column
@@ -181,26 +216,38 @@ def _columns_of_fields(args: argparse.Namespace, meta: dict) -> Tuple[int, Optio
     return 0, None
 
 
+def _open_output(path: str, input_path: str) -> IO[str]:
+    if path == "-":
+        if sys.stdout is None:
+            raise CLIError("standard output is closed")
+        return sys.stdout
+    if input_path != "-" and os.path.exists(path) and os.path.samefile(path, input_path):
+        raise CLIError(f"the output {path} is the input file, which writing would erase")
+    return open(path, "w", encoding="utf-8", newline="\n")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``fastseq tag``: tag the input and write it out; returns the exit status."""
+    if "\n" in args.tag_sep or "\r" in args.tag_sep:
+        raise CLIError("--tag-sep must not hold a line break")
     tagger = load_model(args.model, args.threads)
     meta = getattr(tagger, "metadata", {}) or {}
     fmt = args.format
     word_col, tag_col = _columns_of_fields(args, meta)
-    stream = open_text(args.input)
-    out = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8",
-                                                     newline="\n")
+    lines = input_lines(args.input)
+    name = "<stdin>" if args.input == "-" else args.input
+    out = _open_output(args.output, args.input)
     n_sent = n_tok = 0
     t_tag = 0.0
     try:
-        blocks = _text_blocks(stream) if fmt == "text" else \
-            _conll_blocks(stream, fmt, word_col, args.sep)
+        blocks = _text_blocks(lines, name) if fmt == "text" else \
+            _conll_blocks(lines, fmt, word_col, args.sep, name)
         bar = progress_bar(None, args.progress, desc="tagging", unit="sent", total=None)
         batch: List[_Block] = []
 
         def flush():
             nonlocal n_sent, n_tok, t_tag
-            todo = [_block_inputs(b, fmt, meta, args.sep) for b in batch if b.words]
+            todo = [_block_inputs(b, fmt, meta, args.sep, name) for b in batch if b.words]
             t0 = time.perf_counter()
             try:
                 tagged = iter(tagger.predict(todo))
@@ -225,8 +272,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if out is not sys.stdout:
             out.close()
-        if stream is not sys.stdin:
-            stream.close()
+        lines.close()  # the input file, now rather than when collected
     if not args.quiet and n_tok and (args.progress or args.input != "-"):
         rate = f"{n_tok / t_tag:,.0f}" if t_tag > 0 else "inf"
         print(f"tagged {n_sent:,} sentences, {n_tok:,} tokens in {t_tag:.2f} s "

@@ -53,11 +53,21 @@ def _source_name(path: str) -> str:
     return os.path.basename(path) if path != "-" else "<stdin>"
 
 
+def _check_model_path(args: argparse.Namespace) -> None:
+    """Refuse a --model that is one of the data files, which saving would overwrite."""
+    for opt in ("train", "dev"):
+        data = getattr(args, opt)
+        if (data and data != "-" and os.path.exists(args.model) and os.path.exists(data)
+                and os.path.samefile(args.model, data)):
+            raise CLIError(f"--model {args.model} is the --{opt} file, which saving the model "
+                           "would overwrite")
+
+
 def _save(tagger, path: str) -> None:
     try:
         tagger.save(path)
     except OSError as exc:
-        raise CLIError(f"cannot write the model to {path}: {exc}") from None
+        raise CLIError(f"cannot write the model to {path}: {exc.strerror or exc}") from None
 
 
 # -- hmm ------------------------------------------------------------------------------------
@@ -93,6 +103,7 @@ def _add_hmm_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _run_hmm(args: argparse.Namespace) -> int:
+    _check_model_path(args)
     try:
         tagger = HMMTagger(order=args.order, beam=args.beam, lexicalize=args.lexicalize,
                            rare_threshold=args.rare_threshold, max_suffix=args.max_suffix,
@@ -103,6 +114,8 @@ def _run_hmm(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     data = read_tagged(args.train, args)
     t_read = time.perf_counter() - t0
+    # read before training, so that a bad --dev file fails fast and writes no model
+    gold = read_tagged(args.dev, args, model_meta=data.info).pairs() if args.dev else None
     try:
         tagger.train(data.pairs(), progress=args.progress)
     except (TypeError, ValueError) as exc:
@@ -116,8 +129,7 @@ def _run_hmm(args: argparse.Namespace) -> int:
               f"states: {tagger.n_states_}) in {tagger.train_time_:.2f} s "
               f"({_rate(n, tagger.train_time_)} tokens/s; reading {t_read:.2f} s); "
               f"saved {args.model}", file=sys.stderr)
-    if args.dev:
-        gold = read_tagged(args.dev, args, model_meta=tagger.metadata).pairs()
+    if gold is not None:
         res = tagger.evaluation_report(gold, per_tag=False)
         print(f"dev {args.dev}: accuracy {100 * res.accuracy:.2f} % (known "
               f"{100 * res.known_accuracy:.2f} %, unknown {100 * res.unknown_accuracy:.2f} "
@@ -164,6 +176,7 @@ def _add_crf_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _run_crf(args: argparse.Namespace) -> int:
+    _check_model_path(args)
     if args.format is None and args.train != "-":
         args.format = "conllu" if args.train.endswith(".conllu") else "conll"
     data = read_tagged(args.train, args, input_fields=args.input_fields,
