@@ -71,7 +71,7 @@ def logsumexp(x, axis=None):
 def _out_dtype(*arrays) -> type:
     """float32 if every given (non-None) float input is float32, else float64."""
     given = [a for a in arrays if a is not None]
-    if all(a.dtype == np.float32 for a in given):
+    if all(a.dtype.type is np.float32 for a in given):
         return np.float32
     return np.float64
 

@@ -49,7 +49,10 @@ def _host(x):
     return x
 
 
-def _vector(x, name, shape, dtype):
+def _vector(x, name, shape):
+    """A model parameter as a numpy array in its own dtype: casting it to the dtype of the
+    scores could turn a large float64 value into a float32 inf (the kernels pick the
+    computation dtype from all inputs)."""
     if x is None:
         return None
     arr = ops.as_numpy(_host(x), name)
@@ -58,7 +61,34 @@ def _vector(x, name, shape, dtype):
     if arr.shape != shape:
         raise ValueError(f"`{name}` must have shape {shape} to match `scores` "
                          f"(N = {shape[-1]} tags on its last axis), got {arr.shape}")
-    return arr.astype(dtype, copy=False)
+    return arr
+
+
+def _check_defined(arr, name):
+    """NaN and +inf are errors even where the scheme forbids the move (masking would hide
+    them): they mean a broken model, not a score."""
+    if arr is None or arr.size == 0 or bool(np.all(arr < np.inf)):  # NaN < inf is False
+        return
+    if np.isnan(arr).any():
+        raise ValueError(f"`{name}` contains NaN")
+    raise ValueError(f"`{name}` contains +inf (use -inf for forbidden entries)")
+
+
+# The functional API names the scores `emissions` and the number of paths `k`.
+_RENAMED = (("`emissions`", "`scores`"), ("`k`", "`nbest`"))
+
+
+def _op(fn, *args, **kwargs):
+    """Call a function of :mod:`fastseq.ops`, its errors naming decode's arguments."""
+    try:
+        return fn(*args, **kwargs)
+    except (ValueError, TypeError) as e:
+        msg = str(e)
+        for old, new in _RENAMED:
+            msg = msg.replace(old, new)
+        if msg == str(e):
+            raise
+        raise type(e)(msg).with_traceback(e.__traceback__) from None
 
 
 def _lengths_from(mask, lengths, B, T):
@@ -98,8 +128,10 @@ def decode(scores: ArrayLike, *, labels: Optional[Sequence[str]] = None,
         ``(B, T, N)``; or, with ``lengths``, a 2-D ``(L, N)`` concatenation of sequences
         (``lengths`` summing to ``L``). numpy arrays, torch tensors (CPU tensors are read
         without copying; others are moved to the CPU) and any DLPack / buffer-protocol array.
-        float32 and float64 scores are decoded in their own dtype; integer and other float
-        dtypes are converted to float64 (torch float16 / bfloat16 to float32).
+        float32 scores are decoded in float32 unless ``transitions``, ``start`` or ``end``
+        are given in another dtype (then, as in :func:`fastseq.viterbi`, in float64);
+        float64 scores in float64; integer and other float dtypes are converted to float64
+        (torch float16 / bfloat16 to float32).
     labels : sequence of str, optional
         The label of each of the ``N`` columns (e.g. ``model.config.id2label`` values in
         order). When given, the paths are returned as label strings.
@@ -146,8 +178,10 @@ def decode(scores: ArrayLike, *, labels: Optional[Sequence[str]] = None,
         Wrong shapes (``scores`` not 2-D/3-D, ``labels`` not of length ``N``,
         ``transitions``/``start``/``end``/``lengths``/``mask`` not matching), unknown
         ``scheme``, ``scheme`` without ``labels``, labels that do not fit the scheme, both
-        ``lengths`` and ``mask``, a ``mask`` that is not a prefix, ``nbest < 1``, NaN or
-        ``+inf`` scores.
+        ``lengths`` and ``mask``, a ``mask`` that is not a prefix, ``nbest < 1`` (or so
+        large that the paths could not be stored), NaN or ``+inf`` in ``scores``,
+        ``transitions``, ``start`` or ``end``, or finite values there so large that the
+        total score of a path could overflow.
     TypeError
         Non-numeric ``scores``, non-int ``nbest``, ``labels`` a single string or holding
         non-strings.
@@ -208,13 +242,15 @@ def decode(scores: ArrayLike, *, labels: Optional[Sequence[str]] = None,
     else:
         masks = None
 
-    dtype = em.dtype  # float32 scores decode in float32 (no copy of the scores)
-    tr = _vector(transitions, "transitions", (N, N), dtype)
-    st = _vector(start, "start", (N,), dtype)
-    en = _vector(end, "end", (N,), dtype)
+    dtype = em.dtype  # missing parameters take the scores' dtype (float32 stays float32)
+    tr = _vector(transitions, "transitions", (N, N))
+    st = _vector(start, "start", (N,))
+    en = _vector(end, "end", (N,))
     if tr is None:
         tr = np.zeros((N, N), dtype=dtype)
     if masks is not None:
+        for arr, name in ((tr, "transitions"), (st, "start"), (en, "end")):
+            _check_defined(arr, name)
         ninf = dtype.type(-np.inf)
         tmask, smask, emask = masks
         tr = np.where(tmask, tr, ninf)
@@ -231,7 +267,7 @@ def decode(scores: ArrayLike, *, labels: Optional[Sequence[str]] = None,
 
     kw = dict(start=st, end=en, lengths=lengths, n_threads=n_threads)
     if nbest == 1:
-        paths, best = ops.viterbi(em, tr, **kw)
+        paths, best = _op(ops.viterbi, em, tr, **kw)
         if single:
             return _out(paths.tolist(), labels) if best > -np.inf else None
         ok = (np.asarray(best) > -np.inf).tolist()
@@ -242,7 +278,7 @@ def decode(scores: ArrayLike, *, labels: Optional[Sequence[str]] = None,
         return [_out(p, labels) if good else None
                 for p, good in zip(_split(paths, em, lengths), ok)]
 
-    paths, best = ops.kbest(em, tr, nbest, **kw)
+    paths, best = _op(ops.kbest, em, tr, nbest, **kw)
     ok = np.asarray(best) > -np.inf
     if single:
         return [_out(p, labels) for p, good in zip(paths.tolist(), ok.tolist()) if good]
@@ -276,12 +312,17 @@ def _batch_lengths(lengths, B, T):
     """Lengths of a padded batch as a list of ints (validated by the kernel call already)."""
     if lengths is None:
         return [T] * B
-    return ops._check_lengths(lengths, B).tolist()
+    return _int_list(lengths)
+
+
+def _int_list(lengths):
+    """Lengths the kernel call has validated, as a list of ints."""
+    return [int(n) for n in ops.as_numpy(lengths, "lengths").tolist()]
 
 
 def _split(paths, em, lengths):
     """Concatenated (L,) paths -> one int list per sequence."""
-    n = ops._check_lengths(lengths, None).tolist()
+    n = _int_list(lengths)
     flat = paths.tolist()
     out, pos = [], 0
     for m in n:

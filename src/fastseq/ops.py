@@ -271,7 +271,7 @@ class _Batch:
         st = None if start is None else _float_array(start, "start")
         en = None if end is None else _float_array(end, "end")
         floats = [a for a in (em, tr, st, en) if a is not None]
-        self.dtype = (np.dtype(np.float32) if all(a.dtype == np.float32 for a in floats)
+        self.dtype = (np.dtype(np.float32) if all(a.dtype.type is np.float32 for a in floats)
                       else np.dtype(np.float64))
         if em.ndim not in (2, 3):
             raise ValueError(
@@ -466,8 +466,9 @@ def log_partition(emissions: ArrayLike, transitions: ArrayLike, *,
     Raises
     ------
     ValueError
-        On a shape that does not match, NaN or ``+inf`` in an input, or ``lengths`` that
-        do not fit the layout (the message names the argument).
+        On a shape that does not match, NaN or ``+inf`` in an input, a score large enough
+        for a path's total to overflow (above ``1e300 / (T + 2)``; float32: ``1e30 / (T +
+        2)``), or ``lengths`` that do not fit the layout (the message names the argument).
     TypeError
         On non-numeric input or a non-integer ``n_threads``.
 
@@ -533,8 +534,9 @@ def forward(emissions: ArrayLike, transitions: ArrayLike, *, start: Optional[Arr
     Raises
     ------
     ValueError
-        On a shape that does not match, NaN or ``+inf`` in an input, or ``lengths`` that
-        do not fit the layout (the message names the argument).
+        On a shape that does not match, NaN or ``+inf`` in an input, a score large enough
+        for a path's total to overflow (above ``1e300 / (T + 2)``; float32: ``1e30 / (T +
+        2)``), or ``lengths`` that do not fit the layout (the message names the argument).
     TypeError
         On non-numeric input or a non-integer ``n_threads``.
 
@@ -597,8 +599,9 @@ def backward(emissions: ArrayLike, transitions: ArrayLike, *,
     Raises
     ------
     ValueError
-        On a shape that does not match, NaN or ``+inf`` in an input, or ``lengths`` that
-        do not fit the layout (the message names the argument).
+        On a shape that does not match, NaN or ``+inf`` in an input, a score large enough
+        for a path's total to overflow (above ``1e300 / (T + 2)``; float32: ``1e30 / (T +
+        2)``), or ``lengths`` that do not fit the layout (the message names the argument).
     TypeError
         On non-numeric input or a non-integer ``n_threads``.
 
@@ -661,8 +664,9 @@ def marginals(emissions: ArrayLike, transitions: ArrayLike, *, pairwise: bool = 
     Raises
     ------
     ValueError
-        On a shape that does not match, NaN or ``+inf`` in an input, or ``lengths`` that
-        do not fit the layout (the message names the argument).
+        On a shape that does not match, NaN or ``+inf`` in an input, a score large enough
+        for a path's total to overflow (above ``1e300 / (T + 2)``; float32: ``1e30 / (T +
+        2)``), or ``lengths`` that do not fit the layout (the message names the argument).
     TypeError
         On non-numeric input or a non-integer ``n_threads``.
 
@@ -729,8 +733,9 @@ def viterbi(emissions: ArrayLike, transitions: ArrayLike, *, start: Optional[Arr
     Raises
     ------
     ValueError
-        On a shape that does not match, NaN or ``+inf`` in an input, or ``lengths`` that
-        do not fit the layout (the message names the argument).
+        On a shape that does not match, NaN or ``+inf`` in an input, a score large enough
+        for a path's total to overflow (above ``1e300 / (T + 2)``; float32: ``1e30 / (T +
+        2)``), or ``lengths`` that do not fit the layout (the message names the argument).
     TypeError
         On non-numeric input or a non-integer ``n_threads``.
 
@@ -916,8 +921,9 @@ def posterior_decode(emissions: ArrayLike, transitions: ArrayLike, *,
     Raises
     ------
     ValueError
-        On a shape that does not match, NaN or ``+inf`` in an input, or ``lengths`` that
-        do not fit the layout (the message names the argument).
+        On a shape that does not match, NaN or ``+inf`` in an input, a score large enough
+        for a path's total to overflow (above ``1e300 / (T + 2)``; float32: ``1e30 / (T +
+        2)``), or ``lengths`` that do not fit the layout (the message names the argument).
     TypeError
         On non-numeric input or a non-integer ``n_threads``.
 
@@ -1094,5 +1100,6 @@ def crf_nll(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike, *,
         return b.per_seq(nll), grad
     if reduction == "none":
         return nll.astype(b.dtype), grad
-    total = nll.sum() if reduction == "sum" else (nll.mean() if b.B else 0.0)
+    with np.errstate(over="ignore"):  # nll near DBL_MAX may sum to +inf, which is right
+        total = nll.sum() if reduction == "sum" else (nll.mean() if b.B else 0.0)
     return float(np.asarray(total, dtype=b.dtype)), grad

@@ -632,9 +632,9 @@ class CRF(nn.Module):
         if not isinstance(emissions, torch.Tensor):
             raise TypeError(f"`emissions` must be a torch.Tensor, got {type(emissions).__name__}")
         if emissions.dim() != 3:
-            raise ValueError(f"emissions must have dimension of 3, got {emissions.dim()}")
+            raise ValueError(f"`emissions` must have dimension of 3, got {emissions.dim()}")
         if emissions.size(2) != self.num_tags:
-            raise ValueError(f"expected last dimension of emissions is {self.num_tags}, "
+            raise ValueError(f"expected last dimension of `emissions` is {self.num_tags}, "
                              f"got {emissions.size(2)}")
         if not emissions.is_floating_point():
             raise TypeError(f"`emissions` must be a floating-point tensor, got {emissions.dtype}")
@@ -642,16 +642,18 @@ class CRF(nn.Module):
             if not isinstance(tags, torch.Tensor):
                 raise TypeError(f"`tags` must be a torch.Tensor, got {type(tags).__name__}")
             if emissions.shape[:2] != tags.shape:
-                raise ValueError("the first two dimensions of emissions and tags must match, "
-                                 f"got {tuple(emissions.shape[:2])} and {tuple(tags.shape)}")
+                raise ValueError("`tags`: the first two dimensions of emissions and tags must "
+                                 f"match, got {tuple(emissions.shape[:2])} and "
+                                 f"{tuple(tags.shape)}")
             if tags.is_floating_point() or tags.is_complex() or tags.dtype == torch.bool:
                 raise TypeError(f"`tags` must be an integer tensor, got {tags.dtype}")
         if mask is not None:
             if not isinstance(mask, torch.Tensor):
                 raise TypeError(f"`mask` must be a torch.Tensor, got {type(mask).__name__}")
             if emissions.shape[:2] != mask.shape:
-                raise ValueError("the first two dimensions of emissions and mask must match, "
-                                 f"got {tuple(emissions.shape[:2])} and {tuple(mask.shape)}")
+                raise ValueError("`mask`: the first two dimensions of emissions and mask must "
+                                 f"match, got {tuple(emissions.shape[:2])} and "
+                                 f"{tuple(mask.shape)}")
 
     def _batch_first(self, emissions, tags=None, mask=None):
         if not self.batch_first:
@@ -703,7 +705,8 @@ class CRF(nn.Module):
             position.
         reduction : {"sum", "none", "mean", "token_mean"}, default="sum"
             ``"none"``: one value per sequence; ``"sum"`` over the batch; ``"mean"`` over
-            the batch; ``"token_mean"``: the sum divided by the number of unmasked tokens.
+            the batch; ``"token_mean"``: the sum divided by the number of unmasked tokens
+            (0 when there are none).
 
         Returns
         -------
@@ -721,7 +724,9 @@ class CRF(nn.Module):
             If ``emissions`` is not 3-D or its last dimension is not ``num_tags``, the
             shapes of ``tags`` or ``mask`` do not match, a mask row is not one contiguous
             run, a tag is out of range, ``reduction`` is unknown, or ``backend="c"`` gets
-            tensors that are not on the CPU.
+            tensors that are not on the CPU. On the C kernels also for NaN or ``+inf``
+            scores, or scores so large that a path's total could overflow (pure torch
+            propagates them into the result).
 
         Examples
         --------
@@ -741,7 +746,8 @@ class CRF(nn.Module):
         """
         self._validate(emissions, tags=tags, mask=mask)
         if reduction not in _REDUCTIONS:
-            raise ValueError(f"invalid reduction: {reduction}")
+            raise ValueError(f"invalid reduction: {reduction!r} (`reduction` must be one of "
+                             f"{_REDUCTIONS})")
         em_bf, tags_bf, mask_bf = self._batch_first(emissions, tags, mask)
         if self._use_c(emissions):
             plan = self._plan(em_bf, mask_bf, tags_bf)
@@ -751,7 +757,7 @@ class CRF(nn.Module):
                 llh = _CRFLogLikelihood.apply(*inputs, plan, out_dtype)
             else:  # no graph to build: the forward pass alone
                 llh = _to_torch(np.negative(_plan_nll(plan, need_grad=False)[0]), out_dtype)
-            n_tokens = float(plan.lengths.sum())
+            n_tokens = float(max(int(plan.lengths.sum()), 1))  # no tokens: every llh is 0
         else:
             em, tg, valid, lengths, _, _, tr, st, en = self._torch_inputs(em_bf, mask_bf,
                                                                           tags_bf)
@@ -759,9 +765,12 @@ class CRF(nn.Module):
             bad = valid & ((tg < 0) | (tg >= self.num_tags))
             if bool(bad.any()):
                 raise ValueError(f"`tags` must be in [0, {self.num_tags})")
-            llh = (_torch_gold(em, tg, valid, lengths, tr, st, en)
-                   - _torch_log_z(em, valid, lengths, tr, st, en))
-            n_tokens = lengths.sum().to(llh.dtype)
+            gold = _torch_gold(em, tg, valid, lengths, tr, st, en)
+            log_z = _torch_log_z(em, valid, lengths, tr, st, en)
+            # no allowed path at all: -inf (as the C kernels), not -inf - -inf = NaN
+            none = torch.isneginf(gold) & torch.isneginf(log_z)
+            llh = torch.where(none, gold, gold - log_z.masked_fill(none, 0.0))
+            n_tokens = lengths.sum().clamp(min=1).to(llh.dtype)  # no tokens: every llh is 0
         if reduction == "none":
             return llh
         if reduction == "sum":
@@ -804,7 +813,8 @@ class CRF(nn.Module):
         ValueError
             If the shapes do not match (see :meth:`forward`), a mask row is not one
             contiguous run, ``nbest < 1``, or ``backend="c"`` gets tensors that are not on
-            the CPU.
+            the CPU. On the C kernels also for NaN, ``+inf`` or overflowing scores (see
+            :meth:`forward`).
 
         Examples
         --------
@@ -873,7 +883,8 @@ class CRF(nn.Module):
             If ``emissions`` is not a floating-point tensor or ``mask`` not a tensor.
         ValueError
             If the shapes do not match (see :meth:`forward`), a mask row is not one
-            contiguous run, or ``backend="c"`` gets tensors that are not on the CPU.
+            contiguous run, or ``backend="c"`` gets tensors that are not on the CPU. On the
+            C kernels also for NaN, ``+inf`` or overflowing scores (see :meth:`forward`).
 
         Examples
         --------
