@@ -23,7 +23,8 @@ from numpy.typing import ArrayLike
 from scipy import sparse
 
 from .. import ops
-from .._archive import read_archive, write_archive
+from .._archive import contents_checked, read_archive, write_archive
+from .._state import all_or_nothing
 from .._validation import check_bool, check_int, check_real
 from ..exceptions import ModelFileError, NotFittedError
 from . import persistence
@@ -414,7 +415,7 @@ class CRF:
             y_dev: Optional[Iterable[Sequence[str]]] = None) -> "CRF":
         """Train the model.
 
-        Any previous model is discarded.
+        The new model replaces any previous one when training completes.
 
         Parameters
         ----------
@@ -446,6 +447,16 @@ class CRF:
             For input of the wrong kind (labels that are not str, a mix of feature matrices
             and feature dicts, ``X_dev`` not of the kind of ``X``) or a parameter of the
             wrong type.
+        KeyboardInterrupt
+            When training is interrupted (Ctrl-C); it stops as soon as the kernel call
+            running then returns.
+
+        Notes
+        -----
+        ``fit`` is all or nothing: when it raises, whatever the error -- an interrupt
+        (:class:`KeyboardInterrupt`) part-way through training included -- the model is left
+        exactly as it was before the call (unfitted, or holding its previous model), never
+        with part of the new one.
 
         Examples
         --------
@@ -458,6 +469,10 @@ class CRF:
         >>> crf.n_train_tokens_, crf.n_train_sequences_
         (4, 2)
         """
+        with all_or_nothing(self):
+            return self._fit(X, y, X_dev, y_dev)
+
+    def _fit(self, X, y, X_dev, y_dev) -> "CRF":
         if (X_dev is None) != (y_dev is None):
             raise ValueError("Pass both `X_dev` and `y_dev` to use holdout data")
         p = self._resolve_params()
@@ -1100,6 +1115,7 @@ class CRF:
             input_kind=self._input_kind, space_uid=self._space_uid, training=training)
 
     @classmethod
+    @contents_checked
     def from_archive_parts(cls, meta: Dict[str, Any], arrays: Dict[str, np.ndarray], *,
                            where: str, n_threads: Optional[int] = None,
                            space: Any = None) -> "CRF":
@@ -1176,8 +1192,11 @@ class CRF:
         """Write the model to ``path``.
 
         The file is a ZIP archive of JSON and plain ``.npy`` arrays (see
-        :mod:`fastseq.crf.persistence`), written atomically; :meth:`load` reads it without
-        executing anything from it.
+        :mod:`fastseq.crf.persistence`); :meth:`load` reads it without executing anything
+        from it. It is written atomically: to a temporary file ``.<name>.<random hex>.tmp``
+        in the same folder, flushed to disk, then renamed over ``path``, so that ``path``
+        holds the old file or the new one, never a part (a process killed while saving may
+        leave the temporary file behind).
 
         Parameters
         ----------
@@ -1231,8 +1250,8 @@ class CRF:
 
         Raises
         ------
-        FileNotFoundError
-            When there is no such file.
+        FileNotFoundError, IsADirectoryError, PermissionError
+            When the path cannot be opened.
         fastseq.exceptions.ModelFileError
             When the file is not a valid fastseq CRF model, or was written by a newer
             format version.

@@ -156,8 +156,8 @@ def decode(meta: dict, arrays: Dict[str, np.ndarray], where: str,
     fastseq.exceptions.ModelFileError
         If the format is not :data:`FORMAT` or its version is newer than
         :data:`FORMAT_VERSION`, or a parameter, the labels, the attribute names, the input
-        description, an array's name, dtype, shape or index range, or a weight (non-finite)
-        does not check out.
+        description, an array's name, dtype, shape or index range, a weight (non-finite)
+        or the training summary does not check out.
 
     Examples
     --------
@@ -217,5 +217,15 @@ def decode(meta: dict, arrays: Dict[str, np.ndarray], where: str,
                          sw.astype(np.float64), tf.astype(np.int64), tt.astype(np.int64),
                          tw.astype(np.float64))
     training = meta.get("training")
+    if training is None:
+        training = {}
+    if not isinstance(training, dict):
+        raise bad("`training` must be an object")
+    reason, seconds = training.get("stop_reason"), training.get("seconds")
+    if reason is not None and not isinstance(reason, str):
+        raise bad("`training.stop_reason` must be a str or null")
+    if seconds is not None and (not isinstance(seconds, (int, float)) or isinstance(seconds, bool)
+                                or not 0 <= seconds < float("inf")):
+        raise bad("`training.seconds` must be a non-negative number or null")
     return Decoded(params, weights, list(attributes) if attributes is not None else None,
-                   inp["kind"], uid, training if isinstance(training, dict) else {})
+                   inp["kind"], uid, training)

@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import sparse
 
+from .._archive import contents_checked
 from ..exceptions import ModelFileError, NotFittedError
 from .columns import Columns, read_sentences, resolve_column, unique_strs
 from .templates import check_min_count, fields_of, normalize_template, template_prefix, template_set
@@ -808,6 +809,7 @@ class FeatureExtractor:
         return meta, arrays
 
     @classmethod
+    @contents_checked
     def from_archive_parts(cls, meta: Dict[str, Any], arrays: Dict[str, np.ndarray], *,
                            where: str) -> "FeatureExtractor":
         """The extractor :meth:`to_archive_parts` described.
@@ -845,7 +847,8 @@ class FeatureExtractor:
             return ModelFileError(f"{where}: not a valid fastseq feature extractor: {msg}")
 
         try:
-            templates = [t if isinstance(t, str) else tuple((f, int(o)) for f, o in t)
+            # offsets as written: the constructor checks their type
+            templates = [t if isinstance(t, str) else tuple((f, o) for f, o in t)
                          for t in meta["templates"]]
             name = meta.get("template_set")
             self = cls(templates, columns=meta.get("columns"), drop_missing=False,

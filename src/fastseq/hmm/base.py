@@ -18,13 +18,14 @@ import bisect
 import inspect
 import logging
 import numbers
-from typing import Any, Dict, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Optional, Tuple, TypeVar, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import linalg, sparse
 
 from .. import ops
+from .._state import all_or_nothing
 from .._validation import check_int, check_random_state
 from ..exceptions import NotFittedError
 from ._util import (
@@ -449,10 +450,20 @@ class BaseHMM:
             If a constructor parameter has an invalid value, ``X`` is not a valid sample
             matrix for the model, or ``lengths`` is not 1-D, non-negative integers summing
             to ``n_samples``.
+        KeyboardInterrupt
+            When training is interrupted (Ctrl-C); it stops as soon as the kernel call
+            running then returns.
 
         See Also
         --------
         fit_supervised : Estimate the parameters from labelled sequences.
+
+        Notes
+        -----
+        ``fit`` is all or nothing: when it raises, whatever the error -- an interrupt
+        (:class:`KeyboardInterrupt`) between iterations included -- the model's parameters
+        and :attr:`monitor_` are left as they were before the call, never part-way through
+        an iteration.
 
         Examples
         --------
@@ -466,6 +477,15 @@ class BaseHMM:
         >>> model.transmat_.shape, model.emissionprob_.shape
         ((2, 2), (2, 3))
         """
+        return self._all_or_nothing(self._fit, X, lengths)
+
+    def _all_or_nothing(self: _HMM, fit: Callable[..., Any], *args: Any) -> _HMM:
+        """``fit(*args)``; if it raises (KeyboardInterrupt included), the model as before."""
+        with all_or_nothing(self, self.monitor_):  # fit changes the monitor in place
+            fit(*args)
+        return self
+
+    def _fit(self, X, lengths):
         self._validate_params()
         X = self._validate_X(X, fitting=True)
         lengths = check_lengths(lengths, X.shape[0])
@@ -481,7 +501,6 @@ class BaseHMM:
             monitor.report(log_prob)
             if monitor.converged:
                 break
-        return self
 
     def fit_supervised(self: _HMM, X: ArrayLike, states: ArrayLike,
                        lengths: Optional[ArrayLike] = None) -> _HMM:
@@ -530,7 +549,8 @@ class BaseHMM:
         -----
         A row of counts that is all zero, prior pseudo-counts included (e.g. a state that
         never starts a sequence or is never left), becomes uniform, which is reported
-        through logging.
+        through logging. When ``fit_supervised`` raises (:class:`KeyboardInterrupt`
+        included), the model is left as it was before the call.
 
         Examples
         --------
@@ -543,6 +563,9 @@ class BaseHMM:
         >>> model.emissionprob_.round(4).tolist()
         [[0.0, 0.3333, 0.6667], [0.6667, 0.3333, 0.0]]
         """
+        return self._all_or_nothing(self._fit_supervised, X, states, lengths)
+
+    def _fit_supervised(self, X, states, lengths):
         self._validate_params()
         X = self._validate_X(X, fitting=True)
         lengths = check_lengths(lengths, X.shape[0])
@@ -569,7 +592,6 @@ class BaseHMM:
         stats.update(self._supervised_emission_stats(self._fit_prepare(X), states))
         self._do_mstep(stats, supervised=True)
         self._check()
-        return self
 
     # -- scoring ------------------------------------------------------------------------------
     def score_samples(self, X: ArrayLike, lengths: Optional[ArrayLike] = None

@@ -22,7 +22,8 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .._archive import check_model, read_archive, write_archive
+from .._archive import check_model, contents_checked, read_archive, write_archive
+from .._state import all_or_nothing
 from ..crf import CRF
 from ..crf.items import split_by_lengths
 from ..exceptions import NotFittedError
@@ -33,8 +34,15 @@ from ..features import (
     stack_templates,
     template_set,
 )
+from ..features.columns import resolve_column
 from ..features.templates import Template
-from ..schemes import SCHEMES, allowed_transitions, convert_scheme, detect_scheme
+from ..schemes import (
+    SCHEMES,
+    allowed_transitions,
+    convert_scheme,
+    detect_scheme,
+    parse_label,
+)
 from .evaluation import TaggerEvaluation, evaluate
 
 __all__ = ["CRFTagger", "FORMAT", "FORMAT_VERSION", "DEFAULT_REGULARIZATION", "DEFAULT_STACK"]
@@ -337,6 +345,10 @@ class CRFTagger:
         checked = type(self)(**{**self.get_params(), **params})  # raises on bad values
         for k in params:
             setattr(self, k, getattr(checked, k))
+        if "n_threads" in params and self.is_fitted:  # the trained models predict with it
+            self.crf_.set_params(n_threads=self.n_threads)
+            if self.level1_ is not None:
+                self.level1_.set_params(n_threads=self.n_threads)
         return self
 
     def __repr__(self) -> str:
@@ -494,6 +506,10 @@ class CRFTagger:
             untagged token), tokens have different widths, there are more input columns
             than names for them, the ``tag`` column is missing, or a stacked tagger gets
             fewer sentences than folds (or input with a ``"tag1"`` column already).
+        KeyboardInterrupt
+            When training is interrupted (Ctrl-C); it stops as soon as the kernel call
+            running then returns. Like every error, it leaves the tagger as it was before
+            the call (untrained, or with its previous model), never part of the new model.
 
         Examples
         --------
@@ -507,9 +523,10 @@ class CRFTagger:
         [('The', 'B-NP'), ('dog', 'I-NP'), ('runs', 'B-VP')]
         """
         t0 = time.perf_counter()
-        inputs, labels, names = self._split_tagged(tagged_sents, "tagged_sents", tag)
-        dev = None if dev is None else self._split_tagged(dev, "dev", tag)[:2]
-        return self._fit(inputs, labels, names, dev, t0)
+        with all_or_nothing(self):
+            inputs, labels, names = self._split_tagged(tagged_sents, "tagged_sents", tag)
+            dev = None if dev is None else self._split_tagged(dev, "dev", tag)[:2]
+            return self._fit(inputs, labels, names, dev, t0)
 
     @property
     def stack_folds(self) -> int:
@@ -927,8 +944,11 @@ class CRFTagger:
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Write the tagger to ``path`` (see "File format" in the Notes).
 
-        The file is written atomically (to a temporary file, then renamed); an existing file
-        is replaced. :attr:`metadata` is saved with the model.
+        The file is written atomically: to a temporary file ``.<name>.<random hex>.tmp`` in
+        the same folder, flushed to disk, then renamed over ``path``, so that ``path`` holds
+        the old file or the new one, never a part (a process killed while saving may leave
+        the temporary file behind). An existing file is replaced. :attr:`metadata` is saved
+        with the model.
 
         Parameters
         ----------
@@ -1017,8 +1037,8 @@ class CRFTagger:
 
         Raises
         ------
-        FileNotFoundError
-            When there is no such file.
+        FileNotFoundError, IsADirectoryError, PermissionError
+            When the path cannot be opened.
         fastseq.exceptions.ModelFileError
             When the file is not a valid CRF tagger model (a :class:`ValueError`): not a
             model archive, another kind of model, a newer format version, or contents that do
@@ -1038,6 +1058,7 @@ class CRFTagger:
         return cls.from_archive_parts(meta, arrays, where=os.fspath(path), n_threads=n_threads)
 
     @classmethod
+    @contents_checked
     def from_archive_parts(cls, meta: Dict[str, Any], arrays: Dict[str, np.ndarray], *,
                            where: str, n_threads: Optional[int] = None) -> "CRFTagger":
         """The tagger a model file holds, from its parts.
@@ -1111,10 +1132,24 @@ class CRFTagger:
         except (TypeError, ValueError) as exc:
             raise bad(f"bad parameter: {exc}") from None
         crf = CRF.from_archive_parts(cmeta, carrays, where=where, n_threads=n_threads, space=fx)
+        # the CRF passed the checks fit applies to its parameters; the CRF the tagger would
+        # train next (its parameters may have been set since) must pass them too
+        train_params = {k: v for k, v in self._crf().get_params().items() if k != "n_threads"}
+        if train_params != {k: v for k, v in crf.get_params().items() if k != "n_threads"}:
+            CRF.from_archive_parts(dict(cmeta, params=train_params), carrays, where=where,
+                                   space=fx)
         cols = meta.get("input_columns")
         if cols is not None and (not isinstance(cols, list)
-                                 or not all(isinstance(c, str) for c in cols)):
-            raise bad("`input_columns` must be a list of str")
+                                 or not all(isinstance(c, str) and c for c in cols)
+                                 or len(set(cols)) != len(cols)):
+            raise bad("`input_columns` must be a list of distinct non-empty str")
+        if cols:
+            # every column the templates read must come from the input (or the first level)
+            have = list(cols) + ([STACK_COLUMN] if level1 is not None else [])
+            for base, col in fmeta["colmap"].items():
+                if col not in have and resolve_column(base, have) is None:
+                    raise bad(f"the templates read column {col!r}, not among the input "
+                              f"columns {cols}")
         metadata = meta.get("metadata", {})
         if not isinstance(metadata, dict):
             raise bad("`metadata` must be an object")
@@ -1128,6 +1163,13 @@ class CRFTagger:
                 raise bad(f"unknown scheme {v!r}")
         if (sin is None) != (strain is None):
             raise bad("`scheme_in` and `scheme_train` must both be set or both null")
+        if strain is not None:
+            # predictions are converted from scheme_train: the labels must be of that scheme
+            try:
+                for label in crf.classes_:
+                    parse_label(label, strain)
+            except ValueError as exc:
+                raise bad(f"the CRF's labels are not of `scheme_train` ({exc})") from None
         tags = meta.get("tags")
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise bad("`tags` must be a list of str")

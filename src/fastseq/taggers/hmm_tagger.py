@@ -23,8 +23,9 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Sized, Tuple, 
 import numpy as np
 from scipy import sparse
 
-from .._archive import check_model, read_archive, write_archive
+from .._archive import check_model, contents_checked, read_archive, write_archive
 from .._progress import progress_bar
+from .._state import all_or_nothing
 from .._validation import check_int, check_real
 from ..exceptions import NotFittedError
 from ..ops import effective_n_threads, viterbi
@@ -106,6 +107,9 @@ def shape_class(word: str) -> str:
 _PARAMS = ("order", "beam", "lexicalize", "rare_threshold", "max_suffix", "suffix_smoothing",
            "known_prior", "case_backoff", "max_batch_tokens", "n_threads")
 _MAX_PAIR_STATES = 64
+# the lattice decoder runs over beam**3 states (beam**6 transitions); 16 gives the 4096
+# states of the largest exact pair decoding
+_MAX_BEAM = 16
 #: the lattice drops candidates less probable than this fraction of the word's best state
 _CANDIDATE_RATIO = 1e-3
 
@@ -124,7 +128,7 @@ class HMMTagger:
     ----------
     order : {1, 2}, default 2
         1: bigram model; 2: trigram model (both smoothed by deleted interpolation).
-    beam : int >= 1 or None, default 5
+    beam : int in [1, 16] or None, default 5
         ``order=2`` only: states kept per token for decoding (see the Notes); ``None``
         decodes exactly over all state pairs (at most 64 states: small tag sets and
         ``lexicalize=0`` only).
@@ -171,7 +175,8 @@ class HMMTagger:
     TypeError
         If a parameter has the wrong type (``order="2"``).
     ValueError
-        If a parameter is out of range (``order=3``, ``beam=0``, ``suffix_smoothing=0``).
+        If a parameter is out of range (``order=3``, ``beam=0`` or above 16,
+        ``suffix_smoothing=0``).
 
     See Also
     --------
@@ -314,7 +319,7 @@ class HMMTagger:
     # -- parameters ----------------------------------------------------------------------
     def _check_params(self):
         self.order = check_int(self.order, "order", 1, 2)
-        self.beam = check_int(self.beam, "beam", 1, None, allow_none=True)
+        self.beam = check_int(self.beam, "beam", 1, _MAX_BEAM, allow_none=True)
         self.lexicalize = check_int(self.lexicalize, "lexicalize", 0)
         self.rare_threshold = check_int(self.rare_threshold, "rare_threshold", 1)
         self.max_suffix = check_int(self.max_suffix, "max_suffix", 0)
@@ -455,6 +460,10 @@ class HMMTagger:
         ValueError
             If there are no tokens, a token is not a ``(word, tag)`` pair (an untagged token),
             a word or tag is empty, or a parameter is out of range.
+        KeyboardInterrupt
+            When training is interrupted (Ctrl-C). Like every error, it leaves the tagger as
+            it was before the call (untrained, or with its previous model), never part of
+            the new model.
 
         Examples
         --------
@@ -464,6 +473,10 @@ class HMMTagger:
         >>> tagger.tags_, tagger.n_train_tokens_, tagger.n_train_sents_
         (['DET', 'NOUN'], 4, 2)
         """
+        with all_or_nothing(self):
+            return self._train(tagged_sents, progress)
+
+    def _train(self, tagged_sents, progress) -> "HMMTagger":
         self._check_params()
         t0 = time.perf_counter()
         if isinstance(tagged_sents, (str, bytes)):
@@ -1082,8 +1095,11 @@ class HMMTagger:
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Write the model to ``path`` (a ZIP/npz archive; see "File format" in the Notes).
 
-        The file is written atomically (to a temporary file, then renamed); an existing file
-        is replaced. :attr:`metadata` is saved with the model.
+        The file is written atomically: to a temporary file ``.<name>.<random hex>.tmp`` in
+        the same folder, flushed to disk, then renamed over ``path``, so that ``path`` holds
+        the old file or the new one, never a part (a process killed while saving may leave
+        the temporary file behind). An existing file is replaced. :attr:`metadata` is saved
+        with the model.
 
         Parameters
         ----------
@@ -1154,8 +1170,8 @@ class HMMTagger:
 
         Raises
         ------
-        FileNotFoundError
-            When there is no such file.
+        FileNotFoundError, IsADirectoryError, PermissionError
+            When the path cannot be opened.
         fastseq.exceptions.ModelFileError
             When the file is not a valid HMM tagger model (a :class:`ValueError`): not a
             model archive, another kind of model, a newer format version, or contents that do
@@ -1175,6 +1191,7 @@ class HMMTagger:
         return cls.from_archive_parts(meta, arrays, where=os.fspath(path), n_threads=n_threads)
 
     @classmethod
+    @contents_checked
     def from_archive_parts(cls, meta: Dict[str, Any], arrays: Dict[str, np.ndarray], *,
                            where: str, n_threads: Optional[int] = None) -> "HMMTagger":
         """The tagger a model file holds, from its parts.
@@ -1291,6 +1308,8 @@ class HMMTagger:
 
         ws = csr("word_state", V, M)
         sc = csr("suffix", S, N)
+        if np.any(ws.data < 1):
+            raise bad("word/state counts must be positive")
         row = np.repeat(np.arange(V), np.diff(ws.indptr))
         spec = np.zeros(V, dtype=bool)
         spec[sw[N:]] = True
@@ -1325,6 +1344,10 @@ class HMMTagger:
                 self._build()
         except (IndexError, KeyError, ValueError) as exc:  # pragma: no cover - defensive
             raise bad(f"inconsistent counts ({exc})") from None
+        # the checks above leave no way to a NaN probability; make sure of it
+        if any(np.isnan(t).any() for t in (self.lambdas_, self._p1, self._p2, self._node_p,
+                                           self._p_rare, self._ptw.data, self._log_pstate)):
+            raise bad("inconsistent counts (they give NaN probabilities)")
         return self
 
 

@@ -45,8 +45,8 @@ def load_tagger(path: Union[str, "os.PathLike[str]"], *, n_threads: Optional[int
 
     Raises
     ------
-    FileNotFoundError
-        When there is no such file.
+    FileNotFoundError, IsADirectoryError, PermissionError
+        When the path cannot be opened.
     fastseq.exceptions.ModelFileError
         When the file is not a valid fastseq tagger model: not a model archive, an unknown
         ``"format"``, a newer format version, or contents that do not check out.
