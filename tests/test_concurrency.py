@@ -128,10 +128,9 @@ def _model_cases(rng, tmp_path) -> List[Tuple[str, Dict[Any, Any], Callable[[Any
     def copies(model):
         return {nt: copy.deepcopy(model).set_params(n_threads=nt) for nt in THREAD_COUNTS}
 
-    # a trained CRFTagger's n_threads is its CRF's, set when trained or loaded
+    # loaded taggers too: their n_threads comes from load, not from set_params
     crf_tagger.save(tmp_path / "tagger.crf")
-    crf_taggers = {nt: CRFTagger.load(tmp_path / "tagger.crf", n_threads=nt)
-                   for nt in THREAD_COUNTS}
+    loaded = {nt: CRFTagger.load(tmp_path / "tagger.crf", n_threads=nt) for nt in THREAD_COUNTS}
 
     def hmm_outputs(m, X):
         return (m.predict(X, lengths), m.score(X, lengths), m.predict_proba(X, lengths),
@@ -143,7 +142,9 @@ def _model_cases(rng, tmp_path) -> List[Tuple[str, Dict[Any, Any], Callable[[Any
         ("CRF", copies(crf),
          lambda m: (m.predict(X_crf), m.predict_marginals_array(X_crf), m.score(X_crf, y_crf))),
         ("HMMTagger", copies(hmm_tagger), lambda m: m.predict(words)),
-        ("CRFTagger", crf_taggers,
+        ("CRFTagger", copies(crf_tagger),
+         lambda m: (m.predict(words), m.predict_marginals(words))),
+        ("CRFTagger loaded", loaded,
          lambda m: (m.predict(words), m.predict_marginals(words))),
     ]
 

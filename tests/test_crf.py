@@ -761,3 +761,11 @@ def test_tagger_set_params_checks_like_the_constructor():
     with pytest.raises(ValueError, match="stack"):
         tagger.set_params(stack=1)
     assert tagger.set_params(stack=0, c2=0.5).get_params()["c2"] == 0.5 and tagger.stack == 0
+
+
+def test_set_params_n_threads_reaches_a_trained_taggers_models():
+    tagger = CRFTagger(templates="pos", max_iterations=5, n_threads=1, stack=2).train(
+        [[("the", "DT", "B-NP"), ("dog", "NN", "I-NP")], [("a", "DT", "B-NP"),
+                                                          ("cat", "NN", "I-NP")]] * 3)
+    tagger.set_params(n_threads=2)
+    assert tagger.crf_.n_threads == 2 and tagger.level1_.crf_.n_threads == 2
