@@ -16,7 +16,9 @@ This CRF instance is not fitted yet; call fit() or load() first
 """
 from __future__ import annotations
 
-from typing import Optional
+import functools
+import sys
+from typing import Any, Optional, Tuple
 
 __all__ = ["FastseqError", "NotFittedError", "ModelFileError", "DataFileError", "KernelError"]
 
@@ -44,7 +46,11 @@ class NotFittedError(FastseqError, ValueError, AttributeError):
 
     Shaped as scikit-learn's ``sklearn.exceptions.NotFittedError``: it is both a
     :class:`ValueError` and an :class:`AttributeError`, so ``hasattr(model, "classes_")`` is
-    False on an unfitted model and code catching either keeps working.
+    False on an unfitted model and code catching either keeps working. When scikit-learn is
+    imported in the process (as it is in code that catches its errors), the error raised is
+    also an instance of ``sklearn.exceptions.NotFittedError``, so ``except
+    sklearn.exceptions.NotFittedError`` catches it too; fastseq itself never imports
+    scikit-learn for it.
 
     See Also
     --------
@@ -63,6 +69,25 @@ class NotFittedError(FastseqError, ValueError, AttributeError):
     >>> issubclass(NotFittedError, ValueError), issubclass(NotFittedError, AttributeError)
     (True, True)
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "NotFittedError":
+        if cls is NotFittedError and "sklearn" in sys.modules:
+            cls = _with_sklearn_not_fitted()
+        return super().__new__(cls, *args, **kwargs)
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # pickles as the plain class (the combined one is made at run time)
+        return NotFittedError, self.args
+
+
+@functools.lru_cache(maxsize=None)
+def _with_sklearn_not_fitted() -> type:
+    """NotFittedError that is also scikit-learn's (made once, when first needed)."""
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
+    return type("NotFittedError", (NotFittedError, SklearnNotFittedError),
+                {"__module__": __name__, "__qualname__": "NotFittedError",
+                 "__doc__": NotFittedError.__doc__})
 
 
 class ModelFileError(FastseqError, ValueError):
