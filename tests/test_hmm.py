@@ -614,3 +614,19 @@ def test_information_criteria_are_python_floats(cat_data):
     model = CategoricalHMM(3, n_iter=2, random_state=0).fit(X, lengths)
     assert type(model.aic(X, lengths)) is float
     assert type(model.bic(X, lengths)) is float
+
+
+@pytest.mark.parametrize("cls", [CategoricalHMM, GaussianHMM])
+def test_stationary_distribution_needs_only_the_transition_matrix(cls):
+    hmm = pytest.importorskip("hmmlearn.hmm")
+    transmat = np.array([[0.7, 0.2, 0.1], [0.3, 0.5, 0.2], [0.3, 0.3, 0.4]])
+    ours, theirs = cls(n_components=3), getattr(hmm, cls.__name__)(n_components=3)
+    ours.transmat_ = theirs.transmat_ = transmat
+    got = ours.get_stationary_distribution()
+    np.testing.assert_allclose(got, theirs.get_stationary_distribution(), rtol=1e-12)
+    np.testing.assert_allclose(got @ transmat, got, rtol=1e-12)
+    with pytest.raises(NotFittedError, match="transmat_"):
+        cls(n_components=3).get_stationary_distribution()
+    ours.transmat_ = transmat[:2]
+    with pytest.raises(ValueError, match="transmat_"):
+        ours.get_stationary_distribution()

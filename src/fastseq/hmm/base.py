@@ -960,21 +960,26 @@ class BaseHMM:
         Raises
         ------
         NotFittedError
-            If the model has no parameters yet.
+            If the model has no ``transmat_`` yet (only it is needed, as in hmmlearn).
+        ValueError
+            If ``transmat_`` is not a stochastic ``(n_components, n_components)`` matrix.
 
         Examples
         --------
         >>> import numpy as np
         >>> from fastseq.hmm import CategoricalHMM
         >>> model = CategoricalHMM(n_components=2)
-        >>> model.startprob_ = np.array([0.6, 0.4])
         >>> model.transmat_ = np.array([[0.7, 0.3], [0.4, 0.6]])
-        >>> model.emissionprob_ = np.array([[0.1, 0.4, 0.5], [0.6, 0.3, 0.1]])
         >>> model.get_stationary_distribution().round(4).tolist()
         [0.5714, 0.4286]
         """
-        self._check_fitted()
-        vals, vecs = linalg.eig(np.asarray(self.transmat_, dtype=np.float64).T)
+        if not hasattr(self, "transmat_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance has no transmat_ yet; call fit / "
+                "fit_supervised or set it by hand")
+        nc = check_int(self.n_components, "n_components", 1)
+        transmat = check_stochastic(self.transmat_, "transmat_", (nc, nc))
+        vals, vecs = linalg.eig(transmat.T)
         vec = np.real_if_close(vecs[:, np.argmax(vals.real)])
         return np.real(vec / vec.sum())
 
