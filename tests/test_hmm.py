@@ -630,3 +630,53 @@ def test_stationary_distribution_needs_only_the_transition_matrix(cls):
     ours.transmat_ = transmat[:2]
     with pytest.raises(ValueError, match="transmat_"):
         ours.get_stationary_distribution()
+
+
+class _FixedGaussians:
+    """An emission model written to hmmlearn's extension contract: only
+    _compute_log_likelihood and _generate_sample_from_state (unit-variance Gaussians at
+    fixed means)."""
+
+    means = np.array([[-2.0], [0.0], [3.0]])
+
+    def _compute_log_likelihood(self, X):
+        return -0.5 * ((X[:, None, 0] - self.means[None, :, 0]) ** 2) - 0.5 * np.log(2 * np.pi)
+
+    def _generate_sample_from_state(self, state, random_state):
+        return self.means[state] + random_state.standard_normal(1)
+
+    def _get_n_fit_scalars_per_param(self):
+        nc = self.n_components
+        return {"s": nc - 1, "t": nc * (nc - 1)}
+
+
+def test_a_subclass_written_for_hmmlearn_works():
+    base = pytest.importorskip("hmmlearn.base")
+    from fastseq.hmm import BaseHMM
+
+    ours_cls = type("Ours", (_FixedGaussians, BaseHMM), {})
+    theirs_cls = type("Theirs", (_FixedGaussians, base.BaseHMM), {})
+    kw = dict(n_components=3, params="st", init_params="", n_iter=5, random_state=0)
+    start = np.array([0.5, 0.3, 0.2])
+    trans = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7]])
+    ours, theirs = ours_cls(**kw), theirs_cls(**kw)
+    for m in (ours, theirs):
+        m.startprob_, m.transmat_ = start.copy(), trans.copy()
+    X, states = ours.sample(300, random_state=1)
+    assert X.shape == (300, 1)
+    X_theirs, states_theirs = theirs.sample(300, random_state=1)
+    np.testing.assert_allclose(X, X_theirs)
+    np.testing.assert_array_equal(states, states_theirs)
+    np.testing.assert_allclose(ours.score(X), theirs.score(X), rtol=1e-10)
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    ours.fit(X, [100, 200])
+    theirs.fit(X, [100, 200])
+    assert ours.n_features == theirs.n_features == 1
+    np.testing.assert_allclose(ours.transmat_, theirs.transmat_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ours.score(X), theirs.score(X), rtol=1e-10)
+
+
+def test_init_sets_n_features_as_hmmlearn():
+    model = GaussianHMM(n_components=2, random_state=0)
+    model._init(np.random.default_rng(0).normal(size=(20, 3)), np.array([20]))
+    assert model.n_features == 3

@@ -29,6 +29,7 @@ from .._state import all_or_nothing
 from .._validation import check_int, check_random_state
 from ..exceptions import NotFittedError
 from ._util import (
+    as_real_2d,
     broadcast_prior,
     check_lengths,
     check_stochastic,
@@ -274,11 +275,20 @@ class BaseHMM:
         self._check_emissions()
 
     def _check_emissions(self):
-        raise NotImplementedError
+        """Validate the emission parameters (a subclass without any: nothing to check)."""
 
     def _validate_X(self, X, *, fitting) -> np.ndarray:
-        """Return a validated sample matrix; with ``fitting`` also set ``n_features``."""
-        raise NotImplementedError
+        """Return a validated sample matrix; with ``fitting`` also set ``n_features``.
+
+        This default (real-valued samples) serves subclasses written for hmmlearn's
+        contract, which only override ``_compute_log_likelihood``."""
+        arr = as_real_2d(X)
+        if fitting or getattr(self, "n_features", None) is None:
+            self.n_features = arr.shape[1]
+        elif arr.shape[1] != self.n_features:
+            raise ValueError(f"`X` has {arr.shape[1]} features, but this model has "
+                             f"n_features = {self.n_features}")
+        return arr
 
     def _check_states(self, states, n_samples) -> NDArray[np.int64]:
         arr = ops.as_numpy(states, "states")
@@ -338,8 +348,19 @@ class BaseHMM:
         return {"s": nc - 1, "t": nc * (nc - 1)}
 
     def _generate_samples(self, n_samples, rs, currstate):
-        """``(X, states)``: ``n_samples`` draws with the RandomState ``rs``."""
-        raise NotImplementedError
+        """``(X, states)``: ``n_samples`` draws with the RandomState ``rs``.
+
+        This default calls hmmlearn's per-state hook,
+        ``_generate_sample_from_state(state, random_state)``, once per sample."""
+        draw_one = getattr(self, "_generate_sample_from_state", None)
+        if draw_one is None:
+            raise NotImplementedError(f"{type(self).__name__} cannot sample: it defines "
+                                      "neither _generate_samples nor "
+                                      "_generate_sample_from_state")
+        draws: list = []
+        states = self._sample_states(n_samples, rs, currstate,
+                                     lambda s: draws.append(draw_one(s, rs)))
+        return np.asarray(draws).reshape(n_samples, -1), states
 
     # -- initialisation ---------------------------------------------------------------------
     def _needs_init(self, code, name):
@@ -360,6 +381,8 @@ class BaseHMM:
         """
         nc = self.n_components
         rs = check_random_state(self.random_state)
+        if getattr(self, "n_features", None) is None and np.ndim(X) == 2:
+            self.n_features = np.shape(X)[1]  # as hmmlearn's _init, when called directly
         if self._needs_init("s", "startprob_"):
             self.startprob_ = rs.dirichlet(np.full(nc, 1.0 / nc))
         if self._needs_init("t", "transmat_"):
