@@ -357,7 +357,7 @@ class BaseHMM:
             raise NotImplementedError(f"{type(self).__name__} cannot sample: it defines "
                                       "neither _generate_samples nor "
                                       "_generate_sample_from_state")
-        draws: list = []
+        draws = []
         states = self._sample_states(n_samples, rs, currstate,
                                      lambda s: draws.append(draw_one(s, rs)))
         return np.asarray(draws).reshape(n_samples, -1), states
