@@ -680,3 +680,39 @@ def test_init_sets_n_features_as_hmmlearn():
     model = GaussianHMM(n_components=2, random_state=0)
     model._init(np.random.default_rng(0).normal(size=(20, 3)), np.array([20]))
     assert model.n_features == 3
+
+
+@pytest.mark.parametrize("covariance_type", ["spherical", "diag", "full", "tied"])
+def test_gaussian_fit_from_the_same_seed_as_hmmlearn(covariance_type):
+    """Default initialisation (k-means means, data covariance, Dirichlet start/transitions)
+    from the same random_state gives hmmlearn's fit."""
+    hmm = pytest.importorskip("hmmlearn.hmm")
+    pytest.importorskip("sklearn")
+    rng = np.random.default_rng(5)
+    X = np.concatenate([rng.normal(m, 1.0, size=(150, 2)) for m in (-4, 0, 5)])
+    lengths = [200, 250]
+    kw = dict(n_components=3, covariance_type=covariance_type, n_iter=10, tol=0.0,
+              random_state=7)
+    ours, theirs = GaussianHMM(**kw).fit(X, lengths), hmm.GaussianHMM(**kw).fit(X, lengths)
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-6, atol=1e-8)
+    if covariance_type == "spherical":
+        # hmmlearn's spherical M-step leaves one variance per state and feature (all equal),
+        # and its covars_ then has twice the states; compare the variances
+        want = theirs._covars_[:, 0, None, None] * np.eye(2)
+    else:
+        want = theirs.covars_
+    np.testing.assert_allclose(ours.covars_, want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ours.transmat_, theirs.transmat_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ours.score(X, lengths), theirs.score(X, lengths), rtol=1e-8)
+
+
+def test_gaussian_n_features_follows_the_means_as_in_hmmlearn():
+    # hmmlearn's model-selection example sets n_features = 4 and then 1-D means
+    model = GaussianHMM(n_components=2, init_params="")
+    model.n_features = 4
+    model.startprob_ = np.array([0.5, 0.5])
+    model.transmat_ = np.array([[0.9, 0.1], [0.2, 0.8]])
+    model.means_ = np.array([[-2.0], [2.0]])
+    model.covars_ = np.array([[0.5], [0.5]])
+    X, _ = model.sample(50, random_state=0)
+    assert model.n_features == 1 and X.shape == (50, 1)

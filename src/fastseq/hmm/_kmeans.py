@@ -1,10 +1,13 @@
-"""k-means (k-means++ seeding, Lloyd iterations) for the initial means of Gaussian HMMs."""
+"""The initial means of Gaussian HMMs: scikit-learn's KMeans, as hmmlearn uses it, when
+scikit-learn is installed; else k-means (k-means++ seeding, Lloyd iterations) of our own."""
 from __future__ import annotations
 
 import numpy as np
 from scipy import sparse
 
-__all__ = ["kmeans"]
+from .._validation import check_random_state
+
+__all__ = ["initial_means", "kmeans"]
 
 # k-means runs on at most this many samples
 _MAX_SAMPLES = 100_000
@@ -73,3 +76,19 @@ def kmeans(X, k, rs, n_init=3, max_iter=100, tol=1e-4):
         if inertia < best_inertia:
             best, best_inertia = C, inertia
     return best + center
+
+
+def initial_means(X, k, random_state):
+    """``k`` cluster centres of ``X`` to start EM from.
+
+    With scikit-learn installed (hmmlearn requires it), ``KMeans(n_clusters=k,
+    random_state=random_state, n_init=10)``, exactly as hmmlearn initialises its means, so
+    the same ``random_state`` gives the same fit; otherwise :func:`kmeans`, drawing from the
+    same ``random_state``."""
+    try:
+        from sklearn.cluster import KMeans
+    except ImportError:
+        return kmeans(X, k, check_random_state(random_state))
+    if X.shape[0] < k:  # our message says what to do instead
+        return kmeans(X, k, check_random_state(random_state))
+    return KMeans(n_clusters=k, random_state=random_state, n_init=10).fit(X).cluster_centers_

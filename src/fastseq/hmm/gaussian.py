@@ -8,8 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import linalg, sparse
 
-from .._validation import check_random_state
-from ._kmeans import kmeans
+from ._kmeans import initial_means
 from ._util import as_real_2d, broadcast_prior
 from .base import BaseHMM, RandomStateLike
 
@@ -269,12 +268,8 @@ class GaussianHMM(BaseHMM):
         if means.ndim != 2 or means.shape[0] != nc:
             raise ValueError(f"`means_` must have shape (n_components, n_features) = ({nc}, "
                              f"n_features), got {means.shape}")
-        if getattr(self, "n_features", None) is None:
-            self.n_features = int(means.shape[1])
-        nf = self.n_features
-        if means.shape != (nc, nf):
-            raise ValueError(f"`means_` must have shape (n_components, n_features) = "
-                             f"({nc}, {nf}), got {means.shape}")
+        # as hmmlearn: the means decide the number of features
+        self.n_features = nf = int(means.shape[1])
         if not np.isfinite(means).all():
             raise ValueError("`means_` contains NaN or infinity")
         self.means_ = means.astype(np.float64)
@@ -466,7 +461,7 @@ class GaussianHMM(BaseHMM):
     def _init_emissions(self, X, lengths):
         nc, nf = self.n_components, X.shape[1]
         if self._needs_init("m", "means_"):
-            self.means_ = kmeans(X, nc, check_random_state(self.random_state))
+            self.means_ = initial_means(X, nc, self.random_state)
         if self._needs_init("c", "covars_"):
             if X.shape[0] > 1:
                 cv = np.atleast_2d(np.cov(X.T))
