@@ -52,6 +52,11 @@ class NotFittedError(FastseqError, ValueError, AttributeError):
     sklearn.exceptions.NotFittedError`` catches it too; fastseq itself never imports
     scikit-learn for it.
 
+    Parameters
+    ----------
+    *args : object
+        The message, as for any exception.
+
     See Also
     --------
     FastseqError : The base class.
@@ -70,10 +75,10 @@ class NotFittedError(FastseqError, ValueError, AttributeError):
     (True, True)
     """
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> "NotFittedError":
+    def __new__(cls, *args: Any) -> "NotFittedError":
         if cls is NotFittedError and "sklearn" in sys.modules:
             cls = _with_sklearn_not_fitted()
-        return super().__new__(cls, *args, **kwargs)
+        return super().__new__(cls, *args)
 
     def __reduce__(self) -> Tuple[Any, ...]:
         # pickles as the plain class (the combined one is made at run time)
