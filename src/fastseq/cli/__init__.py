@@ -24,6 +24,7 @@ from typing import Dict, Optional, Sequence
 from .. import __version__
 from ..exceptions import DataFileError, ModelFileError
 from .errors import CLIError
+from .options import HelpFormatter
 
 __all__ = ["COMMANDS", "build_parser", "main", "CLIError"]
 
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module in COMMANDS.items():
         mod = importlib.import_module(module)
         p = sub.add_parser(name, help=mod.HELP, description=mod.DESCRIPTION,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+                           formatter_class=HelpFormatter)
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser

@@ -4,9 +4,11 @@ Formats: ``conllu`` (CoNLL-U; fields named as in :data:`fastseq.io.CONLLU_FIELDS
 ``conll`` (one token a line, columns separated by whitespace or ``--sep``). CoNLL columns are
 named by ``--columns``, else by the names recorded in the model being evaluated, else by
 their number: ``word,tag``, ``word,pos,tag``, ``word,pos,chunk,tag``, then ``word, col1,
-..., tag`` (see :func:`default_column_names`); a field may also be given as a 0-based column
-number. Files named ``*.conllu`` are CoNLL-U; other files are sniffed (ten tab-separated
-columns = CoNLL-U) unless ``--format`` says otherwise.
+..., tag`` (see :func:`default_column_names`); when ``--columns`` names only the first
+columns, the others are named ``col<i>`` (their 0-based number), the last ``tag`` if no
+given name is; a field may also be given as a 0-based column number. Files named
+``*.conllu`` are CoNLL-U; other files are sniffed (ten tab-separated columns = CoNLL-U)
+unless ``--format`` says otherwise.
 """
 from __future__ import annotations
 
@@ -51,6 +53,33 @@ def default_column_names(n: int) -> List[str]:
     if n == 4:
         return ["word", "pos", "chunk", "tag"]
     return ["word"] + [f"col{i}" for i in range(1, n - 1)] + ["tag"]
+
+
+def _name_columns(given: Optional[Sequence[str]], n: int, name: str, source: str) -> List[str]:
+    """Names of the ``n`` columns of file ``name``: those ``given`` (by ``source``:
+    ``--columns`` or the model) for the first ones, then ``col<i>`` (``i`` the 0-based
+    column number) for the others, the last one ``tag`` unless a given name is ``tag``;
+    :func:`default_column_names` when none is given. A model's names must cover the file."""
+    if given is None:
+        return default_column_names(n)
+    given = list(given)
+    dup = sorted({c for c in given if given.count(c) > 1})
+    if dup:
+        raise CLIError(f"{source} names the column(s) {', '.join(dup)} more than once")
+    if len(given) > n or (len(given) < n and source == "the model"):
+        # a model's columns name a whole file: a narrower or wider one is other data
+        hint = ": name them with --columns" if source == "the model" else ""
+        raise CLIError(f"{name}: {source} names {len(given)} columns "
+                       f"({', '.join(given)}), the file has {n}{hint}")
+    rest = [f"col{i}" for i in range(len(given), n)]
+    if rest and "tag" not in given:
+        rest[-1] = "tag"
+    clash = sorted(set(rest) & set(given))
+    if clash:
+        raise CLIError(f"{name}: {source} names {len(given)} of the {n} columns, and the "
+                       f"name(s) {', '.join(clash)} it gives are those of the unnamed ones: "
+                       "name every column")
+    return given + rest
 
 
 def _check_file(path: str) -> None:
@@ -282,14 +311,13 @@ def _read_tagged(source: Union[str, IO], name: str, fmt: str, args: argparse.Nam
             sep = getattr(args, "sep", None)
             if sep is None and same:
                 sep = meta.get("sep")
-            raw = _bounded(progress_bar(iter_conll(source, columns=columns, sep=sep), show,
-                                        desc=desc), name)
+            # read unnamed, then name: --columns may name only the first columns
+            raw = _bounded(progress_bar(iter_conll(source, sep=sep), show, desc=desc), name)
             if not raw:
                 raise CLIError(f"{name}: no sentences found")
-            names = list(raw[0])
-            if columns is None:
-                names = default_column_names(len(names))
-                raw = [dict(zip(names, s.values())) for s in raw]
+            names = _name_columns(columns, len(raw[0]), name,
+                                  "--columns" if getattr(args, "columns", None) else "the model")
+            raw = [dict(zip(names, s.values())) for s in raw]
             try:
                 word = resolve_field(word_opt, names, 0, "--word-field")
                 tag = resolve_field(tag_opt, names, -1, "--tag-field")

@@ -4,9 +4,32 @@ from __future__ import annotations
 import argparse
 from typing import List, Optional, Sequence, Union
 
-__all__ = ["positive_int", "nonneg_int", "threads", "nonneg_float", "positive_float", "digits",
-           "sep", "column_names", "beam", "suffix_smoothing", "add_input_format_options",
-           "add_run_options"]
+__all__ = ["HelpFormatter", "positive_int", "nonneg_int", "threads", "nonneg_float",
+           "positive_float", "digits", "sep", "column_names", "beam", "suffix_smoothing",
+           "add_input_format_options", "add_run_options"]
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The help layout of every ``fastseq`` parser: descriptions as written, and
+    ``(default: X)`` after the help of an option whose help does not already state its
+    default (an option with no default, or whose default is None or off, shows none).
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from fastseq.cli.options import HelpFormatter
+    >>> p = argparse.ArgumentParser(prog="demo", formatter_class=HelpFormatter)
+    >>> _ = p.add_argument("--size", type=int, default=3, help="a size")
+    >>> "a size (default: 3)" in p.format_help()
+    True
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if ("default" in text or action.required or action.default is None
+                or action.default is False or action.default == argparse.SUPPRESS):
+            return text
+        return text + " (default: %(default)s)"
 
 
 def _number(text: str, kind, what: str):
