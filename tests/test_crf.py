@@ -286,11 +286,11 @@ def test_features_and_options():
     y = [["X", "Y"], ["X", "X"]]
     crf = CRF(c2=0.1).fit(X, y)
     assert crf.classes_ == ["X", "Y"]
-    assert crf.size_ == 3 + 2  # (a,X) (b,Y) (c,X); X->Y, X->X
+    assert crf.num_features_ == 3 + 2  # (a,X) (b,Y) (c,X); X->Y, X->X
     crf = CRF(c2=0.1, all_possible_states=True, all_possible_transitions=True).fit(X, y)
-    assert crf.size_ == 3 * 2 + 4
+    assert crf.num_features_ == 3 * 2 + 4
     crf = CRF(c2=0.1, min_freq=2).fit(X, y)
-    assert crf.size_ == 1 + 0  # only (a,X) occurs twice; every transition once
+    assert crf.num_features_ == 1 + 0  # only (a,X) occurs twice; every transition once
     crf = CRF(c1=5.0, c2=0.0).fit(X, y)
     assert len(crf.state_features_) + len(crf.transition_features_) < 5
     crf = CRF(c2=1.0, max_iterations=2).fit(X, y)

@@ -3,7 +3,9 @@
 :class:`CRF` is a drop-in for ``sklearn_crfsuite.CRF``: same constructor arguments, same
 defaults (those of CRFsuite), ``fit(X, y, X_dev, y_dev)``, ``predict``,
 ``predict_marginals``, ``score``, ``classes_``, ``state_features_``,
-``transition_features_``, ``training_log_``.
+``transition_features_``, ``training_log_``, ``size_``, ``tagger_`` (a :class:`Tagger`,
+python-crfsuite's tagger interface), ``model_filename``; :mod:`fastseq.crf.metrics` is
+``sklearn_crfsuite.metrics``.
 
 >>> from fastseq.crf import CRF
 >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
@@ -66,7 +68,8 @@ The package
 ``training_log``  ``TrainingLog`` and the holdout scores
 ``weights``       the fitted features and weights
 ``persistence``   the model file
-``estimator``     the :class:`CRF` estimator
+``estimator``     the :class:`CRF` estimator and its :class:`Tagger`
+``metrics``       sklearn-crfsuite's token and sequence scores
 ================  =========================================================================
 
 Differences from sklearn-crfsuite
@@ -80,13 +83,15 @@ Differences from sklearn-crfsuite
 * negative ``c1`` / ``c2``, NaN / inf feature values, labels that are not str, and labels in
   ``y_dev`` unseen in ``y`` raise (CRFsuite silently accepts some of them).
 * the model lives in memory (pickle it, or use :meth:`save` / :meth:`load`); there are no
-  temporary model files.
+  temporary model files. ``model_filename`` is written in fastseq's format (read back by
+  ``CRF(model_filename=...)`` and :meth:`CRF.load`), not CRFsuite's.
 """
 from __future__ import annotations
 
 from ..exceptions import NotFittedError
+from . import metrics
 from . import persistence as _persistence
-from .estimator import CRF
+from .estimator import CRF, Tagger
 from .items import crfsuite_items
 from .training_log import LabelScore, TrainingLog
 
@@ -102,5 +107,5 @@ from .training_log import LabelScore, TrainingLog
 #: 1
 FORMAT_VERSION = _persistence.FORMAT_VERSION
 
-__all__ = ["CRF", "TrainingLog", "LabelScore", "NotFittedError", "FORMAT_VERSION",
-           "crfsuite_items"]
+__all__ = ["CRF", "Tagger", "TrainingLog", "LabelScore", "NotFittedError", "FORMAT_VERSION",
+           "crfsuite_items", "metrics"]

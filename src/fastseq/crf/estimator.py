@@ -49,12 +49,12 @@ from .weights import CRFWeights
 if TYPE_CHECKING:
     from ..features import Featurized
 
-__all__ = ["CRF", "PARAM_NAMES"]
+__all__ = ["CRF", "Tagger", "PARAM_NAMES"]
 
 #: the constructor parameters of :class:`CRF`, in order
 PARAM_NAMES = ("algorithm", "min_freq", "all_possible_states", "all_possible_transitions",
                "c1", "c2", "max_iterations", "num_memories", "epsilon", "period", "delta",
-               "linesearch", "max_linesearch", "verbose", "n_threads")
+               "linesearch", "max_linesearch", "verbose", "n_threads", "model_filename")
 
 _ALGORITHMS = ("lbfgs", "ap")
 _UNSUPPORTED = ("l2sgd", "pa", "arow")
@@ -111,6 +111,10 @@ class CRF:
     n_threads : int, optional
         Threads for the kernels and the sparse products (None: every core the process may
         use, -1: all cores). Results are the same for any value.
+    model_filename : str or os.PathLike, optional
+        When given, :meth:`fit` also writes the model to this file (as :meth:`save`), and an
+        unfitted CRF reads its model from this file, if it exists, on first use (as
+        sklearn-crfsuite does with its CRFsuite model file).
 
     Attributes
     ----------
@@ -129,7 +133,11 @@ class CRF:
     num_attributes_ : int
         Number of attributes.
     size_ : int
+        Size in bytes of CRFsuite's model file for this model.
+    num_features_ : int
         Number of features (state + transition).
+    tagger_ : Tagger
+        python-crfsuite's tagger interface on the model.
     n_train_tokens_, n_train_sequences_ : int
         Number of training tokens and sequences (set by :meth:`fit`).
     train_time_ : float
@@ -151,6 +159,9 @@ class CRF:
 
     Notes
     -----
+    Before :meth:`fit` the fitted attributes above are None, as in sklearn-crfsuite; the
+    methods raise :class:`~fastseq.exceptions.NotFittedError`.
+
     Training (``algorithm="lbfgs"``) minimises, as CRFsuite does, ``sum over sequences of
     -log P(y | x) + c1 ||w||_1 + c2 ||w||_2^2``. All training tokens become one sparse CSR
     matrix once; per evaluation the emission scores of every token are one sparse product,
@@ -169,7 +180,7 @@ class CRF:
     CRF(c2=0.1)
     >>> crf.predict([[{"w": "the"}, {"w": "cat"}]])
     [['DET', 'NOUN']]
-    >>> crf.classes_, crf.size_
+    >>> crf.classes_, crf.num_features_
     (['DET', 'NOUN'], 5)
 
     Feature matrices instead of feature dicts (attribute ``j`` is column ``j``):
@@ -187,7 +198,8 @@ class CRF:
                  num_memories: Optional[int] = None, epsilon: Optional[float] = None,
                  period: Optional[int] = None, delta: Optional[float] = None,
                  linesearch: Optional[str] = None, max_linesearch: Optional[int] = None,
-                 verbose: bool = False, n_threads: Optional[int] = None) -> None:
+                 verbose: bool = False, n_threads: Optional[int] = None,
+                 model_filename: Optional[Union[str, "os.PathLike[str]"]] = None) -> None:
         self.algorithm = algorithm
         self.min_freq = min_freq
         self.all_possible_states = all_possible_states
@@ -203,6 +215,7 @@ class CRF:
         self.max_linesearch = max_linesearch
         self.verbose = verbose
         self.n_threads = n_threads
+        self.model_filename = model_filename
         self.training_log_: Optional[TrainingLog] = None
 
     # -- scikit-learn protocol -------------------------------------------------------------
@@ -281,6 +294,11 @@ class CRF:
             state.pop(k, None)
         return state
 
+    def __setstate__(self, state: dict) -> None:
+        # pickles from before ``model_filename`` existed
+        self.__dict__.update(state)
+        self.__dict__.setdefault("model_filename", None)
+
     def _resolve_params(self) -> Dict[str, Any]:
         """The parameters checked and with CRFsuite's defaults filled in."""
         alg = "lbfgs" if self.algorithm is None else self.algorithm
@@ -333,8 +351,21 @@ class CRF:
         return p
 
     # -- encoding --------------------------------------------------------------------------
+    def _model(self) -> Optional[CRFWeights]:
+        """The fitted weights, or None; an unfitted CRF whose ``model_filename`` exists reads
+        its model from there first (sklearn-crfsuite opens that file the same way)."""
+        d = self.__dict__
+        path = d.get("model_filename")
+        if d.get("_weights") is None and "_classes" not in d and "classes_" not in d \
+                and path is not None and os.path.isfile(path):
+            loaded = type(self).load(path, n_threads=self.n_threads)
+            for k in ("_classes", "_weights", "_attributes", "_space", "_space_uid",
+                      "_input_kind", "training_log_"):
+                d[k] = loaded.__dict__.get(k)
+        return d.get("_weights")
+
     def _fitted(self) -> CRFWeights:
-        weights = self.__dict__.get("_weights")
+        weights = self._model()
         if weights is None:
             raise NotFittedError("This CRF instance is not fitted yet; call fit() or load() "
                                  "first")
@@ -470,7 +501,10 @@ class CRF:
         (4, 2)
         """
         with all_or_nothing(self):
-            return self._fit(X, y, X_dev, y_dev)
+            self._fit(X, y, X_dev, y_dev)
+            if self.model_filename is not None:
+                self.save(self.model_filename)
+        return self
 
     def _fit(self, X, y, X_dev, y_dev) -> "CRF":
         if (X_dev is None) != (y_dev is None):
@@ -952,18 +986,38 @@ class CRF:
         return float(np.mean(gold == paths))
 
     # -- introspection ---------------------------------------------------------------------
+    # As in sklearn-crfsuite, the attributes below are None before fit (methods raise
+    # NotFittedError).
+    @property
+    def classes_(self) -> List[str]:
+        """Labels in model order (order of first appearance in ``y``); None before fit.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> crf = CRF()
+        >>> crf.classes_ is None
+        True
+        >>> crf.fit([[{"w": "the"}, {"w": "dog"}]], [["DET", "NOUN"]]).classes_
+        ['DET', 'NOUN']
+        """
+        d = self.__dict__
+        if "_classes" not in d and "classes_" not in d:
+            self._model()
+        return d.get("_classes", d.get("classes_"))  # type: ignore[return-value]
+
+    @classes_.setter
+    def classes_(self, labels: List[str]) -> None:
+        self.__dict__["_classes"] = labels
+
     @property
     def attributes_(self) -> List[str]:
-        """Attribute names, in column order.
+        """Attribute names, in column order; None before fit.
 
         A list of str: python-crfsuite's names for feature dicts (``"w:dog"``), ``"0"``,
         ``"1"``, ... for feature matrices, the feature extractor's names for a
-        :class:`fastseq.features.Featurized` input.
-
-        Raises
-        ------
-        fastseq.exceptions.NotFittedError
-            When the model is not fitted.
+        :class:`fastseq.features.Featurized` input. Every attribute seen in training is
+        listed, also those left with no non-zero weight.
 
         Examples
         --------
@@ -972,20 +1026,17 @@ class CRF:
         >>> CRF().fit(X, [["DET", "NOUN"]]).attributes_
         ['w:the', 'n', 'w:dog']
         """
-        n_attr = self._fitted().n_attributes
+        weights = self._model()
+        if weights is None:
+            return None  # type: ignore[return-value]
         names = self.__dict__.get("_attributes")
         if names is None:
-            names = self._attributes = list(self._space.attribute_names())[:n_attr]
+            names = self._attributes = list(self._space.attribute_names())[:weights.n_attributes]
         return names
 
     @property
-    def num_attributes_(self) -> int:
-        """Number of attributes (the length of :attr:`attributes_`).
-
-        Raises
-        ------
-        fastseq.exceptions.NotFittedError
-            When the model is not fitted.
+    def num_attributes_(self) -> Optional[int]:
+        """Number of attributes (the length of :attr:`attributes_`); None before fit.
 
         Examples
         --------
@@ -994,39 +1045,72 @@ class CRF:
         >>> CRF().fit(X, [["DET", "NOUN"]]).num_attributes_
         3
         """
-        return int(self._fitted().n_attributes)
+        weights = self._model()
+        return None if weights is None else int(weights.n_attributes)
 
     @property
-    def size_(self) -> int:
-        """Number of features (state + transition) in the model, zero weights included.
-
-        Raises
-        ------
-        fastseq.exceptions.NotFittedError
-            When the model is not fitted.
+    def num_features_(self) -> Optional[int]:
+        """Number of features (state + transition) in the model, zero weights included;
+        None before fit.
 
         Examples
         --------
         >>> from fastseq.crf import CRF
         >>> X = [[{"w": "the"}, {"w": "dog"}]]
-        >>> CRF().fit(X, [["DET", "NOUN"]]).size_   # 2 state features, 1 transition
+        >>> CRF().fit(X, [["DET", "NOUN"]]).num_features_   # 2 state features, 1 transition
         3
-        >>> CRF(all_possible_states=True).fit(X, [["DET", "NOUN"]]).size_
+        >>> CRF(all_possible_states=True).fit(X, [["DET", "NOUN"]]).num_features_
         5
         """
-        return self._fitted().size
+        weights = self._model()
+        return None if weights is None else weights.size
 
     @property
-    def state_features_(self) -> Dict[Tuple[str, str], float]:
-        """``{(attribute, label): weight}`` of the non-zero state weights.
+    def size_(self) -> Optional[int]:
+        """Size in bytes of the CRFsuite model file of this model; None before fit.
+
+        What sklearn-crfsuite reports for the same weights: CRFsuite's file holds the
+        non-zero features (20 bytes each), the labels and the attributes that have a
+        non-zero feature (hashed string tables), and per label and per attribute the list
+        of its features. fastseq's own model file (:meth:`save`) is another format, of
+        another size; :attr:`num_features_` counts the features.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+        >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
+        >>> crf = CRF(c2=0.1)
+        >>> crf.size_ is None
+        True
+        >>> crf.fit(X, y).size_
+        4604
+        """
+        weights = self._model()
+        if weights is None:
+            return None
+        state = weights.state_features(self.attributes_)
+        trans = weights.transition_features()
+        labels = weights.labels
+        attrs = {a for a, _ in state}
+
+        def strings(keys):  # CRFsuite's constant quark database
+            return 24 + 256 * 8 + sum(8 + len(k.encode("utf-8")) + 1 + 20 for k in keys)
+
+        def aligned(n):
+            return n + (-n) % 4
+
+        size = 48 + 12 + 20 * (len(state) + len(trans)) + strings(labels) + strings(attrs)
+        # label references (two legacy slots for BOS / EOS), then attribute references
+        size = aligned(size) + 12 + 4 * (len(labels) + 2) + 4 * len(labels) + 4 * len(trans)
+        return aligned(size) + 12 + 8 * len(attrs) + 4 * len(state)
+
+    @property
+    def state_features_(self) -> Optional[Dict[Tuple[str, str], float]]:
+        """``{(attribute, label): weight}`` of the non-zero state weights; None before fit.
 
         The weights are exact (CRFsuite's, as sklearn-crfsuite reads them, are rounded to
         6 decimals).
-
-        Raises
-        ------
-        fastseq.exceptions.NotFittedError
-            When the model is not fitted.
 
         Examples
         --------
@@ -1038,16 +1122,13 @@ class CRF:
         {('w:the', 'DET'): 0.5664, ('w:dog', 'NOUN'): 0.5664, ('w:a', 'DET'): 0.5664,
          ('w:cat', 'NOUN'): 0.5664}
         """
-        return self._fitted().state_features(self.attributes_)
+        weights = self._model()
+        return None if weights is None else weights.state_features(self.attributes_)
 
     @property
-    def transition_features_(self) -> Dict[Tuple[str, str], float]:
-        """``{(label_from, label_to): weight}`` of the non-zero transition weights.
-
-        Raises
-        ------
-        fastseq.exceptions.NotFittedError
-            When the model is not fitted.
+    def transition_features_(self) -> Optional[Dict[Tuple[str, str], float]]:
+        """``{(label_from, label_to): weight}`` of the non-zero transition weights; None
+        before fit.
 
         Examples
         --------
@@ -1058,7 +1139,24 @@ class CRF:
         >>> {k: round(v, 4) for k, v in w.items()}
         {('DET', 'NOUN'): 1.8556}
         """
-        return self._fitted().transition_features()
+        weights = self._model()
+        return None if weights is None else weights.transition_features()
+
+    @property
+    def tagger_(self) -> Optional["Tagger"]:
+        """A :class:`Tagger` on this model, with python-crfsuite's ``Tagger`` methods; None
+        before fit.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> crf = CRF(c2=0.1).fit([[{"w": "the"}, {"w": "dog"}]], [["DET", "NOUN"]])
+        >>> crf.tagger_.labels()
+        ['DET', 'NOUN']
+        >>> crf.tagger_.tag([{"w": "the"}, {"w": "dog"}])
+        ['DET', 'NOUN']
+        """
+        return None if self._model() is None else Tagger(self)
 
     # -- persistence -----------------------------------------------------------------------
     def to_archive_parts(self, *, with_attributes: bool = True
@@ -1110,7 +1208,8 @@ class CRF:
             "n_train_sequences": getattr(self, "n_train_sequences_", None),
         }
         return persistence.encode(
-            weights, params={k: getattr(self, k) for k in PARAM_NAMES if k != "n_threads"},
+            weights, params={k: getattr(self, k) for k in PARAM_NAMES
+                             if k not in ("n_threads", "model_filename")},
             attributes=self.attributes_ if with_attributes else None,
             input_kind=self._input_kind, space_uid=self._space_uid, training=training)
 
@@ -1272,3 +1371,194 @@ class CRF:
         """
         meta, arrays = read_archive(path)
         return cls.from_archive_parts(meta, arrays, where=os.fspath(path), n_threads=n_threads)
+
+
+class Tagger:
+    """The interface of python-crfsuite's ``Tagger`` on a fitted :class:`CRF` (``tagger_``).
+
+    :meth:`set` an item sequence, then :meth:`tag`, :meth:`probability` and
+    :meth:`marginal` answer for it. It reads the CRF's current model; opening and dumping
+    model files are not offered (see :meth:`CRF.save` / :meth:`CRF.load`).
+
+    Parameters
+    ----------
+    crf : CRF
+        A fitted CRF.
+
+    Examples
+    --------
+    >>> from fastseq.crf import CRF
+    >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+    >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
+    >>> tagger = CRF(c2=0.1).fit(X, y).tagger_
+    >>> tagger.set([{"w": "a"}, {"w": "dog"}])
+    >>> tagger.tag(), round(tagger.probability(["DET", "NOUN"]), 4)
+    (['DET', 'NOUN'], 0.8144)
+    """
+
+    def __init__(self, crf: CRF) -> None:
+        crf._fitted()
+        self._crf = crf
+        self._xseq: Any = None
+        self._marginals: Optional[np.ndarray] = None
+
+    def labels(self) -> List[str]:
+        """The labels of the model.
+
+        Returns
+        -------
+        list of str
+            The labels, in the CRF's ``classes_`` order.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> CRF().fit([[{"w": "a"}, {"w": "b"}]], [["A", "B"]]).tagger_.labels()
+        ['A', 'B']
+        """
+        return list(self._crf.classes_)
+
+    def set(self, xseq: Any) -> None:
+        """Set the item sequence that :meth:`tag`, :meth:`probability` and :meth:`marginal`
+        answer for.
+
+        Parameters
+        ----------
+        xseq : list of dict or list of str or matrix
+            The token features of one sequence, as an element of ``X`` in :meth:`CRF.fit`.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> tagger = CRF().fit([[{"w": "a"}, {"w": "b"}]], [["A", "B"]]).tagger_
+        >>> tagger.set([{"w": "b"}])
+        >>> tagger.tag()
+        ['B']
+        """
+        self._crf.predict_ids([xseq])  # checks the input now, as python-crfsuite does
+        self._xseq = xseq
+        self._marginals = None
+
+    def _current(self, xseq: Any = None) -> Any:
+        if xseq is not None:
+            self.set(xseq)
+        if self._xseq is None:
+            raise ValueError("no item sequence is set; call set(xseq) first")
+        return self._xseq
+
+    def tag(self, xseq: Any = None) -> List[str]:
+        """The most probable label sequence (Viterbi).
+
+        Parameters
+        ----------
+        xseq : list of dict or list of str or matrix, optional
+            A sequence to :meth:`set` first; by default the one set last.
+
+        Returns
+        -------
+        list of str
+            One label per token.
+
+        Raises
+        ------
+        ValueError
+            When no sequence is given nor set.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> tagger = CRF().fit([[{"w": "a"}, {"w": "b"}]], [["A", "B"]]).tagger_
+        >>> tagger.tag([{"w": "b"}, {"w": "a"}])
+        ['B', 'A']
+        """
+        return self._crf.predict_single(self._current(xseq))
+
+    def _node_marginals(self) -> np.ndarray:
+        if self._marginals is None:
+            self._marginals = self._crf.predict_marginals_array([self._current()])[0]
+        return self._marginals
+
+    def _label_id(self, label: str) -> int:
+        try:
+            return self._crf.classes_.index(label)
+        except ValueError:
+            raise ValueError(f"unknown label {label!r}") from None
+
+    def marginal(self, y: str, pos: int) -> float:
+        """The marginal probability of label ``y`` at position ``pos`` of the set sequence.
+
+        Parameters
+        ----------
+        y : str
+            A label of the model.
+        pos : int
+            A token position, ``0 <= pos < len(xseq)``.
+
+        Returns
+        -------
+        float
+            ``P(y_pos = y | x)``.
+
+        Raises
+        ------
+        ValueError
+            For an unknown label, a position out of range, or no sequence set.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+        >>> y = [["DET", "NOUN"], ["DET", "NOUN"]]
+        >>> tagger = CRF(c2=0.1).fit(X, y).tagger_
+        >>> tagger.set([{"w": "a"}, {"w": "dog"}])
+        >>> round(tagger.marginal("NOUN", 1), 4)
+        0.8867
+        """
+        node = self._node_marginals()
+        if not 0 <= pos < node.shape[0]:
+            raise ValueError(f"position {pos} is out of range of {node.shape[0]}")
+        return float(node[pos, self._label_id(y)])
+
+    def probability(self, yseq: Sequence[str]) -> float:
+        """The probability of the label sequence ``yseq`` for the set sequence.
+
+        Parameters
+        ----------
+        yseq : list of str
+            One label per token.
+
+        Returns
+        -------
+        float
+            ``P(yseq | x)``.
+
+        Raises
+        ------
+        ValueError
+            For an unknown label, a length other than the sequence's, or no sequence set.
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> tagger = CRF().fit([[{"w": "a"}, {"w": "b"}]], [["A", "B"]]).tagger_
+        >>> tagger.set([{"w": "a"}, {"w": "b"}])
+        >>> p = [tagger.probability(s) for s in (["A", "B"], ["B", "A"], ["A", "A"], ["B", "B"])]
+        >>> max(p) == p[0], round(sum(p), 6)
+        (True, 1.0)
+        """
+        from scipy.special import logsumexp
+
+        crf = self._crf
+        batch = crf._encode_for_model([self._current()], "xseq")
+        E, T = crf._emissions(batch, 1)
+        if len(yseq) != E.shape[0]:
+            raise ValueError(f"the numbers of items and labels differ: |x| = {E.shape[0]}, "
+                             f"|y| = {len(yseq)}")
+        if E.shape[0] == 0:
+            return 1.0
+        ids = [self._label_id(t) for t in yseq]
+        score = E[np.arange(len(ids)), ids].sum() + sum(T[a, b] for a, b in zip(ids, ids[1:]))
+        alpha = E[0]
+        for t in range(1, E.shape[0]):
+            alpha = logsumexp(alpha[:, None] + T, axis=0) + E[t]
+        return float(np.exp(score - logsumexp(alpha)))
