@@ -716,3 +716,29 @@ def test_gaussian_n_features_follows_the_means_as_in_hmmlearn():
     model.covars_ = np.array([[0.5], [0.5]])
     X, _ = model.sample(50, random_state=0)
     assert model.n_features == 1 and X.shape == (50, 1)
+
+
+def test_hmmlearn_style_direct_calls_of_init_and_n_features_checks():
+    rng = np.random.default_rng(3)
+    X = rng.integers(0, 4, size=(100, 1))
+    h = CategoricalHMM(n_components=2, params="ste", init_params="ste", random_state=0)
+    h._init(X, [50, 50])  # called directly, before fit, as hmmlearn's tests do
+    assert h.n_features == 4 and h.emissionprob_.shape == (2, 4)
+    h.fit(X, [50, 50])
+    h = CategoricalHMM(n_components=2)
+    h._check_and_set_n_features(np.array([[0, 0, 2, 1, 3, 1, 1]], np.uint8))
+    assert h.n_features == 4
+    for bad in (np.array([[0.0, 2.0]]), np.array([[0, -2, 1]])):
+        with pytest.raises(ValueError):
+            CategoricalHMM(n_components=2)._check_and_set_n_features(bad)
+
+
+def test_spherical_covars_of_any_shape_with_one_variance_per_state():
+    model = GaussianHMM(n_components=2, covariance_type="spherical")
+    model.startprob_ = np.array([0.6, 0.4])
+    model.transmat_ = np.array([[0.4, 0.6], [0.9, 0.1]])
+    model.means_ = np.array([[3.0], [5.0]])
+    model.covars_ = np.array([[[[4.0]]], [[[3.0]]]])
+    X, _ = model.sample(200, random_state=0)
+    np.testing.assert_allclose(model.covars_[:, 0, 0], [4.0, 3.0])
+    assert X.shape == (200, 1)

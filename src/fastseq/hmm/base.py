@@ -290,6 +290,11 @@ class BaseHMM:
                              f"n_features = {self.n_features}")
         return arr
 
+    def _check_and_set_n_features(self, X):
+        """hmmlearn's name for validating ``X`` and setting ``n_features`` from it (for
+        subclasses and code written against hmmlearn's base class)."""
+        self._validate_X(X, fitting=True)
+
     def _check_states(self, states, n_samples) -> NDArray[np.int64]:
         arr = ops.as_numpy(states, "states")
         if arr.dtype.kind not in "iu":
@@ -381,8 +386,8 @@ class BaseHMM:
         """
         nc = self.n_components
         rs = check_random_state(self.random_state)
-        if getattr(self, "n_features", None) is None and np.ndim(X) == 2:
-            self.n_features = np.shape(X)[1]  # as hmmlearn's _init, when called directly
+        if getattr(self, "n_features", None) is None:  # _init called directly, as in hmmlearn
+            self._check_and_set_n_features(X)
         if self._needs_init("s", "startprob_"):
             self.startprob_ = rs.dirichlet(np.full(nc, 1.0 / nc))
         if self._needs_init("t", "transmat_"):

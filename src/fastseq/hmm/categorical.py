@@ -123,6 +123,10 @@ class CategoricalHMM(BaseHMM):
         self.n_features = n_features
 
     # -- validation ---------------------------------------------------------------------------
+    def _check_and_set_n_features(self, X):
+        # hmmlearn's check reads the symbols whatever the array's shape
+        self._validate_X(ops.as_numpy(X, "X").reshape(-1), fitting=True)
+
     def _validate_X(self, X, *, fitting):
         arr = ops.as_numpy(X, "X")
         if arr.dtype.kind == "f":

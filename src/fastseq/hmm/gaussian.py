@@ -537,6 +537,8 @@ def _compact_covars(covars, covariance_type, n_components):
             cv = cv[:, 0].copy()
         elif full3 and np.allclose(cv, cv[:, :1, :1] * np.eye(cv.shape[1])):
             cv = cv[:, 0, 0].copy()
+        elif cv.ndim > 1 and cv.shape[0] == nc and cv.size == nc:
+            cv = cv.reshape(nc)  # one variance per state in any shape, as hmmlearn accepts
         if cv.shape != (nc,):
             raise ValueError(f"'spherical' covars must have shape (n_components,) = ({nc},), "
                              f"got {np.shape(covars)}")
