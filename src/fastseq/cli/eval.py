@@ -54,18 +54,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     options.add_run_options(p)
 
 
-def _check_tag_overlap(tagger, data: TaggedData) -> None:
+def _check_tag_overlap(tagger, data: TaggedData, path: str) -> None:
     """CLIError when no gold tag is a tag of the model: the wrong column, or the wrong model,
     would otherwise score 0 without a word of why."""
     gold = {t for s in data.sents for t in s[data.tag]}
     known = set(getattr(tagger, "tags_", None) or ())
     if known and not gold & known:
-        def some(tags) -> str:
-            tags = sorted(tags)
-            return ", ".join(tags[:8]) + (", ..." if len(tags) > 8 else "")
-        raise CLIError(f"none of the {len(gold)} gold tags in column {data.tag!r} ({some(gold)}) "
-                       f"is a tag of the model ({some(known)}): is --tag-field (or --columns) "
-                       "right, and is this the model for this data?")
+        def some(tags) -> str:  # a few, each cut short: the message stays one short line
+            shown = [t if len(t) <= 20 else t[:19] + "…" for t in sorted(tags)[:6]]
+            return ", ".join(shown) + (", ..." if len(tags) > 6 else "")
+        raise CLIError(f"{path}: none of the {len(gold)} gold tags in column {data.tag!r} "
+                       f"({some(gold)}) is a tag of the model ({some(known)}): is --tag-field "
+                       "(or --columns) right, and is this the model for this data?")
 
 
 def _predictions(tagger, data: TaggedData) -> List[List[str]]:
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``fastseq eval``: score the model on the test file; returns the exit status."""
     tagger = load_model(args.model, args.threads)
     gold_sents, data = _gold_sentences(tagger, args.test, args)
-    _check_tag_overlap(tagger, data)
+    _check_tag_overlap(tagger, data, args.test)
     kw = {"tag": data.tag} if len(data.inputs) > 1 else {}
     try:
         res = tagger.evaluation_report(gold_sents, **kw)
