@@ -17,6 +17,7 @@ from fastseq.metrics import (
     accuracy_score,
     classification_report,
     f1_score,
+    performance_measure,
     precision_recall_fscore_support,
     precision_score,
     recall_score,
@@ -207,10 +208,12 @@ def test_weighted_without_true_chunks():
     # no chunks at all: every score is the zero_division value; the macro mean of nothing is nan
     assert f1_score([["O"]], [["O"]], average="weighted", zero_division=1) == 1.0
     assert f1_score([["O"]], [["O"]], zero_division=1) == 1.0
-    assert math.isnan(f1_score([["O"]], [["O"]], average="macro"))
+    with pytest.warns(RuntimeWarning):  # numpy's mean of nothing, as in seqeval
+        assert math.isnan(f1_score([["O"]], [["O"]], average="macro"))
     assert f1_score([["O"]], [["O"]], average=None).shape == (0,)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the macro mean of nothing
 def test_report_without_chunks():
     text = classification_report([["O"]], [["O"]], zero_division=0)
     assert text.splitlines()[-1] == "weighted avg       0.00      0.00      0.00         0"
@@ -350,3 +353,132 @@ def test_matches_seqeval_randomized(scheme):
         if sum(map(len, y_true)):
             assert accuracy_score(y_true, y_pred) == S.accuracy_score(y_true, y_pred)
     assert n_seqs > 300
+
+
+# ----------------------------------------------------------------------------------------
+# seqeval details: averaged support, warnings, performance_measure
+# ----------------------------------------------------------------------------------------
+def test_averaged_support_is_the_true_chunk_count():
+    # Y_TRUE has 5 true chunks (PER 2, LOC 2, ORG 1)
+    for average in ("micro", "macro", "weighted"):
+        *_, support = precision_recall_fscore_support(Y_TRUE, Y_PRED, average=average)
+        assert support == 5
+    *_, support = precision_recall_fscore_support(Y_TRUE, Y_PRED, average=None)
+    assert support.tolist() == [2, 1, 2]  # LOC, ORG, PER
+    report = classification_report(Y_TRUE, Y_PRED, output_dict=True)
+    assert [report[f"{a} avg"]["support"] for a in ("micro", "macro", "weighted")] == [5] * 3
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("scheme", ["IOB2", "IOBES"])
+def test_prfs_every_average_matches_seqeval(scheme):
+    pytest.importorskip("seqeval")
+    from seqeval.metrics.sequence_labeling import precision_recall_fscore_support as ref_prfs
+
+    rng = random.Random(7 + len(scheme))
+    for it in range(40):
+        types = rng.choice([("A",), ("PER", "LOC", "ORG")])
+        y_true, y_pred = _random_batch(rng, scheme, types)
+        if it % 5 == 4:
+            y_true = [["O"] * len(s) for s in y_true]  # no true chunk at all
+        kw = dict(zero_division=["warn", 0, 1][it % 3], beta=[1.0, 0.5, 2.0][it % 3])
+        for average in (None, "micro", "macro", "weighted"):
+            ours = precision_recall_fscore_support(y_true, y_pred, average=average, **kw)
+            ref = ref_prfs(y_true, y_pred, average=average, **kw)
+            for a, b in zip(ours, ref):
+                _same(a, b)
+
+
+def _recorded(fn, *args, **kw):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fn(*args, **kw)
+    return [(w.category.__name__, str(w.message)) for w in caught]
+
+
+WARNING_CASES = [
+    ([["B-PER", "O"]], [["O", "O"]]),            # nothing predicted
+    ([["O", "O"]], [["B-PER", "O"]]),            # nothing true
+    ([["B-PER", "O"]], [["O", "B-LOC"]]),        # LOC never true, PER never predicted
+    ([["O"]], [["O"]]),                          # no chunk at all
+]
+
+
+@pytest.mark.parametrize("y_true, y_pred", WARNING_CASES)
+def test_warnings_match_seqeval(y_true, y_pred):
+    pytest.importorskip("seqeval")
+    import seqeval.metrics.sequence_labeling as S
+
+    for name in ("precision_score", "recall_score", "f1_score"):
+        for average in (None, "micro", "macro", "weighted"):
+            assert (_recorded(getattr(M, name), y_true, y_pred, average=average)
+                    == _recorded(getattr(S, name), y_true, y_pred, average=average))
+    for average in (None, "micro", "macro", "weighted"):
+        assert (_recorded(precision_recall_fscore_support, y_true, y_pred, average=average)
+                == _recorded(S.precision_recall_fscore_support, y_true, y_pred,
+                             average=average))
+    if y_true != [["O"]]:  # seqeval's text report fails without any chunk
+        assert (_recorded(classification_report, y_true, y_pred)
+                == _recorded(S.classification_report, y_true, y_pred))
+
+
+def test_warning_is_sklearns_class():
+    sk_exceptions = pytest.importorskip("sklearn.exceptions")
+    assert issubclass(UndefinedMetricWarning, sk_exceptions.UndefinedMetricWarning)
+    with pytest.warns(sk_exceptions.UndefinedMetricWarning):
+        precision_score([["B-PER", "O"]], [["O", "O"]])
+    # a user's filter on scikit-learn's class silences fastseq's warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=sk_exceptions.UndefinedMetricWarning)
+        assert precision_score([["B-PER", "O"]], [["O", "O"]]) == 0.0
+
+
+WITHOUT_SKLEARN = """
+import sys, warnings
+sys.modules["sklearn"] = None  # makes `import sklearn` fail
+from fastseq.metrics import UndefinedMetricWarning, precision_score
+assert UndefinedMetricWarning.__mro__[1] is UserWarning
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    assert precision_score([["B-PER", "O"]], [["O", "O"]]) == 0.0
+assert [w.category for w in caught] == [UndefinedMetricWarning]
+"""
+
+LAZY_IMPORT = """
+import sys
+import fastseq.metrics
+assert "sklearn" not in sys.modules, "importing fastseq.metrics imported scikit-learn"
+"""
+
+
+@pytest.mark.parametrize("code", [WITHOUT_SKLEARN, LAZY_IMPORT])
+def test_warning_class_without_sklearn_and_lazy_import(code):
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_performance_measure_hand_example():
+    y_true = [["O", "B-PER", "I-PER", "O"], ["B-LOC", "O"]]
+    y_pred = [["O", "B-PER", "O", "B-ORG"], ["B-PER", "O"]]
+    # token by token: O/O TN, B-PER/B-PER TP, I-PER/O FN, O/B-ORG FP, B-LOC/B-PER FP, O/O TN
+    assert performance_measure(y_true, y_pred) == {"TP": 1, "FP": 2, "FN": 1, "TN": 2}
+    assert performance_measure(["B-PER", "O"], ["B-PER", "O"]) == {
+        "TP": 1, "FP": 0, "FN": 0, "TN": 1}
+    assert performance_measure([], []) == {"TP": 0, "FP": 0, "FN": 0, "TN": 0}
+    with pytest.raises(ValueError, match="sequence 0"):
+        performance_measure([["O", "O"]], [["O"]])
+
+
+def test_performance_measure_matches_seqeval():
+    pytest.importorskip("seqeval")
+    from seqeval.metrics import performance_measure as ref
+
+    rng = random.Random(11)
+    for _ in range(50):
+        y_true, y_pred = _random_batch(rng, "IOB2", ("PER", "LOC"))
+        ours = performance_measure(y_true, y_pred)
+        assert ours == ref(y_true, y_pred)
+        assert all(type(v) is int for v in ours.values())

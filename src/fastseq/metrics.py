@@ -13,7 +13,8 @@ the same numbers as `seqeval <https://github.com/chakki-works/seqeval>`_ 1.2.2:
 A predicted chunk is correct when a true chunk has the same type, start and end. Scores
 are per chunk type, then averaged: ``"micro"`` (pooled counts), ``"macro"`` (plain mean
 over types), ``"weighted"`` (mean weighted by true chunk counts) or ``None`` (one value
-per type, types sorted by name).
+per type, types sorted by name). :func:`performance_measure` gives seqeval's token counts
+(TP / FP / FN / TN, ``"O"`` being the negative tag).
 
 Differences from seqeval, all outside the numbers it computes:
 
@@ -23,18 +24,32 @@ Differences from seqeval, all outside the numbers it computes:
 * mismatched lengths raise ``ValueError`` naming the first differing sequence; a label
   that does not fit the strict scheme raises ``ValueError`` (seqeval raises ``KeyError``
   for unknown prefix letters); ``zero_division`` must be ``"warn"``, 0 or 1.
-* ``classification_report`` on data without any chunk returns the averages only
+* tuples and numpy arrays of tags are accepted (seqeval's strict mode raises
+  ``TypeError``); ``get_entities`` does not warn about tags without a prefix.
+* the text ``classification_report`` on data without any chunk shows the averages only
   (seqeval raises); ``accuracy_score`` of empty input is 0.0.
 * like seqeval, ``scheme`` is ignored unless ``mode="strict"``, and ``sample_weight`` is
   accepted for compatibility but has no effect.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import sys
 import warnings
 from types import FrameType
-from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Type,
+    Union,
+)
 
 import numpy as np
 from numpy.typing import NDArray
@@ -57,6 +72,7 @@ __all__ = [
     "precision_recall_fscore_support",
     "classification_report",
     "get_entities",
+    "performance_measure",
     "UndefinedMetricWarning",
 ]
 
@@ -68,11 +84,17 @@ Tags = Union[Sequence[str], Sequence[Sequence[str]]]
 Score = Union[float, NDArray[np.float64]]
 
 
-class UndefinedMetricWarning(UserWarning):
-    """A precision or recall had a zero denominator and was set by ``zero_division``.
+_WARNING_DOC = """A score had a zero denominator and was set by ``zero_division``.
 
     Issued by the score functions when ``zero_division="warn"`` (the default): the score is
     then 0.0. Pass ``zero_division=0`` or ``1`` to set the value without a warning.
+
+    When scikit-learn is installed this class derives from
+    ``sklearn.exceptions.UndefinedMetricWarning`` (the class seqeval warns with), so a
+    warning filter or ``pytest.warns`` on either class catches it; without scikit-learn it
+    is a :class:`UserWarning`. scikit-learn is imported the first time the class is needed
+    (a warning, or a use of the name ``fastseq.metrics.UndefinedMetricWarning``), not with
+    the module.
 
     Examples
     --------
@@ -84,6 +106,39 @@ class UndefinedMetricWarning(UserWarning):
     >>> float(score), caught[0].category is UndefinedMetricWarning
     (0.0, True)
     """
+
+# the class is built on first use, so doctest would not find its examples otherwise
+__test__ = {"UndefinedMetricWarning": _WARNING_DOC}
+
+if TYPE_CHECKING:
+    class UndefinedMetricWarning(UserWarning):
+        """Stands for the class that the module's ``__getattr__`` builds at run time."""
+
+
+@functools.lru_cache(maxsize=None)
+def _warning_class() -> Type[UserWarning]:
+    """The warning class, derived from scikit-learn's when it is importable."""
+    base: Type[UserWarning] = UserWarning
+    try:
+        # (quietly: under an "error" filter a warning from importing scikit-learn would
+        # otherwise replace the one being issued)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from sklearn.exceptions import UndefinedMetricWarning as sklearn_warning
+    except ImportError:
+        pass
+    else:
+        base = sklearn_warning
+    return type("UndefinedMetricWarning", (base,), {"__doc__": _WARNING_DOC,
+                                                     "__module__": __name__})
+
+
+def __getattr__(name: str) -> Any:
+    # built on first use: importing scikit-learn with the module would make the import
+    # about ten times slower
+    if name == "UndefinedMetricWarning":
+        return _warning_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------------------
@@ -240,25 +295,28 @@ def _warn(message: str) -> None:
     while frame is not None and frame.f_code.co_filename == __file__:
         level += 1
         frame = frame.f_back
-    warnings.warn(message, UndefinedMetricWarning, stacklevel=level)
+    warnings.warn(message, _warning_class(), stacklevel=level)
 
 
-def _divide(num, den, zero_division, metric, modifier, warn, average):
+def _warn_undefined(what: str, modifier: str, n_results: int) -> None:
+    # seqeval's (and scikit-learn's) wording, so that filters on the message keep working
+    where = "due to" if n_results == 1 else "in labels with"
+    _warn(f"{what} ill-defined and being set to 0.0 {where} no {modifier} samples. "
+          "Use `zero_division` parameter to control this behavior.")
+
+
+def _divide(num, den, zero_division, metric, modifier, warn_for):
     den = den.astype(np.float64)
     zero = den == 0.0
     den[zero] = 1.0
     out = num / den
     if np.any(zero):
         out[zero] = 0.0 if zero_division in ("warn", 0) else 1.0
-        if zero_division == "warn" and warn:
-            if average == "micro":
-                where = f": there are no {modifier} chunks"
-            else:
-                where = f" in chunk types with no {modifier} chunks"
-            _warn(
-                f"{metric} ill-defined and being set to 0.0{where}. "
-                "Use the `zero_division` parameter to control this behavior."
-            )
+        # as seqeval: a score warns only when asked for by name, so f1_score alone does
+        # not warn about an undefined precision or recall
+        if zero_division == "warn" and metric in warn_for:
+            what = metric.title() + (" and F-score are" if "f-score" in warn_for else " is")
+            _warn_undefined(what, modifier, len(out))
     return out
 
 
@@ -267,17 +325,12 @@ def _prfs(names, pred_sum, tp_sum, true_sum, *, average, beta, zero_division, wa
         pred_sum = np.array([pred_sum.sum()])
         tp_sum = np.array([tp_sum.sum()])
         true_sum = np.array([true_sum.sum()])
-    f_warn = "f-score" in warn_for
-    precision = _divide(
-        tp_sum, pred_sum, zero_division,
-        "Precision and F-score are" if f_warn else "Precision is",
-        "predicted", "precision" in warn_for or f_warn, average,
-    )
-    recall = _divide(
-        tp_sum, true_sum, zero_division,
-        "Recall and F-score are" if f_warn else "Recall is",
-        "true", "recall" in warn_for or f_warn, average,
-    )
+    precision = _divide(tp_sum, pred_sum, zero_division, "precision", "predicted", warn_for)
+    recall = _divide(tp_sum, true_sum, zero_division, "recall", "true", warn_for)
+    # the F-score alone warns only where both of its parts are undefined
+    if zero_division == "warn" and warn_for == ("f-score",):
+        if np.any(pred_sum[true_sum == 0] == 0):
+            _warn_undefined("F-score is", "true nor predicted", len(true_sum))
     if np.isposinf(beta):
         f_score = recall
     else:
@@ -288,24 +341,25 @@ def _prfs(names, pred_sum, tp_sum, true_sum, *, average, beta, zero_division, wa
 
     if average is None:
         return precision, recall, f_score, true_sum
+    # averaged scores come with the total number of true chunks, as in seqeval
+    support = true_sum.sum()
     if average == "weighted":
         weights = true_sum
         if weights.sum() == 0:
             # (plain floats here, as seqeval returns)
             zd = 0.0 if zero_division in ("warn", 0) else 1.0
             if pred_sum.sum() == 0:
-                return zd, zd, zd, None
-            return 0.0, zd, 0.0, None
+                return zd, zd, zd, support
+            return 0.0, zd, 0.0, support
     else:
         weights = None
-    if len(precision) == 0:  # macro over no chunk types at all
-        nan = np.float64(np.nan)
-        return nan, nan, nan, None
+    # (the macro mean over no chunk type at all is NaN, with numpy's RuntimeWarning, as in
+    # seqeval)
     return (
         np.average(precision, weights=weights),
         np.average(recall, weights=weights),
         np.average(f_score, weights=weights),
-        None,
+        support,
     )
 
 
@@ -326,7 +380,7 @@ def precision_recall_fscore_support(
     sample_weight: Any = None,
     zero_division: Union[str, int] = "warn",
     warn_for: Sequence[str] = ("precision", "recall", "f-score"),
-) -> Tuple[Score, Score, Score, Optional[NDArray[np.int64]]]:
+) -> Tuple[Score, Score, Score, Union[int, NDArray[np.int64]]]:
     """Chunk precision, recall, F-beta and support.
 
     Parameters
@@ -361,10 +415,12 @@ def precision_recall_fscore_support(
     -------
     precision, recall, f_score : float or ndarray of float64, shape (n_types,)
         The scores: arrays (one value per chunk type, types sorted by name) when
-        ``average=None``, else floats (``numpy.float64``; NaN for ``"macro"`` over no chunk
-        type at all; plain floats for ``"weighted"`` without any true chunk, as seqeval).
-    support : ndarray of int64, shape (n_types,), or None
-        Number of true chunks per type when ``average=None``, else None.
+        ``average=None``, else floats (``numpy.float64``; NaN, with numpy's
+        :class:`RuntimeWarning`, for ``"macro"`` over no chunk type at all; plain floats for
+        ``"weighted"`` without any true chunk; all as in seqeval).
+    support : ndarray of int64, shape (n_types,), or int
+        Number of true chunks: per type when ``average=None``, else the total
+        (``numpy.int64``), as in seqeval.
 
     Raises
     ------
@@ -385,9 +441,9 @@ def precision_recall_fscore_support(
     >>> p, r, f, support = precision_recall_fscore_support(y_true, y_pred)
     >>> p.tolist(), r.tolist(), support.tolist()  # LOC, ORG, PER
     ([0.0, 1.0, 1.0], [0.0, 1.0, 1.0], [1, 1, 1])
-    >>> p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, average="micro")
-    >>> round(float(p), 4), round(float(r), 4), round(float(f), 4)
-    (0.6667, 0.6667, 0.6667)
+    >>> p, r, f, support = precision_recall_fscore_support(y_true, y_pred, average="micro")
+    >>> round(float(p), 4), round(float(r), 4), round(float(f), 4), int(support)
+    (0.6667, 0.6667, 0.6667, 3)
     """
     _check_average(average)
     if beta < 0:
@@ -643,6 +699,62 @@ def accuracy_score(y_true: Tags, y_pred: Tags) -> float:
     return correct / total if total else 0.0
 
 
+def performance_measure(y_true: Tags, y_pred: Tags) -> Dict[str, int]:
+    """Token counts of true / false positives and negatives, "O" being the negative tag.
+
+    Tokens are compared one by one, without reading chunks, as seqeval's
+    ``performance_measure`` does: a token is a true positive when both tags are equal and
+    not both ``"O"``, a false positive when the tags differ and the predicted one is not
+    ``"O"``, a false negative when the true tag is not ``"O"`` but the predicted one is, and
+    a true negative when both are ``"O"``. A token whose tags are two different non-``"O"``
+    tags is therefore a false positive only.
+
+    Parameters
+    ----------
+    y_true, y_pred : list of lists of str
+        Gold and predicted tag sequences: the same number of sequences, each of the same
+        length in both (a flat list of str is one sequence).
+
+    Returns
+    -------
+    dict
+        ``{"TP": int, "FP": int, "FN": int, "TN": int}``.
+
+    Raises
+    ------
+    TypeError
+        If ``y_true`` or ``y_pred`` is a single str or mixes sequences and single tags, or a
+        tag is not a str.
+    ValueError
+        If the numbers of sequences or the lengths of a sequence differ (the message names
+        the first mismatch).
+
+    See Also
+    --------
+    accuracy_score : The fraction of tokens tagged correctly.
+
+    Examples
+    --------
+    >>> from fastseq.metrics import performance_measure
+    >>> y_true = [["O", "B-PER", "I-PER", "O"], ["B-LOC", "O"]]
+    >>> y_pred = [["O", "B-PER", "O", "B-ORG"], ["B-PER", "O"]]
+    >>> performance_measure(y_true, y_pred)
+    {'TP': 1, 'FP': 2, 'FN': 1, 'TN': 2}
+    """
+    yt, yp = _check_pair(y_true, y_pred)
+    t = np.array(list(itertools.chain.from_iterable(yt)), dtype=object)
+    p = np.array(list(itertools.chain.from_iterable(yp)), dtype=object)
+    same = t == p
+    t_out = t == "O"
+    p_out = p == "O"
+    return {
+        "TP": int(np.count_nonzero(same & ~(t_out & p_out))),
+        "FP": int(np.count_nonzero(~same & ~p_out)),
+        "FN": int(np.count_nonzero(~t_out & p_out)),
+        "TN": int(np.count_nonzero(t_out & p_out)),
+    }
+
+
 def classification_report(
     y_true: Tags, y_pred: Tags, digits: int = 2, suffix: bool = False,
     output_dict: bool = False, mode: Optional[str] = None, sample_weight: Any = None,
@@ -716,12 +828,10 @@ def classification_report(
     kw = dict(beta=1.0, zero_division=zero_division, warn_for=("precision", "recall", "f-score"))
     p, r, f, s = _prfs(names, pred_sum, tp_sum, true_sum, average=None, **kw)
     rows = [(name, p[k], r[k], f[k], s[k]) for k, name in enumerate(names)]
-    total = true_sum.sum()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UndefinedMetricWarning)  # already warned above
-        for average in ("micro", "macro", "weighted"):
-            ap, ar, af, _ = _prfs(names, pred_sum, tp_sum, true_sum, average=average, **kw)
-            rows.append((f"{average} avg", ap, ar, af, total))
+    # each average warns on its own, as in seqeval
+    for average in ("micro", "macro", "weighted"):
+        ap, ar, af, total = _prfs(names, pred_sum, tp_sum, true_sum, average=average, **kw)
+        rows.append((f"{average} avg", ap, ar, af, total))
 
     if output_dict:
         return {
