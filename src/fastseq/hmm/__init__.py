@@ -1,7 +1,8 @@
 """Hidden Markov models with hmmlearn's API, trained on fastseq's batched kernels.
 
-:class:`CategoricalHMM` (discrete symbols) and :class:`GaussianHMM` (covariance types
-``"spherical"``, ``"diag"``, ``"full"``, ``"tied"``) take hmmlearn 0.3's constructor
+:class:`CategoricalHMM` (discrete symbols), :class:`GaussianHMM` (covariance types
+``"spherical"``, ``"diag"``, ``"full"``, ``"tied"``), :class:`PoissonHMM` (Poisson counts)
+and :class:`MultinomialHMM` (vectors of symbol counts) take hmmlearn 0.3's constructor
 arguments and expose its methods and fitted attributes with the same names, shapes and data
 layout (``X`` of shape ``(n_samples, n_features)``, all sequences concatenated, plus
 ``lengths``), so switching is a change of import::
@@ -36,6 +37,8 @@ from .base import DECODER_ALGORITHMS, BaseHMM
 from .categorical import CategoricalHMM
 from .gaussian import COVARIANCE_TYPES, GaussianHMM
 from .monitor import ConvergenceMonitor
+from .multinomial import MultinomialHMM
+from .poisson import PoissonHMM
 
-__all__ = ["CategoricalHMM", "GaussianHMM", "BaseHMM", "ConvergenceMonitor", "NotFittedError",
-           "COVARIANCE_TYPES", "DECODER_ALGORITHMS"]
+__all__ = ["CategoricalHMM", "GaussianHMM", "PoissonHMM", "MultinomialHMM", "BaseHMM",
+           "ConvergenceMonitor", "NotFittedError", "COVARIANCE_TYPES", "DECODER_ALGORITHMS"]
