@@ -10,7 +10,7 @@ from scipy.special import gammaln
 from .._validation import check_random_state
 from ._util import check_stochastic, normalize_rows
 from .base import BaseHMM, RandomStateLike
-from .poisson import count_matrix, log_rates_dot
+from .poisson import count_matrix, log_factorials, log_rates_dot
 
 __all__ = ["MultinomialHMM"]
 
@@ -142,14 +142,27 @@ class MultinomialHMM(BaseHMM):
     # -- emissions ----------------------------------------------------------------------------
     def _compute_log_likelihood(self, X):
         X = np.asarray(X, dtype=np.float64)
-        n = X.sum(axis=1, keepdims=True)
-        return (log_rates_dot(X, self.emissionprob_) + gammaln(n + 1.0)
-                - gammaln(X + 1.0).sum(axis=1, keepdims=True))
+        return self._log_likelihood(X, self._log_coefficients(X))
+
+    @staticmethod
+    def _log_coefficients(X):
+        """log of the multinomial coefficients, per sample: (n_samples, 1)."""
+        return gammaln(X.sum(axis=1, keepdims=True) + 1.0) - log_factorials(X)
+
+    def _log_likelihood(self, X, log_coef):
+        return log_rates_dot(X, self.emissionprob_) + log_coef
+
+    def _fit_prepare(self, X):
+        # the multinomial coefficients do not change between EM iterations
+        return X, self._log_coefficients(X)
+
+    def _fit_log_likelihood(self, prep):
+        return self._log_likelihood(*prep)
 
     def _emission_stats(self, prep, post):
         if "e" not in self.params:
             return {}
-        return {"obs": np.asarray(post.T @ prep)}
+        return {"obs": np.asarray(post.T @ prep[0])}
 
     def _do_emission_mstep(self, stats, supervised):
         if "e" not in self.params:

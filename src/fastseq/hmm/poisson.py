@@ -27,14 +27,31 @@ def count_matrix(X, *, multinomial=False):
     return out
 
 
+def _dot_t(X, W):
+    """``X @ W.T`` for a tall ``X``: with few columns BLAS is slow on this shape (27 ms
+    where einsum takes 1.6 for 100,000 x 3 times 3 x 4)."""
+    if X.shape[1] <= 16:
+        return np.einsum("nf,kf->nk", X, W)
+    return X @ W.T
+
+
 def log_rates_dot(X, probs):
     """``X @ log(probs).T`` with ``0 * log 0 = 0`` (and -inf where a count meets a zero)."""
     zero = probs == 0
     finite = np.where(zero, 0.0, safe_log(np.where(zero, 1.0, probs)))
-    out = X @ finite.T
+    out = _dot_t(X, finite)
     if zero.any():
-        out[((X > 0).astype(np.float64) @ zero.T.astype(np.float64)) > 0] = -np.inf
+        out[_dot_t((X > 0).astype(np.float64), zero.astype(np.float64)) > 0] = -np.inf
     return out
+
+
+def log_factorials(X):
+    """``sum_f log(X[:, f]!)`` per sample, shape (n_samples, 1), for integer counts ``X``."""
+    top = X.max(initial=0.0)
+    if top < 1 << 20:  # a table of log k! and a lookup: ~5x faster than gammaln on every entry
+        table = gammaln(np.arange(int(top) + 1) + 1.0)
+        return table[X.astype(np.int64)].sum(axis=1, keepdims=True)
+    return gammaln(X + 1.0).sum(axis=1, keepdims=True)
 
 
 class PoissonHMM(BaseHMM):
@@ -175,14 +192,23 @@ class PoissonHMM(BaseHMM):
     # -- emissions ----------------------------------------------------------------------------
     def _compute_log_likelihood(self, X):
         X = np.asarray(X, dtype=np.float64)
-        return (log_rates_dot(X, self.lambdas_) - self.lambdas_.sum(axis=1)
-                - gammaln(X + 1.0).sum(axis=1, keepdims=True))
+        return self._log_likelihood(X, log_factorials(X))
+
+    def _log_likelihood(self, X, log_fact):
+        return log_rates_dot(X, self.lambdas_) - self.lambdas_.sum(axis=1) - log_fact
+
+    def _fit_prepare(self, X):
+        # the counts' log-factorials do not change between EM iterations
+        return X, log_factorials(X)
+
+    def _fit_log_likelihood(self, prep):
+        return self._log_likelihood(*prep)
 
     def _emission_stats(self, prep, post):
         if "l" not in self.params:
             return {}
         return {"post": np.asarray(post.sum(axis=0)).reshape(-1),
-                "obs": np.asarray(post.T @ prep)}
+                "obs": np.asarray(post.T @ prep[0])}
 
     def _prior(self, value, name):
         shape = (self.n_components, self.n_features)
