@@ -11,15 +11,22 @@
     best = crf.decode(emissions, mask=mask)          # List[List[int]]
 
 On CPU tensors (float32 or float64) the log-likelihood and its gradients come from one call
-of :func:`fastseq.crf_nll` inside a :class:`torch.autograd.Function` (the tensors are handed
-to numpy without copying where the layout allows); decoding uses :func:`fastseq.viterbi` /
-:func:`fastseq.kbest` and :meth:`CRF.marginals` uses :func:`fastseq.marginals`. On any other
-device (or dtype, or with ``backend="torch"``) the same results come from a vectorised
-pure-torch implementation, so a model keeps running on a GPU.
+of :func:`fastseq.crf_nll` (the tensors are handed to numpy without copying where the layout
+allows); decoding uses :func:`fastseq.viterbi` / :func:`fastseq.kbest` and
+:meth:`CRF.marginals` uses :func:`fastseq.marginals`. On any other device (or dtype, or with
+``backend="torch"``) the same results come from a vectorised pure-torch implementation, so a
+model keeps running on a GPU.
+
+The kernel calls are ``torch.library`` custom operators (``torch.ops.fastseq.crf_llh`` with
+its gradient formula, ``crf_viterbi``, ``crf_kbest``, ``crf_marginals``) with shape
+functions, so ``torch.compile`` traces a model through the CRF without a graph break and
+``torch.export`` exports it; :meth:`CRF.decode_tensor` returns the best paths as a tensor for
+graphs that cannot hold lists.
 
 Beyond pytorch-crf:
 
 * ``decode(emissions, mask, nbest=k)``: the k best paths of every sequence;
+* ``decode_tensor(emissions, mask)``: the best paths as one tensor, ``-1`` where masked;
 * ``marginals(emissions, mask)``: per-token posterior probabilities;
 * ``CRF(num_tags, constraints=fastseq.allowed_transitions(labels, scheme))``: forbidden
   moves get ``-inf`` in training and decoding, so decoded tag sequences are always
@@ -32,7 +39,7 @@ Beyond pytorch-crf:
 from __future__ import annotations
 
 import numbers
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -149,14 +156,10 @@ class _Plan:
         """Per-row results as a 2-D (rows, ...) array, rows indexed like ``self.first``."""
         return a.reshape((-1,) + a.shape[2:]) if self.aligned else a
 
-    def paths(self, flat_paths):
-        """A flat list of per-row tags -> one list per sequence."""
-        first, lengths = self.first.tolist(), self.lengths.tolist()
-        return [flat_paths[f:f + n] for f, n in zip(first, lengths)]
-
 
 # ---------------------------------------------------------------------------------------------
-# the C path: autograd through fastseq.crf_nll
+# the C path: torch.library custom ops around fastseq.ops, so that torch.compile and
+# torch.export see each kernel call as one opaque node (no graph break) with known shapes
 # ---------------------------------------------------------------------------------------------
 
 def _to_torch(a: np.ndarray, dtype) -> torch.Tensor:
@@ -164,73 +167,149 @@ def _to_torch(a: np.ndarray, dtype) -> torch.Tensor:
     return t if t.dtype == dtype else t.to(dtype)
 
 
-def _plan_nll(plan, need_grad):
-    """Per-sequence nll (B,) and, if ``need_grad``, the CRFGrad of their sum."""
-    if need_grad:
-        return ops.crf_nll(plan.em, plan.trans, plan.tags, reduction="none", **plan.kw())
-    nll = (ops.log_partition(plan.em, plan.trans, **plan.kw())
-           - ops.sequence_score(plan.em, plan.trans, plan.tags, **plan.kw()))
-    return nll, None
+def _op_plan(emissions, transitions, start, end, mask, n_threads, tags=None) -> _Plan:
+    if mask is not None and mask.device.type != "cpu":
+        mask = mask.cpu()
+    tr, st, en = (x.detach().numpy() for x in (transitions, start, end))
+    return _Plan(emissions, mask, tr, st, en, n_threads, tags)
 
 
-class _CRFLogLikelihood(torch.autograd.Function):
-    """Per-sequence log-likelihood (B,) of a batch-first (B, T, N) emissions view."""
+def _paths_grid(plan: _Plan, paths: np.ndarray) -> np.ndarray:
+    """Kernel paths (padded (B, T) or concatenated (L,)) -> (B, T), -1 outside the mask."""
+    if plan.aligned:
+        return paths
+    out = np.full((plan.B, plan.T), -1, dtype=np.int64)
+    out[plan.b_idx, plan.t_idx] = paths
+    return out
+
+
+def _kernel_dtype(*scores: torch.Tensor) -> torch.dtype:
+    """The dtype the kernels compute in: float32 when every input is, else float64."""
+    return torch.float32 if all(x.dtype == torch.float32 for x in scores) else torch.float64
+
+
+def _crf_llh_impl(emissions: torch.Tensor, transitions: torch.Tensor, start: torch.Tensor,
+                  end: torch.Tensor, tags: torch.Tensor, mask: Optional[torch.Tensor],
+                  n_threads: Optional[int], need_grad: bool
+                  ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-sequence log-likelihood (B,) of batch-first (B, T, N) emissions and, with
+    ``need_grad``, the gradients of the summed negative log-likelihood (emissions per
+    sequence, (B, T, N); the others summed) in the kernels' dtype, so that backward scales
+    them before rounding to the inputs' dtypes; without, the gradients are empty."""
+    plan = _op_plan(emissions, transitions, start, end, mask, n_threads, tags)
+    out_dtype = torch.promote_types(emissions.dtype, transitions.dtype)
+    if not need_grad:
+        nll = (ops.log_partition(plan.em, plan.trans, **plan.kw())
+               - ops.sequence_score(plan.em, plan.trans, plan.tags, **plan.kw()))
+        return (_to_torch(np.negative(nll), out_dtype), emissions.new_empty((0,)),
+                transitions.new_empty((0,)), start.new_empty((0,)), end.new_empty((0,)))
+    nll, g = ops.crf_nll(plan.em, plan.trans, plan.tags, reduction="none", **plan.kw())
+    kd = _kernel_dtype(emissions, transitions, start, end)
+    return (_to_torch(np.negative(nll), out_dtype), _to_torch(plan.to_grid(g.emissions), kd),
+            _to_torch(g.transitions, kd), _to_torch(g.start, kd), _to_torch(g.end, kd))
+
+
+def _crf_llh_fake(emissions, transitions, start, end, tags, mask, n_threads, need_grad):
+    B, T, N = emissions.shape
+    llh = emissions.new_empty((B,), dtype=torch.promote_types(emissions.dtype,
+                                                              transitions.dtype))
+    if not need_grad:
+        return (llh, *[x.new_empty((0,)) for x in (emissions, transitions, start, end)])
+    kd = _kernel_dtype(emissions, transitions, start, end)
+    return (llh, *[emissions.new_empty(s, dtype=kd) for s in ((B, T, N), (N, N), (N,), (N,))])
+
+
+def _crf_llh_backward_impl(grad_llh: torch.Tensor, emissions: torch.Tensor,
+                           transitions: torch.Tensor, start: torch.Tensor, end: torch.Tensor,
+                           tags: torch.Tensor, mask: Optional[torch.Tensor],
+                           g_emissions: torch.Tensor, g_transitions: torch.Tensor,
+                           g_start: torch.Tensor, g_end: torch.Tensor, n_threads: Optional[int]
+                           ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Gradients of ``sum_b grad_llh[b] * llh[b]`` from the summed-nll gradients that
+    ``crf_llh`` returned (one more kernel call only when the weights differ)."""
+    g = grad_llh.detach().to(torch.float64).numpy()
+    B = g.shape[0]
+    if B == 0 or bool(np.all(g == g[0])):
+        # sum / mean / token_mean: d(sum_b g_b * llh_b) = -g * d(sum nll)
+        scale = 0.0 if B == 0 else -float(g[0])
+        return ((g_emissions * scale).to(emissions.dtype),
+                (g_transitions * scale).to(transitions.dtype),
+                (g_start * scale).to(start.dtype), (g_end * scale).to(end.dtype))
+    w = -g
+    plan = _op_plan(emissions, transitions, start, end, mask, n_threads, tags)
+    g_tr, g_st, g_en = _weighted_param_grads(plan, w)
+    g_em = g_emissions * torch.from_numpy(w).to(g_emissions.dtype)[:, None, None]
+    return (g_em.to(emissions.dtype), _to_torch(g_tr, transitions.dtype),
+            _to_torch(g_st, start.dtype), _to_torch(g_en, end.dtype))
+
+
+def _crf_llh_backward_fake(grad_llh, emissions, transitions, start, end, tags, mask,
+                           g_emissions, g_transitions, g_start, g_end, n_threads):
+    return tuple(torch.empty_like(g, dtype=x.dtype) for g, x in
+                 ((g_emissions, emissions), (g_transitions, transitions), (g_start, start),
+                  (g_end, end)))
+
+
+def _crf_llh_setup_context(ctx, inputs, output):
+    emissions, transitions, start, end, tags, mask, n_threads, _ = inputs
+    ctx.n_threads = n_threads
+    # saved: an in-place edit of an input before backward raises, as for torch ops
+    ctx.save_for_backward(emissions, transitions, start, end, tags, mask, *output[1:])
+
+
+def _crf_llh_autograd(ctx, grad_llh, *_):
+    em, tr, st, en, tags, mask, g_em, g_tr, g_st, g_en = ctx.saved_tensors
+    grads = _crf_llh_backward(grad_llh, em, tr, st, en, tags, mask, g_em, g_tr, g_st, g_en,
+                              ctx.n_threads)
+    need = ctx.needs_input_grad
+    return (*[g if n else None for g, n in zip(grads, need[:4])], None, None, None, None)
+
+
+def _eager(emissions: torch.Tensor) -> bool:
+    """Whether to call the kernels' implementations directly: nothing is tracing and the
+    tensors are plain (the custom ops' dispatch costs about 0.1 ms a call, which shows on
+    small batches); traced code gets the custom ops."""
+    return (not _CUSTOM_OPS or not _compiling() and not torch.jit.is_tracing()
+            and type(emissions) is torch.Tensor)
+
+
+def _compiling() -> bool:
+    is_compiling = getattr(torch.compiler, "is_compiling", None)  # torch >= 2.3
+    return bool(is_compiling()) if is_compiling is not None else False
+
+
+class _EagerLogLikelihood(torch.autograd.Function):
+    """``fastseq::crf_llh`` with its autograd formula, without the custom-op dispatch."""
 
     @staticmethod
-    def forward(ctx, emissions, transitions, start, end, plan, out_dtype):
-        need_grad = any(ctx.needs_input_grad[:4])
-        nll, grad = _plan_nll(plan, need_grad)
-        ctx.plan, ctx.grad = plan, grad
-        ctx.dtypes = (emissions.dtype, transitions.dtype, start.dtype, end.dtype)
-        if need_grad:
-            ctx.save_for_backward(emissions, transitions, start, end)  # in-place edits -> error
-        return _to_torch(np.negative(nll), out_dtype)
+    def forward(ctx, emissions, transitions, start, end, tags, mask, n_threads):
+        llh, *grads = _crf_llh_impl(emissions, transitions, start, end, tags, mask, n_threads,
+                                    True)
+        ctx.n_threads = n_threads
+        # saved: an in-place edit of an input before backward raises, as for torch ops
+        ctx.save_for_backward(emissions, transitions, start, end, tags, mask, *grads)
+        return llh
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_llh):
-        plan, grad = ctx.plan, ctx.grad
-        ctx.saved_tensors  # noqa: B018 - raises if an input was modified in place
-        em_dt, tr_dt, st_dt, en_dt = ctx.dtypes
-        g = grad_llh.detach().to(torch.float64).numpy()
-        B = plan.B
-        if B == 0:
-            w_uniform = 0.0
-        elif bool(np.all(g == g[0])):
-            w_uniform = -float(g[0])  # sum / mean / token_mean / any uniform weighting
-        else:
-            w_uniform = None
-        if w_uniform is not None:
-            # d(sum_b g_b * llh_b) = -g * d(sum nll): scale the summed gradients once
-            # out of place: backward may run again (retain_graph=True)
-            gem = grad.emissions * grad.emissions.dtype.type(w_uniform)
-            g_em = _to_torch(plan.to_grid(gem), em_dt)
-            g_tr = _to_torch(grad.transitions * w_uniform, tr_dt)
-            g_st = _to_torch(grad.start * w_uniform, st_dt)
-            g_en = _to_torch(grad.end * w_uniform, en_dt)
-        else:
-            g_em, g_tr, g_st, g_en = _weighted_grads(plan, grad, -g, ctx.dtypes)
+        em, tr, st, en, tags, mask, g_em, g_tr, g_st, g_en = ctx.saved_tensors
+        grads = _crf_llh_backward_impl(grad_llh, em, tr, st, en, tags, mask, g_em, g_tr, g_st,
+                                       g_en, ctx.n_threads)
         need = ctx.needs_input_grad
-        return (g_em if need[0] else None, g_tr if need[1] else None,
-                g_st if need[2] else None, g_en if need[3] else None, None, None)
+        return (*[g if n else None for g, n in zip(grads, need[:4])], None, None, None)
 
 
-def _weighted_grads(plan, grad, w, dtypes):
-    """Gradients of ``sum_b w_b * nll_b`` for per-sequence weights ``w`` (B,).
+def _weighted_param_grads(plan: _Plan, w: np.ndarray):
+    """Parameter gradients of ``sum_b w_b * nll_b`` for per-sequence weights ``w`` (B,).
 
-    ``crf_nll`` returns per-sequence emission gradients but summed parameter gradients, so
-    the parameter gradients are rebuilt from per-sequence pair marginals minus weighted gold
-    counts (one more kernel call; only reached when the weights differ).
+    ``crf_nll`` sums the parameter gradients over the sequences, so they are rebuilt from
+    per-sequence pair marginals minus weighted gold counts.
     """
     N, lengths = plan.N, plan.lengths
-    rows_w = np.repeat(w, lengths)  # weight of every row that belongs to a sequence
-    gem_rows = plan.flat_rows(grad.emissions)
-    if plan.aligned:
-        gem = grad.emissions * w[:, None, None].astype(grad.emissions.dtype)
-    else:
-        gem = plan.to_grid(gem_rows * rows_w[:, None].astype(gem_rows.dtype))
     m = ops.marginals(plan.em, plan.trans, pairwise=True, **plan.kw())
     node = plan.flat_rows(m.node).astype(np.float64)
+    assert plan.tags is not None
     tags = plan.flat_rows(plan.tags).astype(np.int64)
     first = plan.first
     nonempty = lengths > 0
@@ -242,12 +321,80 @@ def _weighted_grads(plan, grad, w, dtypes):
          + np.repeat(first + 1 - (np.cumsum(n_pairs) - n_pairs), n_pairs))
     gold = np.bincount(tags[r - 1] * N + tags[r], weights=np.repeat(w, n_pairs),
                        minlength=N * N).reshape(N, N)
+    assert m.pair is not None  # asked for with pairwise=True
     g_tr = np.einsum("b,bij->ij", w, m.pair.astype(np.float64)) - gold
     g_st = (wf @ node[f]) - np.bincount(tags[f], weights=wf, minlength=N)
     g_en = (wf @ node[last]) - np.bincount(tags[last], weights=wf, minlength=N)
-    em_dt, tr_dt, st_dt, en_dt = dtypes
-    return (_to_torch(gem, em_dt), _to_torch(g_tr, tr_dt), _to_torch(g_st, st_dt),
-            _to_torch(g_en, en_dt))
+    return g_tr, g_st, g_en
+
+
+def _crf_viterbi_impl(emissions: torch.Tensor, transitions: torch.Tensor,
+                      start: torch.Tensor, end: torch.Tensor, mask: Optional[torch.Tensor],
+                      n_threads: Optional[int]) -> torch.Tensor:
+    """Best paths of batch-first (B, T, N) emissions as (B, T) int64, -1 outside the mask
+    (and where no path is allowed)."""
+    plan = _op_plan(emissions, transitions, start, end, mask, n_threads)
+    paths, _ = ops.viterbi(plan.em, plan.trans, **plan.kw())
+    return _to_torch(_paths_grid(plan, paths), torch.int64)
+
+
+def _crf_viterbi_fake(emissions, transitions, start, end, mask, n_threads):
+    return emissions.new_empty(emissions.shape[:2], dtype=torch.int64)
+
+
+def _crf_kbest_impl(emissions: torch.Tensor, transitions: torch.Tensor, start: torch.Tensor,
+                    end: torch.Tensor, mask: Optional[torch.Tensor], n_threads: Optional[int],
+                    k: int) -> torch.Tensor:
+    """The k best paths of batch-first (B, T, N) emissions as (B, k, T) int64, best first,
+    -1 outside the mask (and for paths that do not exist)."""
+    plan = _op_plan(emissions, transitions, start, end, mask, n_threads)
+    paths, _ = ops.kbest(plan.em, plan.trans, k, **plan.kw())
+    if not plan.aligned:  # concatenated (k, L)
+        grid = np.full((plan.B, k, plan.T), -1, dtype=np.int64)
+        grid[plan.b_idx, :, plan.t_idx] = paths.T
+        paths = grid
+    return _to_torch(paths, torch.int64)
+
+
+def _crf_kbest_fake(emissions, transitions, start, end, mask, n_threads, k):
+    B, T = emissions.shape[:2]
+    return emissions.new_empty((B, k, T), dtype=torch.int64)
+
+
+def _crf_marginals_impl(emissions: torch.Tensor, transitions: torch.Tensor,
+                        start: torch.Tensor, end: torch.Tensor, mask: Optional[torch.Tensor],
+                        n_threads: Optional[int]) -> torch.Tensor:
+    """Per-token posteriors (B, T, N) of batch-first emissions, 0 outside the mask."""
+    plan = _op_plan(emissions, transitions, start, end, mask, n_threads)
+    node = ops.marginals(plan.em, plan.trans, **plan.kw()).node
+    return _to_torch(plan.to_grid(node),
+                     torch.promote_types(emissions.dtype, transitions.dtype))
+
+
+def _crf_marginals_fake(emissions, transitions, start, end, mask, n_threads):
+    return emissions.new_empty(emissions.shape,
+                               dtype=torch.promote_types(emissions.dtype, transitions.dtype))
+
+
+# torch < 2.4 has no torch.library.custom_op: the implementations are then called directly
+# (compilers break the graph around them)
+_CUSTOM_OPS = hasattr(torch.library, "custom_op")
+
+
+def _custom_op(name, impl, fake):
+    op = torch.library.custom_op(f"fastseq::{name}", impl, mutates_args=())
+    op.register_fake(fake)
+    return op
+
+
+if _CUSTOM_OPS:
+    _crf_llh = _custom_op("crf_llh", _crf_llh_impl, _crf_llh_fake)
+    _crf_llh_backward = _custom_op("crf_llh_backward", _crf_llh_backward_impl,
+                                   _crf_llh_backward_fake)
+    _crf_viterbi = _custom_op("crf_viterbi", _crf_viterbi_impl, _crf_viterbi_fake)
+    _crf_kbest = _custom_op("crf_kbest", _crf_kbest_impl, _crf_kbest_fake)
+    _crf_marginals = _custom_op("crf_marginals", _crf_marginals_impl, _crf_marginals_fake)
+    _crf_llh.register_autograd(_crf_llh_autograd, setup_context=_crf_llh_setup_context)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -459,6 +606,12 @@ class CRF(nn.Module):
     first timestep to be on). A sequence whose mask is all off is empty: its
     log-likelihood is 0 and its decoded path ``[]``.
 
+    The C kernels are ``torch.ops.fastseq`` custom operators: ``torch.compile`` traces
+    :meth:`forward`, :meth:`decode_tensor` and :meth:`marginals` without a graph break and
+    ``torch.export`` exports them (:meth:`decode` builds its lists after the graph). A
+    program exported with gradients enabled and parameters that require them computes the
+    kernel gradients with every forward; export under ``torch.no_grad()`` for inference.
+
     Examples
     --------
     >>> import torch
@@ -601,24 +754,13 @@ class CRF(nn.Module):
             en = en + self.end_constraint
         return tr, st, en
 
-    def _numpy_scores(self):
-        """The constrained (transitions, start, end) as numpy arrays (views when possible)."""
-        out = []
-        for p, c in ((self.transitions, self.trans_constraint),
-                     (self.start_transitions, self.start_constraint),
-                     (self.end_transitions, self.end_constraint)):
-            a = p.detach().numpy()
-            if c is not None:
-                a = a + c.detach().numpy().astype(a.dtype, copy=False)
-            out.append(a)
-        return out
-
     def _use_c(self, emissions: torch.Tensor) -> bool:
         if self._backend == "torch":
             return False
         params = (self.transitions, self.start_transitions, self.end_transitions)
         on_cpu = emissions.device.type == "cpu" and all(p.device.type == "cpu" for p in params)
-        if _functorch_wrapped(emissions):  # torch.func transforms: numpy cannot see these
+        # torch.func transforms: numpy cannot see these (a compiled graph has none)
+        if not _compiling() and _functorch_wrapped(emissions):
             on_cpu = False
         if self._backend == "c":
             if not on_cpu:
@@ -632,10 +774,12 @@ class CRF(nn.Module):
         if not isinstance(emissions, torch.Tensor):
             raise TypeError(f"`emissions` must be a torch.Tensor, got {type(emissions).__name__}")
         if emissions.dim() != 3:
-            raise ValueError(f"`emissions` must have dimension of 3, got {emissions.dim()}")
+            # pytorch-crf's messages follow the name: scripts and tests match on them
+            raise ValueError(f"`emissions`: emissions must have dimension of 3, got "
+                             f"{emissions.dim()}")
         if emissions.size(2) != self.num_tags:
-            raise ValueError(f"expected last dimension of `emissions` is {self.num_tags}, "
-                             f"got {emissions.size(2)}")
+            raise ValueError(f"`emissions`: expected last dimension of emissions is "
+                             f"{self.num_tags}, got {emissions.size(2)}")
         if not emissions.is_floating_point():
             raise TypeError(f"`emissions` must be a floating-point tensor, got {emissions.dtype}")
         if tags is not None:
@@ -661,14 +805,6 @@ class CRF(nn.Module):
             tags = None if tags is None else tags.transpose(0, 1)
             mask = None if mask is None else mask.transpose(0, 1)
         return emissions, tags, mask
-
-    def _plan(self, em_bf, mask_bf, tags=None) -> _Plan:
-        tr, st, en = self._numpy_scores()
-        if tags is not None and tags.dtype != torch.int64:
-            tags = tags.to(torch.int64)
-        if mask_bf is not None and mask_bf.device.type != "cpu":
-            mask_bf = mask_bf.cpu()
-        return _Plan(em_bf, mask_bf, tr, st, en, self.n_threads, tags)
 
     def _torch_inputs(self, em_bf, mask_bf, tags=None):
         """Right-aligned emissions (padding zeroed), tags, validity mask, lengths, offsets and
@@ -746,18 +882,23 @@ class CRF(nn.Module):
         """
         self._validate(emissions, tags=tags, mask=mask)
         if reduction not in _REDUCTIONS:
-            raise ValueError(f"invalid reduction: {reduction!r} (`reduction` must be one of "
+            raise ValueError(f"invalid reduction: {reduction} (`reduction` must be one of "
                              f"{_REDUCTIONS})")
         em_bf, tags_bf, mask_bf = self._batch_first(emissions, tags, mask)
         if self._use_c(emissions):
-            plan = self._plan(em_bf, mask_bf, tags_bf)
-            out_dtype = torch.promote_types(emissions.dtype, self.transitions.dtype)
-            inputs = (em_bf, self.transitions, self.start_transitions, self.end_transitions)
-            if torch.is_grad_enabled() and any(x.requires_grad for x in inputs):
-                llh = _CRFLogLikelihood.apply(*inputs, plan, out_dtype)
-            else:  # no graph to build: the forward pass alone
-                llh = _to_torch(np.negative(_plan_nll(plan, need_grad=False)[0]), out_dtype)
-            n_tokens = float(max(int(plan.lengths.sum()), 1))  # no tokens: every llh is 0
+            tr, st, en = self._scores()
+            need_grad = torch.is_grad_enabled() and any(
+                x.requires_grad for x in (em_bf, tr, st, en))
+            tg = tags_bf.to(torch.int64)
+            if need_grad and _eager(em_bf):
+                llh = _EagerLogLikelihood.apply(em_bf, tr, st, en, tg, mask_bf, self.n_threads)
+            else:  # without a graph to build, the forward pass alone
+                llh_op = _crf_llh_impl if _eager(em_bf) else _crf_llh
+                llh = llh_op(em_bf, tr, st, en, tg, mask_bf, self.n_threads, need_grad)[0]
+            if mask_bf is None:
+                n_tokens = llh.new_tensor(float(max(em_bf.shape[0] * em_bf.shape[1], 1)))
+            else:  # no tokens: every llh is 0
+                n_tokens = (mask_bf != 0).sum().clamp(min=1).to(llh.dtype)
         else:
             em, tg, valid, lengths, _, _, tr, st, en = self._torch_inputs(em_bf, mask_bf,
                                                                           tags_bf)
@@ -838,18 +979,17 @@ class CRF(nn.Module):
             nbest = int(nbest)
         em_bf, _, mask_bf = self._batch_first(emissions, None, mask)
         if self._use_c(emissions):
-            plan = self._plan(em_bf, mask_bf)
             if nbest is None:
-                paths, _ = ops.viterbi(plan.em, plan.trans, **plan.kw())
-                if plan.aligned:  # (B, T) padded with -1
-                    return [p[:n] for p, n in zip(paths.tolist(), plan.lengths.tolist())]
-                return plan.paths(paths.tolist())
-            paths, _ = ops.kbest(plan.em, plan.trans, nbest, **plan.kw())
-            if plan.aligned:  # (B, k, T)
-                return [[p[:n] for p in seq]
-                        for seq, n in zip(paths.tolist(), plan.lengths.tolist())]
-            rows = [plan.paths(row) for row in paths.tolist()]  # (k, L) -> k x B lists
-            return [[rows[r][b] for r in range(nbest)] for b in range(plan.B)]
+                grid = self._c_viterbi(em_bf, mask_bf).tolist()
+                off, n = _spans_numpy(None if mask_bf is None else mask_bf.cpu(),
+                                      *em_bf.shape[:2])
+                return [p[o:o + k] for p, o, k in zip(grid, off.tolist(), n.tolist())]
+            em, tr, st, en = self._detached(em_bf)
+            op = _crf_kbest_impl if _eager(em_bf) else _crf_kbest
+            grids = op(em, tr, st, en, mask_bf, self.n_threads, nbest).tolist()
+            off, n = _spans_numpy(None if mask_bf is None else mask_bf.cpu(), *em_bf.shape[:2])
+            return [[p[o:o + k] for p in seq]
+                    for seq, o, k in zip(grids, off.tolist(), n.tolist())]
         with torch.no_grad():
             em, _, valid, lengths, _, _, tr, st, en = self._torch_inputs(em_bf, mask_bf)
             n = lengths.tolist()
@@ -858,6 +998,69 @@ class CRF(nn.Module):
                 return [p[:k] for p, k in zip(paths, n)]
             paths = _torch_kbest(em, valid, lengths, tr, st, en, nbest).tolist()
             return [[p[:k] for p in seq] for seq, k in zip(paths, n)]
+
+    def decode_tensor(self, emissions: torch.Tensor,
+                      mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Most likely tag sequences (Viterbi) as one integer tensor.
+
+        The paths of :meth:`decode` laid out like the mask, so that ``torch.export`` and
+        ``torch.compile`` can trace the call (a list cannot be part of a graph).
+
+        Parameters
+        ----------
+        emissions : torch.Tensor of shape (seq_length, batch_size, num_tags)
+            As in :meth:`forward`.
+        mask : torch.Tensor of shape (seq_length, batch_size), optional
+            As in :meth:`forward`.
+
+        Returns
+        -------
+        torch.Tensor
+            The paths as int64, shaped like the mask (``(seq_length, batch_size)``, or
+            ``(batch_size, seq_length)`` with ``batch_first``), on the device of
+            ``emissions``: the best tag at every unmasked position, ``-1`` at masked
+            positions and throughout a sequence with no allowed path.
+
+        Raises
+        ------
+        TypeError
+            If ``emissions`` is not a floating-point tensor or ``mask`` not a tensor.
+        ValueError
+            As :meth:`decode`.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from fastseq.torch import CRF
+        >>> _ = torch.manual_seed(0)
+        >>> crf = CRF(3, batch_first=True)
+        >>> emissions = torch.randn(2, 4, 3)
+        >>> mask = torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=torch.bool)
+        >>> crf.decode_tensor(emissions, mask=mask)
+        tensor([[ 0,  1,  2,  2],
+                [ 0,  2, -1, -1]])
+        """
+        self._validate(emissions, mask=mask)
+        em_bf, _, mask_bf = self._batch_first(emissions, None, mask)
+        if self._use_c(emissions):
+            out = self._c_viterbi(em_bf, mask_bf)
+        else:
+            with torch.no_grad():
+                em, _, valid, lengths, offsets, shifted, tr, st, en = self._torch_inputs(
+                    em_bf, mask_bf)
+                out = _torch_viterbi(em, valid, lengths, tr, st, en)
+                if shifted:
+                    out = _align(out, offsets, shift=-1)
+        return out if self.batch_first else out.transpose(0, 1)
+
+    def _c_viterbi(self, em_bf, mask_bf) -> torch.Tensor:
+        em, tr, st, en = self._detached(em_bf)
+        op = _crf_viterbi_impl if _eager(em_bf) else _crf_viterbi
+        return op(em, tr, st, en, mask_bf, self.n_threads)
+
+    def _detached(self, em_bf) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        # detached inputs rather than no_grad(): a traced graph stays flat
+        return (em_bf.detach(), *(x.detach() for x in self._scores()))
 
     def marginals(self, emissions: torch.Tensor,
                   mask: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -903,10 +1106,9 @@ class CRF(nn.Module):
         self._validate(emissions, mask=mask)
         em_bf, _, mask_bf = self._batch_first(emissions, None, mask)
         if self._use_c(emissions):
-            plan = self._plan(em_bf, mask_bf)
-            node = ops.marginals(plan.em, plan.trans, **plan.kw()).node
-            out_dtype = torch.promote_types(emissions.dtype, self.transitions.dtype)
-            out = _to_torch(plan.to_grid(node), out_dtype)
+            em, tr, st, en = self._detached(em_bf)
+            op = _crf_marginals_impl if _eager(em_bf) else _crf_marginals
+            out = op(em, tr, st, en, mask_bf, self.n_threads)
         else:
             out = self._torch_marginals(em_bf, mask_bf)
         if not self.batch_first:
