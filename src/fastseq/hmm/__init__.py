@@ -1,8 +1,9 @@
 """Hidden Markov models with hmmlearn's API, trained on fastseq's batched kernels.
 
 :class:`CategoricalHMM` (discrete symbols), :class:`GaussianHMM` (covariance types
-``"spherical"``, ``"diag"``, ``"full"``, ``"tied"``), :class:`PoissonHMM` (Poisson counts)
-and :class:`MultinomialHMM` (vectors of symbol counts) take hmmlearn 0.3's constructor
+``"spherical"``, ``"diag"``, ``"full"``, ``"tied"``), :class:`GMMHMM` (a Gaussian mixture per
+state), :class:`PoissonHMM` (Poisson counts) and :class:`MultinomialHMM` (vectors of symbol
+counts) take hmmlearn 0.3's constructor
 arguments and expose its methods and fitted attributes with the same names, shapes and data
 layout (``X`` of shape ``(n_samples, n_features)``, all sequences concatenated, plus
 ``lengths``), so switching is a change of import::
@@ -36,9 +37,11 @@ from ..exceptions import NotFittedError
 from .base import DECODER_ALGORITHMS, BaseHMM
 from .categorical import CategoricalHMM
 from .gaussian import COVARIANCE_TYPES, GaussianHMM
+from .gmm import GMMHMM
 from .monitor import ConvergenceMonitor
 from .multinomial import MultinomialHMM
 from .poisson import PoissonHMM
 
 __all__ = ["CategoricalHMM", "GaussianHMM", "PoissonHMM", "MultinomialHMM", "BaseHMM",
-           "ConvergenceMonitor", "NotFittedError", "COVARIANCE_TYPES", "DECODER_ALGORITHMS"]
+           "ConvergenceMonitor", "NotFittedError", "COVARIANCE_TYPES", "DECODER_ALGORITHMS",
+           "GMMHMM"]
