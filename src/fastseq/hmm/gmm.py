@@ -7,7 +7,6 @@ from typing import Optional
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import linalg
-from scipy.special import logsumexp
 
 from .._validation import check_int, check_random_state
 from ._kmeans import initial_means
@@ -271,8 +270,7 @@ class GMMHMM(BaseHMM):
         return {"shift": shift, "X": Xc, "A": A}
 
     def _compute_log_likelihood(self, X):
-        shift = X.mean(axis=0)
-        return self._fit_log_likelihood({"shift": shift, "X": X - shift})
+        return self._fit_log_likelihood(self._fit_prepare(X))
 
     def _fit_log_likelihood(self, prep):
         Xc = prep["X"]
@@ -283,10 +281,12 @@ class GMMHMM(BaseHMM):
             var = self.covars_.reshape(nc * nm, -1)
             var = np.broadcast_to(var, (nc * nm, nf))
             prec = 1.0 / var
-            # -0.5 * (sum_f (x - mu)^2 / var + log det + nf log 2 pi), expanded in x
-            dens = (-0.5 * (Xc * Xc) @ prec.T + Xc @ (mu * prec).T
-                    - 0.5 * (nf * _LOG_2PI + np.log(var).sum(axis=1)
-                             + (mu * mu * prec).sum(axis=1)))
+            # -0.5 * (sum_f (x - mu)^2 / var + log det + nf log 2 pi), expanded in x: one
+            # product with the design matrix [Xc^2 | Xc | 1] (BLAS is slow on the thin
+            # products of its parts)
+            const = -0.5 * (nf * _LOG_2PI + np.log(var).sum(axis=1)
+                            + (mu * mu * prec).sum(axis=1))
+            dens = prep["A"] @ np.vstack([-0.5 * prec.T, (mu * prec).T, const[None, :]])
         else:
             chols = _cholesky(self._full_covars())
             eye = np.broadcast_to(np.eye(nf), chols.shape)
@@ -298,9 +298,22 @@ class GMMHMM(BaseHMM):
             dens = -0.5 * (nf * _LOG_2PI + np.einsum("nki,nki->nk", y, y) + log_det)
         with np.errstate(divide="ignore"):
             dens = dens.reshape(n, nc, nm) + np.log(self.weights_)
-        with np.errstate(under="ignore"):
-            log_em = logsumexp(dens, axis=2)
-        prep["dens"], prep["log_em"] = dens, log_em
+        # log-sum-exp over the components; the shares exp(dens - top) / total are kept for
+        # the responsibilities of the E-step
+        # (a loop over the few components: numpy's reductions over a short last axis are
+        # several times slower)
+        top = dens[:, :, 0].copy()
+        for k in range(1, nm):
+            np.maximum(top, dens[:, :, k], out=top)
+        alive = np.isfinite(top)
+        with np.errstate(under="ignore", invalid="ignore"):
+            share = np.exp(dens - np.where(alive, top, 0.0)[:, :, None])
+        total = share[:, :, 0].copy()
+        for k in range(1, nm):
+            total += share[:, :, k]
+        with np.errstate(divide="ignore"):
+            log_em = np.where(alive, top + np.log(total), -np.inf)
+        prep["share"], prep["total"] = share, np.where(alive, total, 1.0)
         return log_em
 
     # -- sufficient statistics and M-step -------------------------------------------------------
@@ -309,10 +322,8 @@ class GMMHMM(BaseHMM):
             return {}
         n, nf = prep["X"].shape
         nc, nm = self.n_components, self.n_mix
-        log_em = np.where(np.isfinite(prep["log_em"]), prep["log_em"], 0.0)
-        with np.errstate(under="ignore"):
-            # component responsibilities = state posterior x component share
-            resp = np.asarray(post)[:, :, None] * np.exp(prep["dens"] - log_em[:, :, None])
+        # component responsibilities = state posterior x component share
+        resp = np.asarray(post)[:, :, None] * (prep["share"] / prep["total"][:, :, None])
         S = resp.reshape(n, nc * nm).T @ prep["A"]
         S0 = S[:, -1].reshape(nc, nm)
         S1 = S[:, -1 - nf:-1].reshape(nc, nm, nf)
