@@ -25,6 +25,13 @@ _log = logging.getLogger(__name__)
 #: ['diag', 'full', 'spherical', 'tied']
 COVARIANCE_TYPES = frozenset(("spherical", "diag", "full", "tied"))
 
+
+def check_covariance_type(value) -> None:
+    """ValueError unless ``value`` is one of :data:`COVARIANCE_TYPES` (GaussianHMM, GMMHMM)."""
+    if value not in COVARIANCE_TYPES:
+        raise ValueError(f"`covariance_type` must be one of {sorted(COVARIANCE_TYPES)}, got "
+                         f"{value!r}")
+
 _LOG_2PI = np.log(2.0 * np.pi)
 # build the (n_samples, n_features**2) outer-product matrix for full/tied statistics only
 # below this many elements; otherwise loop over the states
@@ -172,9 +179,7 @@ class GaussianHMM(BaseHMM):
 
     # -- covariances --------------------------------------------------------------------------
     def _check_covariance_type(self):
-        if self.covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(f"`covariance_type` must be one of {sorted(COVARIANCE_TYPES)}, "
-                             f"got {self.covariance_type!r}")
+        check_covariance_type(self.covariance_type)
 
     def _known_n_features(self):
         nf = getattr(self, "n_features", None)
@@ -569,6 +574,5 @@ def _compact_covars(covars, covariance_type, n_components):
         if not _is_pd(cv):
             raise ValueError("'tied' covars must be symmetric, positive-definite")
     else:
-        raise ValueError(f"`covariance_type` must be one of {sorted(COVARIANCE_TYPES)}, got "
-                         f"{covariance_type!r}")
+        check_covariance_type(covariance_type)
     return cv

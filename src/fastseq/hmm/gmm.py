@@ -12,7 +12,7 @@ from .._validation import check_int, check_random_state
 from ._kmeans import initial_means
 from ._util import as_real_2d, broadcast_prior, check_stochastic, normalize_rows
 from .base import BaseHMM, RandomStateLike
-from .gaussian import COVARIANCE_TYPES
+from .gaussian import check_covariance_type
 
 __all__ = ["GMMHMM"]
 
@@ -158,9 +158,7 @@ class GMMHMM(BaseHMM):
 
     # -- validation ---------------------------------------------------------------------------
     def _check_covariance_type(self):
-        if self.covariance_type not in COVARIANCE_TYPES:
-            raise ValueError(f"`covariance_type` must be one of {sorted(COVARIANCE_TYPES)}, "
-                             f"got {self.covariance_type!r}")
+        check_covariance_type(self.covariance_type)
 
     def _validate_params(self):
         super()._validate_params()
