@@ -482,3 +482,19 @@ def test_performance_measure_matches_seqeval():
         ours = performance_measure(y_true, y_pred)
         assert ours == ref(y_true, y_pred)
         assert all(type(v) is int for v in ours.values())
+
+
+def test_get_entities_warns_about_tags_that_are_not_chunk_tags_as_seqeval():
+    labeling = pytest.importorskip("seqeval.metrics.sequence_labeling")
+    seq = ["B-PER", "I-PER", "MISC", "O", "NN"]
+    with pytest.warns(UserWarning, match="seems not to be NE tag") as ours:
+        got = M.get_entities(seq)
+    with pytest.warns(UserWarning, match="seems not to be NE tag"):
+        want = labeling.get_entities(seq)
+    assert got == want
+    assert {str(w.message) for w in ours} == {"MISC seems not to be NE tag.",
+                                              "NN seems not to be NE tag."}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        M.get_entities(["B-PER", "I-PER", "O", "S-LOC", "E-LOC"])
+        M.get_entities(["PER-B", "LOC-S"], suffix=True)

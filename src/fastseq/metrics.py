@@ -25,7 +25,7 @@ Differences from seqeval, all outside the numbers it computes:
   that does not fit the strict scheme raises ``ValueError`` (seqeval raises ``KeyError``
   for unknown prefix letters); ``zero_division`` must be ``"warn"``, 0 or 1.
 * tuples and numpy arrays of tags are accepted (seqeval's strict mode raises
-  ``TypeError``); ``get_entities`` does not warn about tags without a prefix.
+  ``TypeError``).
 * the text ``classification_report`` on data without any chunk shows the averages only
   (seqeval raises); ``accuracy_score`` of empty input is 0.0.
 * like seqeval, ``scheme`` is ignored unless ``mode="strict"``, and ``sample_weight`` is

@@ -28,6 +28,7 @@ convention of ``seqeval.metrics.sequence_labeling.get_entities``.
 """
 from __future__ import annotations
 
+import warnings
 from typing import (
     Callable,
     Dict,
@@ -611,10 +612,23 @@ def get_entities(seq: Union[Sequence[str], Sequence[Sequence[str]]],
         stream = list(items)
     stream.append("O")
     if scheme is None:
+        _warn_not_chunk_labels(stream, suffix)
         spans = _lenient_spans(stream, lambda lab: _seqeval_tag_type(lab, suffix))
     else:
         spans = _strict_spans(stream, normalize_scheme(scheme), suffix)
     return _spans_to_list(spans)
+
+
+def _warn_not_chunk_labels(labels: List[str], suffix: bool) -> None:
+    """seqeval's warning for labels that carry no chunk prefix (e.g. POS tags given to the
+    chunk functions), once per such label."""
+    for label in sorted({lab for lab in labels if isinstance(lab, str)}):
+        if label in ("O", "B", "I", "E", "S"):
+            continue
+        ok = (label.endswith(("-B", "-I", "-E", "-S")) if suffix
+              else label.startswith(("B-", "I-", "E-", "S-")))
+        if not ok:
+            warnings.warn(f"{label} seems not to be NE tag.", UserWarning, stacklevel=3)
 
 
 # --------------------------------------------------------------------------------------
