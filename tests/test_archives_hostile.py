@@ -344,7 +344,7 @@ _ABSURD = [
     ("crf", ("params", "c1"), -1.0, "c1"),
     ("crf", ("params", "c2"), "strong", "c2"),
     ("crf", ("params", "max_iterations"), -5, "max_iterations"),
-    ("crf", ("params", "algorithm"), "l2sgd", "algorithm"),
+    ("crf", ("params", "algorithm"), "sgd", "algorithm"),
     ("crf", ("params", "linesearch"), "Magic", "linesearch"),
     ("crf_tagger", ("params", "c1"), -5.0, "c1"),
     ("crf_tagger", ("params", "c2"), "x", "c2"),

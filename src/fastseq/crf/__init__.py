@@ -74,8 +74,8 @@ The package
 
 Differences from sklearn-crfsuite
 ---------------------------------
-* ``algorithm`` is ``"lbfgs"`` or ``"ap"`` (``"l2sgd"``, ``"pa"``, ``"arow"`` raise); the
-  parameters of those other algorithms are not accepted.
+* ``algorithm`` is any of CRFsuite's (``"lbfgs"``, ``"l2sgd"``, ``"ap"``, ``"pa"``,
+  ``"arow"``); ``l2sgd``'s calibration settings keep CRFsuite's defaults.
 * ``predict`` and ``predict_marginals`` return lists (sklearn-crfsuite 0.5 returns numpy
   object arrays, which become 2-D when all sequences have the same length).
 * weights in ``state_features_`` / ``transition_features_`` are exact (CRFsuite's are read

@@ -42,7 +42,9 @@ from .items import (
 )
 from .lbfgs import lbfgs
 from .objective import Objective, SparseProduct, feature_set
+from .online import arow, passive_aggressive
 from .perceptron import averaged_perceptron
+from .sgd import l2sgd
 from .training_log import TrainingLog, holdout_scores, print_iteration
 from .weights import CRFWeights
 
@@ -54,10 +56,10 @@ __all__ = ["CRF", "Tagger", "PARAM_NAMES"]
 #: the constructor parameters of :class:`CRF`, in order
 PARAM_NAMES = ("algorithm", "min_freq", "all_possible_states", "all_possible_transitions",
                "c1", "c2", "max_iterations", "num_memories", "epsilon", "period", "delta",
-               "linesearch", "max_linesearch", "verbose", "n_threads", "model_filename")
+               "linesearch", "max_linesearch", "gamma", "variance", "pa_type", "c",
+               "error_sensitive", "averaging", "verbose", "n_threads", "model_filename")
 
-_ALGORITHMS = ("lbfgs", "ap")
-_UNSUPPORTED = ("l2sgd", "pa", "arow")
+_ALGORITHMS = ("lbfgs", "ap", "l2sgd", "pa", "arow")
 _LINESEARCHES = ("MoreThuente", "Backtracking", "StrongBacktracking")
 # caches rebuilt on demand, never pickled
 _CACHES = ("_matrices_cache", "_attr_index", "_colmap_cache")
@@ -74,37 +76,52 @@ class CRF:
 
     Parameters
     ----------
-    algorithm : {"lbfgs", "ap"}, default "lbfgs"
+    algorithm : {"lbfgs", "ap", "l2sgd", "pa", "arow"}, default "lbfgs"
         L-BFGS (OWL-QN when ``c1 > 0``) on the regularised log-likelihood, or the averaged
         perceptron (``"averaged-perceptron"`` and ``"averaged_perceptron"`` are accepted for
-        ``"ap"``). ``"l2sgd"``, ``"pa"`` and ``"arow"`` raise :class:`ValueError`.
+        ``"ap"``). ``"pa"`` is CRFsuite's passive-aggressive learner, ``"arow"`` its
+        adaptive regularization of weights, ``"l2sgd"`` its stochastic gradient descent with
+        L2 regularisation (learning rate calibrated with CRFsuite's defaults).
     min_freq : float, default 0
         Keep only features whose frequency in the training data (the sum of the attribute's
         values; for transitions the count) is at least this.
     all_possible_states, all_possible_transitions : bool, default False
         Also create the state features of every (attribute, label) pair / the transition
         features of every label pair, including those never seen in training.
-    c1, c2 : float, default 0 and 1 (lbfgs only)
+    c1, c2 : float, default 0 and 1 (lbfgs; c2 also l2sgd)
         L1 and L2 coefficients of the objective ``NLL + c1 ||w||_1 + c2 ||w||^2`` (``c2``
-        multiplies the squared norm itself, as in CRFsuite).
+        multiplies the squared norm itself, as in CRFsuite; l2sgd needs ``c2 > 0``).
     max_iterations : int, optional
         The maximum number of iterations. With lbfgs, default unlimited (0 also means
-        unlimited); with ap, default 100 epochs.
+        unlimited); with ap, pa and arow, default 100 epochs; with l2sgd, default 1000 epochs.
     num_memories : int, default 6
         L-BFGS corrections kept.
-    epsilon : float, default 1e-5 (lbfgs), 0 (ap)
+    epsilon : float, default 1e-5 (lbfgs), 0 (ap, pa, arow)
         With lbfgs, stop when ``||g|| / max(1, ||w||) <= epsilon``; with ap, stop when the
-        mean per-sequence error rate of an epoch is below it.
+        mean per-sequence error rate of an epoch is below it; with pa and arow, when the
+        mean per-sequence cost of an epoch is.
     period : int, default 10
         With lbfgs, stop when the objective improved by less than ``delta`` (relative) over
-        the last ``period`` iterations.
-    delta : float, default 1e-5
+        the last ``period`` iterations; with l2sgd, epochs.
+    delta : float, default 1e-5 (lbfgs), 1e-6 (l2sgd)
         See ``period``.
     linesearch : {"MoreThuente", "Backtracking", "StrongBacktracking"}, default "MoreThuente"
         Accepted for compatibility; L-BFGS always uses a strong-Wolfe search, OWL-QN (c1 > 0)
         backtracking, as CRFsuite does for L1.
     max_linesearch : int, default 20
         Maximum number of trials per line search.
+    gamma : float, default 1 (arow only)
+        AROW's trade-off parameter.
+    variance : float, default 1 (arow only)
+        AROW's initial variance of every weight.
+    pa_type : {0, 1, 2}, default 1 (pa only)
+        Passive-aggressive update: without slack variables, PA-I or PA-II.
+    c : float, default 1 (pa only)
+        Passive-aggressive aggressiveness parameter (types 1 and 2).
+    error_sensitive : bool, default True (pa only)
+        Whether the passive-aggressive cost counts the number of wrong labels.
+    averaging : bool, default True (pa only)
+        Whether passive-aggressive returns the weights averaged over all updates.
     verbose : bool, default False
         Print one line per iteration to stderr (iteration, loss, gradient norm, active
         features, seconds, and holdout scores when ``X_dev`` is given).
@@ -147,10 +164,11 @@ class CRF:
     ------
     TypeError, ValueError
         From :meth:`fit` (parameters are checked when training starts): for a parameter of
-        the wrong type or value, an ``algorithm`` fastseq does not implement
-        (``"l2sgd"``, ``"pa"``, ``"arow"``), or an lbfgs-only parameter (``c1``, ``c2``,
-        ``num_memories``, ``period``, ``delta``, ``linesearch``, ``max_linesearch``) given
-        with ``algorithm="ap"``.
+        the wrong type or value, an lbfgs-only parameter (``c1``, ``c2``, ``num_memories``,
+        ``period``, ``delta``, ``linesearch``, ``max_linesearch``) given with
+        ``algorithm="ap"``, ``"pa"`` or ``"arow"``, or a parameter of pa or arow given with
+        another algorithm, or ``c1``, ``num_memories``, ``epsilon``, ``linesearch``,
+        ``max_linesearch`` with ``"l2sgd"``.
 
     See Also
     --------
@@ -198,6 +216,9 @@ class CRF:
                  num_memories: Optional[int] = None, epsilon: Optional[float] = None,
                  period: Optional[int] = None, delta: Optional[float] = None,
                  linesearch: Optional[str] = None, max_linesearch: Optional[int] = None,
+                 gamma: Optional[float] = None, variance: Optional[float] = None,
+                 pa_type: Optional[int] = None, c: Optional[float] = None,
+                 error_sensitive: Optional[bool] = None, averaging: Optional[bool] = None,
                  verbose: bool = False, n_threads: Optional[int] = None,
                  model_filename: Optional[Union[str, "os.PathLike[str]"]] = None) -> None:
         self.algorithm = algorithm
@@ -213,6 +234,12 @@ class CRF:
         self.delta = delta
         self.linesearch = linesearch
         self.max_linesearch = max_linesearch
+        self.gamma = gamma
+        self.variance = variance
+        self.pa_type = pa_type
+        self.c = c
+        self.error_sensitive = error_sensitive
+        self.averaging = averaging
         self.verbose = verbose
         self.n_threads = n_threads
         self.model_filename = model_filename
@@ -305,9 +332,6 @@ class CRF:
         if not isinstance(alg, str):
             raise TypeError(f"`algorithm` must be a str, got {type(alg).__name__}")
         alg = {"averaged-perceptron": "ap", "averaged_perceptron": "ap"}.get(alg, alg)
-        if alg in _UNSUPPORTED:
-            raise ValueError(f"`algorithm` {alg!r} is not implemented by fastseq; use one of "
-                             f"{_ALGORITHMS}")
         if alg not in _ALGORITHMS:
             raise ValueError(f"`algorithm` must be one of {_ALGORITHMS}, got {alg!r}")
 
@@ -326,13 +350,55 @@ class CRF:
                                                    "all_possible_transitions")
         lbfgs_only = ("c1", "c2", "num_memories", "period", "delta", "linesearch",
                       "max_linesearch")
-        if alg == "ap":
+        online_only = {"pa": ("pa_type", "c", "error_sensitive", "averaging"),
+                       "arow": ("variance", "gamma")}
+        foreign = [k for a, names in online_only.items() if a != alg for k in names
+                   if getattr(self, k) is not None]
+        if foreign:
+            raise ValueError(f"parameter(s) {', '.join(foreign)} do not apply to "
+                             f"algorithm={alg!r} (CRFsuite rejects them too)")
+        if alg == "l2sgd":
+            given = [k for k in ("c1", "num_memories", "epsilon", "linesearch",
+                                 "max_linesearch") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"parameter(s) {', '.join(given)} do not apply to "
+                                 "algorithm='l2sgd' (CRFsuite rejects them too)")
+            p["c2"] = opt_real("c2", 0.0, 1.0)
+            if p["c2"] <= 0.0:
+                raise ValueError("`c2` must be > 0 with algorithm='l2sgd' (its step sizes "
+                                 f"divide by it), got {p['c2']!r}")
+            p["max_iterations"] = opt_int("max_iterations", 1, 1000)
+            p["period"] = opt_int("period", 1, 10)
+            p["delta"] = opt_real("delta", 0.0, 1e-6)
+        elif alg == "ap":
             given = [k for k in lbfgs_only if getattr(self, k) is not None]
             if given:
                 raise ValueError(f"parameter(s) {', '.join(given)} do not apply to "
                                  "algorithm='ap' (CRFsuite rejects them too)")
             p["max_iterations"] = opt_int("max_iterations", 0, 100)
             p["epsilon"] = opt_real("epsilon", 0.0, 0.0)
+        elif alg in online_only:
+            given = [k for k in lbfgs_only if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"parameter(s) {', '.join(given)} do not apply to "
+                                 f"algorithm={alg!r} (CRFsuite rejects them too)")
+            p["max_iterations"] = opt_int("max_iterations", 0, 100)
+            p["epsilon"] = opt_real("epsilon", 0.0, 0.0)
+            if alg == "pa":
+                p["pa_type"] = opt_int("pa_type", 0, 1)
+                if p["pa_type"] > 2:
+                    raise ValueError(f"`pa_type` must be 0, 1 or 2, got {p['pa_type']!r}")
+                p["c"] = opt_real("c", 0.0, 1.0)
+                if p["c"] <= 0.0 and p["pa_type"] != 0:
+                    raise ValueError(f"`c` must be > 0 with pa_type={p['pa_type']}, "
+                                     f"got {p['c']!r}")
+                for k in ("error_sensitive", "averaging"):
+                    p[k] = True if getattr(self, k) is None else check_bool(getattr(self, k), k)
+            else:
+                for k in ("variance", "gamma"):
+                    p[k] = opt_real(k, 0.0, 1.0)
+                    if p[k] <= 0.0:
+                        raise ValueError(f"`{k}` must be > 0, got {p[k]!r}")
         else:
             p["c1"] = opt_real("c1", 0.0, 0.0)
             p["c2"] = opt_real("c2", 0.0, 1.0)
@@ -573,6 +639,18 @@ class CRF:
             t0 = time.perf_counter()
             if p["algorithm"] == "lbfgs":
                 theta, reason = self._train_lbfgs(obj, p, record)
+            elif p["algorithm"] == "l2sgd":
+                theta, reason = l2sgd(obj, c2=p["c2"], max_iterations=p["max_iterations"],
+                                      period=p["period"], delta=p["delta"], on_epoch=record)
+            elif p["algorithm"] == "pa":
+                theta, reason = passive_aggressive(
+                    obj, pa_type=p["pa_type"], c=p["c"], error_sensitive=p["error_sensitive"],
+                    averaging=p["averaging"], max_iterations=p["max_iterations"],
+                    epsilon=p["epsilon"], on_epoch=record)
+            elif p["algorithm"] == "arow":
+                theta, reason = arow(obj, variance=p["variance"], gamma=p["gamma"],
+                                     max_iterations=p["max_iterations"], epsilon=p["epsilon"],
+                                     on_epoch=record)
             else:
                 theta, reason = averaged_perceptron(obj, max_iterations=p["max_iterations"],
                                                     epsilon=p["epsilon"], on_epoch=record)

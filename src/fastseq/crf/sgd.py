@@ -1,0 +1,234 @@
+"""CRFsuite's stochastic gradient descent with L2 regularisation (``algorithm="l2sgd"``)."""
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable, List, Optional, Tuple
+
+import numpy as np
+
+from .. import ops
+from .objective import Objective
+
+__all__ = ["l2sgd"]
+
+
+class _Sequences:
+    """Per-sequence views of the training data and one SGD step on scaled weights."""
+
+    def __init__(self, obj: Objective) -> None:
+        N, A = obj.N, obj.A
+        X = obj.X  # internal attribute numbering, like obj.s_flat
+        self.N = N
+        self.indptr, self.indices, self.data = X.indptr, X.indices, X.data
+        self.off = obj.batch.offsets
+        self.y = obj.y
+        self.mask = np.zeros((A, N))
+        self.mask.ravel()[obj.s_flat] = 1.0
+        self.tmask = np.zeros((N, N))
+        self.tmask.ravel()[obj.t_flat] = 1.0
+        self.W = np.zeros((A, N))
+        self.T = np.zeros((N, N))
+
+    def step(self, s: int, decay: float, gain: float) -> float:
+        """The loss of sequence ``s`` under the weights ``decay * (W, T)``; then ``(W, T) -=
+        gain * gradient``, on its features only."""
+        r0, r1 = int(self.off[s]), int(self.off[s + 1])
+        n = r1 - r0
+        if n == 0:
+            return 0.0
+        indptr = self.indptr
+        p0, p1 = int(indptr[r0]), int(indptr[r1])
+        cols = self.indices[p0:p1]
+        vals = self.data[p0:p1]
+        counts = np.diff(indptr[r0:r1 + 1])
+        E = np.zeros((n, self.N))
+        nz = counts > 0
+        W = self.W
+        if p1 > p0:
+            starts = (indptr[r0:r1] - p0)[nz]
+            E[nz] = np.add.reduceat(W[cols] * vals[:, None], starts, axis=0)
+        E *= decay
+        nll, g = ops.crf_nll(E, self.T * decay, self.y[r0:r1], n_threads=1)
+        if p1 > p0:
+            tok = np.repeat(np.arange(n), counts)
+            # only features of the model move (CRFsuite's sparse update)
+            upd = g.emissions[tok] * ((-gain) * vals)[:, None] * self.mask[cols]
+            np.add.at(W, cols, upd)
+        self.T -= gain * (g.transitions * self.tmask)
+        return float(nll)
+
+    def reset(self) -> None:
+        self.W.fill(0.0)
+        self.T.fill(0.0)
+
+
+def _epochs(seqs: _Sequences, order: List[int], t0: float, lam: float, n_norm: int,
+            num_epochs: int, period: int, delta: float, calibration: bool,
+            shuffle: Optional[Callable[[], List[int]]],
+            on_epoch: Optional[Callable[[dict, np.ndarray, np.ndarray], None]]
+            ) -> Tuple[float, str]:
+    """CRFsuite's SGD loop from zero weights; leaves the best epoch's weights in ``seqs``."""
+    seqs.reset()
+    t = 0.0
+    decay = 1.0
+    best = math.inf
+    best_w: Optional[Tuple[np.ndarray, np.ndarray]] = None
+    past = np.zeros(max(period, 1))
+    reason = "maximum number of iterations"
+    sum_loss = 0.0
+    for epoch in range(1, num_epochs + 1):
+        clock = time.perf_counter()
+        if not calibration and shuffle is not None:
+            order = shuffle()
+        sum_loss = 0.0
+        loss = 0.0
+        for s in order:
+            eta = 1.0 / (lam * (t0 + t))
+            decay *= 1.0 - eta * lam
+            gain = eta / decay
+            loss = seqs.step(s, decay, gain)
+            sum_loss += loss
+            t += 1.0
+        if not math.isfinite(loss):
+            return loss, "overflow loss"
+        # the lazy L2 decay is applied to the stored weights once per epoch
+        seqs.W *= decay
+        seqs.T *= decay
+        decay = 1.0
+        norm2 = float(np.vdot(seqs.W, seqs.W) + np.vdot(seqs.T, seqs.T))
+        sum_loss += 0.5 * lam * norm2 * n_norm
+        if calibration:
+            continue
+        if sum_loss < best:
+            best = sum_loss
+            best_w = (seqs.W.copy(), seqs.T.copy())
+        improvement = ((past[(epoch - 1) % period] - sum_loss) / sum_loss
+                       if period < epoch else delta)
+        past[(epoch - 1) % period] = sum_loss
+        if on_epoch is not None:
+            on_epoch({"num": epoch, "scores": {}, "loss": sum_loss,
+                      "feature_norm": math.sqrt(norm2), "learning_rate": eta,
+                      "time": time.perf_counter() - clock}, seqs.W, seqs.T)
+        if improvement < delta:
+            reason = "stopping criterion (improvement below delta)"
+            break
+    if best_w is not None:
+        seqs.W[...], seqs.T[...] = best_w
+        sum_loss = best
+    return sum_loss, reason
+
+
+def l2sgd(obj: Objective, *, c2: float = 1.0, max_iterations: int = 1000, period: int = 10,
+          delta: float = 1e-6, calibration_eta: float = 0.1, calibration_rate: float = 2.0,
+          calibration_samples: float = 1000.0, calibration_candidates: int = 10,
+          calibration_max_trials: int = 20, seed: int = 0,
+          on_epoch: Optional[Callable[[dict, np.ndarray, np.ndarray], None]] = None
+          ) -> Tuple[np.ndarray, str]:
+    """Train by CRFsuite's stochastic gradient descent with L2 regularisation.
+
+    Minimises ``sum over sequences of -log P(y | x) + c2 ||w||^2`` one sequence at a time
+    (Pegasos-style steps ``eta = 1 / (lambda (t0 + t))`` with ``lambda = 2 c2 / N``). The L2
+    decay is kept as one scale factor, so a step costs time proportional to the sequence's
+    features. The initial ``t0`` comes from CRFsuite's calibration: one epoch on the first
+    ``calibration_samples`` sequences for each candidate learning rate, multiplying it by
+    ``calibration_rate`` while the loss falls below the initial loss, then dividing. Sequences
+    are shuffled every epoch (a generator seeded with ``seed``); training stops after
+    ``max_iterations`` epochs or when the objective improved by less than ``delta``
+    (relative) over the last ``period`` epochs, and returns the best epoch's weights.
+
+    Parameters
+    ----------
+    obj : Objective
+        The training data and the feature set (only the data and the features are used).
+    c2 : float, default 1
+        The L2 coefficient (> 0).
+    max_iterations : int, default 1000
+        The maximum number of epochs.
+    period : int, default 10
+        Epochs over which the stopping criterion is tested.
+    delta : float, default 1e-6
+        Stop when the relative improvement over ``period`` epochs is below it.
+    calibration_eta : float, default 0.1
+        The first candidate learning rate.
+    calibration_rate : float, default 2
+        The factor between candidate learning rates.
+    calibration_samples : float, default 1000
+        The number of sequences used for calibration.
+    calibration_candidates : int, default 10
+        The number of learning rates that must lower the loss in each direction.
+    calibration_max_trials : int, default 20
+        The maximum number of learning rates tried.
+    seed : int, default 0
+        Seed of the shuffling.
+    on_epoch : callable, optional
+        ``on_epoch(record, W, T)``, called after every epoch with its record (``num``,
+        ``loss`` -- the objective --, ``feature_norm``, ``learning_rate``, ``time``,
+        ``scores``) and the state weights ``W`` (``(A, N)``, internal attribute numbering)
+        and transition weights ``T`` (``(N, N)``).
+
+    Returns
+    -------
+    theta : ndarray of float64, shape (K,)
+        State weights then transition weights, in feature order.
+    reason : str
+        Why training stopped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf.items import encode_items
+    >>> from fastseq.crf.objective import Objective, feature_set
+    >>> from fastseq.crf.sgd import l2sgd
+    >>> batch, _ = encode_items([[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]],
+    ...                         "X", None, fit=True)
+    >>> y = np.array([0, 1, 0, 1])
+    >>> feats = feature_set(batch, y, 2, min_freq=0.0, all_possible_states=False,
+    ...                     all_possible_transitions=False)
+    >>> obj = Objective(batch, y, 2, *feats, n_threads=1, pool=None)
+    >>> theta, reason = l2sgd(obj, c2=0.1, max_iterations=50)
+    >>> bool(theta[1] > 0), bool(theta[4] > 0), theta.shape
+    (True, True, (5,))
+    """
+    seqs = _Sequences(obj)
+    B = obj.batch.lengths.size
+    if B == 0:
+        return np.zeros(obj.K), "no training data"
+    lam = 2.0 * c2 / B
+    rng = np.random.default_rng(seed)
+
+    # calibration: one pass over a fixed shuffled sample per candidate learning rate
+    sample = rng.permutation(B).tolist()[:int(min(B, calibration_samples))]
+    init_loss = 0.0
+    for s in sample:
+        init_loss += seqs.step(s, 1.0, 0.0)
+    eta = best_eta = calibration_eta
+    best_loss = math.inf
+    num, dec, trials = calibration_candidates, False, 1
+    while num > 0 or not dec:
+        loss, _ = _epochs(seqs, sample, 1.0 / (lam * eta), lam, len(sample), 1, 1, 0.0,
+                          True, None, None)
+        ok = math.isfinite(loss) and loss < init_loss
+        if ok:
+            num -= 1
+        if math.isfinite(loss) and loss < best_loss:
+            best_loss, best_eta = loss, eta
+        if not dec:
+            if ok and num > 0:
+                eta *= calibration_rate
+            else:
+                dec, num = True, calibration_candidates
+                eta = calibration_eta / calibration_rate
+        else:
+            eta /= calibration_rate
+        trials += 1
+        if calibration_max_trials <= trials:
+            break
+
+    def shuffle() -> List[int]:
+        return rng.permutation(B).tolist()
+
+    _, reason = _epochs(seqs, [], 1.0 / (lam * best_eta), lam, B, max_iterations, period,
+                        delta, False, shuffle, on_epoch)
+    theta = np.concatenate([seqs.W.ravel()[obj.s_flat], seqs.T.ravel()[obj.t_flat]])
+    return theta, reason
