@@ -4,7 +4,7 @@ batched :func:`fastseq.crf_nll` call; and the feature set it is defined over."""
 from __future__ import annotations
 
 from concurrent.futures import Executor
-from typing import Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -13,7 +13,7 @@ from scipy import sparse
 from .. import ops
 from .items import Batch
 
-__all__ = ["Objective", "SparseProduct", "feature_set"]
+__all__ = ["Objective", "SparseProduct", "SequenceRows", "feature_set"]
 
 
 try:  # scipy's accumulating kernels (y += A @ x), used to avoid temporaries; optional
@@ -138,6 +138,54 @@ class SparseProduct:
 
 _MAX_BLOCKS = 8
 _BLOCK_TOKENS = 4096
+
+
+class _Rows(NamedTuple):
+    r0: int                     # first row of the sequence in X
+    r1: int                     # one past its last row
+    cols: np.ndarray            # the attributes of its tokens (int64), token after token
+    vals: np.ndarray            # their values
+    vcol: Optional[np.ndarray]  # vals as a column, None when all are 1 (no product needed)
+    nz: Optional[np.ndarray]    # tokens with at least one attribute, None when all have
+    starts: np.ndarray          # offsets of those tokens' first attribute in cols
+    tok_rows: np.ndarray        # the token (0 .. n-1) of each entry of cols
+
+
+class SequenceRows:
+    """The training sequences of an :class:`Objective`, each cut out of its feature matrix
+    once (the online learners visit every sequence every epoch), and the state scores of
+    one sequence under the weights ``W`` ``(A, N)``."""
+
+    def __init__(self, obj: "Objective") -> None:
+        X, off = obj.X, obj.batch.offsets
+        indptr, indices, data = X.indptr, X.indices, X.data
+        self.N = obj.N
+        self.seqs: List[_Rows] = []
+        for s in range(obj.batch.lengths.size):
+            r0, r1 = int(off[s]), int(off[s + 1])
+            p0, p1 = int(indptr[r0]), int(indptr[r1])
+            counts = np.diff(indptr[r0:r1 + 1])
+            nz = counts > 0
+            vals = data[p0:p1]
+            self.seqs.append(_Rows(
+                r0, r1, indices[p0:p1].astype(np.int64), vals,
+                None if bool((vals == 1.0).all()) else vals[:, None],
+                None if bool(nz.all()) else nz, (indptr[r0:r1] - p0)[nz],
+                np.repeat(np.arange(r1 - r0), counts)))
+
+    def scores(self, s: int, W: np.ndarray) -> np.ndarray:
+        """``E`` ``(n, N)``: the state scores of sequence ``s``'s tokens under ``W``."""
+        q = self.seqs[s]
+        n = q.r1 - q.r0
+        if not q.cols.size:
+            return np.zeros((n, self.N))
+        contrib = W[q.cols] if q.vcol is None else W[q.cols] * q.vcol
+        red = np.add.reduceat(contrib, q.starts, axis=0)
+        if q.nz is None:
+            return red
+        E = np.zeros((n, self.N))
+        E[q.nz] = red
+        return E
 
 
 class Objective:

@@ -7,7 +7,7 @@ from typing import Callable, Tuple
 import numpy as np
 
 from .. import ops
-from .objective import Objective
+from .objective import Objective, SequenceRows
 
 __all__ = ["passive_aggressive", "arow"]
 
@@ -179,7 +179,6 @@ def _online(obj: Objective, step, averaging: bool, max_iterations: int, epsilon:
     the cost.
     """
     N, A = obj.N, obj.A
-    X = obj.X  # internal attribute numbering, like obj.s_flat
     AN = A * N
     exists = np.zeros(AN + N * N, dtype=bool)
     exists[obj.s_flat] = True
@@ -189,21 +188,8 @@ def _online(obj: Objective, step, averaging: bool, max_iterations: int, epsilon:
     W = w[:AN].reshape(A, N)  # views: updates to w show through
     T = w[AN:].reshape(N, N)
     y = obj.y
-    off = obj.batch.offsets
     B = obj.batch.lengths.size
-    indptr, indices, data = X.indptr, X.indices, X.data
-    # per-sequence slices, cut once: every epoch visits every sequence
-    seqs = []
-    for s in range(B):
-        r0, r1 = int(off[s]), int(off[s + 1])
-        p0, p1 = int(indptr[r0]), int(indptr[r1])
-        counts = np.diff(indptr[r0:r1 + 1])
-        nz = counts > 0
-        vals = data[p0:p1]
-        seqs.append((r0, r1, indices[p0:p1].astype(np.int64), vals,
-                     None if bool((vals == 1.0).all()) else vals[:, None],
-                     None if bool(nz.all()) else nz, (indptr[r0:r1] - p0)[nz],
-                     np.repeat(np.arange(r1 - r0), counts)))
+    rows = SequenceRows(obj)
     rng = np.random.default_rng(0)
     u = 1
     reason = "maximum number of iterations"
@@ -212,21 +198,13 @@ def _online(obj: Objective, step, averaging: bool, max_iterations: int, epsilon:
         t0 = time.perf_counter()
         loss = 0.0
         for s in rng.permutation(B).tolist():
-            r0, r1, cols, vals, vcol, nz, starts, tok_rows = seqs[s]
+            q = rows.seqs[s]
+            r0, r1, cols, vals, tok_rows = q.r0, q.r1, q.cols, q.vals, q.tok_rows
             n = r1 - r0
             if n == 0:
                 u += 1
                 continue
-            if cols.size:
-                contrib = W[cols] if vcol is None else W[cols] * vcol
-                red = np.add.reduceat(contrib, starts, axis=0)
-                if nz is None:
-                    E = red
-                else:
-                    E = np.zeros((n, N))
-                    E[nz] = red
-            else:
-                E = np.zeros((n, N))
+            E = rows.scores(s, W)
             path, best = ops.viterbi(E, T, n_threads=1)
             gold = y[r0:r1]
             diff = path != gold

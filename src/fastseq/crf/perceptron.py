@@ -7,7 +7,7 @@ from typing import Callable, Tuple
 import numpy as np
 
 from .. import ops
-from .objective import Objective
+from .objective import Objective, SequenceRows
 
 __all__ = ["averaged_perceptron"]
 
@@ -66,7 +66,6 @@ def averaged_perceptron(obj: Objective, *, max_iterations: int, epsilon: float,
     ([0.0, 0.9091, 0.0, 0.0, 0.9091], 'maximum number of iterations', [0.5, 0.0, 0.0, 0.0, 0.0])
     """
     N, A = obj.N, obj.A
-    X = obj.X  # internal attribute numbering, like obj.s_flat
     mask = np.zeros((A, N), dtype=bool)
     mask.ravel()[obj.s_flat] = True
     tmask = np.zeros((N, N), dtype=bool)
@@ -76,10 +75,8 @@ def averaged_perceptron(obj: Objective, *, max_iterations: int, epsilon: float,
     T = np.zeros((N, N))
     Ts = np.zeros((N, N))
     y = obj.y
-    off = obj.batch.offsets
-    lengths = obj.batch.lengths
-    B = lengths.size
-    indptr, indices, data = X.indptr, X.indices, X.data
+    B = obj.batch.lengths.size
+    rows = SequenceRows(obj)
     rng = np.random.default_rng(0)
     c = 1
     reason = "maximum number of iterations"
@@ -88,30 +85,21 @@ def averaged_perceptron(obj: Objective, *, max_iterations: int, epsilon: float,
         t0 = time.perf_counter()
         loss = 0.0
         for s in rng.permutation(B).tolist():
-            r0, r1 = int(off[s]), int(off[s + 1])
+            q = rows.seqs[s]
+            r0, r1, cols, vals, tok_rows = q.r0, q.r1, q.cols, q.vals, q.tok_rows
             n = r1 - r0
             if n == 0:
                 c += 1
                 continue
-            p0, p1 = int(indptr[r0]), int(indptr[r1])
-            cols = indices[p0:p1]
-            vals = data[p0:p1]
-            counts = np.diff(indptr[r0:r1 + 1])
-            E = np.zeros((n, N))
-            nz = counts > 0
-            if p1 > p0:
-                contrib = W[cols] * vals[:, None]
-                starts = (indptr[r0:r1] - p0)[nz]
-                E[nz] = np.add.reduceat(contrib, starts, axis=0)
+            E = rows.scores(s, W)
             path, _ = ops.viterbi(E, T, n_threads=1)
             gold = y[r0:r1]
             diff = path != gold
             d = int(diff.sum())
             if d:
                 # features of tokens where gold and prediction agree cancel out
-                tok_rows = np.repeat(np.arange(n), counts)
                 sel = diff[tok_rows]
-                a = cols[sel].astype(np.int64)
+                a = cols[sel]
                 v = vals[sel]
                 tr = tok_rows[sel]
                 for lab_arr, sign in ((gold, 1.0), (path, -1.0)):

@@ -8,7 +8,7 @@ from typing import Callable, List, Optional, Tuple
 import numpy as np
 
 from .. import ops
-from .objective import Objective
+from .objective import Objective, SequenceRows
 
 __all__ = ["l2sgd"]
 
@@ -18,10 +18,7 @@ class _Sequences:
 
     def __init__(self, obj: Objective) -> None:
         N, A = obj.N, obj.A
-        X = obj.X  # internal attribute numbering, like obj.s_flat
-        self.N = N
-        self.indptr, self.indices, self.data = X.indptr, X.indices, X.data
-        self.off = obj.batch.offsets
+        self.rows = SequenceRows(obj)
         self.y = obj.y
         self.mask = np.zeros((A, N))
         self.mask.ravel()[obj.s_flat] = 1.0
@@ -33,28 +30,16 @@ class _Sequences:
     def step(self, s: int, decay: float, gain: float) -> float:
         """The loss of sequence ``s`` under the weights ``decay * (W, T)``; then ``(W, T) -=
         gain * gradient``, on its features only."""
-        r0, r1 = int(self.off[s]), int(self.off[s + 1])
-        n = r1 - r0
-        if n == 0:
+        q = self.rows.seqs[s]
+        if q.r1 == q.r0:
             return 0.0
-        indptr = self.indptr
-        p0, p1 = int(indptr[r0]), int(indptr[r1])
-        cols = self.indices[p0:p1]
-        vals = self.data[p0:p1]
-        counts = np.diff(indptr[r0:r1 + 1])
-        E = np.zeros((n, self.N))
-        nz = counts > 0
         W = self.W
-        if p1 > p0:
-            starts = (indptr[r0:r1] - p0)[nz]
-            E[nz] = np.add.reduceat(W[cols] * vals[:, None], starts, axis=0)
-        E *= decay
-        nll, g = ops.crf_nll(E, self.T * decay, self.y[r0:r1], n_threads=1)
-        if p1 > p0:
-            tok = np.repeat(np.arange(n), counts)
+        E = self.rows.scores(s, W) * decay
+        nll, g = ops.crf_nll(E, self.T * decay, self.y[q.r0:q.r1], n_threads=1)
+        if q.cols.size:
             # only features of the model move (CRFsuite's sparse update)
-            upd = g.emissions[tok] * ((-gain) * vals)[:, None] * self.mask[cols]
-            np.add.at(W, cols, upd)
+            upd = g.emissions[q.tok_rows] * ((-gain) * q.vals)[:, None] * self.mask[q.cols]
+            np.add.at(W, q.cols, upd)
         self.T -= gain * (g.transitions * self.tmask)
         return float(nll)
 
