@@ -73,6 +73,8 @@ __all__ = [
     "classification_report",
     "get_entities",
     "performance_measure",
+    "unique_labels",
+    "check_consistent_length",
     "UndefinedMetricWarning",
 ]
 
@@ -187,17 +189,103 @@ def _check_pair(y_true, y_pred) -> Tuple[List[Sequence[str]], List[Sequence[str]
             raise ValueError(
                 f"sequence {k} has {len(a)} tag(s) in `y_true` but {len(b)} in `y_pred`"
             )
-    for name, ys in (("y_true", yt), ("y_pred", yp)):
-        kinds = set(map(type, itertools.chain.from_iterable(ys)))
-        if all(issubclass(kind, str) for kind in kinds):
-            continue
-        for k, seq in enumerate(ys):
-            for j, tag in enumerate(seq):
-                if not isinstance(tag, str):
-                    raise TypeError(
-                        f"`{name}[{k}][{j}]` must be a str, got {type(tag).__name__}: {tag!r}"
-                    )
+    _check_tags(yt, "y_true")
+    _check_tags(yp, "y_pred")
     return yt, yp
+
+
+def _check_tags(ys: List[Sequence[str]], name: str) -> None:
+    kinds = set(map(type, itertools.chain.from_iterable(ys)))
+    if all(issubclass(kind, str) for kind in kinds):
+        return
+    for k, seq in enumerate(ys):
+        for j, tag in enumerate(seq):
+            if not isinstance(tag, str):
+                raise TypeError(
+                    f"`{name}[{k}][{j}]` must be a str, got {type(tag).__name__}: {tag!r}"
+                )
+
+
+def check_consistent_length(y_true: Tags, y_pred: Tags) -> None:
+    """Check that two tag collections can be compared: sequences of str tags, as many
+    sequences in each, and as many tags in each pair of sequences.
+
+    The check every score function of this module runs first (seqeval's
+    ``seqeval.metrics.v1.check_consistent_length``).
+
+    Parameters
+    ----------
+    y_true, y_pred : list of list of str
+        Tag sequences (a flat list of str is one sequence; tuples and numpy arrays of str
+        are accepted too).
+
+    Raises
+    ------
+    ValueError
+        When the numbers of sequences, or of tags in a pair of sequences, differ (the
+        message names the first mismatch).
+    TypeError
+        When an input is not a collection of tag sequences or a tag is not a str.
+
+    Examples
+    --------
+    >>> from fastseq.metrics import check_consistent_length
+    >>> check_consistent_length([["B-PER", "O"]], [["B-PER", "B-LOC"]])
+    >>> check_consistent_length([["B-PER", "O"]], [["B-PER"]])
+    Traceback (most recent call last):
+    ...
+    ValueError: sequence 0 has 2 tag(s) in `y_true` but 1 in `y_pred`
+    """
+    _check_pair(y_true, y_pred)
+
+
+def unique_labels(y_true: Tags, y_pred: Tags, scheme: Optional[Union[str, type]] = None,
+                  suffix: bool = False) -> List[str]:
+    """The chunk types found in either collection of tag sequences, sorted.
+
+    The inputs need not have the same lengths (seqeval's ``unique_labels``).
+
+    Parameters
+    ----------
+    y_true, y_pred : list of list of str
+        Tag sequences.
+    scheme : str or seqeval scheme class, optional
+        Read the chunks strictly by this scheme (``"IOB2"``, ``"IOBES"``, ...; as
+        ``mode="strict"`` does), so that ill-formed chunks do not count; by default they are
+        read leniently (conlleval's rules), as the score functions' default mode does.
+    suffix : bool, default False
+        Whether the chunk prefix is at the end of the tag (``PER-B``).
+
+    Returns
+    -------
+    list of str
+        The chunk types, sorted.
+
+    Raises
+    ------
+    TypeError
+        When an input is not a collection of tag sequences or a tag is not a str.
+    ValueError
+        For an unknown scheme, or a tag that does not fit it.
+
+    Examples
+    --------
+    >>> from fastseq.metrics import unique_labels
+    >>> unique_labels([["B-PER", "I-PER", "O"]], [["B-LOC"], ["O", "B-PER"]])
+    ['LOC', 'PER']
+    >>> unique_labels([["I-PER", "O"]], [[]]), unique_labels([["I-PER", "O"]], [[]], "IOB2")
+    (['PER'], [])
+    """
+    found: Set[str] = set()
+    strict = None if scheme is None else normalize_scheme(scheme)
+    for ys, name in ((y_true, "y_true"), (y_pred, "y_pred")):
+        seqs = _as_sequences(ys, name)
+        _check_tags(seqs, name)
+        stream = _flatten_with_separators(seqs)
+        stream.append("O")
+        spans = _spans(stream, strict, suffix)
+        found.update(spans.types[k] for k in np.unique(spans.type_id))
+    return sorted(found)
 
 
 def _check_zero_division(zero_division):
