@@ -2,8 +2,10 @@
 
 :class:`CategoricalHMM` (discrete symbols), :class:`GaussianHMM` (covariance types
 ``"spherical"``, ``"diag"``, ``"full"``, ``"tied"``), :class:`GMMHMM` (a Gaussian mixture per
-state), :class:`PoissonHMM` (Poisson counts) and :class:`MultinomialHMM` (vectors of symbol
-counts) take hmmlearn 0.3's constructor
+state), :class:`PoissonHMM` (Poisson counts), :class:`MultinomialHMM` (vectors of symbol
+counts) and the variational :class:`VariationalCategoricalHMM` and
+:class:`VariationalGaussianHMM` (posterior distributions over the parameters, fitted by
+maximising the evidence lower bound) take hmmlearn 0.3's constructor
 arguments and expose its methods and fitted attributes with the same names, shapes and data
 layout (``X`` of shape ``(n_samples, n_features)``, all sequences concatenated, plus
 ``lengths``), so switching is a change of import::
@@ -41,7 +43,8 @@ from .gmm import GMMHMM
 from .monitor import ConvergenceMonitor
 from .multinomial import MultinomialHMM
 from .poisson import PoissonHMM
+from .variational import VariationalCategoricalHMM, VariationalGaussianHMM
 
 __all__ = ["CategoricalHMM", "GaussianHMM", "PoissonHMM", "MultinomialHMM", "BaseHMM",
            "ConvergenceMonitor", "NotFittedError", "COVARIANCE_TYPES", "DECODER_ALGORITHMS",
-           "GMMHMM"]
+           "GMMHMM", "VariationalCategoricalHMM", "VariationalGaussianHMM"]

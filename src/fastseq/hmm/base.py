@@ -403,10 +403,15 @@ class BaseHMM:
     def _log_start_trans(self):
         return safe_log(self.startprob_), safe_log(self.transmat_)
 
+    def _estep_log_start_trans(self):
+        """Start and transition log-weights of the E-step (variational models use
+        sub-normalised expectations here, while scoring keeps :meth:`_log_start_trans`)."""
+        return self._log_start_trans()
+
     def _do_estep(self, prep, lengths):
         """One batched E-step: returns ``(stats, log_likelihood)``."""
         log_em = self._fit_log_likelihood(prep)
-        log_start, log_trans = self._log_start_trans()
+        log_start, log_trans = self._estep_log_start_trans()
         need_pair = "t" in self.params
         node, pair, log_Z = ops.marginals(log_em, log_trans, start=log_start, lengths=lengths,
                                           pairwise=need_pair, n_threads=self.n_threads)
