@@ -6,6 +6,7 @@ Run from the repository root (the corpora are read from ``$FASTSEQ_DATA``, see
 
     python benchmarks/crf_figures.py                          # everything (long: ~1 h on 2 cores)
     python benchmarks/crf_figures.py --part parity            # CRFsuite comparison only
+    python benchmarks/crf_figures.py --part algorithms        # ap, pa, arow, l2sgd vs CRFsuite
     python benchmarks/crf_figures.py --part accuracy --corpora conll2003,wnut17
     python benchmarks/crf_figures.py --part tune --corpora conll2003 --grid 0:1,0.05:0.05
     python benchmarks/crf_figures.py --json results.json      # also write the numbers
@@ -36,6 +37,13 @@ values in ``REGULARIZATION`` (chosen with ``--part tune`` on the development spl
 
 (3) ``tune``: train with each ``c1:c2`` pair of ``--grid`` and score on the development split
 (``dev`` / ``valid`` / ``testa``; CoNLL-2000 has none: the last 10 % of ``train``).
+
+(4) ``algorithms``: CRFsuite's other training algorithms (``--algorithms``: ap, pa, arow,
+l2sgd with CRFsuite's defaults, l2sgd with c2=1) on the same data as ``parity``, one thread
+each (these learners visit one sequence at a time); python-crfsuite trains in a fresh
+process per algorithm (its shuffling uses C's ``rand()``, whose state earlier trainings in a
+process would change). Reported: chunk F1, training time, epochs, and the time ratio overall
+and per epoch (the learners stop after different numbers of epochs).
 
 The machine may be shared: timings are wall-clock; compare the two libraries within one run.
 """
@@ -212,6 +220,82 @@ def print_parity(r):
 
 
 # ---------------------------------------------------------------------------------------------
+# (4) CRFsuite's other training algorithms
+# ---------------------------------------------------------------------------------------------
+
+#: algorithm -> the parameters both libraries get (CRFsuite's defaults otherwise)
+ALGORITHMS = {"ap": {}, "pa": {}, "arow": {}, "l2sgd": {"c2": 1.0}}
+
+
+def _crfsuite_train(algorithm, params, X, y, path):
+    """Train python-crfsuite in this (fresh) process: CRFsuite shuffles with C's rand(), so
+    a training's result depends on the trainings run before it in the same process."""
+    import pycrfsuite
+
+    trainer = pycrfsuite.Trainer(algorithm=algorithm, verbose=False)
+    for x, labels in zip(X, y):
+        trainer.append(x, labels)
+    trainer.set_params(params)
+    t0 = time.perf_counter()
+    trainer.train(path)
+    seconds = time.perf_counter() - t0
+    return seconds, trainer.logparser.last_iteration.get("num")
+
+
+def part_algorithms(args):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import pycrfsuite
+
+    tr = _load("conll2000", "train", args.data_home)
+    te = _load("conll2000", "test", args.data_home)
+    y_tr = [s["chunk"] for s in tr]
+    y_te = [s["chunk"] for s in te]
+    fx = FeatureExtractor("crfsuite_chunk")
+    F, F_te = fx.fit_transform(tr), fx.transform(te)
+    X_tr, X_te = fx.to_lists(tr), fx.to_lists(te)
+    out = []
+    for alg in args.algorithms:
+        params = ALGORITHMS[alg]
+        crf = CRF(algorithm=alg, n_threads=1, **params)
+        t0 = time.perf_counter()
+        crf.fit(F, y_tr)
+        r = {"algorithm": alg, "params": params, "fastseq_train_s": time.perf_counter() - t0,
+             "fastseq_epochs": len(crf.training_log_.iterations),
+             "fastseq_f1": 100 * f1_score(y_te, crf.predict(F_te))}
+        path = os.path.join(tempfile.mkdtemp(prefix="crf_figures_"), f"{alg}.crfsuite")
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+            r["crfsuite_train_s"], r["crfsuite_epochs"] = pool.submit(
+                _crfsuite_train, alg, params, X_tr, y_tr, path).result()
+        tagger = pycrfsuite.Tagger()
+        tagger.open(path)
+        r["crfsuite_f1"] = 100 * f1_score(y_te, [tagger.tag(x) for x in X_te])
+        tagger.close()
+        r["time_ratio"] = r["fastseq_train_s"] / r["crfsuite_train_s"]
+        r["epoch_time_ratio"] = ((r["fastseq_train_s"] / r["fastseq_epochs"])
+                                 / (r["crfsuite_train_s"] / r["crfsuite_epochs"]))
+        _log(f"{alg}: F1 {r['fastseq_f1']:.2f} vs {r['crfsuite_f1']:.2f}, "
+             f"{r['fastseq_train_s']:.1f} s vs {r['crfsuite_train_s']:.1f} s")
+        out.append(r)
+    return out
+
+
+def print_algorithms(rows):
+    print("\n## CRFsuite's other algorithms (CoNLL-2000, CRFsuite chunking templates, one "
+          "thread each)\n")
+    print("| algorithm | chunk F1 fastseq / CRFsuite (diff) | training fastseq / CRFsuite "
+          "| epochs | time ratio (per epoch) |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['algorithm']} | {r['fastseq_f1']:.2f} / {r['crfsuite_f1']:.2f} "
+              f"({r['fastseq_f1'] - r['crfsuite_f1']:+.2f}) | {r['fastseq_train_s']:.1f} s / "
+              f"{r['crfsuite_train_s']:.1f} s | {r['fastseq_epochs']} / {r['crfsuite_epochs']} "
+              f"| {r['time_ratio']:.2f} ({r['epoch_time_ratio']:.2f}) |")
+
+
+# ---------------------------------------------------------------------------------------------
 # (2) accuracy of the built-in templates, (3) tuning
 # ---------------------------------------------------------------------------------------------
 
@@ -301,7 +385,10 @@ def print_tune(rows):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--part", default="parity,accuracy",
-                    help="comma-separated: parity, accuracy, tune (default parity,accuracy)")
+                    help="comma-separated: parity, algorithms, accuracy, tune (default "
+                         "parity,accuracy)")
+    ap.add_argument("--algorithms", default=",".join(ALGORITHMS),
+                    help=f"for algorithms (default all: {','.join(ALGORITHMS)})")
     ap.add_argument("--corpora", default=",".join(CORPORA),
                     help=f"for accuracy / tune (default all: {','.join(CORPORA)})")
     ap.add_argument("--threads", type=int, default=2)
@@ -317,7 +404,7 @@ def main(argv=None):
     ap.add_argument("--verbose", action="store_true", help="print every training iteration")
     args = ap.parse_args(argv)
     parts = [p.strip() for p in args.part.split(",") if p.strip()]
-    bad = set(parts) - {"parity", "accuracy", "tune"}
+    bad = set(parts) - {"parity", "algorithms", "accuracy", "tune"}
     if bad:
         ap.error(f"unknown part(s) {sorted(bad)}")
     corpora = []
@@ -327,10 +414,17 @@ def main(argv=None):
             ap.error(f"unknown corpus {c!r}; known: {', '.join(CORPORA)}")
         corpora.append(c)
     args.corpora = corpora
+    args.algorithms = [a.strip() for a in args.algorithms.split(",") if a.strip()]
+    bad = set(args.algorithms) - set(ALGORITHMS)
+    if bad:
+        ap.error(f"unknown algorithm(s) {sorted(bad)}; known: {', '.join(ALGORITHMS)}")
     results = {}
     if "parity" in parts:
         results["parity"] = part_parity(args)
         print_parity(results["parity"])
+    if "algorithms" in parts:
+        results["algorithms"] = part_algorithms(args)
+        print_algorithms(results["algorithms"])
     if "tune" in parts:
         results["tune"] = part_tune(args)
         print_tune(results["tune"])

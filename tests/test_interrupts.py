@@ -70,9 +70,10 @@ def _interrupted(fit, how, delay=DELAY):
 
 def _interrupted_at_call(fit, how, monkeypatch, after_calls=3):
     """Like ``_interrupted``, but the interrupt is sent (from another thread) as the
-    ``after_calls``-th kernel call of the training starts: deterministic, whatever the
-    machine's speed or when the optimiser would stop."""
+    ``after_calls``-th kernel call (or epoch of a per-sequence learner) of the training
+    starts: deterministic, whatever the machine's speed or when the optimiser would stop."""
     from fastseq import ops
+    from fastseq.crf import _epochs
 
     calls, sent = [0], []
 
@@ -90,6 +91,8 @@ def _interrupted_at_call(fit, how, monkeypatch, after_calls=3):
 
     for name in ("crf_nll", "viterbi"):
         monkeypatch.setattr(ops, name, counted(getattr(ops, name)))
+    for name in ("online_epoch", "sgd_epoch"):
+        monkeypatch.setattr(_epochs, name, counted(getattr(_epochs, name)))
     with pytest.raises(KeyboardInterrupt):
         fit()
     stopped = time.perf_counter()
@@ -123,13 +126,18 @@ _LONG = {
     "lbfgs": dict(c2=1e-3, epsilon=0.0, period=0, max_iterations=10**6),
     "owlqn": dict(c1=1e-3, c2=1e-3, epsilon=0.0, period=0, max_iterations=10**6),
     "ap": dict(algorithm="ap", epsilon=0.0, max_iterations=10**6),
+    "pa": dict(algorithm="pa", epsilon=0.0, max_iterations=10**6),
+    "arow": dict(algorithm="arow", epsilon=0.0, max_iterations=10**6),
+    "l2sgd": dict(algorithm="l2sgd", period=10**6, max_iterations=10**6),
 }
 
 
 @pytest.mark.parametrize("algorithm,fitted,how", [
     ("lbfgs", False, "interrupt_main"), ("lbfgs", True, "sigint"),
     ("owlqn", False, "sigint"), ("owlqn", True, "interrupt_main"),
-    ("ap", False, "interrupt_main"), ("ap", True, "sigint")])
+    ("ap", False, "interrupt_main"), ("ap", True, "sigint"), ("pa", False, "sigint"),
+    ("arow", True, "interrupt_main"), ("l2sgd", False, "interrupt_main"),
+    ("l2sgd", True, "sigint")])
 def test_crf_fit_stops_and_leaves_the_model_as_before(crf_data, algorithm, fitted, how,
                                                       monkeypatch):
     X, y = crf_data

@@ -122,6 +122,11 @@ def simd_levels():
             if fs_simd_supported(v)]
 
 
+def simd_name(int simd):
+    """The name of a variant given its ``simd`` argument (not 0)."""
+    return fs_simd_name(simd).decode()
+
+
 def simd_id(str name):
     """The kernels' ``simd`` argument for a variant's name (0 means the best supported)."""
     cdef int v = fs_simd_from_name(name.encode())

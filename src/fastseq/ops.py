@@ -34,6 +34,7 @@ __all__ = [
     "log_partition", "forward", "backward", "marginals", "viterbi", "kbest",
     "posterior_decode", "sequence_score", "crf_nll", "allowed_transitions",
     "Marginals", "CRFGrad", "effective_n_threads", "as_numpy", "simd_variant",
+    "simd_in_use",
 ]
 
 _SINGLE, _PADDED, _CONCAT = "single", "padded", "concatenated"
@@ -151,6 +152,27 @@ def simd_variant(name: str) -> ContextManager[None]:
         raise ValueError(
             f"`name` must be a SIMD variant this CPU supports, one of {supported}; got {name!r}")
     return _simd_override(_kernels.simd_id(name))
+
+
+def simd_in_use() -> str:
+    """The SIMD variant the kernels run in the current thread or context.
+
+    Returns
+    -------
+    str
+        ``"generic"``, ``"avx2"`` or ``"avx512"``: the one :func:`simd_variant` chose here,
+        else the one ``FASTSEQ_SIMD`` names, else the best this CPU supports.
+
+    Examples
+    --------
+    >>> import fastseq
+    >>> from fastseq.ops import simd_in_use
+    >>> with fastseq.simd_variant("generic"):
+    ...     simd_in_use()
+    'generic'
+    """
+    simd = _SIMD.get()
+    return _kernels.simd_level() if simd == 0 else _kernels.simd_name(simd)
 
 
 @contextlib.contextmanager

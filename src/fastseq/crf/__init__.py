@@ -53,6 +53,12 @@ shuffled order (a fixed seed), Viterbi with the current weights, ``+1`` for the 
 the gold path and ``-1`` for those of the predicted one when they differ, weights averaged
 over all updates; stops after ``max_iterations`` epochs (default 100) or when the mean
 fraction of wrongly labelled tokens per sequence drops below ``epsilon`` (default 0).
+``"pa"`` (passive-aggressive), ``"arow"`` (adaptive regularization of weights) and
+``"l2sgd"`` (SGD on the L2-regularised likelihood) also visit one sequence at a time. These
+learners cannot batch sequences (each step changes the weights the next one reads), so an
+epoch runs in compiled code without the GIL: per sequence, the state scores gathered from
+the weights grouped by attribute (CRFsuite's layout), one single-sequence Viterbi or
+``crf_nll`` kernel call, and an update of the features the sequence touches.
 
 Inputs (per-token feature dicts as python-crfsuite reads them, feature matrices, or a
 :class:`fastseq.features.Featurized` batch) are described in :mod:`fastseq.crf.items`; the
@@ -64,7 +70,9 @@ The package
 ``items``         python-crfsuite item semantics; every input kind -> one CSR matrix
 ``objective``     the feature set, the NLL and its gradient (sparse products + ``crf_nll``)
 ``lbfgs``         L-BFGS / OWL-QN with CRFsuite's stopping rules
-``perceptron``    the averaged perceptron
+``online``        the averaged perceptron, passive-aggressive and AROW
+``sgd``           SGD with L2 regularisation and CRFsuite's learning-rate calibration
+``_epochs``       the compiled per-sequence loops of ``online`` and ``sgd``
 ``training_log``  ``TrainingLog`` and the holdout scores
 ``weights``       the fitted features and weights
 ``persistence``   the model file
@@ -75,7 +83,8 @@ The package
 Differences from sklearn-crfsuite
 ---------------------------------
 * ``algorithm`` is any of CRFsuite's (``"lbfgs"``, ``"l2sgd"``, ``"ap"``, ``"pa"``,
-  ``"arow"``); ``l2sgd``'s calibration settings keep CRFsuite's defaults.
+  ``"arow"``), with CRFsuite's parameters; the per-sequence learners shuffle with their own
+  seeded generator (CRFsuite with C's ``rand()``), so their weights differ from CRFsuite's.
 * ``predict`` and ``predict_marginals`` return lists (sklearn-crfsuite 0.5 returns numpy
   object arrays, which become 2-D when all sequences have the same length).
 * weights in ``state_features_`` / ``transition_features_`` are exact (CRFsuite's are read

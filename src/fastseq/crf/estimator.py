@@ -42,8 +42,7 @@ from .items import (
 )
 from .lbfgs import lbfgs
 from .objective import Objective, SparseProduct, feature_set
-from .online import arow, passive_aggressive
-from .perceptron import averaged_perceptron
+from .online import arow, averaged_perceptron, passive_aggressive
 from .sgd import l2sgd
 from .training_log import TrainingLog, holdout_scores, print_iteration
 from .weights import CRFWeights
@@ -624,12 +623,13 @@ class CRF:
             dev_product = (SparseProduct(obj.to_internal(dev[0].X), nt, pool)
                            if dev is not None else None)
 
-            def record(it, W, T):
-                """Score the holdout data with weights (W, T), log and print iteration it."""
+            def record(it, theta):
+                """Score the holdout data with weights theta, log and print iteration it."""
                 if dev is not None and dev[0].X.shape[0] > 0:
                     dbatch, dy = dev
-                    paths, _ = ops.viterbi(dev_product.matmul(W), T, lengths=dbatch.lengths,
-                                           n_threads=nt)
+                    obj.set_weights(theta)
+                    paths, _ = ops.viterbi(dev_product.matmul(obj.W), obj.T,
+                                           lengths=dbatch.lengths, n_threads=nt)
                     holdout_scores(it, paths, dy, dbatch.lengths, dbatch.offsets,
                                    self.classes_)
                 log.append(it)
@@ -699,8 +699,7 @@ class CRF:
                   "error_norm": gnorm, "active_features": int(np.count_nonzero(x)),
                   "linesearch_trials": trials, "linesearch_step": step,
                   "time": time.perf_counter() - clock[0]}
-            obj.set_weights(x)
-            record(it, obj.W, obj.T)
+            record(it, x)
             clock[0] = time.perf_counter()
 
         return lbfgs(obj, np.zeros(obj.K), c1=p["c1"], c2=p["c2"], m=p["num_memories"],

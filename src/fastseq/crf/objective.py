@@ -4,7 +4,7 @@ batched :func:`fastseq.crf_nll` call; and the feature set it is defined over."""
 from __future__ import annotations
 
 from concurrent.futures import Executor
-from typing import List, NamedTuple, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -13,7 +13,7 @@ from scipy import sparse
 from .. import ops
 from .items import Batch
 
-__all__ = ["Objective", "SparseProduct", "SequenceRows", "feature_set"]
+__all__ = ["Objective", "SparseProduct", "EpochData", "feature_set"]
 
 
 try:  # scipy's accumulating kernels (y += A @ x), used to avoid temporaries; optional
@@ -140,52 +140,62 @@ _MAX_BLOCKS = 8
 _BLOCK_TOKENS = 4096
 
 
-class _Rows(NamedTuple):
-    r0: int                     # first row of the sequence in X
-    r1: int                     # one past its last row
-    cols: np.ndarray            # the attributes of its tokens (int64), token after token
-    vals: np.ndarray            # their values
-    vcol: Optional[np.ndarray]  # vals as a column, None when all are 1 (no product needed)
-    nz: Optional[np.ndarray]    # tokens with at least one attribute, None when all have
-    starts: np.ndarray          # offsets of those tokens' first attribute in cols
-    tok_rows: np.ndarray        # the token (0 .. n-1) of each entry of cols
+class EpochData:
+    """The training data of an :class:`Objective` as the compiled loops of the per-sequence
+    learners (:mod:`fastseq.crf._epochs`) read it, and their weight layout.
 
+    The learners keep the weights in one flat vector ``w`` of ``K_s + N * N`` entries: the
+    state features grouped by attribute (in the internal numbering), then the dense
+    transition weights, of which only the model's transition features ever change.
 
-class SequenceRows:
-    """The training sequences of an :class:`Objective`, each cut out of its feature matrix
-    once (the online learners visit every sequence every epoch), and the state scores of
-    one sequence under the weights ``W`` ``(A, N)``."""
+    Attributes
+    ----------
+    arrays : tuple
+        ``(indptr, lo, hi, data, offsets, y, label, N, t_exists)``, the trailing arguments
+        of the epoch functions: the training matrix as CSR whose entry ``p`` has, instead of
+        its attribute, the range ``lo[p] : hi[p]`` of ``w`` holding that attribute's state
+        features (int64 / float64), the first row of every sequence and the end (``offsets``,
+        ``B + 1``), the gold labels, the state features' labels (int32), ``N``, and which
+        transitions are features (uint8, ``N * N``).
+    size : int
+        The length of ``w``.
+    simd : str
+        The SIMD variant of the kernels in the calling context (:func:`fastseq.ops.simd_in_use`).
+    """
 
     def __init__(self, obj: "Objective") -> None:
-        X, off = obj.X, obj.batch.offsets
-        indptr, indices, data = X.indptr, X.indices, X.data
-        self.N = obj.N
-        self.seqs: List[_Rows] = []
-        for s in range(obj.batch.lengths.size):
-            r0, r1 = int(off[s]), int(off[s + 1])
-            p0, p1 = int(indptr[r0]), int(indptr[r1])
-            counts = np.diff(indptr[r0:r1 + 1])
-            nz = counts > 0
-            vals = data[p0:p1]
-            self.seqs.append(_Rows(
-                r0, r1, indices[p0:p1].astype(np.int64), vals,
-                None if bool((vals == 1.0).all()) else vals[:, None],
-                None if bool(nz.all()) else nz, (indptr[r0:r1] - p0)[nz],
-                np.repeat(np.arange(r1 - r0), counts)))
+        X, N = obj.X, obj.N
+        Ks = obj.Ks
+        order = np.argsort(obj.s_flat, kind="stable")  # by (attribute, label)
+        self._position = np.empty(Ks, dtype=np.int64)  # where feature i sits in w
+        self._position[order] = np.arange(Ks)
+        self._t_flat = Ks + obj.t_flat
+        attr_ptr = np.zeros(obj.A + 1, dtype=np.int64)
+        np.cumsum(np.bincount(obj.newid[obj.s_attr], minlength=obj.A), out=attr_ptr[1:])
+        t_exists = np.zeros(N * N, dtype=np.uint8)
+        t_exists[obj.t_flat] = 1
+        cols = X.indices
+        self.arrays = (X.indptr.astype(np.int64), attr_ptr[cols], attr_ptr[cols + 1],
+                       np.ascontiguousarray(X.data, dtype=np.float64),
+                       np.ascontiguousarray(obj.batch.offsets, dtype=np.int64),
+                       np.ascontiguousarray(obj.y, dtype=np.int64),
+                       obj.s_label[order].astype(np.int32), N, t_exists)
+        self.size = Ks + N * N
+        self.simd = ops.simd_in_use()
 
-    def scores(self, s: int, W: np.ndarray) -> np.ndarray:
-        """``E`` ``(n, N)``: the state scores of sequence ``s``'s tokens under ``W``."""
-        q = self.seqs[s]
-        n = q.r1 - q.r0
-        if not q.cols.size:
-            return np.zeros((n, self.N))
-        contrib = W[q.cols] if q.vcol is None else W[q.cols] * q.vcol
-        red = np.add.reduceat(contrib, q.starts, axis=0)
-        if q.nz is None:
-            return red
-        E = np.zeros((n, self.N))
-        E[q.nz] = red
-        return E
+    def theta(self, w: np.ndarray) -> np.ndarray:
+        """The parameter vector (state then transition weights, in feature order) of ``w``.
+
+        Parameters
+        ----------
+        w : ndarray of float64, shape (size,)
+            Weights in the learners' layout.
+
+        Returns
+        -------
+        ndarray of float64, shape (K,)
+        """
+        return np.concatenate([w[self._position], w[self._t_flat]])
 
 
 class Objective:

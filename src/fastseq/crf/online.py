@@ -1,4 +1,9 @@
-"""CRFsuite's online learners: passive-aggressive (``"pa"``) and AROW (``"arow"``)."""
+"""CRFsuite's online learners: the averaged perceptron (``"ap"``), passive-aggressive
+(``"pa"``) and AROW (``"arow"``).
+
+Each visits the sequences one at a time, in a shuffled order (a fixed seed), and updates
+the weights after every mistake; an epoch runs in compiled code (:mod:`fastseq.crf._epochs`).
+"""
 from __future__ import annotations
 
 import time
@@ -6,12 +11,68 @@ from typing import Callable, Tuple
 
 import numpy as np
 
-from .. import ops
-from .objective import Objective, SequenceRows
+from . import _epochs
+from .objective import EpochData, Objective
 
-__all__ = ["passive_aggressive", "arow"]
+__all__ = ["averaged_perceptron", "passive_aggressive", "arow"]
 
-_OnEpoch = Callable[[dict, np.ndarray, np.ndarray], None]
+_OnEpoch = Callable[[dict, np.ndarray], None]
+
+
+def averaged_perceptron(obj: Objective, *, max_iterations: int, epsilon: float,
+                        on_epoch: _OnEpoch
+                        ) -> Tuple[np.ndarray, str]:
+    """Train by CRFsuite's averaged perceptron.
+
+    Sequences are visited one at a time in a shuffled order (a fixed seed); each is decoded
+    by Viterbi with the current weights and, where the prediction differs from the gold
+    labels ``obj.y``, the features of the gold path get ``+1`` and those of the predicted path
+    ``-1`` (times the attribute values for state features). The weights returned are the
+    averages over all updates. Training stops after ``max_iterations`` epochs or when the
+    mean fraction of wrongly labelled tokens per sequence drops below ``epsilon``.
+
+    Parameters
+    ----------
+    obj : Objective
+        The training data and the feature set (only the data and the features are used).
+    max_iterations : int
+        The maximum number of epochs.
+    epsilon : float
+        Stop when the mean per-sequence error rate of an epoch is below it.
+    on_epoch : callable
+        ``on_epoch(record, theta)``, called after every epoch with its record (``num``,
+        ``loss`` -- the sum over sequences of the fraction of wrongly labelled tokens --,
+        ``feature_norm``, ``time``, ``scores``) and the averaged weights ``theta`` (as
+        returned).
+
+    Returns
+    -------
+    theta : ndarray of float64, shape (K,)
+        The averaged weights: state weights then transition weights, in feature order.
+    reason : str
+        Why training stopped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf.items import encode_items
+    >>> from fastseq.crf.objective import Objective, feature_set
+    >>> from fastseq.crf.online import averaged_perceptron
+    >>> batch, _ = encode_items([[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]],
+    ...                         "X", None, fit=True)
+    >>> y = np.array([0, 1, 0, 1])
+    >>> feats = feature_set(batch, y, 2, min_freq=0.0, all_possible_states=False,
+    ...                     all_possible_transitions=False)
+    >>> obj = Objective(batch, y, 2, *feats, n_threads=1, pool=None)
+    >>> losses = []
+    >>> theta, reason = averaged_perceptron(
+    ...     obj, max_iterations=5, epsilon=0.0,
+    ...     on_epoch=lambda rec, theta: losses.append(rec["loss"]))
+    >>> theta.round(4).tolist(), reason, losses
+    ([0.0, 0.9091, 0.0, 0.0, 0.9091], 'maximum number of iterations', [0.5, 0.0, 0.0, 0.0, 0.0])
+    """
+    return _online(obj, "ap", True, max_iterations, epsilon, on_epoch, 0.0,
+                   "stopping criterion (error rate below epsilon)")
 
 
 def passive_aggressive(obj: Objective, *, pa_type: int, c: float, error_sensitive: bool,
@@ -45,10 +106,9 @@ def passive_aggressive(obj: Objective, *, pa_type: int, c: float, error_sensitiv
     epsilon : float
         Stop when the mean cost per sequence of an epoch is below it.
     on_epoch : callable
-        ``on_epoch(record, W, T)``, called after every epoch with its record (``num``,
+        ``on_epoch(record, theta)``, called after every epoch with its record (``num``,
         ``loss`` -- the sum of the costs --, ``feature_norm`` -- of the last weights --,
-        ``time``, ``scores``) and the returned state weights ``W`` (``(A, N)``, internal
-        attribute numbering) and transition weights ``T`` (``(N, N)``).
+        ``time``, ``scores``) and the weights ``theta`` as they would be returned.
 
     Returns
     -------
@@ -72,31 +132,13 @@ def passive_aggressive(obj: Objective, *, pa_type: int, c: float, error_sensitiv
     >>> losses = []
     >>> theta, reason = passive_aggressive(
     ...     obj, pa_type=1, c=1.0, error_sensitive=True, averaging=False, max_iterations=3,
-    ...     epsilon=0.0, on_epoch=lambda rec, W, T: losses.append(rec["loss"]))
+    ...     epsilon=0.0, on_epoch=lambda rec, theta: losses.append(rec["loss"]))
     >>> len(theta), reason, losses[-1]
     (5, 'maximum number of iterations', 0.0)
     """
-    if pa_type == 1:
-        def tau_of(cost: float, norm2: float) -> float:
-            return min(c, cost / norm2)
-    elif pa_type == 2:
-        def tau_of(cost: float, norm2: float) -> float:
-            return cost / (norm2 + 0.5 / c)
-    else:
-        def tau_of(cost: float, norm2: float) -> float:
-            return cost / norm2
-
-    def step(d: int, margin: float, delta: np.ndarray, idx: np.ndarray, w: np.ndarray,
-             aux: np.ndarray, u: int) -> float:
-        cost = margin + (np.sqrt(d) if error_sensitive else 1.0)
-        norm2 = float(delta @ delta)
-        # a zero difference vector (identical features on both paths) cannot move the scores
-        tau = tau_of(cost, norm2) if norm2 > 0 else 0.0
-        w[idx] += tau * delta
-        aux[idx] += (tau * u) * delta
-        return cost
-
-    return _online(obj, step, averaging, max_iterations, epsilon, on_epoch, 0.0)
+    return _online(obj, "pa", averaging, max_iterations, epsilon, on_epoch, 0.0,
+                   "stopping criterion (mean loss below epsilon)",
+                   pa_type=pa_type, c=c, error_sensitive=error_sensitive)
 
 
 def arow(obj: Objective, *, variance: float, gamma: float, max_iterations: int,
@@ -126,10 +168,9 @@ def arow(obj: Objective, *, variance: float, gamma: float, max_iterations: int,
     epsilon : float
         Stop when the mean cost per sequence of an epoch is below it.
     on_epoch : callable
-        ``on_epoch(record, W, T)``, called after every epoch with its record (``num``,
+        ``on_epoch(record, theta)``, called after every epoch with its record (``num``,
         ``loss`` -- the sum of the costs --, ``feature_norm``, ``time``, ``scores``) and the
-        state weights ``W`` (``(A, N)``, internal attribute numbering) and transition weights
-        ``T`` (``(N, N)``).
+        weights ``theta`` (as returned).
 
     Returns
     -------
@@ -152,91 +193,41 @@ def arow(obj: Objective, *, variance: float, gamma: float, max_iterations: int,
     >>> obj = Objective(batch, y, 2, *feats, n_threads=1, pool=None)
     >>> losses = []
     >>> theta, reason = arow(obj, variance=1.0, gamma=1.0, max_iterations=3, epsilon=0.0,
-    ...                      on_epoch=lambda rec, W, T: losses.append(rec["loss"]))
+    ...                      on_epoch=lambda rec, theta: losses.append(rec["loss"]))
     >>> len(theta), reason, losses[-1]
     (5, 'maximum number of iterations', 0.0)
     """
-    def step(d: int, margin: float, delta: np.ndarray, idx: np.ndarray, w: np.ndarray,
-             aux: np.ndarray, u: int) -> float:
-        cost = margin + d
-        prod = delta * delta
-        var = aux[idx]
-        alpha = cost / (gamma + float(prod @ var))
-        w[idx] += alpha * var * delta
-        aux[idx] = 1.0 / (1.0 / var + prod / gamma)
-        return cost
-
-    return _online(obj, step, False, max_iterations, epsilon, on_epoch, variance)
+    return _online(obj, "arow", False, max_iterations, epsilon, on_epoch, variance,
+                   "stopping criterion (mean loss below epsilon)", gamma=gamma)
 
 
-def _online(obj: Objective, step, averaging: bool, max_iterations: int, epsilon: float,
-            on_epoch: _OnEpoch, aux0: float) -> Tuple[np.ndarray, str]:
-    """The loop shared by the online learners.
+def _online(obj: Objective, algorithm: str, averaging: bool, max_iterations: int,
+            epsilon: float, on_epoch: _OnEpoch, aux0: float, converged: str,
+            **params) -> Tuple[np.ndarray, str]:
+    """The epochs of an online learner (``_epochs.online_epoch``'s ``algorithm``).
 
-    The weights live in one flat vector ``w``: state weights ``W.ravel()`` (``(A, N)``) then
-    transition weights ``T.ravel()`` (``(N, N)``); ``aux`` is its companion (the weighted
-    sums for averaging, or the variances). ``step`` updates both from a mistake and returns
-    the cost.
+    The weights live in one flat vector ``w`` (:class:`EpochData`'s layout); ``aux`` is its
+    companion (the weighted sums for averaging, or the variances).
     """
-    N, A = obj.N, obj.A
-    AN = A * N
-    exists = np.zeros(AN + N * N, dtype=bool)
-    exists[obj.s_flat] = True
-    exists[AN + obj.t_flat] = True
-    w = np.zeros(AN + N * N)
-    aux = np.full(AN + N * N, float(aux0))
-    W = w[:AN].reshape(A, N)  # views: updates to w show through
-    T = w[AN:].reshape(N, N)
-    y = obj.y
+    data = EpochData(obj)
+    w = np.zeros(data.size)
+    aux = np.full(data.size, float(aux0))
     B = obj.batch.lengths.size
-    rows = SequenceRows(obj)
     rng = np.random.default_rng(0)
     u = 1
     reason = "maximum number of iterations"
     theta = np.zeros(obj.K)
     for epoch in range(1, max_iterations + 1):
         t0 = time.perf_counter()
-        loss = 0.0
-        for s in rng.permutation(B).tolist():
-            q = rows.seqs[s]
-            r0, r1, cols, vals, tok_rows = q.r0, q.r1, q.cols, q.vals, q.tok_rows
-            n = r1 - r0
-            if n == 0:
-                u += 1
-                continue
-            E = rows.scores(s, W)
-            path, best = ops.viterbi(E, T, n_threads=1)
-            gold = y[r0:r1]
-            diff = path != gold
-            d = int(diff.sum())
-            if d:
-                gold_score = float(E[np.arange(n), gold].sum() + T[gold[:-1], gold[1:]].sum())
-                # the difference of the feature vectors of the gold and the predicted path;
-                # state features of tokens where both agree cancel out
-                sel = diff[tok_rows]
-                a, v = cols[sel], vals[sel]
-                tr = tok_rows[sel]
-                keys = np.concatenate([a * N + gold[tr], a * N + path[tr],
-                                       AN + gold[:-1] * N + gold[1:],
-                                       AN + path[:-1] * N + path[1:]])
-                sv = np.concatenate([v, -v, np.ones(n - 1), -np.ones(n - 1)])
-                ok = exists[keys]
-                idx, inv = np.unique(keys[ok], return_inverse=True)
-                delta = np.bincount(inv, weights=sv[ok], minlength=idx.size)
-                keep = delta != 0
-                idx, delta = idx[keep], delta[keep]
-                loss += step(d, float(best) - gold_score, delta, idx, w, aux, u)
-            u += 1
-        if averaging:
-            wa = w - aux / u
-        else:
-            wa = w
-        theta = np.concatenate([wa[obj.s_flat], wa[AN + obj.t_flat]])
+        loss, u = _epochs.online_epoch(algorithm, rng.permutation(B), w, aux, u, *data.arrays,
+                                       simd=data.simd, **params)
+        theta = data.theta(w - aux / u if averaging else w)
         it = {"num": epoch, "scores": {}, "loss": loss,
-              "feature_norm": float(np.linalg.norm(w)),
+              # the perceptron reports the averaged weights' norm, pa and arow the last ones'
+              "feature_norm": float(np.linalg.norm(theta if algorithm == "ap" else w)),
               "time": time.perf_counter() - t0}
-        on_epoch(it, wa[:AN].reshape(A, N), wa[AN:].reshape(N, N))
+        on_epoch(it, theta)
         if loss / max(B, 1) < epsilon:
-            reason = "stopping criterion (mean loss below epsilon)"
+            reason = converged
             break
     return theta, reason

@@ -3,62 +3,28 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 
-from .. import ops
-from .objective import Objective, SequenceRows
+from . import _epochs
+from .objective import EpochData, Objective
 
 __all__ = ["l2sgd"]
 
 
-class _Sequences:
-    """Per-sequence views of the training data and one SGD step on scaled weights."""
-
-    def __init__(self, obj: Objective) -> None:
-        N, A = obj.N, obj.A
-        self.rows = SequenceRows(obj)
-        self.y = obj.y
-        self.mask = np.zeros((A, N))
-        self.mask.ravel()[obj.s_flat] = 1.0
-        self.tmask = np.zeros((N, N))
-        self.tmask.ravel()[obj.t_flat] = 1.0
-        self.W = np.zeros((A, N))
-        self.T = np.zeros((N, N))
-
-    def step(self, s: int, decay: float, gain: float) -> float:
-        """The loss of sequence ``s`` under the weights ``decay * (W, T)``; then ``(W, T) -=
-        gain * gradient``, on its features only."""
-        q = self.rows.seqs[s]
-        if q.r1 == q.r0:
-            return 0.0
-        W = self.W
-        E = self.rows.scores(s, W) * decay
-        nll, g = ops.crf_nll(E, self.T * decay, self.y[q.r0:q.r1], n_threads=1)
-        if q.cols.size:
-            # only features of the model move (CRFsuite's sparse update)
-            upd = g.emissions[q.tok_rows] * ((-gain) * q.vals)[:, None] * self.mask[q.cols]
-            np.add.at(W, q.cols, upd)
-        self.T -= gain * (g.transitions * self.tmask)
-        return float(nll)
-
-    def reset(self) -> None:
-        self.W.fill(0.0)
-        self.T.fill(0.0)
-
-
-def _epochs(seqs: _Sequences, order: List[int], t0: float, lam: float, n_norm: int,
-            num_epochs: int, period: int, delta: float, calibration: bool,
-            shuffle: Optional[Callable[[], List[int]]],
-            on_epoch: Optional[Callable[[dict, np.ndarray, np.ndarray], None]]
-            ) -> Tuple[float, str]:
-    """CRFsuite's SGD loop from zero weights; leaves the best epoch's weights in ``seqs``."""
-    seqs.reset()
+def _run(data: EpochData, w: np.ndarray, order: np.ndarray, t0: float, lam: float,
+         n_norm: int, num_epochs: int, period: int, delta: float, calibration: bool,
+         shuffle: Optional[Callable[[], np.ndarray]],
+         on_epoch: Optional[Callable[[dict, np.ndarray], None]]
+         ) -> Tuple[float, str]:
+    """CRFsuite's SGD loop from zero weights; leaves the best epoch's weights in ``w`` (the
+    flat state then transition weights)."""
+    w.fill(0.0)
     t = 0.0
     decay = 1.0
     best = math.inf
-    best_w: Optional[Tuple[np.ndarray, np.ndarray]] = None
+    best_w: Optional[np.ndarray] = None
     past = np.zeros(max(period, 1))
     reason = "maximum number of iterations"
     sum_loss = 0.0
@@ -66,40 +32,33 @@ def _epochs(seqs: _Sequences, order: List[int], t0: float, lam: float, n_norm: i
         clock = time.perf_counter()
         if not calibration and shuffle is not None:
             order = shuffle()
-        sum_loss = 0.0
-        loss = 0.0
-        for s in order:
-            eta = 1.0 / (lam * (t0 + t))
-            decay *= 1.0 - eta * lam
-            gain = eta / decay
-            loss = seqs.step(s, decay, gain)
-            sum_loss += loss
-            t += 1.0
+        sum_loss, loss, decay, t = _epochs.sgd_epoch(order, w, lam, t0, t, decay, True,
+                                                     *data.arrays, simd=data.simd)
         if not math.isfinite(loss):
             return loss, "overflow loss"
+        eta = 1.0 / (lam * (t0 + t - 1.0))  # the last step's learning rate
         # the lazy L2 decay is applied to the stored weights once per epoch
-        seqs.W *= decay
-        seqs.T *= decay
+        w *= decay
         decay = 1.0
-        norm2 = float(np.vdot(seqs.W, seqs.W) + np.vdot(seqs.T, seqs.T))
+        norm2 = float(w @ w)
         sum_loss += 0.5 * lam * norm2 * n_norm
         if calibration:
             continue
         if sum_loss < best:
             best = sum_loss
-            best_w = (seqs.W.copy(), seqs.T.copy())
+            best_w = w.copy()
         improvement = ((past[(epoch - 1) % period] - sum_loss) / sum_loss
                        if period < epoch else delta)
         past[(epoch - 1) % period] = sum_loss
         if on_epoch is not None:
             on_epoch({"num": epoch, "scores": {}, "loss": sum_loss,
                       "feature_norm": math.sqrt(norm2), "learning_rate": eta,
-                      "time": time.perf_counter() - clock}, seqs.W, seqs.T)
+                      "time": time.perf_counter() - clock}, data.theta(w))
         if improvement < delta:
             reason = "stopping criterion (improvement below delta)"
             break
     if best_w is not None:
-        seqs.W[...], seqs.T[...] = best_w
+        w[...] = best_w
         sum_loss = best
     return sum_loss, reason
 
@@ -108,7 +67,7 @@ def l2sgd(obj: Objective, *, c2: float = 1.0, max_iterations: int = 1000, period
           delta: float = 1e-6, calibration_eta: float = 0.1, calibration_rate: float = 2.0,
           calibration_samples: float = 1000.0, calibration_candidates: int = 10,
           calibration_max_trials: int = 20, seed: int = 0,
-          on_epoch: Optional[Callable[[dict, np.ndarray, np.ndarray], None]] = None
+          on_epoch: Optional[Callable[[dict, np.ndarray], None]] = None
           ) -> Tuple[np.ndarray, str]:
     """Train by CRFsuite's stochastic gradient descent with L2 regularisation.
 
@@ -147,10 +106,10 @@ def l2sgd(obj: Objective, *, c2: float = 1.0, max_iterations: int = 1000, period
     seed : int, default 0
         Seed of the shuffling.
     on_epoch : callable, optional
-        ``on_epoch(record, W, T)``, called after every epoch with its record (``num``,
+        ``on_epoch(record, theta)``, called after every epoch with its record (``num``,
         ``loss`` -- the objective --, ``feature_norm``, ``learning_rate``, ``time``,
-        ``scores``) and the state weights ``W`` (``(A, N)``, internal attribute numbering)
-        and transition weights ``T`` (``(N, N)``).
+        ``scores``) and the weights ``theta`` at the end of the epoch (state then transition
+        weights, in feature order).
 
     Returns
     -------
@@ -175,24 +134,24 @@ def l2sgd(obj: Objective, *, c2: float = 1.0, max_iterations: int = 1000, period
     >>> bool(theta[1] > 0), bool(theta[4] > 0), theta.shape
     (True, True, (5,))
     """
-    seqs = _Sequences(obj)
     B = obj.batch.lengths.size
     if B == 0:
         return np.zeros(obj.K), "no training data"
+    data = EpochData(obj)
+    w = np.zeros(data.size)
     lam = 2.0 * c2 / B
     rng = np.random.default_rng(seed)
 
     # calibration: one pass over a fixed shuffled sample per candidate learning rate
-    sample = rng.permutation(B).tolist()[:int(min(B, calibration_samples))]
-    init_loss = 0.0
-    for s in sample:
-        init_loss += seqs.step(s, 1.0, 0.0)
+    sample = rng.permutation(B)[:int(min(B, calibration_samples))]
+    init_loss = _epochs.sgd_epoch(sample, w, lam, 0.0, 0.0, 1.0, False, *data.arrays,
+                                  simd=data.simd)[0]
     eta = best_eta = calibration_eta
     best_loss = math.inf
     num, dec, trials = calibration_candidates, False, 1
     while num > 0 or not dec:
-        loss, _ = _epochs(seqs, sample, 1.0 / (lam * eta), lam, len(sample), 1, 1, 0.0,
-                          True, None, None)
+        loss, _ = _run(data, w, sample, 1.0 / (lam * eta), lam, sample.size, 1, 1, 0.0, True,
+                       None, None)
         ok = math.isfinite(loss) and loss < init_loss
         if ok:
             num -= 1
@@ -210,10 +169,9 @@ def l2sgd(obj: Objective, *, c2: float = 1.0, max_iterations: int = 1000, period
         if calibration_max_trials <= trials:
             break
 
-    def shuffle() -> List[int]:
-        return rng.permutation(B).tolist()
+    def shuffle() -> np.ndarray:
+        return rng.permutation(B)
 
-    _, reason = _epochs(seqs, [], 1.0 / (lam * best_eta), lam, B, max_iterations, period,
-                        delta, False, shuffle, on_epoch)
-    theta = np.concatenate([seqs.W.ravel()[obj.s_flat], seqs.T.ravel()[obj.t_flat]])
-    return theta, reason
+    _, reason = _run(data, w, sample, 1.0 / (lam * best_eta), lam, B, max_iterations, period,
+                     delta, False, shuffle, on_epoch)
+    return data.theta(w), reason
