@@ -98,3 +98,45 @@ def test_accuracy_close_to_crfsuite(tmp_path):
     loss_theirs = trainer.logparser.last_iteration["loss"]
     loss_ours = min(it["loss"] for it in ours.training_log_.iterations)
     assert abs(loss_ours - loss_theirs) / loss_theirs < 0.05
+
+
+def test_calibration_parameters_set_the_learning_rate():
+    # one calibration trial keeps calibration_eta; CRFsuite's schedule then starts from
+    # t0 = 1 / (lambda * eta), lambda = 2 c2 / B, and the first epoch's last step (step B)
+    # has rate 1 / (lambda * (t0 + B - 1))
+    B, c2 = len(X_TRAIN), 0.5
+    lam = 2 * c2 / B
+    for eta in (0.05, 0.4):
+        crf = CRF(algorithm="l2sgd", c2=c2, max_iterations=1, calibration_eta=eta,
+                  calibration_max_trials=1).fit(X_TRAIN, Y_TRAIN)
+        rate = crf.training_log_.iterations[0]["learning_rate"]
+        assert rate == pytest.approx(1 / (lam * (1 / (lam * eta) + B - 1)), rel=1e-12)
+    default = CRF(algorithm="l2sgd", c2=c2, max_iterations=1).fit(X_TRAIN, Y_TRAIN)
+    assert CRF().get_params()["calibration_samples"] is None
+    assert default.get_params()["calibration_eta"] is None
+
+
+def test_calibration_samples_and_candidates_change_the_search():
+    a = CRF(algorithm="l2sgd", max_iterations=2).fit(X_TRAIN, Y_TRAIN)
+    b = CRF(algorithm="l2sgd", max_iterations=2, calibration_samples=20,
+            calibration_candidates=1, calibration_rate=3.0).fit(X_TRAIN, Y_TRAIN)
+    rate = [c.training_log_.iterations[0]["learning_rate"] for c in (a, b)]
+    assert rate[0] != rate[1]
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"calibration_eta": 0.0}, "calibration_eta"),
+    ({"calibration_rate": -2.0}, "calibration_rate"),
+    ({"calibration_samples": 0}, "calibration_samples"),
+    ({"calibration_candidates": 0}, "calibration_candidates"),
+    ({"calibration_max_trials": 0}, "calibration_max_trials"),
+])
+def test_invalid_calibration(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        CRF(algorithm="l2sgd", **kwargs).fit(X_TRAIN[:5], Y_TRAIN[:5])
+
+
+@pytest.mark.parametrize("algorithm", ["lbfgs", "ap", "pa", "arow"])
+def test_calibration_only_with_l2sgd(algorithm):
+    with pytest.raises(ValueError, match="calibration_rate"):
+        CRF(algorithm=algorithm, calibration_rate=2.0).fit(X_TRAIN[:5], Y_TRAIN[:5])

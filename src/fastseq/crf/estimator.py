@@ -55,10 +55,14 @@ __all__ = ["CRF", "Tagger", "PARAM_NAMES"]
 #: the constructor parameters of :class:`CRF`, in order
 PARAM_NAMES = ("algorithm", "min_freq", "all_possible_states", "all_possible_transitions",
                "c1", "c2", "max_iterations", "num_memories", "epsilon", "period", "delta",
-               "linesearch", "max_linesearch", "gamma", "variance", "pa_type", "c",
+               "linesearch", "max_linesearch", "calibration_eta", "calibration_rate",
+               "calibration_samples", "calibration_candidates", "calibration_max_trials",
+               "gamma", "variance", "pa_type", "c",
                "error_sensitive", "averaging", "verbose", "n_threads", "model_filename")
 
 _ALGORITHMS = ("lbfgs", "ap", "l2sgd", "pa", "arow")
+_CALIBRATION = ("calibration_eta", "calibration_rate", "calibration_samples",
+                "calibration_candidates", "calibration_max_trials")
 _LINESEARCHES = ("MoreThuente", "Backtracking", "StrongBacktracking")
 # caches rebuilt on demand, never pickled
 _CACHES = ("_matrices_cache", "_attr_index", "_colmap_cache")
@@ -80,7 +84,7 @@ class CRF:
         perceptron (``"averaged-perceptron"`` and ``"averaged_perceptron"`` are accepted for
         ``"ap"``). ``"pa"`` is CRFsuite's passive-aggressive learner, ``"arow"`` its
         adaptive regularization of weights, ``"l2sgd"`` its stochastic gradient descent with
-        L2 regularisation (learning rate calibrated with CRFsuite's defaults).
+        L2 regularisation (its learning rate calibrated as CRFsuite does).
     min_freq : float, default 0
         Keep only features whose frequency in the training data (the sum of the attribute's
         values; for transitions the count) is at least this.
@@ -109,6 +113,17 @@ class CRF:
         backtracking, as CRFsuite does for L1.
     max_linesearch : int, default 20
         Maximum number of trials per line search.
+    calibration_eta : float, default 0.1 (l2sgd only)
+        The first learning rate tried by l2sgd's calibration.
+    calibration_rate : float, default 2
+        The factor between two learning rates the calibration tries.
+    calibration_samples : int, default 1000
+        The number of sequences the calibration trains on.
+    calibration_candidates : int, default 10
+        The number of learning rates that must lower the loss before the calibration
+        stops trying larger (then smaller) ones.
+    calibration_max_trials : int, default 20
+        The maximum number of learning rates the calibration tries.
     gamma : float, default 1 (arow only)
         AROW's trade-off parameter.
     variance : float, default 1 (arow only)
@@ -165,9 +180,9 @@ class CRF:
         From :meth:`fit` (parameters are checked when training starts): for a parameter of
         the wrong type or value, an lbfgs-only parameter (``c1``, ``c2``, ``num_memories``,
         ``period``, ``delta``, ``linesearch``, ``max_linesearch``) given with
-        ``algorithm="ap"``, ``"pa"`` or ``"arow"``, or a parameter of pa or arow given with
-        another algorithm, or ``c1``, ``num_memories``, ``epsilon``, ``linesearch``,
-        ``max_linesearch`` with ``"l2sgd"``.
+        ``algorithm="ap"``, ``"pa"`` or ``"arow"``, or a parameter of pa, arow or l2sgd's
+        calibration given with another algorithm, or ``c1``, ``num_memories``, ``epsilon``,
+        ``linesearch``, ``max_linesearch`` with ``"l2sgd"``.
 
     See Also
     --------
@@ -215,6 +230,11 @@ class CRF:
                  num_memories: Optional[int] = None, epsilon: Optional[float] = None,
                  period: Optional[int] = None, delta: Optional[float] = None,
                  linesearch: Optional[str] = None, max_linesearch: Optional[int] = None,
+                 calibration_eta: Optional[float] = None,
+                 calibration_rate: Optional[float] = None,
+                 calibration_samples: Optional[float] = None,
+                 calibration_candidates: Optional[int] = None,
+                 calibration_max_trials: Optional[int] = None,
                  gamma: Optional[float] = None, variance: Optional[float] = None,
                  pa_type: Optional[int] = None, c: Optional[float] = None,
                  error_sensitive: Optional[bool] = None, averaging: Optional[bool] = None,
@@ -233,6 +253,11 @@ class CRF:
         self.delta = delta
         self.linesearch = linesearch
         self.max_linesearch = max_linesearch
+        self.calibration_eta = calibration_eta
+        self.calibration_rate = calibration_rate
+        self.calibration_samples = calibration_samples
+        self.calibration_candidates = calibration_candidates
+        self.calibration_max_trials = calibration_max_trials
         self.gamma = gamma
         self.variance = variance
         self.pa_type = pa_type
@@ -323,7 +348,8 @@ class CRF:
     def __setstate__(self, state: dict) -> None:
         # pickles from before ``model_filename`` existed
         self.__dict__.update(state)
-        self.__dict__.setdefault("model_filename", None)
+        for name in ("model_filename",) + _CALIBRATION:
+            self.__dict__.setdefault(name, None)
 
     def _resolve_params(self) -> Dict[str, Any]:
         """The parameters checked and with CRFsuite's defaults filled in."""
@@ -349,9 +375,9 @@ class CRF:
                                                    "all_possible_transitions")
         lbfgs_only = ("c1", "c2", "num_memories", "period", "delta", "linesearch",
                       "max_linesearch")
-        online_only = {"pa": ("pa_type", "c", "error_sensitive", "averaging"),
-                       "arow": ("variance", "gamma")}
-        foreign = [k for a, names in online_only.items() if a != alg for k in names
+        specific = {"pa": ("pa_type", "c", "error_sensitive", "averaging"),
+                       "arow": ("variance", "gamma"), "l2sgd": _CALIBRATION}
+        foreign = [k for a, names in specific.items() if a != alg for k in names
                    if getattr(self, k) is not None]
         if foreign:
             raise ValueError(f"parameter(s) {', '.join(foreign)} do not apply to "
@@ -369,6 +395,13 @@ class CRF:
             p["max_iterations"] = opt_int("max_iterations", 1, 1000)
             p["period"] = opt_int("period", 1, 10)
             p["delta"] = opt_real("delta", 0.0, 1e-6)
+            for k, default in (("calibration_eta", 0.1), ("calibration_rate", 2.0),
+                               ("calibration_samples", 1000.0)):
+                p[k] = opt_real(k, 0.0, default)
+                if p[k] <= 0.0:
+                    raise ValueError(f"`{k}` must be > 0, got {p[k]!r}")
+            p["calibration_candidates"] = opt_int("calibration_candidates", 1, 10)
+            p["calibration_max_trials"] = opt_int("calibration_max_trials", 1, 20)
         elif alg == "ap":
             given = [k for k in lbfgs_only if getattr(self, k) is not None]
             if given:
@@ -376,7 +409,7 @@ class CRF:
                                  "algorithm='ap' (CRFsuite rejects them too)")
             p["max_iterations"] = opt_int("max_iterations", 0, 100)
             p["epsilon"] = opt_real("epsilon", 0.0, 0.0)
-        elif alg in online_only:
+        elif alg in ("pa", "arow"):
             given = [k for k in lbfgs_only if getattr(self, k) is not None]
             if given:
                 raise ValueError(f"parameter(s) {', '.join(given)} do not apply to "
@@ -641,7 +674,8 @@ class CRF:
                 theta, reason = self._train_lbfgs(obj, p, record)
             elif p["algorithm"] == "l2sgd":
                 theta, reason = l2sgd(obj, c2=p["c2"], max_iterations=p["max_iterations"],
-                                      period=p["period"], delta=p["delta"], on_epoch=record)
+                                      period=p["period"], delta=p["delta"], on_epoch=record,
+                                      **{k: p[k] for k in _CALIBRATION})
             elif p["algorithm"] == "pa":
                 theta, reason = passive_aggressive(
                     obj, pa_type=p["pa_type"], c=p["c"], error_sensitive=p["error_sensitive"],
