@@ -234,8 +234,146 @@ static void FS_LOCAL(viterbi_for_group)(const FS_ARGS *a, fs_group *g) {
     for (s = 0; s < g->ns; s++) a->scores[g->idx[s]] = scores[s];
 }
 
+/* Viterbi with one sequence per SIMD lane, for small N (FS_LANES_MAX_N): FS_VW sequences of
+   a group advance together and every operation of a step is one vector op over them (with
+   the states in the vector instead, a step at N = 9 left lanes and the per-row bookkeeping
+   idle). The sweep keeps the delta rows, D [Tmax][N][FS_VW]; back-pointers are recovered
+   while backtracking, from the same sums, as the first state reaching the maximum. The same
+   additions and comparisons as viterbi_group, so paths and scores are identical. */
+static void FS_LOCAL(viterbi_lanes_group)(const fs_model *M, const FS_T *em,
+                                          const int64_t *off, const int64_t *T, double *D,
+                                          int64_t *const *paths, double *scores) {
+    const int64_t N = M->N;
+    double *e = D + T[0] * N * FS_VW;
+    int64_t best_j[FS_VW], t, i, j;
+    int s;
+    for (s = 0; s < FS_VW; s++) {
+        best_j[s] = -1;
+        for (j = 0; j < N; j++)
+            D[j * FS_VW + s] = M->start[j] + (T[s] > 0 ? (double)em[off[s] * N + j] : 0.0);
+    }
+    for (t = 0; t < T[0]; t++) {
+        double *Dt = D + t * N * FS_VW;
+        if (t > 0) {
+            const double *Dp = Dt - N * FS_VW;
+            if ((t & 63) == 0 && ctl_stopped(M->ctl)) return; /* results discarded */
+            for (s = 0; s < FS_VW; s++)
+                for (j = 0; j < N; j++)
+                    e[j * FS_VW + s] = t < T[s] ? (double)em[(off[s] + t) * N + j] : 0.0;
+            /* four columns at a time: independent max chains (columns past N repeat the
+               last one, unstored) */
+            for (j = 0; j < N; j += 4) {
+                const int64_t j1 = j + 1 < N ? j + 1 : N - 1, j2 = j + 2 < N ? j + 2 : N - 1,
+                              j3 = j + 3 < N ? j + 3 : N - 1;
+                fs_vd b0 = v_set1(-INFINITY), b1 = b0, b2 = b0, b3 = b0;
+                for (i = 0; i < N; i++) {
+                    const fs_vd d = v_load(Dp + i * FS_VW);
+                    const double *tr = M->trans + i * N;
+                    b0 = v_max(b0, v_add(d, v_set1(tr[j])));
+                    b1 = v_max(b1, v_add(d, v_set1(tr[j1])));
+                    b2 = v_max(b2, v_add(d, v_set1(tr[j2])));
+                    b3 = v_max(b3, v_add(d, v_set1(tr[j3])));
+                }
+                v_store(Dt + j * FS_VW, v_add(b0, v_load(e + j * FS_VW)));
+                if (j + 1 < N) v_store(Dt + j1 * FS_VW, v_add(b1, v_load(e + j1 * FS_VW)));
+                if (j + 2 < N) v_store(Dt + j2 * FS_VW, v_add(b2, v_load(e + j2 * FS_VW)));
+                if (j + 3 < N) v_store(Dt + j3 * FS_VW, v_add(b3, v_load(e + j3 * FS_VW)));
+            }
+        }
+        for (s = 0; s < FS_VW; s++) {
+            double top = -INFINITY;
+            if (T[s] - 1 != t) continue;
+            for (j = 0; j < N; j++) {
+                const double v = Dt[j * FS_VW + s] + M->end[j];
+                if (v > top) {
+                    top = v;
+                    best_j[s] = j;
+                }
+            }
+            scores[s] = top;
+        }
+    }
+    for (s = 0; s < FS_VW; s++) {
+        if (T[s] == 0) scores[s] = 0.0;
+        else if (best_j[s] < 0)
+            for (t = 0; t < T[s]; t++) paths[s][t] = -1;
+        else
+            paths[s][T[s] - 1] = best_j[s];
+    }
+    /* backtracking, the lanes interleaved: each lane's steps form a dependent chain */
+    for (t = T[0] - 1; t > 0; t--) {
+        const double *Dp = D + (t - 1) * N * FS_VW;
+        for (s = 0; s < FS_VW; s++) {
+            double top = -INFINITY;
+            int64_t arg = 0;
+            if (t >= T[s] || best_j[s] < 0) continue;
+            j = paths[s][t];
+            for (i = 0; i < N; i++) { /* branch-free: the comparisons are unpredictable */
+                const double v = Dp[i * FS_VW + s] + M->trans[i * N + j];
+                const int gt = v > top;
+                arg = gt ? i : arg;
+                top = gt ? v : top;
+            }
+            paths[s][t - 1] = arg;
+        }
+    }
+}
+
+static int FS_LOCAL(viterbi_lanes)(FS_MODEL_ARGS(FS_T), int64_t *paths, double *scores) {
+    const int64_t N = batch->n_states, B = batch->n_seqs;
+    const int64_t n_groups = (B + FS_VW - 1) / FS_VW;
+    int64_t *order = NULL, rows[FS_G];
+    int status = FS_OK;
+    int nt = fs_thread_count(batch->n_threads);
+    fs_model M;
+    fs_ctl ctl;
+    if (nt > n_groups) nt = (int)(n_groups > 0 ? n_groups : 1);
+    if (length_order(batch, &order, rows)) return FS_ERR_NOMEM;
+    if (FS_LOCAL(model_from)(&M, N, trans, start, end)) {
+        free(order);
+        return FS_ERR_NOMEM;
+    }
+    ctl_init(&ctl, batch);
+    M.ctl = &ctl;
+    FS_OMP(parallel num_threads(nt) if (nt > 1))
+    {
+        /* the delta rows of the longest sequence, then one [N][FS_VW] emission row */
+        double *bp = (double *)malloc(sizeof(double) * (size_t)((rows[0] + 1) * N * FS_VW));
+        int64_t gi;
+        if (!bp) {
+            FS_OMP(atomic write)
+            status = FS_ERR_NOMEM;
+        }
+        FS_OMP(for schedule(dynamic, 1))
+        for (gi = 0; gi < n_groups; gi++) {
+            int64_t off[FS_VW], T[FS_VW], pad[FS_VW] = {0}, *path[FS_VW];
+            double sc[FS_VW];
+            int s;
+            if (!bp || ctl_stopped(&ctl)) continue;
+            for (s = 0; s < FS_VW; s++) {
+                const int64_t k = gi * FS_VW + s;
+                /* lanes past the batch: empty sequences */
+                off[s] = k < B ? batch->offsets[order[k]] : 0;
+                T[s] = k < B ? batch->lengths[order[k]] : 0;
+                path[s] = k < B ? paths + off[s] : pad;
+            }
+            FS_LOCAL(viterbi_lanes_group)(&M, em, off, T, bp, path, sc);
+            for (s = 0; s < FS_VW && gi * FS_VW + s < B; s++)
+                scores[order[gi * FS_VW + s]] = sc[s];
+        }
+        free(bp);
+    }
+    if (status == FS_OK && ctl.stop) status = FS_ERR_INTERRUPTED;
+    model_free(&M);
+    free(order);
+    return status;
+}
+
 int FS_FN(viterbi)(FS_MODEL_ARGS(FS_T), int64_t *paths, double *scores) {
     const FS_ARGS a = {.paths = paths, .scores = scores};
+    if (batch->n_states <= FS_LANES_MAX_N && batch->n_seqs >= 2 &&
+        max_length(batch) <= FS_LANES_MAX_T)
+        return FS_LOCAL(viterbi_lanes)(batch, em, trans, start, end, paths, scores);
     return FS_LOCAL(run_batch)(batch, em, trans, start, end, WS_VIT | WS_B, &a,
                                FS_LOCAL(viterbi_for_group));
 }
