@@ -953,7 +953,8 @@ class CRF:
         [['DET', 'NOUN'], ['NOUN']]
         """
         paths, lengths = self.predict_ids(X)
-        return split_by_lengths([self.classes_[i] for i in paths.tolist()], lengths)
+        classes = self.classes_  # a property: read it once, not per token
+        return split_by_lengths([classes[i] for i in paths.tolist()], lengths)
 
     def predict_single(self, xseq: Any) -> List[str]:
         """Most probable label sequence of one sequence (:meth:`predict` for one).

@@ -26,6 +26,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import sparse
 
+from . import _items
+
 __all__ = ["Batch", "crfsuite_items", "input_kind", "as_seq_list", "labels_of",
            "check_aligned", "encode_items", "encode_matrices", "encode_featurized",
            "remap_columns", "split_by_lengths"]
@@ -407,51 +409,21 @@ def encode_items(seqs: Sequence[Any], name: str, vocab: Optional[Dict[str, int]]
     >>> encode_items([[{"w": "b"}, {"w": "c"}]], "X", vocab, fit=False)[0].X.toarray().tolist()
     [[0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
     """
-    indptr = [0]
-    cols: List[int] = []
-    vals: List[float] = []
-    lengths = np.empty(len(seqs), dtype=np.int64)
     if fit:
         vocab = {}
     elif vocab is None:
         raise ValueError("encode_items needs a `vocab` unless `fit`")
-    names_buf: List[str] = []
-    vals_buf: List[float] = []
-    for i, xseq in enumerate(seqs):
-        if hasattr(xseq, "items") and callable(xseq.items) and not isinstance(xseq, dict):
-            xseq = xseq.items()  # pycrfsuite.ItemSequence
-        if isinstance(xseq, (str, bytes, dict)):
-            raise TypeError(f"`{name}[{i}]` must be a list of token features, got a "
-                            f"{type(xseq).__name__}")
-        try:
-            toks = xseq if isinstance(xseq, list) else list(xseq)
-        except TypeError:
-            raise TypeError(f"`{name}[{i}]` must be a list of token features, got "
-                            f"{type(xseq).__name__}") from None
-        lengths[i] = len(toks)
-        for t, tok in enumerate(toks):
-            names_buf.clear()
-            vals_buf.clear()
-            _flatten(tok, "", names_buf, vals_buf, f"`{name}[{i}][{t}]`")
-            if fit:
-                setd = vocab.setdefault
-                cols.extend([setd(n, len(vocab)) for n in names_buf])
-                vals.extend(vals_buf)
-            else:
-                get = vocab.get
-                for n, v in zip(names_buf, vals_buf):
-                    c = get(n)
-                    if c is not None:
-                        cols.append(c)
-                        vals.append(v)
-            indptr.append(len(cols))
-    vals_a = np.asarray(vals, dtype=np.float64)
+    elif type(vocab) is not dict:
+        vocab = dict(vocab)
+    # the loop is compiled; tokens it does not take (nested values, bytes, numpy numbers,
+    # malformed ones) go through _flatten, which also raises the errors
+    indptr, cols, vals_a, lengths = _items.encode(seqs, name, vocab, fit, _flatten)
     if vals_a.size and not np.all(np.isfinite(vals_a)):
         raise ValueError(f"`{name}` has a NaN or infinite feature value")
     A = len(vocab)
-    itype = np.int32 if max(A, len(cols)) < 2**31 - 1 else np.int64
-    X = sparse.csr_matrix((vals_a, np.asarray(cols, dtype=itype),
-                           np.asarray(indptr, dtype=itype)), shape=(len(indptr) - 1, A))
+    itype = np.int32 if max(A, cols.size) < 2**31 - 1 else np.int64
+    X = sparse.csr_matrix((vals_a, cols.astype(itype), indptr.astype(itype)),
+                          shape=(indptr.size - 1, A))
     X.sum_duplicates()  # repeated attributes add up, as in CRFsuite
     return Batch(X, lengths), vocab
 
