@@ -13,17 +13,35 @@ static pthread_cond_t done = PTHREAD_COND_INITIALIZER; /* the last participant l
 static pthread_mutex_t user = PTHREAD_MUTEX_INITIALIZER; /* held by the call using the pool */
 static void (*job_body)(void *) = 0; /* the open job (NULL: none) */
 static void *job_ctx = 0;
-static unsigned long job_gen = 0; /* jobs opened so far */
+static unsigned long job_gen = 0; /* jobs opened so far (atomic: read while spinning) */
 static int seats = 0;             /* workers the open job still takes */
 static int running = 0;           /* workers inside a body */
 static int n_workers = 0;         /* threads started */
 static __thread int on_worker = 0;
+
+/* After a job a worker polls for the next one this many times (~50 us) before it sleeps:
+   back-to-back calls then find it awake, and it costs a busy machine little. */
+#define FS_POOL_SPINS 1000
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 
 static void *worker_main(void *arg) {
     unsigned long seen = (unsigned long)arg;
     on_worker = 1;
     pthread_mutex_lock(&mu);
     for (;;) {
+        if (job_gen == seen) {
+            int spins;
+            pthread_mutex_unlock(&mu);
+            for (spins = 0; spins < FS_POOL_SPINS &&
+                            __atomic_load_n(&job_gen, __ATOMIC_ACQUIRE) == seen; spins++)
+                cpu_relax();
+            pthread_mutex_lock(&mu);
+        }
         while (job_gen == seen) pthread_cond_wait(&work, &mu);
         seen = job_gen;
         if (job_body && seats > 0) {
@@ -64,7 +82,7 @@ void fs_run_parallel(int n, void (*body)(void *), void *ctx) {
     job_body = body;
     job_ctx = ctx;
     seats = k;
-    job_gen++;
+    __atomic_store_n(&job_gen, job_gen + 1, __ATOMIC_RELEASE); /* spinning workers read it */
     if (k > 0) pthread_cond_broadcast(&work);
     pthread_mutex_unlock(&mu);
 
