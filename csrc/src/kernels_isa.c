@@ -4,6 +4,12 @@
  * variant at run time. The ISA enters only through the vector vocabulary in simd.h.
  */
 #include "fastseq/fastseq.h"
+#ifdef _OPENMP
+#define FS_PRAGMA_(x) _Pragma(#x)
+#define FS_OMP(x) FS_PRAGMA_(omp x)
+#else
+#define FS_OMP(x)
+#endif
 
 #ifndef FS_ISA
 #define FS_ISA generic
@@ -13,7 +19,6 @@
 #include <string.h>
 
 #include "forward_backward.h"
-#include "pool.h"
 #include "viterbi.h"
 
 /* Per-thread scratch: one block, carved into the parts a kernel asks for. */
