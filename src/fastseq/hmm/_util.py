@@ -4,14 +4,25 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
+from scipy import linalg
 
 from .. import ops
 
 __all__ = ["check_lengths", "as_real_2d", "safe_log", "broadcast_prior", "normalize_rows",
-           "check_stochastic", "first_rows"]
+           "check_stochastic", "first_rows", "cholesky_factors", "gaussian_log_density",
+           "weighted_scatter"]
 
 _log = logging.getLogger(__name__)
+
+_LOG_2PI = np.log(2.0 * np.pi)
+# gaussian_log_density and weighted_scatter work on blocks of rows: a block of
+# intermediate values has at most _BLOCK_ELEMENTS entries (it stays in cache between the
+# passes over it), and its product at most _BLOCK_FLOPS multiply-adds, which OpenBLAS runs
+# on the calling thread (handing such thin products to its threads was up to 100x slower
+# on a busy machine)
+_BLOCK_ELEMENTS = 1 << 16
+_BLOCK_FLOPS = 1 << 18
 
 
 def check_lengths(lengths, n_samples) -> NDArray[np.int64]:
@@ -112,3 +123,154 @@ def first_rows(lengths):
     offsets = np.zeros(lengths.size, dtype=np.int64)
     np.cumsum(lengths[:-1], out=offsets[1:])
     return offsets[lengths > 0]
+
+
+def cholesky_factors(covs: ArrayLike) -> NDArray[np.float64]:
+    """Lower Cholesky factors of a stack of covariance matrices.
+
+    A matrix whose factorisation fails is retried with 1e-7 added to its diagonal (as
+    hmmlearn does).
+
+    Parameters
+    ----------
+    covs : array-like of shape (n_matrices, n_features, n_features)
+        Symmetric positive-definite matrices (only their lower triangles are read).
+
+    Returns
+    -------
+    ndarray of shape (n_matrices, n_features, n_features), dtype float64
+        ``L`` with ``L[k] @ L[k].T == covs[k]``, zero above the diagonal.
+
+    Raises
+    ------
+    ValueError
+        If a matrix is not positive definite, even with the 1e-7 added.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.hmm._util import cholesky_factors
+    >>> cholesky_factors([[[4.0, 2.0], [2.0, 2.0]]]).tolist()
+    [[[2.0, 0.0], [1.0, 1.0]]]
+    """
+    covs = np.asarray(covs, dtype=np.float64)
+    try:
+        return np.linalg.cholesky(covs)
+    except np.linalg.LinAlgError:
+        pass
+    out = np.empty_like(covs)
+    for k, cov in enumerate(covs):
+        try:
+            out[k] = linalg.cholesky(cov, lower=True, check_finite=False)
+        except linalg.LinAlgError:
+            try:
+                out[k] = linalg.cholesky(cov + 1e-7 * np.eye(cov.shape[0]), lower=True,
+                                         check_finite=False)
+            except linalg.LinAlgError:
+                raise ValueError("`covars_` must be symmetric, positive-definite") from None
+    return out
+
+
+def gaussian_log_density(X: NDArray[np.float64], means: NDArray[np.float64],
+                         chols: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Log-density of every sample under every full-covariance Gaussian.
+
+    ``y = chol_k^-1 (x - mean_k)`` for all the Gaussians comes from ONE matrix product
+    per block of rows (the whitening maps of all Gaussians side by side), so the cost
+    does not grow with the number of Python-level calls per Gaussian.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Samples (centre them first for accuracy: the offsets ``chol_k^-1 mean_k`` are
+        subtracted after the product).
+    means : ndarray of shape (n_gaussians, n_features)
+        Means.
+    chols : ndarray of shape (n_gaussians, n_features, n_features)
+        Lower Cholesky factors of the covariances (see :func:`cholesky_factors`); shape
+        (1, n_features, n_features) shares one factor between all the means.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_gaussians), dtype float64
+        ``log N(X[i]; means[k], chols[k] @ chols[k].T)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.hmm._util import gaussian_log_density
+    >>> X = np.array([[0.0, 0.0], [1.0, 2.0]])
+    >>> chols = np.array([np.eye(2), 2.0 * np.eye(2)])
+    >>> dens = gaussian_log_density(X, np.zeros((2, 2)), chols)
+    >>> bool(np.isclose(dens[0, 0], -np.log(2.0 * np.pi)))
+    True
+    >>> bool(np.isclose(dens[1, 1], -np.log(8.0 * np.pi) - 5.0 / 8.0))
+    True
+    """
+    n, nf = X.shape
+    k = means.shape[0]
+    eye = np.eye(nf)
+    # chol^-1 of each factor (tiny triangular solves)
+    inv = np.stack([linalg.solve_triangular(c, eye, lower=True, check_finite=False)
+                    for c in chols])
+    log_det = 2.0 * np.log(np.diagonal(chols, axis1=1, axis2=2)).sum(axis=1)
+    inv = np.broadcast_to(inv, (k, nf, nf))
+    # maps[j, g * nf + i] = inv[g][i, j]: X @ maps holds inv_g x for every g side by side
+    maps = np.ascontiguousarray(inv.transpose(2, 0, 1).reshape(nf, k * nf))
+    offset = np.einsum("gij,gj->gi", inv, means).reshape(k * nf)
+    out = np.empty((n, k))
+    rows = max(64, min(_BLOCK_ELEMENTS // (k * nf), _BLOCK_FLOPS // (k * nf * nf)))
+    for start in range(0, n, rows):
+        y = X[start:start + rows] @ maps
+        y -= offset
+        np.square(y, out=y)
+        # squared norm of each Gaussian's block (einsum: numpy's sum over a short last
+        # axis is several times slower)
+        np.einsum("rgi->rg", y.reshape(y.shape[0], k, nf), out=out[start:start + rows])
+    out *= -0.5
+    out -= 0.5 * (nf * _LOG_2PI + np.broadcast_to(log_det, (k,)))
+    return out
+
+
+def weighted_scatter(X: NDArray[np.float64], weights: NDArray[np.float64]
+                     ) -> NDArray[np.float64]:
+    """Weighted scatter matrices ``X.T @ (weights[:, k, None] * X)`` for every column k.
+
+    All the columns of ``weights`` share one product per block of rows; the result is
+    made exactly symmetric.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_columns)
+        Samples (a last column of ones gives the weighted sums of the samples and of the
+        weights in the last row and column).
+    weights : ndarray of shape (n_samples, n_weights)
+        Weight of each sample in each scatter matrix.
+
+    Returns
+    -------
+    ndarray of shape (n_weights, n_columns, n_columns), dtype float64
+        ``out[k] = sum_i weights[i, k] * outer(X[i], X[i])``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.hmm._util import weighted_scatter
+    >>> X = np.array([[1.0, 2.0], [3.0, 1.0]])
+    >>> weighted_scatter(X, np.array([[1.0, 0.0], [1.0, 2.0]])).tolist()
+    [[[10.0, 5.0], [5.0, 5.0]], [[18.0, 6.0], [6.0, 2.0]]]
+    """
+    n, m = X.shape
+    k = weights.shape[1]
+    rows = max(64, min(_BLOCK_ELEMENTS // (k * m), _BLOCK_FLOPS // (k * m * m)))
+    total = np.zeros((m, k * m))
+    part = np.empty((m, k * m))
+    scaled = np.empty((min(rows, n), k, m))
+    for start in range(0, n, rows):
+        x = X[start:start + rows]
+        z = scaled[:x.shape[0]]
+        np.multiply(weights[start:start + rows, :, None], x[:, None, :], out=z)
+        np.matmul(x.T, z.reshape(x.shape[0], k * m), out=part)
+        total += part
+    out = total.reshape(m, k, m).transpose(1, 0, 2)
+    return 0.5 * (out + out.transpose(0, 2, 1))

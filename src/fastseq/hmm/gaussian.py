@@ -6,10 +6,16 @@ from typing import Optional
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import linalg, sparse
+from scipy import sparse
 
 from ._kmeans import initial_means
-from ._util import as_real_2d, broadcast_prior
+from ._util import (
+    as_real_2d,
+    broadcast_prior,
+    cholesky_factors,
+    gaussian_log_density,
+    weighted_scatter,
+)
 from .base import BaseHMM, RandomStateLike
 
 __all__ = ["GaussianHMM", "COVARIANCE_TYPES"]
@@ -33,9 +39,6 @@ def check_covariance_type(value) -> None:
                          f"{value!r}")
 
 _LOG_2PI = np.log(2.0 * np.pi)
-# build the (n_samples, n_features**2) outer-product matrix for full/tied statistics only
-# below this many elements; otherwise loop over the states
-_OUTER_MAX_ELEMENTS = 1 << 23
 
 
 class GaussianHMM(BaseHMM):
@@ -293,9 +296,11 @@ class GaussianHMM(BaseHMM):
         """Centre the data (the densities are translation invariant; centring removes the
         cancellation of the expanded quadratic forms) and cache what the E/M-steps use.
 
-        ``A`` is a design matrix ``[second-order terms | Xc | 1]`` so that the diagonal
-        log-densities and all sufficient statistics are ONE matrix product each:
-        ``log_em = A @ W`` and ``stats = posteriors.T @ A``.
+        ``A`` is a design matrix: ``[Xc**2 | Xc | 1]`` for "spherical"/"diag", so that their
+        log-densities and all sufficient statistics are ONE matrix product each
+        (``log_em = A @ W`` and ``stats = posteriors.T @ A``); ``[Xc | 1]`` for
+        "full"/"tied", whose weighted scatter matrices hold all their statistics. The same
+        matrix serves fitting and scoring (``for_stats`` is kept for the callers).
         """
         shift = X.mean(axis=0)
         n, nf = X.shape
@@ -304,11 +309,6 @@ class GaussianHMM(BaseHMM):
             A = np.empty((n, 2 * nf + 1))
             Xc = np.subtract(X, shift, out=A[:, nf:2 * nf])
             np.multiply(Xc, Xc, out=A[:, :nf])
-        elif for_stats and "c" in self.params and n * nf * nf <= _OUTER_MAX_ELEMENTS:
-            A = np.empty((n, nf * nf + nf + 1))
-            Xc = np.subtract(X, shift, out=A[:, nf * nf:nf * nf + nf])
-            np.multiply(Xc[:, :, None], Xc[:, None, :],
-                        out=A[:, :nf * nf].reshape(n, nf, nf))
         else:
             A = np.empty((n, nf + 1))
             Xc = np.subtract(X, shift, out=A[:, :nf])
@@ -338,37 +338,27 @@ class GaussianHMM(BaseHMM):
             W[-1] = -0.5 * (nf * _LOG_2PI + np.log(var).sum(axis=1)
                             + (mu * mu * prec).sum(axis=1))
             return prep["A"] @ W
-        out = np.empty((Xc.shape[0], self.n_components))
-        covs = np.broadcast_to(cv, (self.n_components, nf, nf)) if ct == "tied" else cv
-        chols = [_cholesky(c) for c in (covs[:1] if ct == "tied" else covs)]
-        eye = np.eye(nf)
-        # whitening factors W = chol^-1 (tiny nf x nf solves), then one gemm per state
-        whiten = [linalg.solve_triangular(c, eye, lower=True, check_finite=False)
-                  for c in chols]
-        log_dets = [2.0 * np.log(np.diagonal(c)).sum() for c in chols]
-        for k in range(self.n_components):
-            j = 0 if ct == "tied" else k
-            y = (Xc - mu[k]) @ whiten[j].T
-            out[:, k] = -0.5 * (nf * _LOG_2PI + np.einsum("ij,ij->i", y, y) + log_dets[j])
-        return out
+        # one Cholesky factor per state (one shared for "tied"); the densities of all
+        # states come from one product per block of samples
+        chols = cholesky_factors(cv[None] if ct == "tied" else cv)
+        return gaussian_log_density(Xc, mu, chols)
 
     # -- sufficient statistics and M-step -------------------------------------------------------
     def _emission_stats(self, prep, post):
         if "m" not in self.params and "c" not in self.params:
             return {}
-        A, Xc = prep["A"], prep["X"]
-        nc, nf = self.n_components, Xc.shape[1]
+        A, nf = prep["A"], prep["X"].shape[1]
+        if self.covariance_type in ("full", "tied") and "c" in self.params:
+            # per state, the posterior-weighted scatter of [Xc | 1]: sum_i p_ik x_i x_i^T,
+            # with sum_i p_ik x_i and sum_i p_ik in its last row
+            dense = post.toarray() if sparse.issparse(post) else np.asarray(post)
+            S = weighted_scatter(A, dense)
+            return {"post": S[:, nf, nf].copy(), "obs": S[:, nf, :nf].copy(),
+                    "obs*obs.T": S[:, :nf, :nf].copy()}
         S = np.asarray(post.T @ A)        # every statistic in one product
         stats = {"post": S[:, -1].copy(), "obs": S[:, -1 - nf:-1].copy()}
         if "c" in self.params:
-            if self.covariance_type in ("spherical", "diag"):
-                stats["obs**2"] = S[:, :nf].copy()
-            elif A.shape[1] == nf * nf + nf + 1:
-                stats["obs*obs.T"] = S[:, :nf * nf].reshape(nc, nf, nf)
-            else:
-                dense = post.toarray() if sparse.issparse(post) else post
-                stats["obs*obs.T"] = np.stack(
-                    [(Xc * dense[:, k:k + 1]).T @ Xc for k in range(nc)])
+            stats["obs**2"] = S[:, :nf].copy()
         return stats
 
     def _per_state(self, value, name, ndim):
@@ -506,18 +496,6 @@ class GaussianHMM(BaseHMM):
             X[at] = z[at] @ (np.sqrt(sv)[:, None] * vt) + self.means_[s]
         return X, states
 
-
-
-def _cholesky(cov):
-    """Lower Cholesky factor; retries with 1e-7 on the diagonal (as hmmlearn)."""
-    try:
-        return linalg.cholesky(cov, lower=True, check_finite=False)
-    except linalg.LinAlgError:
-        try:
-            return linalg.cholesky(cov + 1e-7 * np.eye(cov.shape[0]), lower=True,
-                                   check_finite=False)
-        except linalg.LinAlgError:
-            raise ValueError("`covars_` must be symmetric, positive-definite") from None
 
 
 def _is_pd(mat):

@@ -6,11 +6,18 @@ from typing import Optional
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import linalg
 
 from .._validation import check_int, check_random_state
 from ._kmeans import initial_means
-from ._util import as_real_2d, broadcast_prior, check_stochastic, normalize_rows
+from ._util import (
+    as_real_2d,
+    broadcast_prior,
+    check_stochastic,
+    cholesky_factors,
+    gaussian_log_density,
+    normalize_rows,
+    weighted_scatter,
+)
 from .base import BaseHMM, RandomStateLike
 from .gaussian import check_covariance_type
 
@@ -259,12 +266,10 @@ class GMMHMM(BaseHMM):
         shift = X.mean(axis=0)
         Xc = X - shift
         n, nf = Xc.shape
-        if self.covariance_type in ("spherical", "diag"):
-            second = Xc * Xc
-        else:
-            second = (Xc[:, :, None] * Xc[:, None, :]).reshape(n, nf * nf)
-        # design matrix [second-order terms | Xc | 1]: all statistics are one product
-        A = np.hstack([second, Xc, np.ones((n, 1))])
+        # design matrix [Xc**2 | Xc | 1] ("spherical"/"diag": all statistics are one
+        # product) or [Xc | 1] ("full"/"tied": its weighted scatter matrices hold them)
+        parts = [Xc * Xc] if self.covariance_type in ("spherical", "diag") else []
+        A = np.hstack(parts + [Xc, np.ones((n, 1))])
         return {"shift": shift, "X": Xc, "A": A}
 
     def _compute_log_likelihood(self, X):
@@ -286,14 +291,8 @@ class GMMHMM(BaseHMM):
                             + (mu * mu * prec).sum(axis=1))
             dens = prep["A"] @ np.vstack([-0.5 * prec.T, (mu * prec).T, const[None, :]])
         else:
-            chols = _cholesky(self._full_covars())
-            eye = np.broadcast_to(np.eye(nf), chols.shape)
-            whiten = np.linalg.solve(chols, eye)          # chol^-1 of every component
-            # one product for all components: y[i, k] = whiten_k (x_i - mu_k)
-            y = (Xc @ whiten.transpose(2, 0, 1).reshape(nf, -1)).reshape(n, nc * nm, nf)
-            y -= np.einsum("kij,kj->ki", whiten, mu)
-            log_det = 2.0 * np.log(np.diagonal(chols, axis1=1, axis2=2)).sum(axis=1)
-            dens = -0.5 * (nf * _LOG_2PI + np.einsum("nki,nki->nk", y, y) + log_det)
+            # every component's density from one product per block of samples
+            dens = gaussian_log_density(Xc, mu, cholesky_factors(self._full_covars()))
         with np.errstate(divide="ignore"):
             dens = dens.reshape(n, nc, nm) + np.log(self.weights_)
         # log-sum-exp over the components; the shares exp(dens - top) / total are kept for
@@ -322,9 +321,16 @@ class GMMHMM(BaseHMM):
         nc, nm = self.n_components, self.n_mix
         # component responsibilities = state posterior x component share
         resp = np.asarray(post)[:, :, None] * (prep["share"] / prep["total"][:, :, None])
-        S = resp.reshape(n, nc * nm).T @ prep["A"]
-        S0 = S[:, -1].reshape(nc, nm)
-        S1 = S[:, -1 - nf:-1].reshape(nc, nm, nf)
+        if self.covariance_type in ("full", "tied"):
+            # per component, the weighted scatter of [Xc | 1]: sum_i r_i x_i x_i^T, with
+            # sum_i r_i x_i and sum_i r_i in its last row
+            S = weighted_scatter(prep["A"], resp.reshape(n, nc * nm))
+            S0 = S[:, nf, nf].reshape(nc, nm)
+            S1 = S[:, nf, :nf].reshape(nc, nm, nf)
+        else:
+            S = resp.reshape(n, nc * nm).T @ prep["A"]
+            S0 = S[:, -1].reshape(nc, nm)
+            S1 = S[:, -1 - nf:-1].reshape(nc, nm, nf)
         stats = {"post_mix": S0, "post": np.asarray(post).sum(axis=0), "obs": S1,
                  "shift": prep["shift"]}
         if "c" in self.params:
@@ -335,7 +341,7 @@ class GMMHMM(BaseHMM):
                 c_n = S2 - 2.0 * mu * S1 + mu * mu * S0[:, :, None]
                 stats["c_n"] = c_n.sum(axis=2) if self.covariance_type == "spherical" else c_n
             else:
-                S2 = S[:, :nf * nf].reshape(nc, nm, nf, nf)
+                S2 = S[:, :nf, :nf].reshape(nc, nm, nf, nf)
                 mo = S1[..., :, None] * mu[..., None, :]
                 c_n = (S2 - mo - mo.swapaxes(-1, -2)
                        + S0[:, :, None, None] * mu[..., :, None] * mu[..., None, :])
@@ -473,23 +479,3 @@ class GMMHMM(BaseHMM):
             at = flat == key
             X[at] = z[at] @ (np.sqrt(sv)[:, None] * vt) + self.means_[s, c]
         return X, states
-
-
-def _cholesky(covs):
-    """Lower Cholesky factors of a stack of matrices; retries a failing one with 1e-7 on
-    the diagonal (as hmmlearn)."""
-    try:
-        return np.linalg.cholesky(covs)
-    except np.linalg.LinAlgError:
-        pass
-    out = np.empty_like(covs)
-    for k, cov in enumerate(covs):
-        try:
-            out[k] = linalg.cholesky(cov, lower=True, check_finite=False)
-        except linalg.LinAlgError:
-            try:
-                out[k] = linalg.cholesky(cov + 1e-7 * np.eye(cov.shape[0]), lower=True,
-                                         check_finite=False)
-            except linalg.LinAlgError:
-                raise ValueError("`covars_` must be symmetric, positive-definite") from None
-    return out
