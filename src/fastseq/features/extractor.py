@@ -1,7 +1,9 @@
 """The feature extractor: templates applied to whole batches of sentences at once."""
 from __future__ import annotations
 
+import threading
 import uuid
+from itertools import repeat
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -12,12 +14,14 @@ from .._archive import contents_checked
 from ..exceptions import ModelFileError, NotFittedError
 from .columns import Columns, read_sentences, resolve_column, unique_strs
 from .templates import check_min_count, fields_of, normalize_template, template_prefix, template_set
-from .transforms import compose, field_special, sentence_values, transform
+from .transforms import compose, field_special, sentence_codes, sentence_values, transform
 
 __all__ = ["Featurized", "FeatureExtractor"]
 
 _MAX_KEY = 1 << 62
 _DENSE_MAX = 1 << 21  # key spaces up to this size are looked up in a dense array
+_CACHE_MAX = 1 << 18  # distinct values per column whose ids transform remembers
+_HASH_MIN_QUERIES = 1024  # fewer keys are looked up by binary search (less overhead)
 
 
 class Featurized:
@@ -338,6 +342,7 @@ class FeatureExtractor:
                               if "." in f and field_special(f) is None else None)
                           for f in fields}
         self._vocab: Dict[str, Dict[str, int]] = {f: {} for f in fields}
+        self._type_cache: Dict[str, Tuple[Dict[str, int], np.ndarray]] = {}
         ids = self._field_ids(data, fit=True)
         self._vsize = {f: len(self._vocab[f]) for f in fields}
         for t in templates:
@@ -408,6 +413,7 @@ class FeatureExtractor:
         """Per field: the vocabulary id of every token's value (-1 = unseen)."""
         L = int(data.lengths.sum())
         type_ids: Dict[str, Tuple[np.ndarray, List[str]]] = {}
+        cached: Dict[str, Dict[str, np.ndarray]] = {}
         out: Dict[str, np.ndarray] = {}
         for f in self._fields:
             base = f.split(".")[0]
@@ -419,7 +425,14 @@ class FeatureExtractor:
                 tid = np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=L)
                 type_ids[col] = (tid, types)
             tid, types = type_ids[col]
+            if not fit and col not in cached:
+                cached[col] = self._type_field_ids(col, types)
             special = field_special(f)
+            if special is not None and not fit:
+                codes, labels = sentence_codes(special, types, tid, data.lengths)
+                get = self._vocab[f].get
+                out[f] = np.array([get(v, -1) for v in labels], dtype=np.int64)[codes]
+                continue
             if special is not None:
                 # sentence-level: one value per token, looked up directly
                 tok_vals = sentence_values(special, data.cols.get(col, []), data.lengths)
@@ -432,6 +445,9 @@ class FeatureExtractor:
                     get = vocab.get
                     out[f] = np.fromiter((get(v, -1) for v in tok_vals), dtype=np.int64,
                                          count=L)
+                continue
+            if not fit:
+                out[f] = cached[col][f][tid] if L else np.zeros(0, dtype=np.int64)
                 continue
             fn = self._field_fn[f]
             vals = types if fn is None else [fn(v) for v in types]
@@ -463,8 +479,73 @@ class FeatureExtractor:
             out[f] = per_type[tid] if L else np.zeros(0, dtype=np.int64)
         return out
 
+    def _type_field_ids(self, col: str, types: List[str]) -> Dict[str, np.ndarray]:
+        """Per value-level field of column ``col``: the vocabulary id of each of ``types``
+        (-1 = unseen). A value's ids are the same wherever it occurs: they are remembered
+        across calls (up to :data:`_CACHE_MAX` values per column), so that only values not
+        seen since the fit are transformed and looked up."""
+        fields = [f for f in self._fields
+                  if self._colmap[f.split(".")[0]] == col and field_special(f) is None]
+        if not fields:
+            return {}
+        lock = self.__dict__.setdefault("_cache_lock", threading.Lock())
+        with lock:
+            caches: Dict[str, Tuple[Dict[str, int], np.ndarray]] = \
+                self.__dict__.setdefault("_type_cache", {})
+            index: Dict[str, int]
+            index, table = caches.get(col) or ({}, np.zeros((0, len(fields)), dtype=np.int64))
+            rows = np.fromiter(map(index.get, types, repeat(-1)), dtype=np.int64,
+                               count=len(types))
+            new = np.flatnonzero(rows < 0)
+            if new.size:
+                if len(index) + new.size > _CACHE_MAX:  # start afresh rather than grow
+                    index, table = {}, table[:0]
+                    new = np.arange(len(types))
+                new_types = [types[i] for i in new.tolist()]
+                ids = self._value_ids(fields, new_types)
+                n = len(index)
+                if n + new.size > table.shape[0]:  # grow by doubling (amortised appends)
+                    grown = np.empty((max(2 * table.shape[0], n + new.size, 1024),
+                                      len(fields)), dtype=np.int64)
+                    grown[:n] = table[:n]
+                    table = grown
+                table[n:n + new.size] = ids
+                rows[new] = np.arange(n, n + new.size)
+                index.update(zip(new_types, range(n, n + new.size)))
+                caches[col] = (index, table)
+            sub = table[rows]
+        return {f: sub[:, k] for k, f in enumerate(fields)}
+
+    def _value_ids(self, fields: List[str], types: List[str]) -> np.ndarray:
+        """``(len(types), len(fields))`` vocabulary ids (-1 = unseen) of the fields' values
+        of ``types``; a field's value is its parent field's (``w.lower`` of ``w.lower.s3``)
+        transformed once more."""
+        values: Dict[str, List[str]] = {}
+
+        def field_values(f: str) -> List[str]:
+            if f not in values:
+                head, _, last = f.rpartition(".")
+                values[f] = (types if not head
+                             else list(map(transform(last), field_values(head))))
+            return values[f]
+
+        out = np.empty((len(types), len(fields)), dtype=np.int64)
+        for k, f in enumerate(fields):
+            out[:, k] = np.fromiter(map(self._vocab[f].get, field_values(f), repeat(-1)),
+                                    dtype=np.int64, count=len(types))
+        return out
+
+    def __getstate__(self) -> Dict[str, Any]:
+        # transform's caches are rebuilt on use (a lock does not pickle)
+        state = dict(self.__dict__)
+        for name in ("_type_cache", "_cache_lock", "_hashed", "_hash_queries"):
+            state.pop(name, None)
+        return state
+
     def _attribute_columns(self, data: Columns, ids, fit: bool) -> np.ndarray:
         """(L, n_templates) int64 attribute columns, -1 where a template gives nothing."""
+        if not fit:
+            return self._lookup_columns(data.lengths, ids)
         lengths = data.lengths
         L = int(lengths.sum())
         nT = len(self.templates_)
@@ -533,6 +614,83 @@ class FeatureExtractor:
             self.n_attributes_ = base
         return cols2d
 
+    def _lookup_columns(self, lengths: np.ndarray, ids) -> np.ndarray:
+        """:meth:`_attribute_columns` of a fitted extractor: the same columns, with the
+        shifted field values shared by the templates that read them, and whole-column
+        lookups in the dense tables."""
+        L = int(lengths.sum())
+        nT = len(self.templates_)
+        if L == 0:
+            return np.full((L, nT), -1, dtype=np.int64)
+        cols = np.full((nT, L), -1, dtype=np.int64)       # one contiguous row per template
+        off = np.zeros(lengths.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=off[1:])
+        lens = np.repeat(lengths, lengths)
+        pos = np.arange(L, dtype=np.int64) - np.repeat(off[:-1], lengths)
+        gidx = np.arange(L, dtype=np.int64)
+        shifted: Dict[Tuple[str, int], np.ndarray] = {}
+
+        def at(f, o):
+            """Ids of field ``f`` at offset ``o`` of every token (-1: none there)."""
+            if (f, o) not in shifted:
+                v = ids[f]
+                if o:
+                    inside = (pos + o >= 0) & (pos + o < lens)
+                    v = np.where(inside, v[np.clip(gidx + o, 0, L - 1)], -1)
+                shifted[f, o] = v
+            return shifted[f, o]
+
+        for j, t in enumerate(self.templates_):
+            if isinstance(t, str):
+                if t == "__BOS__":
+                    valid = pos == 0
+                elif t == "__EOS__":
+                    valid = pos == lens - 1
+                else:
+                    valid = np.ones(L, dtype=bool)
+                key = np.zeros(L, dtype=np.int64)
+            else:
+                (f, o), rest = t[0], t[1:]
+                key = at(f, o)
+                valid = key >= 0
+                if rest:
+                    key = np.maximum(key, 0)
+                    for f, o in rest:
+                        v = at(f, o)
+                        valid &= v >= 0
+                        key = key * max(self._vsize[f], 1) + np.maximum(v, 0)
+            table = self._tables[j]
+            dense = self._dense_table(j)
+            if dense is not None:
+                col = dense[np.where(valid, key, 0)]
+                np.add(col, self._bases[j], out=cols[j], where=valid & (col >= 0))
+            elif table.size:
+                sel = np.flatnonzero(valid)
+                k = key[sel]
+                hashed = self._hashed_table(j, k.size)
+                if hashed is None or k.size < _HASH_MIN_QUERIES:
+                    idx = np.searchsorted(table, k)
+                    np.minimum(idx, table.size - 1, out=idx)
+                    found = table[idx] == k
+                else:
+                    idx = _hash_find(hashed, table, k)
+                    found = idx >= 0
+                cols[j, sel[found]] = self._bases[j] + idx[found]
+        return np.ascontiguousarray(cols.T)
+
+    def _hashed_table(self, j: int, n_queries: int) -> Optional[np.ndarray]:
+        """The hash slots (see :func:`_hash_slots`) of the key table of template ``j``,
+        built once the lookups in it add up to its size (a binary search per key until
+        then); None while not built."""
+        done = self.__dict__.setdefault("_hashed", {})
+        if j not in done:
+            seen = self.__dict__.setdefault("_hash_queries", {})
+            seen[j] = seen.get(j, 0) + n_queries
+            if seen[j] < self._tables[j].size:
+                return None
+            done[j] = _hash_slots(self._tables[j])
+        return done[j]
+
     def _key_space(self, j) -> int:
         t = self.templates_[j]
         if isinstance(t, str):
@@ -563,13 +721,13 @@ class FeatureExtractor:
         indptr = np.zeros(L + 1, dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
         indices = cols2d[mask]
-        # within a row the columns follow the template order: sort them (CSR canonical form)
+        # within a row the columns follow the template order, and each template's columns
+        # come after those of the templates before it (``_bases`` grow): already sorted
         A = self.n_attributes_
         itype = np.int32 if A < 2**31 - 1 and indices.size < 2**31 - 1 else np.int64
         m = sparse.csr_matrix((np.ones(indices.size), indices.astype(itype),
                                indptr.astype(itype)), shape=(L, A))
-        m.has_sorted_indices = False
-        m.sort_indices()
+        m.has_sorted_indices = True
         return Featurized(m, lengths, self)
 
     # -- names and python-crfsuite output ----------------------------------------------------
@@ -883,6 +1041,7 @@ class FeatureExtractor:
                               if "." in f and field_special(f) is None else None)
                           for f in fields}
         self._vocab = {f: {x: i for i, x in enumerate(vocab[f])} for f in fields}
+        self._type_cache = {}
         self._vsize = {f: len(vocab[f]) for f in fields}
         self._tables, self._bases = [], []
         self._dense = {}
@@ -913,3 +1072,52 @@ class FeatureExtractor:
         self._names_cache = None
         self._fitted = True
         return self
+
+
+_HASH_MULT = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
+
+
+def _hash_start(keys: np.ndarray, bits: int) -> np.ndarray:
+    """First slot of each key (non-negative int64) in a table of ``2**bits`` slots."""
+    return ((keys.astype(np.uint64) * _HASH_MULT) >> np.uint64(64 - bits)).astype(np.int64)
+
+
+def _hash_slots(table: np.ndarray) -> np.ndarray:
+    """An open-addressing (linear probing) hash table of the distinct keys ``table``:
+    ``2**bits >= 2 * len(table)`` slots holding an index into ``table`` or -1. Built in
+    rounds, all keys at once: a key takes its slot when it is free (one key wins when
+    several want it) and moves one slot on otherwise, so every slot between a key's first
+    slot and its own is taken, as :func:`_hash_find` needs."""
+    n = table.size
+    bits = max(4, (2 * n).bit_length())
+    H = 1 << bits
+    slots = np.full(H, -1, dtype=np.int64)
+    pos = _hash_start(table, bits)
+    pending = np.arange(n)
+    while pending.size:
+        at = pos[pending]
+        free = slots[at] < 0
+        cand, where = pending[free], at[free]
+        slots[where] = cand
+        won = np.zeros(n, dtype=bool)
+        won[cand[slots[where] == cand]] = True
+        pending = pending[~won[pending]]
+        pos[pending] = (pos[pending] + 1) & (H - 1)
+    return slots
+
+
+def _hash_find(slots: np.ndarray, table: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Index of each key in ``table`` (-1: absent) from the slots of :func:`_hash_slots`."""
+    H = slots.size
+    pos = _hash_start(keys, H.bit_length() - 1)
+    out = np.full(keys.size, -1, dtype=np.int64)
+    active = np.arange(keys.size)
+    while active.size:
+        s = slots[pos[active]]
+        taken = s >= 0
+        hit = np.zeros(active.size, dtype=bool)
+        hit[taken] = table[s[taken]] == keys[active[taken]]
+        out[active[hit]] = s[hit]
+        active = active[taken & ~hit]
+        pos[active] = (pos[active] + 1) & (H - 1)
+    return out

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import functools
 import re
+from itertools import groupby
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 __all__ = ["word_shape", "short_shape", "TRANSFORMS", "SENTENCE_TRANSFORMS", "transform",
-           "compose", "field_special", "sentence_values"]
+           "compose", "field_special", "sentence_values", "sentence_codes"]
+
+
+# word_shape of the ASCII characters (upper case -> X, lower case -> x, digit -> d)
+_ASCII_SHAPE = str.maketrans(
+    {chr(c): ("X" if chr(c).isupper() else "x" if chr(c).islower() else "d" if chr(c).isdigit()
+              else chr(c)) for c in range(128)})
 
 
 def word_shape(word: str, cap: int = 20) -> str:
@@ -46,8 +53,11 @@ def word_shape(word: str, cap: int = 20) -> str:
     >>> word_shape("Internationalisation", cap=5)
     'Xxxxx'
     """
+    word = word[:cap]
+    if word.isascii():  # the common case, at C speed
+        return word.translate(_ASCII_SHAPE)
     out = []
-    for ch in word[:cap]:
+    for ch in word:
         if ch.isupper():
             out.append("X")
         elif ch.islower():
@@ -85,6 +95,8 @@ def short_shape(word: str) -> str:
     >>> short_shape("McDonald's"), short_shape("CO2-free"), short_shape("1984")
     ("XxXx'x", 'Xd-x', 'd')
     """
+    if word.isascii():  # the common case, at C speed
+        return "".join([k for k, _ in groupby(word.translate(_ASCII_SHAPE))])
     out = []
     last = None
     for ch in word:
@@ -114,11 +126,11 @@ def _flag(pred: Callable[[str], bool]) -> Callable[[str], str]:
 
 
 def _ispunct(s: str) -> bool:
-    return not any(ch.isalnum() for ch in s)
+    return not any(map(str.isalnum, s))
 
 
 def _hasdigit(s: str) -> bool:
-    return any(ch.isdigit() for ch in s)
+    return any(map(str.isdigit, s))
 
 
 def _hashyphen(s: str) -> bool:
@@ -126,7 +138,7 @@ def _hashyphen(s: str) -> bool:
 
 
 def _hasupper(s: str) -> bool:
-    return any(ch.isupper() for ch in s[1:])
+    return any(map(str.isupper, s[1:]))
 
 
 def _length(s: str) -> str:
@@ -223,6 +235,65 @@ def sentence_values(name: str, values: Sequence[str], lengths: np.ndarray) -> Li
             cls = "M"
         out.extend([cls] * n)
     return out
+
+
+def sentence_codes(name: str, types: Sequence[str], type_of: np.ndarray,
+                   lengths: np.ndarray) -> Tuple[np.ndarray, List[str]]:
+    """:func:`sentence_values` from the distinct values of the column, vectorised.
+
+    Each distinct value is examined once; the per-sentence counts are numpy sums.
+
+    Parameters
+    ----------
+    name : {"sentcase", "isfirst"}
+        The transformation.
+    types : sequence of str
+        The distinct values of the column.
+    type_of : ndarray of int, shape (n_tokens,)
+        Per token, the index of its value in ``types`` (sentences concatenated).
+    lengths : ndarray of int, shape (n_sentences,)
+        The number of tokens of each sentence.
+
+    Returns
+    -------
+    codes : ndarray of int64, shape (n_tokens,)
+        Per token, the index of its value in ``labels``.
+    labels : list of str
+        The values: ``sentence_values(...)[i] == labels[codes[i]]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.features.transforms import sentence_codes
+    >>> types = ["The", "Big", "Dog", "the", "cat", "sat"]
+    >>> codes, labels = sentence_codes("sentcase", types, np.arange(6), np.array([3, 3]))
+    >>> [labels[c] for c in codes]
+    ['T', 'T', 'T', 'L', 'L', 'L']
+    >>> codes, labels = sentence_codes("isfirst", types, np.arange(6), np.array([3, 3]))
+    >>> [labels[c] for c in codes]
+    ['1', '0', '0', '1', '0', '0']
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    L = int(lengths.sum())
+    off = np.zeros(lengths.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=off[1:])
+    if name == "isfirst":
+        codes = np.zeros(L, dtype=np.int64)
+        codes[off[:-1][lengths > 0]] = 1
+        return codes, ["0", "1"]
+    # per value: starts with a letter, all upper case, capitalised, all lower case
+    flags = np.array([(w[:1].isalpha(), w.isupper(), w[:1].isupper(), w.islower())
+                      for w in types], dtype=bool).reshape(len(types), 4)
+    tok = flags[np.asarray(type_of, dtype=np.int64)]
+    tok[:, 1:] &= tok[:, :1]                     # counted among the alphabetic words only
+    csum = np.zeros((L + 1, 4), dtype=np.int64)
+    np.cumsum(tok, axis=0, out=csum[1:])
+    na, nu, nt, nl = (csum[off[1:]] - csum[off[:-1]]).T
+    cls = np.full(lengths.size, 3, dtype=np.int64)              # "M"
+    cls[(na >= 3) & (nl == na)] = 2                              # "L"
+    cls[(na >= 3) & (nt > 0.6 * na)] = 1                         # "T"
+    cls[(na >= 2) & (nu == na)] = 0                              # "U"
+    return np.repeat(cls, lengths), ["U", "T", "L", "M"]
 
 
 def field_special(field: str) -> Optional[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from itertools import chain
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -435,6 +436,13 @@ class CRFTagger:
         if isinstance(sents, (str, bytes, dict)) or not isinstance(sents, Iterable):
             raise TypeError(f"`{what}` must be a list of sentences, got {type(sents).__name__}")
         sents = sents if isinstance(sents, list) else list(sents)
+        if sents and set(map(type, sents)) == {list}:
+            # fast path: lists of words, or of tuples of str (all checks at C speed)
+            flat = list(chain.from_iterable(sents))
+            kinds = set(map(type, flat))
+            if (kinds == {str} and all(flat)) or (kinds == {tuple} and set(
+                    map(type, chain.from_iterable(flat))) <= {str}):
+                return sents
         out = []
         for k, s in enumerate(sents):
             if isinstance(s, dict):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+from itertools import chain, repeat
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Sized, Tuple, Union
 
 import numpy as np
@@ -112,6 +113,8 @@ _MAX_PAIR_STATES = 64
 _MAX_BEAM = 16
 #: the lattice drops candidates less probable than this fraction of the word's best state
 _CANDIDATE_RATIO = 1e-3
+#: entries of the largest trigram lookup table of the lattice decoder (8 bytes each)
+_MAX_TABLE = 2 ** 23
 
 
 class HMMTagger:
@@ -425,6 +428,14 @@ class HMMTagger:
         """
         return hasattr(self, "_p1")
 
+    def __getstate__(self) -> Dict[str, Any]:
+        # the decoder's lookup tables are rebuilt when needed: keep them out of pickles
+        state = dict(self.__dict__)
+        for name in ("_tri_table", "_dense_tri"):
+            if name in state:
+                state[name] = None
+        return state
+
     def _require_fitted(self):
         if not self.is_fitted:
             raise NotFittedError("This HMMTagger is not trained yet; call train() or "
@@ -616,6 +627,7 @@ class HMMTagger:
         self.lexicalized_words_ = [self._words[v] for v in
                                    np.unique(self._state_word[N:]).tolist()]
         self._dense_tri = None
+        self._tri_table = self._n_contexts = None
 
         # lexicon: P(state | w) and P(tag | w) per known word (CSR rows)
         ws = self._ws
@@ -682,12 +694,50 @@ class HMMTagger:
         keys = self._tri_flat
         pos = np.minimum(np.searchsorted(keys, q), keys.size - 1)
         c3 = np.where(keys[pos] == q, self._tri_f[pos], 0.0)
-        ctx = self._ctx2[a, b]
-        p2 = self._p2[b, c]
+        return self._interpolate(c3, self._ctx2[a, b], self._p2[b, c], self._p1[c])
+
+    def _interpolate(self, c3, ctx, p2, p1):
+        """log of the interpolated trigram probability from the trigram count ``c3``, its
+        context's count ``ctx`` and the bigram / unigram probabilities (broadcast)."""
         p3 = np.where(ctx > 0, c3 / np.where(ctx > 0, ctx, 1.0), p2)
         lam = self.lambdas_
         with np.errstate(divide="ignore"):
-            return np.log(lam[0] * self._p1[c] + lam[1] * p2 + lam[2] * p3)
+            return np.log(lam[0] * p1 + lam[1] * p2 + lam[2] * p3)
+
+    def _trigram_table(self, n_queries: int) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+        """``(row, table)``: ``table[row[a * (M + 1) + b] + c]`` is :meth:`_logp3_valid` of
+        ``(a, b, c)``, the same values computed once (a row per observed context, and one
+        per ``b`` for the contexts never seen, whose probabilities do not depend on ``a``;
+        ``row`` holds the flat offsets of the rows).
+        None when the table would be too large (its memory is capped), or when it is not
+        built yet and ``n_queries`` lookups are too few to pay for building it."""
+        M1 = self.n_states_ + 1
+        # (.get: a tagger pickled before the table existed has no such attribute)
+        table: Any = self.__dict__.get("_tri_table")
+        if table is None:
+            n_ctx = self.__dict__.get("_n_contexts")
+            if n_ctx is None:  # the contexts are runs of the sorted trigram keys
+                n_ctx = self._n_contexts = 1 + int(np.count_nonzero(np.diff(self._tri_flat
+                                                                            // M1)))
+            size = (n_ctx + M1) * M1
+            if size > _MAX_TABLE:
+                table = self._tri_table = False
+            elif 16 * n_queries < size:  # too few lookups to pay for the table
+                return None
+        if table is None:
+            ctx_key, seen = np.unique(self._tri_flat // M1, return_inverse=True)
+            n_ctx = ctx_key.size
+            row = n_ctx + np.tile(np.arange(M1), M1)     # unseen (a, b): row n_ctx + b
+            row[ctx_key] = np.arange(n_ctx)
+            a = np.concatenate([ctx_key // M1, np.zeros(M1, dtype=np.int64)])
+            b = np.concatenate([ctx_key % M1, np.arange(M1)])
+            c3 = np.zeros((n_ctx + M1, M1))
+            c3[seen, self._tri_flat % M1] = self._tri_f
+            ctx = np.concatenate([self._ctx2[a[:n_ctx], b[:n_ctx]], np.zeros(M1)])
+            table = self._tri_table = (
+                row * M1,
+                self._interpolate(c3, ctx[:, None], self._p2[b], self._p1[None, :]).reshape(-1))
+        return None if table is False else table
 
     # -- lexical distributions -----------------------------------------------------------
     def _suffix_node(self, word: str) -> int:
@@ -705,16 +755,12 @@ class HMMTagger:
             node = nxt
         return node
 
-    def _unknown_dist(self, word: str) -> np.ndarray:
-        """Smoothed ``P(tag | w)`` from the word's shape class and longest known ending."""
-        node = self._suffix_node(word)
-        return self._p_rare if node < 0 else self._node_p[node]
-
     def _type_dists(self, types: List[str]) -> Tuple[np.ndarray, np.ndarray]:
         """``P(state | w)`` for each word type ``(U, M)`` and whether it is known ``(U,)``."""
         N, M = len(self.tags_), self.n_states_
         vocab = self.vocab_
-        ids = np.fromiter((vocab.get(w, -1) for w in types), dtype=np.int64, count=len(types))
+        ids = np.fromiter(map(vocab.get, types, repeat(-1)), dtype=np.int64,
+                          count=len(types))
         known = ids >= 0
         P = np.zeros((len(types), M))
         if known.any():
@@ -737,32 +783,37 @@ class HMMTagger:
                                      self._p_rare[None, :])
                     c = self._word_counts[ids[kidx]][:, None]
                     P[kidx, :N] = (P[kidx, :N] * c + kp * prior) / (c + kp)
-        alpha = self.case_backoff
-        ptw_tag = self._ptw_tag
-        for i in np.flatnonzero(~known).tolist():
-            word = types[i]
-            dist = self._unknown_dist(word)
+        unk = np.flatnonzero(~known)
+        if unk.size:
+            words = [types[i] for i in unk.tolist()]
+            node = np.fromiter(map(self._suffix_node, words), dtype=np.int64, count=unk.size)
+            dist = np.where((node >= 0)[:, None], self._node_p[np.maximum(node, 0)],
+                            self._p_rare[None, :])
+            alpha = self.case_backoff
             if alpha > 0:
-                for variant in (word.lower(), word[:1].upper() + word[1:].lower()):
-                    j = vocab.get(variant)
-                    if j is not None:
-                        row = ptw_tag[j]
-                        other = np.zeros(N)
-                        other[row.indices] = row.data
-                        dist = alpha * other + (1.0 - alpha) * dist
-                        break
-            P[i, :N] = dist
+                # a known other-case spelling: the lower-case one, else the capitalised one
+                get = vocab.get
+                other = np.fromiter(
+                    (get(w.lower(), get(w[:1].upper() + w[1:].lower(), -1)) for w in words),
+                    dtype=np.int64, count=unk.size)
+                has = np.flatnonzero(other >= 0)
+                if has.size:
+                    dist[has] = (alpha * self._ptw_tag[other[has]].toarray()
+                                 + (1.0 - alpha) * dist[has])
+            P[unk, :N] = dist
         return P, known
 
     # -- decoding ------------------------------------------------------------------------
     def _decode(self, sents: List[List[str]]) -> Tuple[np.ndarray, np.ndarray]:
         """Tag ids ``(L,)`` of the concatenated tokens, and the sentence ``lengths``."""
-        lengths = np.fromiter((len(s) for s in sents), dtype=np.int64, count=len(sents))
+        lengths = np.fromiter(map(len, sents), dtype=np.int64, count=len(sents))
         L = int(lengths.sum())
-        type_index: Dict[str, int] = {}
-        tok = np.fromiter((type_index.setdefault(w, len(type_index)) for s in sents for w in s),
-                          dtype=np.int64, count=L)
+        # word types in order of first occurrence, and the type of every token (C-level loops)
+        flat = list(chain.from_iterable(sents))
+        type_index: Dict[str, Any] = dict.fromkeys(flat)
         types = list(type_index)
+        type_index.update(zip(types, range(len(types))))
+        tok = np.fromiter(map(type_index.__getitem__, flat), dtype=np.int64, count=L)
         P, _ = self._type_dists(types)
         out = np.full(L, -1, dtype=np.int64)
         if L == 0:
@@ -800,7 +851,19 @@ class HMMTagger:
     def _candidates(self, P: np.ndarray, K: int):
         """Top-``K`` states per type by ``P(state | w)`` (ties: lower index) and their lexical
         scores ``log P(state | w) - log P(state)``; missing candidates are -1 / -inf."""
-        order = np.argsort(-P, axis=1, kind="stable")[:, :K]
+        # only the positive entries can be candidates (the order of the zeros does not
+        # matter: they become -1 / -inf); rows whose positive entries all lie among the N
+        # plain tag states (all but the lexicalised words) are sorted over those N columns
+        N = len(self.tags_)
+        U, M = P.shape
+        wide = np.flatnonzero(P[:, N:].any(axis=1)) if M > N else np.zeros(0, dtype=np.int64)
+        order = np.zeros((U, K), dtype=np.int64)
+        k = min(K, N)
+        order[:, :k] = np.argsort(-P[:, :N], axis=1, kind="stable")[:, :k]
+        if k < K:
+            order[:, k:] = np.arange(k, K)  # zeros in narrow rows: never candidates
+        if wide.size:
+            order[wide] = np.argsort(-P[wide], axis=1, kind="stable")[:, :K]
         prob = np.take_along_axis(P, order, axis=1)
         valid = prob > _CANDIDATE_RATIO * prob[:, :1]
         valid[:, 0] = prob[:, 0] > 0
@@ -852,28 +915,45 @@ class HMMTagger:
         BOS = EOS = M
         NONE = M + 1
         L = cand.shape[0]
-        c = np.where(cand >= 0, cand, NONE)
+        # slot-major (K, L) layouts: the broadcasts below then run along the long axis
+        c = np.where(cand >= 0, cand, NONE).T.copy()
         pos = np.arange(L) - np.repeat(offsets(lengths)[:-1], lengths)
-        bos_row = np.full(K, NONE, dtype=np.int64)
+        bos_row = np.full((K, 1), NONE, dtype=np.int64)
         bos_row[0] = BOS
         p1 = np.empty_like(c)
-        p1[1:] = c[:-1]
-        p1[pos < 1] = bos_row
+        p1[:, 1:] = c[:, :-1]
+        p1[:, pos < 1] = bos_row
         p2 = np.empty_like(c)
-        p2[2:] = c[:-2]
-        p2[pos < 2] = bos_row
+        p2[:, 2:] = c[:, :-2]
+        p2[:, pos < 2] = bos_row
         S = K ** 3
         # scores of the valid (t-2, t-1, t) slot triples only; the rest stay -inf
-        ok = ((p2 != NONE)[:, :, None, None] & (p1 != NONE)[:, None, :, None]
-              & (c != NONE)[:, None, None, :])
-        flat = np.flatnonzero(ok)
-        t, r = np.divmod(flat, S)
-        i, r = np.divmod(r, K * K)
-        j, k = np.divmod(r, K)
-        em = np.full((L, K, K, K), _NEG_INF)
-        em.reshape(-1)[flat] = self._logp3_valid(p2[t, i], p1[t, j], c[t, k]) + lex[t, k]
+        ok = ((p2 != NONE)[:, None, None, :] & (p1 != NONE)[None, :, None, :]
+              & (c != NONE)[None, None, :, :])
+        state, t = np.divmod(np.flatnonzero(ok), L)
+        i, r = np.divmod(state, K * K)
+        k = r % K
+        a, b = p2.reshape(-1)[i * L + t], p1.reshape(-1)[(r // K) * L + t]
+        kt = k * L + t
+        cur = c.reshape(-1)[kt]
+        lex_kt = lex.T.reshape(-1)[kt]
+        em = np.full((L, S), _NEG_INF)
+        table = self._trigram_table(t.size)
+        if table is None:
+            em.reshape(-1)[t * S + state] = self._logp3_valid(a, b, cur) + lex_kt
+        else:
+            row, values = table
+            em.reshape(-1)[t * S + state] = values[row[a * (M + 1) + b] + cur] + lex_kt
+        em = em.reshape(L, K, K, K)
         last = np.cumsum(lengths)[lengths > 0] - 1
-        em[last] += self._logp3(p1[last][:, :, None], c[last][:, None, :], EOS)[:, None]
+        h1, h2 = p1[:, last].T[:, :, None], c[:, last].T[:, None, :]
+        if table is None:
+            end = self._logp3(h1, h2, EOS)
+        else:
+            valid = (h1 != NONE) & (h2 != NONE)
+            end = np.where(valid, values[row[np.where(valid, h1 * (M + 1) + h2, 0)] + EOS],
+                           _NEG_INF)
+        em[last] += end[:, None]
         trans = np.full((S, S), _NEG_INF)
         s = np.arange(S)
         trans[s[:, None], (s % (K * K))[:, None] * K + np.arange(K)[None, :]] = 0.0
@@ -948,10 +1028,10 @@ class HMMTagger:
         """
         self._require_fitted()
         sents = self._check_sents(sents)
-        ids, _ = self._decode(sents)
-        tags = self.tags_
-        it = iter(ids.tolist())
-        return [[(w, tags[next(it)]) for w in s] for s in sents]
+        ids, lengths = self._decode(sents)
+        flat = list(map(self.tags_.__getitem__, ids.tolist()))
+        off = offsets(lengths).tolist()
+        return [list(zip(s, flat[a:b])) for s, a, b in zip(sents, off[:-1], off[1:])]
 
     def predict(self, sents: Iterable[Sequence[str]]) -> List[List[str]]:
         """Tags only: ``[[tag, ...], ...]`` for tokenised sentences.
@@ -987,16 +1067,20 @@ class HMMTagger:
         self._require_fitted()
         sents = self._check_sents(sents)
         ids, lengths = self._decode(sents)
-        tags = self.tags_
-        flat = [tags[i] for i in ids.tolist()]
+        flat = list(map(self.tags_.__getitem__, ids.tolist()))
         off = offsets(lengths).tolist()
-        return [flat[off[k]:off[k + 1]] for k in range(len(sents))]
+        return list(map(flat.__getitem__, map(slice, off[:-1], off[1:])))
 
     @staticmethod
     def _check_sents(sents) -> List[List[str]]:
         if isinstance(sents, (str, bytes)) or not isinstance(sents, Iterable):
             raise TypeError("`sents` must be a list of token lists, got "
                             f"{type(sents).__name__}")
+        if type(sents) is list and set(map(type, sents)) == {list}:
+            # fast path: all checks at C speed over the flattened tokens
+            flat = list(chain.from_iterable(sents))
+            if not flat or (set(map(type, flat)) == {str} and all(flat)):
+                return sents
         return [check_tokens(s, "sents", k) for k, s in enumerate(sents)]
 
     def evaluate(self, gold_sents: Iterable[Sequence[Tuple[str, str]]]) -> float:
