@@ -586,3 +586,19 @@ def test_huge_n_threads_under_address_space_limit(tmp_path):
         else:
             report(got == expected, "results differ from n_threads=1")
     ''')
+
+
+def test_threads_give_the_single_thread_results_on_a_large_batch():
+    # big enough (tens of milliseconds) for every thread of the team to take groups
+    rng = np.random.default_rng(11)
+    B, T, N = 600, 60, 24
+    em = rng.normal(size=(B, T, N))
+    tr = rng.normal(size=(N, N))
+    tags = rng.integers(0, N, size=(B, T))
+    lengths = rng.integers(1, T + 1, size=B)
+    one = fastseq.crf_nll(em, tr, tags, lengths=lengths, reduction="none", n_threads=1)
+    for _ in range(3):
+        two = fastseq.crf_nll(em, tr, tags, lengths=lengths, reduction="none", n_threads=2)
+        assert np.array_equal(one[0], two[0])
+        assert np.array_equal(one[1].emissions, two[1].emissions)
+        assert np.array_equal(one[1].transitions, two[1].transitions)
