@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "fastseq/fastseq.h"
+#include "pool.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -47,13 +48,7 @@ static inline double ctl_now(void) {
 #endif
 }
 
-static inline int ctl_is_caller(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num() == 0;
-#else
-    return 1;
-#endif
-}
+static inline int ctl_is_caller(void) { return !fs_on_worker(); }
 
 static void ctl_init(fs_ctl *c, const fs_batch *batch) {
     c->stop = 0;

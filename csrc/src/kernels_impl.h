@@ -56,23 +56,73 @@ typedef struct {
     FS_T *g_em, *g_pair, *g_start, *g_end; /* crf_nll */
 } FS_ARGS;
 
+/* One kernel call's work, shared by its threads (pool.h): groups are claimed one at a time
+   through `next`; `done` counts the groups computed. */
+#define FS_JOB FS_LOCAL(fs_job)
+typedef struct {
+    const fs_batch *batch;
+    const FS_T *em;
+    fs_model *M;
+    const int64_t *order, *rows;
+    int need;
+    const FS_ARGS *args;
+    void (*for_group)(const FS_ARGS *args, fs_group *g);
+    int64_t n_groups;
+    long long next, done;
+} FS_JOB;
+
+/* A participant of run_batch: its own scratch, then groups until none is left. One whose
+   scratch cannot be allocated claims nothing (the others do its share). */
+static void FS_LOCAL(run_groups)(void *p) {
+    FS_JOB *J = (FS_JOB *)p;
+    const fs_batch *batch = J->batch;
+    const int64_t N = batch->n_states, B = batch->n_seqs;
+    fs_ws ws;
+    fs_group g;
+    if (ws_alloc(&ws, J->rows, N, J->M->Np, J->args->k, J->need) != 0) return;
+    g.M = J->M;
+    g.ws = &ws;
+    while (!ctl_stopped(J->M->ctl)) {
+        const int64_t gi = fs_claim(&J->next);
+        int s;
+        if (gi >= J->n_groups) break;
+        for (s = 0; s < FS_G && gi * FS_G + s < B; s++) {
+            fs_seq *q = &g.S[s];
+            g.idx[s] = J->order[gi * FS_G + s];
+            g.off[s] = batch->offsets[g.idx[s]];
+            q->T = batch->lengths[g.idx[s]];
+            q->em = FS_LOCAL(load_em)(ws.em[s], J->em, g.off[s], q->T, N);
+            q->L = &ws.F[s];
+            q->x = ws.x[s];
+            q->eb = ws.eb[s];
+            q->emax = ws.emax[s];
+            q->eb_t0 = -FS_EBLOCK - 1;
+        }
+        g.ns = s;
+        J->for_group(J->args, &g);
+        fs_claim(&J->done);
+    }
+    ws_free(&ws);
+}
+
 /* Runs a kernel over the batch: the sequences, longest first (length_order), form groups of
-   up to FS_G; the groups are spread over the threads, schedule(dynamic, 1), and each is
-   handed to `for_group`. Every thread allocates its scratch (`need`: the WS_* parts the
-   kernel uses) inside the parallel region and frees it there. Between groups, and every
-   few dozen positions inside them, the call's stop flag is polled (control.h). A sequence is computed by one
-   thread, in an order of operations that depends only on the lengths, so every result is
-   bitwise identical for any thread count. */
+   up to FS_G, claimed one at a time by the call's threads (run_groups), each handed to
+   `for_group`. Every thread allocates its scratch (`need`: the WS_* parts the kernel uses)
+   and frees it. Between groups, and every few dozen positions inside them, the call's stop
+   flag is polled (control.h). A sequence is computed by one thread, in an order of
+   operations that depends only on the lengths, so every result is bitwise identical for
+   any thread count. */
 static int FS_LOCAL(run_batch)(FS_MODEL_ARGS(FS_T), int need, const FS_ARGS *args,
                                void (*for_group)(const FS_ARGS *args, fs_group *g)) {
     const int64_t N = batch->n_states, B = batch->n_seqs;
-    const int64_t n_groups = (B + FS_G - 1) / FS_G;
     int64_t *order = NULL, rows[FS_G];
     int status = FS_OK;
     int nt = fs_thread_count(batch->n_threads);
     fs_model M;
     fs_ctl ctl;
-    if (nt > n_groups) nt = (int)(n_groups > 0 ? n_groups : 1);
+    FS_JOB J;
+    J.n_groups = (B + FS_G - 1) / FS_G;
+    if (nt > J.n_groups) nt = (int)(J.n_groups > 0 ? J.n_groups : 1);
     if (!FS_IS_DOUBLE) need |= WS_EM;
     if (length_order(batch, &order, rows)) return FS_ERR_NOMEM;
     if (FS_LOCAL(model_from)(&M, N, trans, start, end)) {
@@ -81,40 +131,18 @@ static int FS_LOCAL(run_batch)(FS_MODEL_ARGS(FS_T), int need, const FS_ARGS *arg
     }
     ctl_init(&ctl, batch);
     M.ctl = &ctl;
-    FS_OMP(parallel num_threads(nt) if (nt > 1))
-    {
-        fs_ws ws;
-        fs_group g;
-        const int ok = ws_alloc(&ws, rows, N, M.Np, args->k, need) == 0;
-        int64_t gi;
-        if (!ok) {
-            FS_OMP(atomic write)
-            status = FS_ERR_NOMEM;
-        }
-        g.M = &M;
-        g.ws = &ws;
-        FS_OMP(for schedule(dynamic, 1))
-        for (gi = 0; gi < n_groups; gi++) {
-            int s;
-            if (!ok || ctl_stopped(&ctl)) continue;
-            for (s = 0; s < FS_G && gi * FS_G + s < B; s++) {
-                fs_seq *q = &g.S[s];
-                g.idx[s] = order[gi * FS_G + s];
-                g.off[s] = batch->offsets[g.idx[s]];
-                q->T = batch->lengths[g.idx[s]];
-                q->em = FS_LOCAL(load_em)(ws.em[s], em, g.off[s], q->T, N);
-                q->L = &ws.F[s];
-                q->x = ws.x[s];
-                q->eb = ws.eb[s];
-                q->emax = ws.emax[s];
-                q->eb_t0 = -FS_EBLOCK - 1;
-            }
-            g.ns = s;
-            for_group(args, &g);
-        }
-        ws_free(&ws);
-    }
-    if (status == FS_OK && ctl.stop) status = FS_ERR_INTERRUPTED;
+    J.batch = batch;
+    J.em = em;
+    J.M = &M;
+    J.order = order;
+    J.rows = rows;
+    J.need = need;
+    J.args = args;
+    J.for_group = for_group;
+    J.next = J.done = 0;
+    fs_run_parallel(nt, FS_LOCAL(run_groups), &J);
+    if (ctl.stop) status = FS_ERR_INTERRUPTED;
+    else if (J.done < J.n_groups) status = FS_ERR_NOMEM; /* no thread got its scratch */
     model_free(&M);
     free(order);
     return status;
@@ -319,15 +347,45 @@ static void FS_LOCAL(viterbi_lanes_group)(const fs_model *M, const FS_T *em,
     }
 }
 
-static int FS_LOCAL(viterbi_lanes)(FS_MODEL_ARGS(FS_T), int64_t *paths, double *scores) {
+/* A participant of viterbi_lanes: groups of FS_VW sequences until none is left. */
+static void FS_LOCAL(run_lane_groups)(void *p) {
+    FS_JOB *J = (FS_JOB *)p;
+    const fs_batch *batch = J->batch;
     const int64_t N = batch->n_states, B = batch->n_seqs;
-    const int64_t n_groups = (B + FS_VW - 1) / FS_VW;
+    /* the delta rows of the longest sequence, then one [N][FS_VW] emission row */
+    double *D = (double *)malloc(sizeof(double) * (size_t)((J->rows[0] + 1) * N * FS_VW));
+    if (!D) return;
+    while (!ctl_stopped(J->M->ctl)) {
+        const int64_t gi = fs_claim(&J->next);
+        int64_t off[FS_VW], T[FS_VW], pad[FS_VW] = {0}, *path[FS_VW];
+        double sc[FS_VW];
+        int s;
+        if (gi >= J->n_groups) break;
+        for (s = 0; s < FS_VW; s++) {
+            const int64_t k = gi * FS_VW + s;
+            /* lanes past the batch: empty sequences */
+            off[s] = k < B ? batch->offsets[J->order[k]] : 0;
+            T[s] = k < B ? batch->lengths[J->order[k]] : 0;
+            path[s] = k < B ? J->args->paths + off[s] : pad;
+        }
+        FS_LOCAL(viterbi_lanes_group)(J->M, J->em, off, T, D, path, sc);
+        for (s = 0; s < FS_VW && gi * FS_VW + s < B; s++)
+            J->args->scores[J->order[gi * FS_VW + s]] = sc[s];
+        fs_claim(&J->done);
+    }
+    free(D);
+}
+
+static int FS_LOCAL(viterbi_lanes)(FS_MODEL_ARGS(FS_T), const FS_ARGS *args) {
+    const int64_t N = batch->n_states, B = batch->n_seqs;
     int64_t *order = NULL, rows[FS_G];
     int status = FS_OK;
     int nt = fs_thread_count(batch->n_threads);
     fs_model M;
     fs_ctl ctl;
-    if (nt > n_groups) nt = (int)(n_groups > 0 ? n_groups : 1);
+    FS_JOB J;
+    J.n_groups = (B + FS_VW - 1) / FS_VW;
+    if (nt > J.n_groups) nt = (int)(J.n_groups > 0 ? J.n_groups : 1);
     if (length_order(batch, &order, rows)) return FS_ERR_NOMEM;
     if (FS_LOCAL(model_from)(&M, N, trans, start, end)) {
         free(order);
@@ -335,35 +393,18 @@ static int FS_LOCAL(viterbi_lanes)(FS_MODEL_ARGS(FS_T), int64_t *paths, double *
     }
     ctl_init(&ctl, batch);
     M.ctl = &ctl;
-    FS_OMP(parallel num_threads(nt) if (nt > 1))
-    {
-        /* the delta rows of the longest sequence, then one [N][FS_VW] emission row */
-        double *bp = (double *)malloc(sizeof(double) * (size_t)((rows[0] + 1) * N * FS_VW));
-        int64_t gi;
-        if (!bp) {
-            FS_OMP(atomic write)
-            status = FS_ERR_NOMEM;
-        }
-        FS_OMP(for schedule(dynamic, 1))
-        for (gi = 0; gi < n_groups; gi++) {
-            int64_t off[FS_VW], T[FS_VW], pad[FS_VW] = {0}, *path[FS_VW];
-            double sc[FS_VW];
-            int s;
-            if (!bp || ctl_stopped(&ctl)) continue;
-            for (s = 0; s < FS_VW; s++) {
-                const int64_t k = gi * FS_VW + s;
-                /* lanes past the batch: empty sequences */
-                off[s] = k < B ? batch->offsets[order[k]] : 0;
-                T[s] = k < B ? batch->lengths[order[k]] : 0;
-                path[s] = k < B ? paths + off[s] : pad;
-            }
-            FS_LOCAL(viterbi_lanes_group)(&M, em, off, T, bp, path, sc);
-            for (s = 0; s < FS_VW && gi * FS_VW + s < B; s++)
-                scores[order[gi * FS_VW + s]] = sc[s];
-        }
-        free(bp);
-    }
-    if (status == FS_OK && ctl.stop) status = FS_ERR_INTERRUPTED;
+    J.batch = batch;
+    J.em = em;
+    J.M = &M;
+    J.order = order;
+    J.rows = rows;
+    J.need = 0;
+    J.args = args;
+    J.for_group = NULL;
+    J.next = J.done = 0;
+    fs_run_parallel(nt, FS_LOCAL(run_lane_groups), &J);
+    if (ctl.stop) status = FS_ERR_INTERRUPTED;
+    else if (J.done < J.n_groups) status = FS_ERR_NOMEM;
     model_free(&M);
     free(order);
     return status;
@@ -373,7 +414,7 @@ int FS_FN(viterbi)(FS_MODEL_ARGS(FS_T), int64_t *paths, double *scores) {
     const FS_ARGS a = {.paths = paths, .scores = scores};
     if (batch->n_states <= FS_LANES_MAX_N && batch->n_seqs >= 2 &&
         max_length(batch) <= FS_LANES_MAX_T)
-        return FS_LOCAL(viterbi_lanes)(batch, em, trans, start, end, paths, scores);
+        return FS_LOCAL(viterbi_lanes)(batch, em, trans, start, end, &a);
     return FS_LOCAL(run_batch)(batch, em, trans, start, end, WS_VIT | WS_B, &a,
                                FS_LOCAL(viterbi_for_group));
 }
@@ -454,5 +495,6 @@ int FS_FN(crf_nll)(FS_MODEL_ARGS(FS_T), const int64_t *tags, double *nll, FS_T *
 }
 
 #undef FS_ARGS
+#undef FS_JOB
 #undef FS_FN
 #undef FS_LOCAL

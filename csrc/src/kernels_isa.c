@@ -4,12 +4,6 @@
  * variant at run time. The ISA enters only through the vector vocabulary in simd.h.
  */
 #include "fastseq/fastseq.h"
-#ifdef _OPENMP
-#define FS_PRAGMA_(x) _Pragma(#x)
-#define FS_OMP(x) FS_PRAGMA_(omp x)
-#else
-#define FS_OMP(x)
-#endif
 
 #ifndef FS_ISA
 #define FS_ISA generic
@@ -19,6 +13,7 @@
 #include <string.h>
 
 #include "forward_backward.h"
+#include "pool.h"
 #include "viterbi.h"
 
 /* Per-thread scratch: one block, carved into the parts a kernel asks for. */

@@ -60,8 +60,8 @@ def effective_n_threads(n_threads: Optional[int] = None) -> int:
     Returns
     -------
     int
-        A positive thread count; 1 in a child process forked after a kernel ran (an OpenMP
-        thread pool does not survive ``fork``; processes started by ``spawn`` or
+        A positive thread count; 1 in a child process forked after a kernel ran (the
+        kernels' thread pool does not survive ``fork``; processes started by ``spawn`` or
         ``forkserver`` are not limited).
 
     Raises

@@ -20,9 +20,11 @@
  * shaped like emissions use the same rows; rows outside every sequence are not touched (the
  * caller zero-fills them). Per-sequence outputs are [B]; pair outputs [B][N][N].
  *
- * Threads: sequences are spread over batch->n_threads OpenMP threads (ignored without
- * OpenMP; at most the processors available; one in a process forked after the kernels ran
- * on several threads, since an OpenMP thread pool does not survive fork). Each sequence is computed by one thread in a fixed order of operations, so every
+ * Threads: sequences are spread over up to batch->n_threads threads, the calling thread
+ * and workers of a persistent pool that join it while work is left (at most the processors
+ * available; one without OpenMP, whose settings give the default count, and in a process
+ * forked after the kernels ran on several threads, since a thread pool does not survive
+ * fork). Each sequence is computed by one thread in a fixed order of operations, so every
  * result is bitwise identical for any n_threads. The library keeps no state between calls:
  * calls from different threads may run at the same time.
  *
@@ -125,8 +127,8 @@ const char *fs_version(void);       /* FASTSEQ_VERSION_STRING of the compiled li
 int fs_openmp_enabled(void);        /* 1 when compiled with OpenMP */
 int fs_max_threads(void);           /* fs_thread_count(omp_get_max_threads()) */
 /* The threads a kernel runs on when asked for `requested`: at most the processors this
-   process may run on; 1 without OpenMP, and in a child forked after a kernel ran (an OpenMP
-   thread pool does not survive fork: a parallel region in the child would wait forever). */
+   process may run on; 1 without OpenMP, and in a child forked after a kernel ran (the
+   kernels' thread pool does not survive fork: waiting for it in the child would hang). */
 int fs_thread_count(int requested);
 const char *fs_simd_level(void);    /* the name of the best variant this CPU supports */
 int fs_simd_supported(int simd);    /* 1 when this build and CPU can run it (AUTO: 1), else 0 */

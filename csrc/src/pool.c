@@ -1,0 +1,140 @@
+/* The persistent worker pool of the kernels (pool.h). */
+#include "pool.h"
+
+#if (defined(__unix__) || defined(__APPLE__)) && defined(__GNUC__)
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <time.h>
+
+/* The pool's threads never exceed this; a call asks for at most the processors it may use. */
+#define FS_POOL_MAX 256
+/* How long a worker polls for the next job before it sleeps (seconds). */
+#define FS_POOL_POLL_SECONDS 500e-6
+
+/* The open job, published without a lock: `slot` packs the job's number (high 32 bits) and
+   the seats it still offers (low 32 bits); a worker takes a seat by compare-and-swap. A
+   worker counts itself in `running` before it tries, so the caller, which closes the job
+   (seats 0) and then waits for running == 0, never returns while a seated worker may still
+   read the job. Only sleeping and waking go through the mutex: a woken thread is placed
+   next to its waker, and a lock taken on every call put the worker on the caller's core. */
+static uint64_t slot __attribute__((aligned(64))) = 0;
+static char pad_slot[64 - sizeof(uint64_t)] __attribute__((unused));
+static int running __attribute__((aligned(64))) = 0;
+static char pad_running[64 - sizeof(int)] __attribute__((unused));
+static void (*job_body)(void *) = 0;
+static void *job_ctx = 0;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;   /* sleeping workers */
+static pthread_cond_t work = PTHREAD_COND_INITIALIZER;
+static int sleepers = 0;
+static pthread_mutex_t user = PTHREAD_MUTEX_INITIALIZER; /* held by the call using the pool */
+static int n_workers = 0;
+static __thread int on_worker = 0;
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static inline uint32_t gen_of(uint64_t s) { return (uint32_t)(s >> 32); }
+
+/* Takes a seat in job `gen` if it still offers one; 1 on success. */
+static int take_seat(uint32_t gen) {
+    uint64_t s = __atomic_load_n(&slot, __ATOMIC_SEQ_CST);
+    while (gen_of(s) == gen && (uint32_t)s > 0)
+        if (__atomic_compare_exchange_n(&slot, &s, s - 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+            return 1;
+    return 0;
+}
+
+static void *worker_main(void *arg) {
+    uint32_t seen = (uint32_t)(uintptr_t)arg;
+    on_worker = 1;
+    for (;;) {
+        const double until = now_seconds() + FS_POOL_POLL_SECONDS;
+        long spins = 0;
+        uint32_t gen;
+        while ((gen = gen_of(__atomic_load_n(&slot, __ATOMIC_ACQUIRE))) == seen) {
+            cpu_relax();
+            if ((++spins & 63) == 0 && now_seconds() > until) {
+                pthread_mutex_lock(&mu);
+                __atomic_add_fetch(&sleepers, 1, __ATOMIC_SEQ_CST);
+                while (gen_of(__atomic_load_n(&slot, __ATOMIC_SEQ_CST)) == seen)
+                    pthread_cond_wait(&work, &mu);
+                __atomic_sub_fetch(&sleepers, 1, __ATOMIC_SEQ_CST);
+                pthread_mutex_unlock(&mu);
+            }
+        }
+        seen = gen;
+        __atomic_add_fetch(&running, 1, __ATOMIC_SEQ_CST);
+        if (take_seat(gen)) job_body(job_ctx); /* published before the slot: acquire above */
+        __atomic_sub_fetch(&running, 1, __ATOMIC_SEQ_CST);
+    }
+    return 0;
+}
+
+void fs_run_parallel(int n, void (*body)(void *), void *ctx) {
+    int k;
+    uint32_t gen;
+    if (n <= 1 || on_worker || pthread_mutex_trylock(&user) != 0) {
+        body(ctx);
+        return;
+    }
+    if (n - 1 > FS_POOL_MAX) n = FS_POOL_MAX + 1;
+    gen = gen_of(__atomic_load_n(&slot, __ATOMIC_SEQ_CST)) + 1;
+    while (n_workers < n - 1) {
+        pthread_t th;
+        pthread_attr_t attr;
+        int failed;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        /* a new worker waits for the job opened below */
+        failed = pthread_create(&th, &attr, worker_main, (void *)(uintptr_t)(gen - 1));
+        pthread_attr_destroy(&attr);
+        if (failed) break; /* fewer workers: the caller does more */
+        n_workers++;
+    }
+    k = n - 1 < n_workers ? n - 1 : n_workers;
+    job_body = body;
+    job_ctx = ctx;
+    /* seq_cst: this store and the load of `sleepers` pair with a sleeper's increment and
+       its load of `slot`, so that one of the two sees the other */
+    __atomic_store_n(&slot, ((uint64_t)gen << 32) | (uint32_t)k, __ATOMIC_SEQ_CST);
+    if (k > 0 && __atomic_load_n(&sleepers, __ATOMIC_SEQ_CST) > 0) {
+        pthread_mutex_lock(&mu);
+        pthread_cond_broadcast(&work);
+        pthread_mutex_unlock(&mu);
+    }
+
+    body(ctx);
+
+    /* close the job, then wait for the workers inside it (one group each at most) */
+    __atomic_store_n(&slot, (uint64_t)gen << 32, __ATOMIC_SEQ_CST);
+    {
+        long spins = 0;
+        while (__atomic_load_n(&running, __ATOMIC_SEQ_CST) > 0)
+            if ((++spins & 1023) == 0) sched_yield();
+            else cpu_relax();
+    }
+    pthread_mutex_unlock(&user);
+}
+
+int fs_on_worker(void) { return on_worker; }
+
+#else /* no pthreads or no atomics: the caller does everything */
+
+void fs_run_parallel(int n, void (*body)(void *), void *ctx) {
+    (void)n;
+    body(ctx);
+}
+
+int fs_on_worker(void) { return 0; }
+
+#endif
