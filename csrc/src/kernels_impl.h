@@ -105,15 +105,12 @@ static void FS_LOCAL(run_groups)(void *p) {
     ws_free(&ws);
 }
 
-/* Runs a kernel over the batch: the sequences, longest first (length_order), form groups of
-   up to FS_G, claimed one at a time by the call's threads (run_groups), each handed to
-   `for_group`. Every thread allocates its scratch (`need`: the WS_* parts the kernel uses)
-   and frees it. Between groups, and every few dozen positions inside them, the call's stop
-   flag is polled (control.h). A sequence is computed by one thread, in an order of
-   operations that depends only on the lengths, so every result is bitwise identical for
-   any thread count. */
-static int FS_LOCAL(run_batch)(FS_MODEL_ARGS(FS_T), int need, const FS_ARGS *args,
-                               void (*for_group)(const FS_ARGS *args, fs_group *g)) {
+/* The driver of run_batch and of the lanes' Viterbi: orders the sequences (length_order),
+   prepares the model and the stop flag, and runs `participant` on the call's threads over
+   groups of `width` sequences. */
+static int FS_LOCAL(run_job)(FS_MODEL_ARGS(FS_T), int64_t width, void (*participant)(void *),
+                             int need, const FS_ARGS *args,
+                             void (*for_group)(const FS_ARGS *args, fs_group *g)) {
     const int64_t N = batch->n_states, B = batch->n_seqs;
     int64_t *order = NULL, rows[FS_G];
     int status = FS_OK;
@@ -121,9 +118,8 @@ static int FS_LOCAL(run_batch)(FS_MODEL_ARGS(FS_T), int need, const FS_ARGS *arg
     fs_model M;
     fs_ctl ctl;
     FS_JOB J;
-    J.n_groups = (B + FS_G - 1) / FS_G;
+    J.n_groups = (B + width - 1) / width;
     if (nt > J.n_groups) nt = (int)(J.n_groups > 0 ? J.n_groups : 1);
-    if (!FS_IS_DOUBLE) need |= WS_EM;
     if (length_order(batch, &order, rows)) return FS_ERR_NOMEM;
     if (FS_LOCAL(model_from)(&M, N, trans, start, end)) {
         free(order);
@@ -140,12 +136,25 @@ static int FS_LOCAL(run_batch)(FS_MODEL_ARGS(FS_T), int need, const FS_ARGS *arg
     J.args = args;
     J.for_group = for_group;
     J.next = J.done = 0;
-    fs_run_parallel(nt, FS_LOCAL(run_groups), &J);
+    fs_run_parallel(nt, participant, &J);
     if (ctl.stop) status = FS_ERR_INTERRUPTED;
     else if (J.done < J.n_groups) status = FS_ERR_NOMEM; /* no thread got its scratch */
     model_free(&M);
     free(order);
     return status;
+}
+
+/* Runs a kernel over the batch: the sequences, longest first (length_order), form groups of
+   up to FS_G, claimed one at a time by the call's threads (run_groups), each handed to
+   `for_group`. Every thread allocates its scratch (`need`: the WS_* parts the kernel uses)
+   and frees it. Between groups, and every few dozen positions inside them, the call's stop
+   flag is polled (control.h). A sequence is computed by one thread, in an order of
+   operations that depends only on the lengths, so every result is bitwise identical for
+   any thread count. */
+static int FS_LOCAL(run_batch)(FS_MODEL_ARGS(FS_T), int need, const FS_ARGS *args,
+                               void (*for_group)(const FS_ARGS *args, fs_group *g)) {
+    return FS_LOCAL(run_job)(batch, em, trans, start, end, FS_G, FS_LOCAL(run_groups),
+                             FS_IS_DOUBLE ? need : need | WS_EM, args, for_group);
 }
 
 static void FS_LOCAL(forward_for_group)(const FS_ARGS *a, fs_group *g) {
@@ -376,45 +385,12 @@ static void FS_LOCAL(run_lane_groups)(void *p) {
     free(D);
 }
 
-static int FS_LOCAL(viterbi_lanes)(FS_MODEL_ARGS(FS_T), const FS_ARGS *args) {
-    const int64_t N = batch->n_states, B = batch->n_seqs;
-    int64_t *order = NULL, rows[FS_G];
-    int status = FS_OK;
-    int nt = fs_thread_count(batch->n_threads);
-    fs_model M;
-    fs_ctl ctl;
-    FS_JOB J;
-    J.n_groups = (B + FS_VW - 1) / FS_VW;
-    if (nt > J.n_groups) nt = (int)(J.n_groups > 0 ? J.n_groups : 1);
-    if (length_order(batch, &order, rows)) return FS_ERR_NOMEM;
-    if (FS_LOCAL(model_from)(&M, N, trans, start, end)) {
-        free(order);
-        return FS_ERR_NOMEM;
-    }
-    ctl_init(&ctl, batch);
-    M.ctl = &ctl;
-    J.batch = batch;
-    J.em = em;
-    J.M = &M;
-    J.order = order;
-    J.rows = rows;
-    J.need = 0;
-    J.args = args;
-    J.for_group = NULL;
-    J.next = J.done = 0;
-    fs_run_parallel(nt, FS_LOCAL(run_lane_groups), &J);
-    if (ctl.stop) status = FS_ERR_INTERRUPTED;
-    else if (J.done < J.n_groups) status = FS_ERR_NOMEM;
-    model_free(&M);
-    free(order);
-    return status;
-}
-
 int FS_FN(viterbi)(FS_MODEL_ARGS(FS_T), int64_t *paths, double *scores) {
     const FS_ARGS a = {.paths = paths, .scores = scores};
     if (batch->n_states <= FS_LANES_MAX_N && batch->n_seqs >= 2 &&
         max_length(batch) <= FS_LANES_MAX_T)
-        return FS_LOCAL(viterbi_lanes)(batch, em, trans, start, end, &a);
+        return FS_LOCAL(run_job)(batch, em, trans, start, end, FS_VW,
+                                 FS_LOCAL(run_lane_groups), 0, &a, NULL);
     return FS_LOCAL(run_batch)(batch, em, trans, start, end, WS_VIT | WS_B, &a,
                                FS_LOCAL(viterbi_for_group));
 }
