@@ -75,6 +75,20 @@ cdef inline int64_t state_feature(const Data *d, int64_t p, int64_t lab) noexcep
     return -1
 
 
+cdef inline int64_t add_to(int64_t k, double v, double *acc, uint8_t *seen, int64_t *touched,
+                           int64_t nt) noexcept nogil:
+    """acc[k] += v for an entry k of the weights (k < 0: not a feature, nothing to do),
+    listing k in touched the first time; returns the new length of touched."""
+    if k < 0:
+        return nt
+    if not seen[k]:
+        seen[k] = 1
+        touched[nt] = k
+        nt += 1
+    acc[k] += v
+    return nt
+
+
 cdef int simd_of(str name) except -1:
     cdef int v = fs_simd_from_name(name.encode())
     if v < 0:
@@ -201,35 +215,17 @@ def online_epoch(str name, const int64_t[::1] order, double[::1] w, double[::1] 
                     continue  # state features of tokens where both agree cancel out
                 for p in range(indptr[r0 + t], indptr[r0 + t + 1]):
                     val = data[p]
-                    k = state_feature(&d, p, gold[t])
-                    if k >= 0:
-                        if not seen[k]:
-                            seen[k] = 1
-                            touched[nt] = k
-                            nt += 1
-                        acc[k] += val
-                    k = state_feature(&d, p, path[t])
-                    if k >= 0:
-                        if not seen[k]:
-                            seen[k] = 1
-                            touched[nt] = k
-                            nt += 1
-                        acc[k] -= val
+                    nt = add_to(state_feature(&d, p, gold[t]), val, &acc[0], &seen[0],
+                                &touched[0], nt)
+                    nt = add_to(state_feature(&d, p, path[t]), -val, &acc[0], &seen[0],
+                                &touched[0], nt)
             for t in range(1, n):
-                k = Ks + gold[t - 1] * N + gold[t]
-                if t_exists[k - Ks]:
-                    if not seen[k]:
-                        seen[k] = 1
-                        touched[nt] = k
-                        nt += 1
-                    acc[k] += 1.0
-                k = Ks + path[t - 1] * N + path[t]
-                if t_exists[k - Ks]:
-                    if not seen[k]:
-                        seen[k] = 1
-                        touched[nt] = k
-                        nt += 1
-                    acc[k] -= 1.0
+                k = gold[t - 1] * N + gold[t]
+                nt = add_to(Ks + k if t_exists[k] else -1, 1.0, &acc[0], &seen[0],
+                            &touched[0], nt)
+                k = path[t - 1] * N + path[t]
+                nt = add_to(Ks + k if t_exists[k] else -1, -1.0, &acc[0], &seen[0],
+                            &touched[0], nt)
             if algorithm == AP:
                 loss += <double>diff / n
                 for i2 in range(nt):
