@@ -543,17 +543,16 @@ class FeatureExtractor:
         return state
 
     def _attribute_columns(self, data: Columns, ids, fit: bool) -> np.ndarray:
-        """(L, n_templates) int64 attribute columns, -1 where a template gives nothing."""
+        """(L, n_templates) int64 attribute columns, -1 where a template gives nothing; with
+        ``fit``, the templates' key tables are built here (else :meth:`_lookup_columns`)."""
         if not fit:
             return self._lookup_columns(data.lengths, ids)
         lengths = data.lengths
         L = int(lengths.sum())
         nT = len(self.templates_)
+        if L == 0:  # pragma: no cover - fit refuses empty data
+            raise ValueError("no tokens")
         cols2d = np.full((L, nT), -1, dtype=np.int64)
-        if L == 0:
-            if fit:  # pragma: no cover - fit refuses empty data
-                raise ValueError("no tokens")
-            return cols2d
         off = np.zeros(lengths.size + 1, dtype=np.int64)
         np.cumsum(lengths, out=off[1:])
         lens = np.repeat(lengths, lengths)
@@ -589,29 +588,12 @@ class FeatureExtractor:
                     valid &= v >= 0
                     key *= max(self._vsize[f], 1)
                     key += np.maximum(v, 0)
-            if fit:
-                table = np.unique(key[valid])
-                self._tables.append(table)
-                self._bases.append(base)
-                cols2d[valid, j] = base + np.searchsorted(table, key[valid])
-                base += table.size
-            else:
-                table = self._tables[j]
-                dense = self._dense_table(j)
-                if dense is not None:
-                    col = dense[key[valid]]
-                    sel = np.flatnonzero(valid)
-                    hit = col >= 0
-                    cols2d[sel[hit], j] = self._bases[j] + col[hit]
-                elif table.size:
-                    k = key[valid]
-                    idx = np.searchsorted(table, k)
-                    np.minimum(idx, table.size - 1, out=idx)
-                    found = table[idx] == k
-                    sel = np.flatnonzero(valid)[found]
-                    cols2d[sel, j] = self._bases[j] + idx[found]
-        if fit:
-            self.n_attributes_ = base
+            table = np.unique(key[valid])
+            self._tables.append(table)
+            self._bases.append(base)
+            cols2d[valid, j] = base + np.searchsorted(table, key[valid])
+            base += table.size
+        self.n_attributes_ = base
         return cols2d
 
     def _lookup_columns(self, lengths: np.ndarray, ids) -> np.ndarray:
