@@ -1,7 +1,9 @@
-"""Small label sets run with one sequence per SIMD lane (batches of N <= 16 states): the
-results must be those of the one-sequence path bit for bit -- ties broken towards the lowest
-state, -inf moves, start and end scores, ragged and empty sequences, both dtypes, every SIMD
-variant and thread count."""
+"""Small label sets run with one sequence per SIMD lane (batches of N <= 16 states).
+Viterbi's results must be those of the one-sequence path bit for bit -- ties broken towards
+the lowest state, -inf moves, start and end scores, ragged and empty sequences, both dtypes,
+every SIMD variant and thread count. The sum-product kernels in lanes must agree with the
+one-sequence path to rounding, with the same -inf entries, including the sequences whose
+rows the lanes cannot keep scaled (they are computed again by the one-sequence path)."""
 from __future__ import annotations
 
 import numpy as np
@@ -82,3 +84,59 @@ def test_viterbi_long_sequences_in_lanes():
     for b, n in enumerate([4096, 1, 4000]):
         p1, s1 = fastseq.viterbi(em[b, :n], tr)
         assert np.array_equal(paths[b, :n], p1) and scores[b] == s1
+
+
+def _sum_product(em, tr, start, end, lengths, tags, n_threads):
+    """Every sum-product kernel's outputs for one call, as a flat list of arrays."""
+    kw = dict(start=start, end=end, lengths=lengths, n_threads=n_threads)
+    log_alpha, log_Z = fastseq.forward(em, tr, **kw)
+    node, pair, lz = fastseq.marginals(em, tr, pairwise=True, **kw)
+    nll, g = fastseq.crf_nll(em, tr, tags, reduction="none", **kw)
+    return [log_alpha, np.asarray(log_Z), fastseq.backward(em, tr, **kw),
+            np.asarray(fastseq.log_partition(em, tr, **kw)), node, pair, np.asarray(lz),
+            np.asarray(nll), g.emissions, g.transitions, g.start, g.end]
+
+
+def _close(a, b, rtol):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    assert np.array_equal(np.isinf(a), np.isinf(b)) and np.array_equal(a[np.isinf(a)],
+                                                                       b[np.isinf(b)])
+    fin = np.isfinite(a)
+    scale = np.maximum(1.0, np.abs(b[fin]))
+    assert (np.abs(a[fin] - b[fin]) <= rtol * scale).all(), np.abs(a[fin] - b[fin]).max()
+
+
+@pytest.mark.parametrize("simd", VARIANTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sum_product_batch_equals_one_sequence_at_a_time(simd, dtype):
+    try:
+        variant = fastseq.simd_variant(simd)
+    except ValueError:
+        pytest.skip(f"{simd} is not supported on this CPU or build")
+    rng = np.random.default_rng(hash(("sp", simd, np.dtype(dtype).name)) % 2**32)
+    rtol = 1e-5 if dtype == np.float32 else 1e-11
+    with variant:
+        for trial in range(40):
+            N = int(rng.integers(1, 17))
+            B, T = int(rng.integers(2, 21)), int(rng.integers(1, 40))
+            em, tr, start, end, lengths = _case(rng, N, B, T, dtype, ties=False,
+                                                forbid=trial % 3 == 0)
+            if trial % 4 == 1:  # rows too wide to scale: some lanes fail, others do not
+                em[rng.random(B) < 0.5] *= 300
+            if trial % 5 == 2:  # a sequence no path goes through
+                em[0, min(3, T - 1)] = -np.inf
+            tags = rng.integers(0, N, size=(B, T))
+            batch = _sum_product(em, tr, start, end, lengths, tags, n_threads=2)
+            assert all(_same(x, y) for x, y in zip(
+                batch, _sum_product(em, tr, start, end, lengths, tags, n_threads=1)))
+            summed = [0.0, 0.0, 0.0]  # the batch's transition, start and end gradients
+            for b, n in enumerate(lengths):
+                one = _sum_product(em[b, :n][None], tr, start, end, [n], tags[b, :n][None], 1)
+                rows = [batch[0][b, :n], batch[1][b], batch[2][b, :n], batch[3][b],
+                        batch[4][b, :n], batch[5][b], batch[6][b], batch[7][b],
+                        batch[8][b, :n]]
+                for k, (x, y) in enumerate(zip(rows, one)):
+                    _close(x, y[0], rtol), (trial, b, k)
+                summed = [acc + g for acc, g in zip(summed, one[9:])]
+            for x, y in zip(batch[9:], summed):
+                _close(x, y, rtol * B)

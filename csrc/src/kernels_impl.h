@@ -9,6 +9,11 @@
 #define FS_CAT4(a, b, c, d) FS_CAT4_(a, b, c, d)
 #define FS_FN(op) FS_CAT4(fs_, op, FS_SFX, FS_ISA)
 #define FS_LOCAL(name) FS_CAT4(name, _, FS_SFX, FS_ISA)
+#if FS_VW > 1
+#define FS_LANES(fn) FS_LOCAL(fn)
+#else
+#define FS_LANES(fn) NULL /* no lanes with one-double vectors */
+#endif
 
 /* Converts the transition model to double and precomputes its exp matrices. */
 static int FS_LOCAL(model_from)(fs_model *m, int64_t N, const FS_T *trans, const FS_T *start,
@@ -39,6 +44,18 @@ static const double *FS_LOCAL(load_em)(double *buf, const FS_T *em, int64_t off,
 #endif
 }
 
+/* The score of path y through a sequence's T emission rows em. */
+static double FS_LOCAL(path_score)(const fs_model *M, const FS_T *em, int64_t T,
+                                   const int64_t *y) {
+    const int64_t N = M->N;
+    double s;
+    int64_t t;
+    if (T == 0) return 0.0;
+    s = M->start[y[0]] + (double)em[y[0]];
+    for (t = 1; t < T; t++) s += M->trans[y[t - 1] * N + y[t]] + (double)em[t * N + y[t]];
+    return s + M->end[y[T - 1]];
+}
+
 /* A kernel's outputs and extra inputs; each kernel sets the fields it uses, the others are
    zero. */
 #define FS_ARGS FS_LOCAL(fs_args)
@@ -52,9 +69,17 @@ typedef struct {
     int64_t k, rank_stride;                /* kbest */
     const int64_t *path_base;              /* kbest */
     const int64_t *tags;                   /* sequence_score, crf_nll */
+    const FS_T *em;                        /* sequence_score, crf_nll: the emissions */
     double *nll;                           /* crf_nll */
     FS_T *g_em, *g_pair, *g_start, *g_end; /* crf_nll */
 } FS_ARGS;
+
+/* A kernel's work on one group of lanes (lanes.h): the lanes' results into the outputs,
+   except for the failed lanes, which the caller hands to for_group one by one. idx[s]: the
+   lane's sequence (-1 past the batch), off[s] its first row. */
+#define FS_LANES_FN(name)                                                                  \
+    void (*name)(const FS_ARGS *args, const fs_model *M, fs_lanes *G, const int64_t *idx,   \
+                 const int64_t *off)
 
 /* One kernel call's work, shared by its threads (pool.h): groups are claimed one at a time
    through `next`; `done` counts the groups computed. */
@@ -67,64 +92,157 @@ typedef struct {
     int need;
     const FS_ARGS *args;
     void (*for_group)(const FS_ARGS *args, fs_group *g);
+    FS_LANES_FN(for_lanes);
     int64_t n_groups;
     long long next, done;
 } FS_JOB;
 
-/* A participant of run_batch: its own scratch, then groups until none is left. One whose
-   scratch cannot be allocated claims nothing (the others do its share). */
+/* Group g of the state-vector kernels: the ns sequences order[first ..] (s-th one at
+   order[first + s * stride]), with this thread's scratch. */
+static void FS_LOCAL(fill_group)(const FS_JOB *J, fs_group *g, fs_ws *ws, int64_t first,
+                                 int64_t stride, int ns) {
+    const int64_t N = J->batch->n_states;
+    int s;
+    g->M = J->M;
+    g->ws = ws;
+    g->ns = ns;
+    for (s = 0; s < ns; s++) {
+        fs_seq *q = &g->S[s];
+        g->idx[s] = J->order[first + s * stride];
+        g->off[s] = J->batch->offsets[g->idx[s]];
+        q->T = J->batch->lengths[g->idx[s]];
+        q->em = FS_LOCAL(load_em)(ws->em[s], J->em, g->off[s], q->T, N);
+        q->L = &ws->F[s];
+        q->x = ws->x[s];
+        q->eb = ws->eb[s];
+        q->emax = ws->emax[s];
+        q->eb_t0 = -FS_EBLOCK - 1;
+    }
+}
+
+/* A participant of run_job's state-vector path: its own scratch, then groups until none is
+   left. One whose scratch cannot be allocated claims nothing (the others do its share). */
 static void FS_LOCAL(run_groups)(void *p) {
     FS_JOB *J = (FS_JOB *)p;
-    const fs_batch *batch = J->batch;
-    const int64_t N = batch->n_states, B = batch->n_seqs;
+    const int64_t N = J->batch->n_states, B = J->batch->n_seqs;
     fs_ws ws;
     fs_group g;
     if (ws_alloc(&ws, J->rows, N, J->M->Np, J->args->k, J->need) != 0) return;
-    g.M = J->M;
-    g.ws = &ws;
     while (!ctl_stopped(J->M->ctl)) {
         const int64_t gi = fs_claim(&J->next);
-        int s;
         if (gi >= J->n_groups) break;
-        for (s = 0; s < FS_G && gi * FS_G + s < B; s++) {
-            fs_seq *q = &g.S[s];
-            g.idx[s] = J->order[gi * FS_G + s];
-            g.off[s] = batch->offsets[g.idx[s]];
-            q->T = batch->lengths[g.idx[s]];
-            q->em = FS_LOCAL(load_em)(ws.em[s], J->em, g.off[s], q->T, N);
-            q->L = &ws.F[s];
-            q->x = ws.x[s];
-            q->eb = ws.eb[s];
-            q->emax = ws.emax[s];
-            q->eb_t0 = -FS_EBLOCK - 1;
-        }
-        g.ns = s;
+        FS_LOCAL(fill_group)(J, &g, &ws, gi * FS_G, 1,
+                             (int)(B - gi * FS_G < FS_G ? B - gi * FS_G : FS_G));
         J->for_group(J->args, &g);
         fs_claim(&J->done);
     }
     ws_free(&ws);
 }
 
-/* The driver of run_batch and of the lanes' Viterbi: orders the sequences (length_order),
-   prepares the model and the stop flag, and runs `participant` on the call's threads over
-   groups of `width` sequences. */
-static int FS_LOCAL(run_job)(FS_MODEL_ARGS(FS_T), int64_t width, void (*participant)(void *),
-                             int need, const FS_ARGS *args,
-                             void (*for_group)(const FS_ARGS *args, fs_group *g)) {
+#if FS_VW > 1
+/* The emissions of a lane group, right-aligned (lanes.h), and the first forward rows. */
+static void FS_LOCAL(lanes_load)(const FS_JOB *J, fs_lanes *G, int64_t gi, int64_t *idx,
+                                 int64_t *off) {
+    const fs_batch *batch = J->batch;
     const int64_t N = batch->n_states, B = batch->n_seqs;
-    int64_t *order = NULL, rows[FS_G];
+    int64_t t, j;
+    int s;
+    for (s = 0; s < FS_VW; s++) {
+        const int64_t k = gi * FS_VW + s;
+        idx[s] = k < B ? J->order[k] : -1;
+        off[s] = k < B ? batch->offsets[idx[s]] : 0;
+        G->T[s] = k < B ? batch->lengths[idx[s]] : 0;
+    }
+    G->K = G->T[0]; /* the longest: the order is by decreasing length */
+    for (s = 0; s < FS_VW; s++) G->d[s] = G->K - G->T[s];
+    memset(G->E, 0, sizeof(double) * (size_t)(G->K * N * FS_VW));
+    for (s = 0; s < FS_VW; s++) {
+        const FS_T *e = J->em + off[s] * N;
+        double *row = G->E + G->d[s] * N * FS_VW + s;
+        for (t = 0; t < G->T[s]; t++)
+            for (j = 0; j < N; j++) row[(t * N + j) * FS_VW] = (double)e[t * N + j];
+        for (j = 0; j < N; j++)
+            G->init[j * FS_VW + s] = G->T[s] > 0 ? J->M->start[j] + (double)e[j] : 0.0;
+    }
+    lanes_exp_emissions(G);
+}
+
+/* A participant of run_job's sum-product lanes: groups of FS_VW sequences until none is left;
+   a failed lane's sequence runs through the state-vector kernel (for_group), with scratch
+   allocated on the first failure. */
+static void FS_LOCAL(run_sum_lane_groups)(void *p) {
+    FS_JOB *J = (FS_JOB *)p;
+    const int64_t N = J->batch->n_states;
+    fs_lanes G;
+    fs_ws ws;
+    int have_ws = 0;
+    if (lanes_alloc(&G, N, J->rows[0])) return;
+    while (!ctl_stopped(J->M->ctl)) {
+        const int64_t gi = fs_claim(&J->next);
+        int64_t idx[FS_VW], off[FS_VW];
+        unsigned fail;
+        if (gi >= J->n_groups) break;
+        FS_LOCAL(lanes_load)(J, &G, gi, idx, off);
+        G.fail = 0;
+        J->for_lanes(J->args, J->M, &G, idx, off);
+        for (fail = G.fail; fail && !ctl_stopped(J->M->ctl); fail &= fail - 1) {
+            fs_group g;
+            if (!have_ws && ws_alloc(&ws, J->rows, N, J->M->Np, 0, J->need) != 0) {
+                free(G.block);
+                return; /* the group stays undone: the call reports FS_ERR_NOMEM */
+            }
+            have_ws = 1;
+            FS_LOCAL(fill_group)(J, &g, &ws, gi * FS_VW + lowest_bit(fail), 1, 1);
+            J->for_group(J->args, &g);
+        }
+        fs_claim(&J->done);
+    }
+    if (have_ws) ws_free(&ws);
+    free(G.block);
+}
+#endif
+
+static void FS_LOCAL(run_viterbi_lane_groups)(void *p);
+
+/* The driver of every kernel: orders the sequences (length_order), prepares the model and
+   the stop flag, and runs the groups on the call's threads. Small models run in lanes
+   (lanes.h) where the kernel has them (`lanes`, with for_lanes for the sum-product ones),
+   else groups of FS_G sequences go to for_group, each thread with its scratch (`need`:
+   the WS_* parts the kernel uses). Between groups, and every few dozen positions inside
+   them, the call's stop flag is polled (control.h). A sequence is computed by one thread,
+   in an order of operations that depends only on the lengths, so every result is bitwise
+   identical for any thread count. */
+static int FS_LOCAL(run_job)(FS_MODEL_ARGS(FS_T), int lanes, int need, const FS_ARGS *args,
+                             void (*for_group)(const FS_ARGS *args, fs_group *g),
+                             FS_LANES_FN(for_lanes)) {
+    const int64_t N = batch->n_states, B = batch->n_seqs;
+    int64_t *order = NULL, rows[FS_G], width = FS_G;
+    void (*participant)(void *) = FS_LOCAL(run_groups);
     int status = FS_OK;
     int nt = fs_thread_count(batch->n_threads);
     fs_model M;
     fs_ctl ctl;
     FS_JOB J;
-    J.n_groups = (B + width - 1) / width;
-    if (nt > J.n_groups) nt = (int)(J.n_groups > 0 ? J.n_groups : 1);
+    if (!FS_IS_DOUBLE) need |= WS_EM;
     if (length_order(batch, &order, rows)) return FS_ERR_NOMEM;
     if (FS_LOCAL(model_from)(&M, N, trans, start, end)) {
         free(order);
         return FS_ERR_NOMEM;
     }
+    if (lanes && N <= FS_LANES_MAX_N && B >= 2 && rows[0] <= FS_LANES_MAX_T) {
+        if (lanes == FS_VITERBI_LANES) {
+            width = FS_VW;
+            participant = FS_LOCAL(run_viterbi_lane_groups);
+        }
+#if FS_VW > 1
+        else if (M.scaled_ok && lanes_end_ok(&M)) {
+            width = FS_VW;
+            participant = FS_LOCAL(run_sum_lane_groups);
+        }
+#endif
+    }
+    J.n_groups = (B + width - 1) / width;
+    if (nt > J.n_groups) nt = (int)(J.n_groups > 0 ? J.n_groups : 1);
     ctl_init(&ctl, batch);
     M.ctl = &ctl;
     J.batch = batch;
@@ -135,6 +253,7 @@ static int FS_LOCAL(run_job)(FS_MODEL_ARGS(FS_T), int64_t width, void (*particip
     J.need = need;
     J.args = args;
     J.for_group = for_group;
+    J.for_lanes = for_lanes;
     J.next = J.done = 0;
     fs_run_parallel(nt, participant, &J);
     if (ctl.stop) status = FS_ERR_INTERRUPTED;
@@ -144,17 +263,11 @@ static int FS_LOCAL(run_job)(FS_MODEL_ARGS(FS_T), int64_t width, void (*particip
     return status;
 }
 
-/* Runs a kernel over the batch: the sequences, longest first (length_order), form groups of
-   up to FS_G, claimed one at a time by the call's threads (run_groups), each handed to
-   `for_group`. Every thread allocates its scratch (`need`: the WS_* parts the kernel uses)
-   and frees it. Between groups, and every few dozen positions inside them, the call's stop
-   flag is polled (control.h). A sequence is computed by one thread, in an order of
-   operations that depends only on the lengths, so every result is bitwise identical for
-   any thread count. */
+/* A kernel without lanes. */
 static int FS_LOCAL(run_batch)(FS_MODEL_ARGS(FS_T), int need, const FS_ARGS *args,
                                void (*for_group)(const FS_ARGS *args, fs_group *g)) {
-    return FS_LOCAL(run_job)(batch, em, trans, start, end, FS_G, FS_LOCAL(run_groups),
-                             FS_IS_DOUBLE ? need : need | WS_EM, args, for_group);
+    return FS_LOCAL(run_job)(batch, em, trans, start, end, FS_NO_LANES, need, args, for_group,
+                             NULL);
 }
 
 static void FS_LOCAL(forward_for_group)(const FS_ARGS *a, fs_group *g) {
@@ -174,11 +287,42 @@ static void FS_LOCAL(forward_for_group)(const FS_ARGS *a, fs_group *g) {
     }
 }
 
+#if FS_VW > 1
+/* Row k's logs of lane s, c + log(v), from the logs of the scaled rows (lv); -inf where the
+   row is dead. */
+static void FS_LOCAL(lanes_row_out)(const fs_lanes *G, const double *lv, const double *c,
+                                    const double *clo, int64_t k, int s, int dead, FS_T *out) {
+    const int64_t N = G->N;
+    const double hi = c[k * FS_VW + s], lo = clo[k * FS_VW + s];
+    int64_t j;
+    for (j = 0; j < N; j++)
+        out[j] = dead ? (FS_T)-INFINITY : (FS_T)(hi + (lo + lv[(k * N + j) * FS_VW + s]));
+}
+
+static void FS_LOCAL(forward_lanes)(const FS_ARGS *a, const fs_model *M,
+                                    fs_lanes *G, const int64_t *idx, const int64_t *off) {
+    const int64_t N = G->N, K = G->K;
+    int64_t k;
+    int s;
+    lanes_forward(M, G);
+    if (a->log_alpha) log_array(G->F, G->E, K * N * FS_VW); /* E is free after the sweep */
+    for (s = 0; s < FS_VW; s++) {
+        if (idx[s] < 0 || (G->fail >> s & 1)) continue;
+        a->log_Z[idx[s]] = G->lz[s];
+        if (a->log_alpha)
+            for (k = G->d[s]; k < K; k++)
+                FS_LOCAL(lanes_row_out)(G, G->E, G->cF, G->cFlo, k, s, k >= G->dead[s],
+                                        a->log_alpha + (off[s] + k - G->d[s]) * N);
+    }
+}
+#endif
+
 int FS_FN(forward)(FS_MODEL_ARGS(FS_T), FS_T *log_alpha, double *log_Z) {
     const FS_ARGS a = {.log_alpha = log_alpha, .log_Z = log_Z};
     /* without log_alpha only the last row is needed: two rolling rows */
-    return FS_LOCAL(run_batch)(batch, em, trans, start, end, WS_F | (log_alpha ? 0 : WS_ROLL),
-                               &a, FS_LOCAL(forward_for_group));
+    return FS_LOCAL(run_job)(batch, em, trans, start, end, FS_SUM_LANES,
+                             WS_F | (log_alpha ? 0 : WS_ROLL), &a, FS_LOCAL(forward_for_group),
+                             FS_LANES(forward_lanes));
 }
 
 static void FS_LOCAL(backward_for_group)(const FS_ARGS *a, fs_group *g) {
@@ -194,10 +338,27 @@ static void FS_LOCAL(backward_for_group)(const FS_ARGS *a, fs_group *g) {
         }
 }
 
+#if FS_VW > 1
+static void FS_LOCAL(backward_lanes)(const FS_ARGS *a, const fs_model *M,
+                                     fs_lanes *G, const int64_t *idx, const int64_t *off) {
+    const int64_t N = G->N, K = G->K;
+    int64_t k;
+    int s;
+    lanes_backward(M, G, lanes_from(G, K));
+    log_array(G->Bk, G->E, K * N * FS_VW); /* E is free after the sweep */
+    for (s = 0; s < FS_VW; s++) {
+        if (idx[s] < 0 || (G->fail >> s & 1)) continue;
+        for (k = G->d[s]; k < K; k++)
+            FS_LOCAL(lanes_row_out)(G, G->E, G->cB, G->cBlo, k, s, k <= G->deadb[s],
+                                    a->log_beta + (off[s] + k - G->d[s]) * N);
+    }
+}
+#endif
+
 int FS_FN(backward)(FS_MODEL_ARGS(FS_T), FS_T *log_beta) {
     const FS_ARGS a = {.log_beta = log_beta};
-    return FS_LOCAL(run_batch)(batch, em, trans, start, end, WS_F, &a,
-                               FS_LOCAL(backward_for_group));
+    return FS_LOCAL(run_job)(batch, em, trans, start, end, FS_SUM_LANES, WS_F, &a,
+                             FS_LOCAL(backward_for_group), FS_LANES(backward_lanes));
 }
 
 /* Forward and backward for the group, then per sequence the node rows (node[s], optional)
@@ -253,10 +414,71 @@ static void FS_LOCAL(marginals_for_group)(const FS_ARGS *a, fs_group *g) {
     for (s = 0; s < g->ns; s++) a->log_Z[g->idx[s]] = lz[s];
 }
 
+#if FS_VW > 1
+/* The lanes' counterpart of posteriors: forward, backward, then the node rows (node[s], T_s
+   x N, optional) and pair sums (pair[s], optional) of the lanes that did not fail; log_Z
+   in G->lz. */
+static void FS_LOCAL(posteriors_lanes)(const fs_model *M, fs_lanes *G, FS_T *const *node,
+                                       FS_T *const *pair) {
+    const int64_t N = G->N, K = G->K, Np = M->Np;
+    unsigned want = 0, live;
+    int64_t k, i, j;
+    int s, any_pair = 0;
+    lanes_forward(M, G);
+    for (s = 0; s < FS_VW; s++) {
+        if (G->T[s] > 0 && !(G->fail >> s & 1) && G->lz[s] > -INFINITY) want |= 1u << s;
+        if (pair[s]) any_pair = 1;
+    }
+    if (want) {
+        lanes_backward(M, G, want);
+        if (any_pair) lanes_pairs(M, G, want & ~G->fail);
+    }
+    if (ctl_stopped(M->ctl)) return; /* the results will be discarded */
+    live = want & ~G->fail;
+    for (s = 0; s < FS_VW; s++) { /* no path, or nothing to mark: zeros */
+        if ((G->fail >> s & 1) || (live >> s & 1)) continue;
+        if (node[s])
+            for (j = 0; j < G->T[s] * N; j++) node[s][j] = 0;
+        if (pair[s])
+            for (j = 0; j < N * N; j++) pair[s][j] = 0;
+    }
+    if (!live) return;
+    for (k = 0; k < K; k++) {
+        double *nd = G->x;
+        if (!(lanes_from(G, k) & live)) continue;
+        lanes_node(G, k, nd);
+        for (s = 0; s < FS_VW; s++)
+            if ((live >> s & 1) && node[s] && k >= G->d[s])
+                for (j = 0; j < N; j++)
+                    node[s][(k - G->d[s]) * N + j] = (FS_T)nd[j * FS_VW + s];
+    }
+    for (s = 0; s < FS_VW; s++)
+        if ((live >> s & 1) && pair[s])
+            for (i = 0; i < N; i++)
+                for (j = 0; j < N; j++)
+                    pair[s][i * N + j] = (FS_T)(G->P[(i * N + j) * FS_VW + s] * M->A[i * Np + j]);
+}
+
+static void FS_LOCAL(marginals_lanes)(const FS_ARGS *a, const fs_model *M,
+                                      fs_lanes *G, const int64_t *idx, const int64_t *off) {
+    const int64_t N = G->N;
+    FS_T *node[FS_VW], *pair[FS_VW];
+    int s;
+    for (s = 0; s < FS_VW; s++) {
+        node[s] = a->node && idx[s] >= 0 ? a->node + off[s] * N : NULL;
+        pair[s] = a->pair && idx[s] >= 0 ? a->pair + idx[s] * N * N : NULL;
+    }
+    FS_LOCAL(posteriors_lanes)(M, G, node, pair);
+    for (s = 0; s < FS_VW; s++)
+        if (idx[s] >= 0 && !(G->fail >> s & 1)) a->log_Z[idx[s]] = G->lz[s];
+}
+#endif
+
 int FS_FN(marginals)(FS_MODEL_ARGS(FS_T), FS_T *node, FS_T *pair, double *log_Z) {
     const FS_ARGS a = {.node = node, .pair = pair, .log_Z = log_Z};
-    return FS_LOCAL(run_batch)(batch, em, trans, start, end, WS_F | WS_B | (pair ? WS_PAIR : 0),
-                               &a, FS_LOCAL(marginals_for_group));
+    return FS_LOCAL(run_job)(batch, em, trans, start, end, FS_SUM_LANES,
+                             WS_F | WS_B | (pair ? WS_PAIR : 0), &a,
+                             FS_LOCAL(marginals_for_group), FS_LANES(marginals_lanes));
 }
 
 static void FS_LOCAL(viterbi_for_group)(const FS_ARGS *a, fs_group *g) {
@@ -356,8 +578,8 @@ static void FS_LOCAL(viterbi_lanes_group)(const fs_model *M, const FS_T *em,
     }
 }
 
-/* A participant of viterbi_lanes: groups of FS_VW sequences until none is left. */
-static void FS_LOCAL(run_lane_groups)(void *p) {
+/* A participant of run_job's Viterbi lanes: groups of FS_VW sequences until none is left. */
+static void FS_LOCAL(run_viterbi_lane_groups)(void *p) {
     FS_JOB *J = (FS_JOB *)p;
     const fs_batch *batch = J->batch;
     const int64_t N = batch->n_states, B = batch->n_seqs;
@@ -387,12 +609,8 @@ static void FS_LOCAL(run_lane_groups)(void *p) {
 
 int FS_FN(viterbi)(FS_MODEL_ARGS(FS_T), int64_t *paths, double *scores) {
     const FS_ARGS a = {.paths = paths, .scores = scores};
-    if (batch->n_states <= FS_LANES_MAX_N && batch->n_seqs >= 2 &&
-        max_length(batch) <= FS_LANES_MAX_T)
-        return FS_LOCAL(run_job)(batch, em, trans, start, end, FS_VW,
-                                 FS_LOCAL(run_lane_groups), 0, &a, NULL);
-    return FS_LOCAL(run_batch)(batch, em, trans, start, end, WS_VIT | WS_B, &a,
-                               FS_LOCAL(viterbi_for_group));
+    return FS_LOCAL(run_job)(batch, em, trans, start, end, FS_VITERBI_LANES, WS_VIT | WS_B, &a,
+                             FS_LOCAL(viterbi_for_group), NULL);
 }
 
 static void FS_LOCAL(kbest_for_group)(const FS_ARGS *a, fs_group *g) {
@@ -418,17 +636,40 @@ int FS_FN(kbest)(FS_MODEL_ARGS(FS_T), int64_t k, const int64_t *path_base, int64
 static void FS_LOCAL(sequence_score_for_group)(const FS_ARGS *a, fs_group *g) {
     int s;
     for (s = 0; s < g->ns; s++)
-        a->scores[g->idx[s]] = score_seq(g->M, g->S[s].em, g->S[s].T, a->tags + g->off[s]);
+        a->scores[g->idx[s]] = FS_LOCAL(path_score)(g->M, a->em + g->off[s] * g->M->N,
+                                                    g->S[s].T, a->tags + g->off[s]);
 }
 
 int FS_FN(sequence_score)(FS_MODEL_ARGS(FS_T), const int64_t *tags, double *scores) {
-    const FS_ARGS a = {.tags = tags, .scores = scores};
+    const FS_ARGS a = {.tags = tags, .em = em, .scores = scores};
     return FS_LOCAL(run_batch)(batch, em, trans, start, end, 0, &a,
                                FS_LOCAL(sequence_score_for_group));
 }
 
-/* The marginals go straight into the gradient outputs; the gold path's counts are then
-   subtracted from them. */
+/* The marginals went straight into the gradient outputs (ge: node rows, gp: pair sums); the
+   gold path's counts are subtracted from them, and nll = log_Z - the gold path's score. */
+static void FS_LOCAL(crf_nll_finish)(const FS_ARGS *a, const fs_model *M, int64_t b, int64_t off,
+                                     int64_t T, double lz, FS_T *ge, FS_T *gp) {
+    const int64_t N = M->N, *y = a->tags + off;
+    FS_T *gs = a->g_start + b * N, *gn = a->g_end + b * N;
+    const double gold = FS_LOCAL(path_score)(M, a->em + off * N, T, y);
+    int64_t t, j;
+    a->nll[b] = (lz == -INFINITY || gold == -INFINITY) ? (T == 0 ? 0.0 : INFINITY) : lz - gold;
+    for (j = 0; j < N; j++) gs[j] = gn[j] = 0;
+    if (T > 0) {
+        for (j = 0; j < N; j++) {
+            gs[j] = ge[j];
+            gn[j] = ge[(T - 1) * N + j];
+        }
+        gs[y[0]] -= 1;
+        gn[y[T - 1]] -= 1;
+    }
+    for (t = 0; t < T; t++) {
+        ge[t * N + y[t]] -= 1;
+        if (t > 0) gp[y[t - 1] * N + y[t]] -= 1;
+    }
+}
+
 static void FS_LOCAL(crf_nll_for_group)(const FS_ARGS *a, fs_group *g) {
     const int64_t N = g->M->N;
     FS_T *ge[FS_G], *gp[FS_G];
@@ -439,38 +680,39 @@ static void FS_LOCAL(crf_nll_for_group)(const FS_ARGS *a, fs_group *g) {
         gp[s] = a->g_pair + g->idx[s] * N * N;
     }
     FS_LOCAL(posteriors)(g->M, g->ws, g->S, g->ns, ge, gp, lz);
-    for (s = 0; s < g->ns; s++) {
-        const int64_t b = g->idx[s], T = g->S[s].T, *y = a->tags + g->off[s];
-        FS_T *gs = a->g_start + b * N, *gn = a->g_end + b * N;
-        const double gold = score_seq(g->M, g->S[s].em, T, y);
-        int64_t t, j;
-        a->nll[b] = (lz[s] == -INFINITY || gold == -INFINITY) ? (T == 0 ? 0.0 : INFINITY)
-                                                               : lz[s] - gold;
-        for (j = 0; j < N; j++) gs[j] = gn[j] = 0;
-        if (T > 0) {
-            for (j = 0; j < N; j++) {
-                gs[j] = ge[s][j];
-                gn[j] = ge[s][(T - 1) * N + j];
-            }
-            gs[y[0]] -= 1;
-            gn[y[T - 1]] -= 1;
-        }
-        for (t = 0; t < T; t++) {
-            ge[s][t * N + y[t]] -= 1;
-            if (t > 0) gp[s][y[t - 1] * N + y[t]] -= 1;
-        }
-    }
+    for (s = 0; s < g->ns; s++)
+        FS_LOCAL(crf_nll_finish)(a, g->M, g->idx[s], g->off[s], g->S[s].T, lz[s], ge[s], gp[s]);
 }
+
+#if FS_VW > 1
+static void FS_LOCAL(crf_nll_lanes)(const FS_ARGS *a, const fs_model *M,
+                                    fs_lanes *G, const int64_t *idx, const int64_t *off) {
+    const int64_t N = G->N;
+    FS_T *ge[FS_VW], *gp[FS_VW];
+    int s;
+    for (s = 0; s < FS_VW; s++) {
+        ge[s] = idx[s] >= 0 ? a->g_em + off[s] * N : NULL;
+        gp[s] = idx[s] >= 0 ? a->g_pair + idx[s] * N * N : NULL;
+    }
+    FS_LOCAL(posteriors_lanes)(M, G, ge, gp);
+    if (ctl_stopped(M->ctl)) return;
+    for (s = 0; s < FS_VW; s++)
+        if (idx[s] >= 0 && !(G->fail >> s & 1))
+            FS_LOCAL(crf_nll_finish)(a, M, idx[s], off[s], G->T[s], G->lz[s], ge[s], gp[s]);
+}
+#endif
 
 int FS_FN(crf_nll)(FS_MODEL_ARGS(FS_T), const int64_t *tags, double *nll, FS_T *g_em,
                    FS_T *g_pair, FS_T *g_start, FS_T *g_end) {
-    const FS_ARGS a = {.tags = tags, .nll = nll, .g_em = g_em, .g_pair = g_pair,
+    const FS_ARGS a = {.tags = tags, .em = em, .nll = nll, .g_em = g_em, .g_pair = g_pair,
                        .g_start = g_start, .g_end = g_end};
-    return FS_LOCAL(run_batch)(batch, em, trans, start, end, WS_F | WS_B | WS_PAIR, &a,
-                               FS_LOCAL(crf_nll_for_group));
+    return FS_LOCAL(run_job)(batch, em, trans, start, end, FS_SUM_LANES, WS_F | WS_B | WS_PAIR,
+                             &a, FS_LOCAL(crf_nll_for_group), FS_LANES(crf_nll_lanes));
 }
 
 #undef FS_ARGS
 #undef FS_JOB
+#undef FS_LANES
+#undef FS_LANES_FN
 #undef FS_FN
 #undef FS_LOCAL

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "forward_backward.h"
+#include "lanes.h"
 #include "pool.h"
 #include "viterbi.h"
 
@@ -176,17 +177,9 @@ static int length_order(const fs_batch *batch, int64_t **order, int64_t rows[FS_
     return 0;
 }
 
-/* Small models run with one sequence per SIMD lane (viterbi_lanes) while the delta rows of
-   a group's longest sequence fit in a few MB per thread. */
-#define FS_LANES_MAX_N 16
-#define FS_LANES_MAX_T 4096
-
-static int64_t max_length(const fs_batch *batch) {
-    int64_t b, m = 0;
-    for (b = 0; b < batch->n_seqs; b++)
-        if (batch->lengths[b] > m) m = batch->lengths[b];
-    return m;
-}
+/* How a kernel can run small models (lanes.h): not in lanes, Viterbi's lanes, sum-product
+   lanes. */
+enum { FS_NO_LANES, FS_VITERBI_LANES, FS_SUM_LANES };
 
 #define FS_T float
 #define FS_SFX f32

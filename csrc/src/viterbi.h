@@ -1,8 +1,7 @@
 /*
  * Max-product and paths: viterbi_group (lockstep, back-pointers recovered while
- * backtracking), kbest_seq (the k best distinct paths, one sequence at a time) and score_seq
- * (the score of a given path, for sequence_score and crf_nll). Relies on lattice.h (fs_model,
- * fs_seq) and products.h (the max-plus step).
+ * backtracking) and kbest_seq (the k best distinct paths, one sequence at a time). Relies on
+ * lattice.h (fs_model, fs_seq) and products.h (the max-plus step).
  */
 #ifndef FASTSEQ_VITERBI_H
 #define FASTSEQ_VITERBI_H
@@ -240,16 +239,6 @@ static void kbest_seq(const fs_model *M, const double *em, int64_t T, int64_t k,
             if (t > 0) id = bp[t * N * k + id];
         }
     }
-}
-
-static double score_seq(const fs_model *M, const double *em, int64_t T, const int64_t *y) {
-    const int64_t N = M->N;
-    double s;
-    int64_t t;
-    if (T == 0) return 0.0;
-    s = M->start[y[0]] + em[y[0]];
-    for (t = 1; t < T; t++) s += M->trans[y[t - 1] * N + y[t]] + em[t * N + y[t]];
-    return s + M->end[y[T - 1]];
 }
 
 #endif /* FASTSEQ_VITERBI_H */

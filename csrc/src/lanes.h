@@ -1,0 +1,403 @@
+/*
+ * Sum-product with one sequence per SIMD lane, for small N (FS_LANES_MAX_N): FS_VW sequences
+ * of a group advance together and every operation of a step is one vector op over them
+ * (with the states in the vector instead, a step at N = 9 leaves lanes and the per-row
+ * bookkeeping idle). Rows are stored [row][state][lane].
+ *
+ * The rows are right-aligned: lane s holds its positions 0 .. T_s - 1 at rows
+ * d_s = K - T_s .. K - 1 (K: the group's longest length), so the forward and backward rows
+ * of a position meet at the same row in every lane (the marginals are vector products) and
+ * the backward sweep starts everywhere at once. Before d_s a lane's forward rows are 0 and
+ * its emission rows 1, which keeps them 0.
+ *
+ * Numerics are those of lattice.h: every row scaled (max in [0.5, 1), rescaled by powers of
+ * two, offsets double-double) under the same invariants. A lane whose row would have to be
+ * kept as logs is marked failed (`fail`) and its sequence is computed again by the
+ * state-vector kernels (forward_backward.h), which handle it exactly; so the lanes never
+ * return a less exact number. A lane's arithmetic never involves another lane, so results
+ * do not depend on which sequences share a group. Relies on lattice.h and fsmath.h.
+ */
+#ifndef FASTSEQ_LANES_H
+#define FASTSEQ_LANES_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "fsmath.h"
+#include "lattice.h"
+#include "simd.h"
+
+/* Small models run with one sequence per SIMD lane while a group's rows (a few arrays of
+   K x N x FS_VW doubles) stay within a few MB per thread. */
+#define FS_LANES_MAX_N 16
+#define FS_LANES_MAX_T 4096
+#define FS_K_MAX 1.0394971575336575e+180 /* 2^599: bound of a pair-marginal scale */
+
+typedef struct {
+    int64_t N, K;          /* states; rows (the longest length in the group) */
+    int64_t T[FS_VW];      /* lengths (0 for lanes past the batch) */
+    int64_t d[FS_VW];      /* first row of each lane, K - T (ascending: longest first) */
+    double *E;             /* [K][N][VW] exp(em - m); 1 before a lane's first row */
+    double *m;             /* [K][VW] max_j em (0 when every entry is -inf) */
+    unsigned *low;         /* [K] lanes whose emission row has an entry too small to scale */
+    double *init;          /* [N][VW] start + em[0]: the first forward row, as logs */
+    double *F, *Bk;        /* [K][N][VW] scaled forward and backward rows */
+    double *cF, *cFlo;     /* [K][VW] forward offsets (double-double) */
+    double *cB, *cBlo;     /* [K][VW] backward offsets */
+    double *sc;            /* [K][VW] the forward rescale of row k, 2^-e */
+    double *x;             /* [N][VW] backward scratch */
+    double *P;             /* [N][N][VW] pair sums */
+    double lz[FS_VW];      /* log_Z (forward) */
+    int64_t dead[FS_VW];   /* first forward row that no path reaches (K: none) */
+    int64_t deadb[FS_VW];  /* last backward row that no path leaves (-1: none) */
+    unsigned fail;         /* lanes left to the state-vector kernels */
+    void *block;
+} fs_lanes;
+
+/* Scratch for groups of up to K rows. */
+static int lanes_alloc(fs_lanes *G, int64_t N, int64_t K) {
+    const size_t big = (size_t)(K * N * FS_VW), row = (size_t)(K * FS_VW);
+    const size_t n = 3 * big + 6 * row + (size_t)(N * FS_VW) * 2 + (size_t)(N * N * FS_VW);
+    double *p;
+    G->N = N;
+    G->block = malloc(sizeof(double) * n + sizeof(unsigned) * (size_t)K);
+    if (!G->block) return -1;
+    p = (double *)G->block;
+    G->E = p, p += big;
+    G->F = p, p += big;
+    G->Bk = p, p += big;
+    G->m = p, p += row;
+    G->cF = p, p += row;
+    G->cFlo = p, p += row;
+    G->cB = p, p += row;
+    G->cBlo = p, p += row;
+    G->sc = p, p += row;
+    G->init = p, p += N * FS_VW;
+    G->x = p, p += N * FS_VW;
+    G->P = p, p += N * N * FS_VW;
+    G->low = (unsigned *)p;
+    return 0;
+}
+
+/* Lanes in rows [d_s, K) at row k, i.e. those with d_s <= k (d is ascending). */
+static inline unsigned lanes_from(const fs_lanes *G, int64_t k) {
+    unsigned bits = 0;
+    int s;
+    for (s = 0; s < FS_VW; s++)
+        if (G->d[s] <= k && G->T[s] > 0) bits |= 1u << s;
+    return bits;
+}
+
+/* hi + lo += b, lane-wise (dd_add of fsmath.h) */
+static inline void vdd_add(fs_vd *hi, fs_vd *lo, fs_vd b) {
+    const fs_vd s = v_add(*hi, b), bb = v_sub(s, *hi);
+    *lo = v_add(*lo, v_add(v_sub(*hi, v_sub(s, bb)), v_sub(b, bb)));
+    *hi = s;
+}
+
+/* x = y 2^-(e+1) for the e with max_j x in [0.5, 1); returns 2^-(e+1) and E = e + 1 per lane
+   (lanes whose maximum is 0 get 1/2: their rows stay 0). */
+static inline fs_vd lanes_rescale(fs_vd mx, fs_vd *E) {
+    const fs_vd one = v_set1(1.0);
+    fs_vd e, mant;
+    mx = v_blend_gt(mx, v_set1(0.0), mx, one);
+    v_frexp1(mx, e, mant);
+    (void)mant;
+    *E = v_add(e, one);
+    return v_pow2i(v_round_magic(v_sub(v_set1(0.0), *E)));
+}
+
+/* After the emission rows have been gathered into E (raw scores, 0 before a lane's first
+   row): their maxima m, the lanes whose rows have a finite entry more than -FS_LOG_TINY
+   below the maximum (exponentiated, it could not be carried in a scaled row), and
+   E = exp(em - m) in one pass. */
+static void lanes_exp_emissions(fs_lanes *G) {
+    const int64_t N = G->N, K = G->K;
+    const fs_vd ninf = v_set1(-INFINITY), zero = v_set1(0.0), lim = v_set1(FS_LOG_TINY);
+    int64_t k, j;
+    for (k = 0; k < K; k++) {
+        double *e = G->E + k * N * FS_VW;
+        fs_vd mx = ninf;
+        unsigned low = 0;
+        for (j = 0; j < N; j++) mx = v_max(mx, v_load(e + j * FS_VW));
+        mx = v_blend_gt(mx, ninf, mx, zero);
+        v_store(G->m + k * FS_VW, mx);
+        for (j = 0; j < N; j++) {
+            const fs_vd x = v_sub(v_load(e + j * FS_VW), mx);
+            low |= v_lt_bits(x, lim) & v_gt_bits(x, ninf);
+            v_store(e + j * FS_VW, x);
+        }
+        G->low[k] = low;
+    }
+    exp_array(G->E, G->E, K * N * FS_VW);
+}
+
+/* The forward rows of every lane, and log_Z per lane (lz). */
+static void lanes_forward(const fs_model *M, fs_lanes *G) {
+    const int64_t N = G->N, K = G->K, Np = M->Np;
+    const fs_vd zero = v_set1(0.0), small = v_set1(FS_SMALL), tiny = v_set1(FS_TINY),
+                gT = v_set1(M->gT), ln2hi = v_set1(FS_LN2_HI), ln2lo = v_set1(FS_LN2_LO);
+    unsigned gone = 0; /* lanes no path reaches any more */
+    int64_t k, i, j;
+    int s;
+    for (s = 0; s < FS_VW; s++) G->dead[s] = K;
+    for (k = 0; k < K; k++) {
+        double *Fk = G->F + k * N * FS_VW;
+        const double *Ek = G->E + k * N * FS_VW;
+        if ((k & 63) == 0 && ctl_stopped(M->ctl)) return; /* the results will be discarded */
+        if (k == 0) {
+            for (j = 0; j < N * FS_VW; j++) Fk[j] = 0.0;
+        } else {
+            const double *Fp = Fk - N * FS_VW;
+            const unsigned cont = lanes_from(G, k - 1) & ~G->fail & ~gone;
+            unsigned slow = G->low[k], bad = 0, dead;
+            fs_vd mx = zero, sc, E, hi, lo;
+            /* four columns at a time: independent accumulation chains (columns past N
+               repeat the last one, unstored) */
+            for (j = 0; j < N; j += 4) {
+                const int64_t j1 = j + 1 < N ? j + 1 : N - 1, j2 = j + 2 < N ? j + 2 : N - 1,
+                              j3 = j + 3 < N ? j + 3 : N - 1;
+                fs_vd a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+                for (i = 0; i < N; i++) {
+                    const fs_vd f = v_load(Fp + i * FS_VW);
+                    const double *A = M->A + i * Np;
+                    a0 = v_fma(f, v_set1(A[j]), a0);
+                    a1 = v_fma(f, v_set1(A[j1]), a1);
+                    a2 = v_fma(f, v_set1(A[j2]), a2);
+                    a3 = v_fma(f, v_set1(A[j3]), a3);
+                }
+                /* a live sum below 2^-600 could leave the normal range next step */
+                slow |= (v_gt_bits(a0, zero) & v_lt_bits(a0, small)) |
+                        (v_gt_bits(a1, zero) & v_lt_bits(a1, small)) |
+                        (v_gt_bits(a2, zero) & v_lt_bits(a2, small)) |
+                        (v_gt_bits(a3, zero) & v_lt_bits(a3, small));
+                a0 = v_mul(a0, v_load(Ek + j * FS_VW));
+                a1 = v_mul(a1, v_load(Ek + j1 * FS_VW));
+                a2 = v_mul(a2, v_load(Ek + j2 * FS_VW));
+                a3 = v_mul(a3, v_load(Ek + j3 * FS_VW));
+                mx = v_max(v_max(mx, a0), v_max(a1, v_max(a2, a3)));
+                v_store(Fk + j * FS_VW, a0);
+                if (j + 1 < N) v_store(Fk + j1 * FS_VW, a1);
+                if (j + 2 < N) v_store(Fk + j2 * FS_VW, a2);
+                if (j + 3 < N) v_store(Fk + j3 * FS_VW, a3);
+            }
+            dead = v_eq_bits(mx, zero);
+            sc = lanes_rescale(mx, &E);
+            for (j = 0; j < N; j++) {
+                const fs_vd x = v_mul(v_load(Fk + j * FS_VW), sc);
+                v_store(Fk + j * FS_VW, x);
+                bad |= v_gt_bits(x, zero) & v_lt_bits(x, tiny);
+            }
+            v_store(G->sc + k * FS_VW, sc);
+            /* c[k] = c[k-1] + gT + m_k + E ln 2, in the order of row_finish */
+            hi = v_load(G->cF + (k - 1) * FS_VW);
+            lo = v_load(G->cFlo + (k - 1) * FS_VW);
+            vdd_add(&hi, &lo, gT);
+            vdd_add(&hi, &lo, v_load(G->m + k * FS_VW));
+            vdd_add(&hi, &lo, v_mul(E, ln2hi));
+            lo = v_fma(E, ln2lo, lo);
+            v_store(G->cF + k * FS_VW, hi);
+            v_store(G->cFlo + k * FS_VW, lo);
+            G->fail |= (slow | bad) & cont;
+            dead &= cont & ~G->fail;
+            gone |= dead;
+            while (dead) {
+                s = lowest_bit(dead);
+                dead &= dead - 1;
+                G->dead[s] = k;
+            }
+        }
+        /* lanes starting here: their first row, as row_from_logs makes it */
+        for (s = 0; s < FS_VW; s++) {
+            double mx = -INFINITY;
+            if (G->d[s] != k || G->T[s] == 0) continue;
+            for (j = 0; j < N; j++)
+                if (G->init[j * FS_VW + s] > mx) mx = G->init[j * FS_VW + s];
+            G->cF[k * FS_VW + s] = mx == -INFINITY ? 0.0 : mx;
+            G->cFlo[k * FS_VW + s] = 0.0;
+            G->sc[k * FS_VW + s] = 1.0;
+            for (j = 0; j < N; j++) {
+                const double x = G->init[j * FS_VW + s] - mx;
+                if (x > -INFINITY && x < FS_LOG_TINY) G->fail |= 1u << s;
+                Fk[j * FS_VW + s] = mx == -INFINITY ? 0.0 : exp(x);
+            }
+            if (mx == -INFINITY) {
+                G->dead[s] = k;
+                gone |= 1u << s;
+            }
+        }
+    }
+    for (s = 0; s < FS_VW; s++) {
+        const double *last = G->F + (K - 1) * N * FS_VW + s;
+        double mx = -INFINITY, acc = 0.0, tmp[FS_LANES_MAX_N];
+        fs_dd c;
+        G->lz[s] = 0.0;
+        if (G->T[s] == 0 || (G->fail >> s & 1)) continue;
+        G->lz[s] = -INFINITY;
+        if (G->dead[s] < K) continue;
+        for (j = 0; j < N; j++) {
+            tmp[j] = (last[j * FS_VW] > 0 ? log(last[j * FS_VW]) : -INFINITY) + M->end[j];
+            if (tmp[j] > mx) mx = tmp[j];
+        }
+        if (mx == -INFINITY) continue;
+        for (j = 0; j < N; j++) acc += exp(tmp[j] - mx);
+        c.hi = G->cF[(K - 1) * FS_VW + s];
+        c.lo = G->cFlo[(K - 1) * FS_VW + s];
+        c = dd_add(c, mx + log(acc));
+        G->lz[s] = c.hi + c.lo;
+    }
+}
+
+/* Whether the end scores can start a scaled backward row (else the state-vector kernels run
+   the batch): some finite, none too far below the largest. */
+static int lanes_end_ok(const fs_model *M) {
+    double mx = -INFINITY;
+    int64_t j;
+    for (j = 0; j < M->N; j++)
+        if (M->end[j] > mx) mx = M->end[j];
+    if (mx == -INFINITY) return 0;
+    for (j = 0; j < M->N; j++)
+        if (M->end[j] > -INFINITY && M->end[j] - mx < FS_LOG_TINY) return 0;
+    return 1;
+}
+
+/* The backward rows of the lanes in `want` (lanes_end_ok must hold). */
+static void lanes_backward(const fs_model *M, fs_lanes *G, unsigned want) {
+    const int64_t N = G->N, K = G->K, Np = M->Np;
+    const fs_vd zero = v_set1(0.0), small = v_set1(FS_SMALL), tiny = v_set1(FS_TINY),
+                gT = v_set1(M->gT), ln2hi = v_set1(FS_LN2_HI), ln2lo = v_set1(FS_LN2_LO);
+    double *x = G->x, mx = -INFINITY;
+    int64_t k, i, j;
+    int s;
+    for (j = 0; j < N; j++)
+        if (M->end[j] > mx) mx = M->end[j];
+    for (s = 0; s < FS_VW; s++) {
+        G->deadb[s] = -1;
+        G->cB[(K - 1) * FS_VW + s] = mx;
+        G->cBlo[(K - 1) * FS_VW + s] = 0.0;
+        for (j = 0; j < N; j++) G->Bk[((K - 1) * N + j) * FS_VW + s] = exp(M->end[j] - mx);
+    }
+    for (k = K - 1; k > 0; k--) {
+        const double *Bn = G->Bk + k * N * FS_VW, *Ek = G->E + k * N * FS_VW;
+        double *Bc = G->Bk + (k - 1) * N * FS_VW;
+        const unsigned need = lanes_from(G, k - 1) & want & ~G->fail;
+        unsigned slow = G->low[k], bad = 0, dead;
+        fs_vd m1 = zero, m2 = zero, sc, E, hi, lo;
+        if (!need) break; /* the lanes still running are not wanted */
+        if (((K - 1 - k) & 63) == 63 && ctl_stopped(M->ctl)) return;
+        /* x = beta[k] * E[k], rescaled (row_finish with the emission row) */
+        for (j = 0; j < N; j++) {
+            const fs_vd b = v_load(Bn + j * FS_VW), w = v_mul(b, v_load(Ek + j * FS_VW));
+            slow |= v_gt_bits(b, zero) & v_lt_bits(b, small);
+            v_store(x + j * FS_VW, w);
+            m1 = v_max(m1, w);
+        }
+        dead = v_eq_bits(m1, zero);
+        sc = lanes_rescale(m1, &E);
+        for (j = 0; j < N; j++) {
+            const fs_vd w = v_mul(v_load(x + j * FS_VW), sc);
+            v_store(x + j * FS_VW, w);
+            bad |= v_gt_bits(w, zero) & v_lt_bits(w, tiny);
+        }
+        hi = v_load(G->cB + k * FS_VW);
+        lo = v_load(G->cBlo + k * FS_VW);
+        vdd_add(&hi, &lo, v_load(G->m + k * FS_VW));
+        vdd_add(&hi, &lo, v_mul(E, ln2hi));
+        lo = v_fma(E, ln2lo, lo);
+        /* beta[k-1][i] = sum_j A[i][j] x[j], four rows at a time */
+        for (i = 0; i < N; i += 4) {
+            const int64_t i1 = i + 1 < N ? i + 1 : N - 1, i2 = i + 2 < N ? i + 2 : N - 1,
+                          i3 = i + 3 < N ? i + 3 : N - 1;
+            const double *A0 = M->A + i * Np, *A1 = M->A + i1 * Np, *A2 = M->A + i2 * Np,
+                         *A3 = M->A + i3 * Np;
+            fs_vd a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+            for (j = 0; j < N; j++) {
+                const fs_vd xj = v_load(x + j * FS_VW);
+                a0 = v_fma(xj, v_set1(A0[j]), a0);
+                a1 = v_fma(xj, v_set1(A1[j]), a1);
+                a2 = v_fma(xj, v_set1(A2[j]), a2);
+                a3 = v_fma(xj, v_set1(A3[j]), a3);
+            }
+            slow |= (v_gt_bits(a0, zero) & v_lt_bits(a0, small)) |
+                    (v_gt_bits(a1, zero) & v_lt_bits(a1, small)) |
+                    (v_gt_bits(a2, zero) & v_lt_bits(a2, small)) |
+                    (v_gt_bits(a3, zero) & v_lt_bits(a3, small));
+            m2 = v_max(v_max(m2, a0), v_max(a1, v_max(a2, a3)));
+            v_store(Bc + i * FS_VW, a0);
+            if (i + 1 < N) v_store(Bc + i1 * FS_VW, a1);
+            if (i + 2 < N) v_store(Bc + i2 * FS_VW, a2);
+            if (i + 3 < N) v_store(Bc + i3 * FS_VW, a3);
+        }
+        dead |= v_eq_bits(m2, zero);
+        sc = lanes_rescale(m2, &E);
+        for (j = 0; j < N; j++) {
+            const fs_vd w = v_mul(v_load(Bc + j * FS_VW), sc);
+            v_store(Bc + j * FS_VW, w);
+            bad |= v_gt_bits(w, zero) & v_lt_bits(w, tiny);
+        }
+        vdd_add(&hi, &lo, gT);
+        vdd_add(&hi, &lo, v_mul(E, ln2hi));
+        lo = v_fma(E, ln2lo, lo);
+        v_store(G->cB + (k - 1) * FS_VW, hi);
+        v_store(G->cBlo + (k - 1) * FS_VW, lo);
+        G->fail |= (slow | bad) & need;
+        dead &= need & ~G->fail;
+        while (dead) {
+            s = lowest_bit(dead);
+            dead &= dead - 1;
+            if (G->deadb[s] < 0) G->deadb[s] = k - 1;
+        }
+    }
+}
+
+/* node[j] = F[k][j] B[k][j] / sum_j F[k][j] B[k][j], every lane (node_row's arithmetic). */
+static void lanes_node(const fs_lanes *G, int64_t k, double *node) {
+    const int64_t N = G->N;
+    const double *a = G->F + k * N * FS_VW, *b = G->Bk + k * N * FS_VW;
+    fs_vd sum = v_set1(0.0), inv;
+    int64_t j;
+    for (j = 0; j < N; j++) {
+        const fs_vd p = v_mul(v_load(a + j * FS_VW), v_load(b + j * FS_VW));
+        v_store(node + j * FS_VW, p);
+        sum = v_add(sum, p);
+    }
+    inv = v_div(v_set1(1.0), sum);
+    for (j = 0; j < N; j++) v_store(node + j * FS_VW, v_mul(v_load(node + j * FS_VW), inv));
+}
+
+/* P[i][j] = sum_k xi_k[i][j] / A[i][j] for the lanes in `want`, with
+   xi_k[i][j] = F[k-1][i] A[i][j] E[k][j] B[k][j] 2^-e_k / sum_j F[k][j] B[k][j] (the forward
+   step's rescale 2^-e_k carries exp(c[k-1] + gT + m_k - c[k]), and the sum normalises
+   by row k's own offsets, as pair_sums does). A lane whose scale exceeds 2^599 fails. */
+static void lanes_pairs(const fs_model *M, fs_lanes *G, unsigned want) {
+    const int64_t N = G->N, K = G->K;
+    const fs_vd zero = v_set1(0.0), kmax = v_set1(FS_K_MAX);
+    double *y = G->x;
+    int64_t k, i, j;
+    for (j = 0; j < N * N * FS_VW; j++) G->P[j] = 0.0;
+    for (k = 1; k < K; k++) {
+        const double *a = G->F + (k - 1) * N * FS_VW, *f = G->F + k * N * FS_VW,
+                     *b = G->Bk + k * N * FS_VW, *e = G->E + k * N * FS_VW;
+        const unsigned live = lanes_from(G, k - 1) & want & ~G->fail;
+        fs_vd sum = zero, Kk;
+        if (!live) continue;
+        if ((k & 63) == 0 && ctl_stopped(M->ctl)) return;
+        for (j = 0; j < N; j++) {
+            const fs_vd bj = v_load(b + j * FS_VW);
+            sum = v_fma(v_load(f + j * FS_VW), bj, sum);
+            v_store(y + j * FS_VW, v_mul(v_load(e + j * FS_VW), bj));
+        }
+        /* lanes not started yet have sum 0 and a zero row: scale 0, not inf */
+        Kk = v_blend_gt(sum, zero, v_div(v_load(G->sc + k * FS_VW), sum), zero);
+        G->fail |= v_gt_bits(Kk, kmax) & live;
+        for (i = 0; i < N; i++) {
+            const fs_vd ai = v_mul(v_load(a + i * FS_VW), Kk);
+            double *Pi = G->P + i * N * FS_VW;
+            for (j = 0; j < N; j++)
+                v_store(Pi + j * FS_VW, v_fma(ai, v_load(y + j * FS_VW), v_load(Pi + j * FS_VW)));
+        }
+    }
+}
+
+#endif /* FASTSEQ_LANES_H */
