@@ -1,4 +1,5 @@
-"""Small label sets run with one sequence per SIMD lane (batches of N <= 16 states).
+"""Small label sets run with one sequence per SIMD lane (Viterbi up to N = 16 states, the
+sum-product kernels up to 32).
 Viterbi's results must be those of the one-sequence path bit for bit -- ties broken towards
 the lowest state, -inf moves, start and end scores, ragged and empty sequences, both dtypes,
 every SIMD variant and thread count. The sum-product kernels in lanes must agree with the
@@ -117,7 +118,7 @@ def test_sum_product_batch_equals_one_sequence_at_a_time(simd, dtype):
     rtol = 1e-5 if dtype == np.float32 else 1e-11
     with variant:
         for trial in range(40):
-            N = int(rng.integers(1, 17))
+            N = int(rng.integers(1, 34))
             B, T = int(rng.integers(2, 21)), int(rng.integers(1, 40))
             em, tr, start, end, lengths = _case(rng, N, B, T, dtype, ties=False,
                                                 forbid=trial % 3 == 0)
@@ -140,3 +141,18 @@ def test_sum_product_batch_equals_one_sequence_at_a_time(simd, dtype):
                 summed = [acc + g for acc, g in zip(summed, one[9:])]
             for x, y in zip(batch[9:], summed):
                 _close(x, y, rtol * B)
+
+
+def test_sum_product_long_sequences_in_lanes():
+    # sequences up to the longest the lanes take at this N, against the one-sequence path
+    rng = np.random.default_rng(5)
+    lengths = [8192, 1, 8000]
+    em, tr = rng.normal(size=(3, 8192, 8)) * 3, rng.normal(size=(8, 8))
+    tags = rng.integers(0, 8, size=(3, 8192))
+    batch = _sum_product(em, tr, None, None, lengths, tags, n_threads=2)
+    for b, n in enumerate(lengths):
+        one = _sum_product(em[b, :n][None], tr, None, None, [n], tags[b, :n][None], 1)
+        for k, x in enumerate([batch[0][b, :n], batch[1][b], batch[2][b, :n], batch[3][b],
+                               batch[4][b, :n], batch[5][b], batch[6][b], batch[7][b],
+                               batch[8][b, :n]]):
+            _close(x, one[k][0], 1e-10)

@@ -229,13 +229,13 @@ static int FS_LOCAL(run_job)(FS_MODEL_ARGS(FS_T), int lanes, int need, const FS_
         free(order);
         return FS_ERR_NOMEM;
     }
-    if (lanes && N <= FS_LANES_MAX_N && B >= 2 && rows[0] <= FS_LANES_MAX_T) {
-        if (lanes == FS_VITERBI_LANES) {
+    if (B >= 2 && rows[0] * N <= FS_LANES_MAX_CELLS) {
+        if (lanes == FS_VITERBI_LANES && N <= FS_VITERBI_LANES_MAX_N) {
             width = FS_VW;
             participant = FS_LOCAL(run_viterbi_lane_groups);
         }
 #if FS_VW > 1
-        else if (M.scaled_ok && lanes_end_ok(&M)) {
+        if (lanes == FS_SUM_LANES && N <= FS_SUM_LANES_MAX_N && M.scaled_ok && lanes_end_ok(&M)) {
             width = FS_VW;
             participant = FS_LOCAL(run_sum_lane_groups);
         }
@@ -493,7 +493,7 @@ static void FS_LOCAL(viterbi_for_group)(const FS_ARGS *a, fs_group *g) {
     for (s = 0; s < g->ns; s++) a->scores[g->idx[s]] = scores[s];
 }
 
-/* Viterbi with one sequence per SIMD lane, for small N (FS_LANES_MAX_N): FS_VW sequences of
+/* Viterbi with one sequence per SIMD lane, for small N (FS_VITERBI_LANES_MAX_N): FS_VW sequences of
    a group advance together and every operation of a step is one vector op over them (with
    the states in the vector instead, a step at N = 9 left lanes and the per-row bookkeeping
    idle). The sweep keeps the delta rows, D [Tmax][N][FS_VW]; back-pointers are recovered

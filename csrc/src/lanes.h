@@ -1,5 +1,5 @@
 /*
- * Sum-product with one sequence per SIMD lane, for small N (FS_LANES_MAX_N): FS_VW sequences
+ * Sum-product with one sequence per SIMD lane, for small N (FS_SUM_LANES_MAX_N): FS_VW sequences
  * of a group advance together and every operation of a step is one vector op over them
  * (with the states in the vector instead, a step at N = 9 leaves lanes and the per-row
  * bookkeeping idle). Rows are stored [row][state][lane].
@@ -28,10 +28,12 @@
 #include "lattice.h"
 #include "simd.h"
 
-/* Small models run with one sequence per SIMD lane while a group's rows (a few arrays of
-   K x N x FS_VW doubles) stay within a few MB per thread. */
-#define FS_LANES_MAX_N 16
-#define FS_LANES_MAX_T 4096
+/* Models run with one sequence per SIMD lane up to these N (above them the state-vector
+   kernels are faster: measured at B = 64, T = 50), while a group's arrays (rows x N x FS_VW
+   doubles, rows = the group's longest length) stay within a few MB per thread. */
+#define FS_VITERBI_LANES_MAX_N 16
+#define FS_SUM_LANES_MAX_N 32
+#define FS_LANES_MAX_CELLS 65536 /* rows x N */
 #define FS_K_MAX 1.0394971575336575e+180 /* 2^599: bound of a pair-marginal scale */
 
 typedef struct {
@@ -230,7 +232,7 @@ static void lanes_forward(const fs_model *M, fs_lanes *G) {
     }
     for (s = 0; s < FS_VW; s++) {
         const double *last = G->F + (K - 1) * N * FS_VW + s;
-        double mx = -INFINITY, acc = 0.0, tmp[FS_LANES_MAX_N];
+        double mx = -INFINITY, acc = 0.0, tmp[FS_SUM_LANES_MAX_N];
         fs_dd c;
         G->lz[s] = 0.0;
         if (G->T[s] == 0 || (G->fail >> s & 1)) continue;
