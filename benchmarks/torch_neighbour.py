@@ -11,8 +11,9 @@ ends. This script measures what that costs fastseq::
 For every case (op, N, fastseq threads) it times the call (median of ``--repeats``) in a
 child process that never imports torch, then in this process right after a torch op
 (``--torch-op``: a 256 x 256 matmul by default, on ``--torch-threads`` threads), and after a
-pause of ``--pause`` ms following the torch op (by then torch's pool sleeps). The ratio
-"after torch / torch-free" is the figure: 1.0 means torch costs fastseq nothing.
+pause of ``--pause`` ms following the torch op (by then torch's pool sleeps), against the
+torch-free process pausing as long between its calls. The ratio "after torch / torch-free" is
+the figure: 1.0 means torch costs fastseq nothing.
 """
 from __future__ import annotations
 
@@ -73,9 +74,11 @@ def child(args):
     """Torch-free timings, printed as JSON (run in a process that never imports torch)."""
     out = {}
     for op, N, t in _cases(args):
-        # the same rhythm as the parent: a short pause between calls
-        out[f"{op}/{N}/{t}"] = _median_us(_call(op, N, t), args.repeats,
-                                          pause=args.gap / 1e3)
+        # the same rhythm as the parent: a short gap between calls, then a long pause (after
+        # which caches and clocks are cold, torch or not)
+        fn = _call(op, N, t)
+        out[f"{op}/{N}/{t}"] = _median_us(fn, args.repeats, pause=args.gap / 1e3)
+        out[f"{op}/{N}/{t}/rested"] = _median_us(fn, args.repeats, pause=args.pause / 1e3)
     assert "torch" not in sys.modules
     print(json.dumps(out))
 
@@ -108,7 +111,7 @@ def main(argv=None):
 
     cmd = [sys.executable, __file__, "--child", "--ops", ",".join(args.ops),
            "--N", ",".join(map(str, args.N)), "--threads", ",".join(map(str, args.threads)),
-           "--repeats", str(args.repeats), "--gap", str(args.gap)]
+           "--repeats", str(args.repeats), "--gap", str(args.gap), "--pause", str(args.pause)]
     free = json.loads(subprocess.run(cmd, check=True, capture_output=True,
                                      text=True).stdout)
 
@@ -132,19 +135,21 @@ def main(argv=None):
         fn = _call(op, N, t)
         after = _median_us(fn, args.repeats, before=torch_op, pause=args.gap / 1e3)
         rested = _median_us(fn, args.repeats, before=torch_op, pause=args.pause / 1e3)
-        base = free[f"{op}/{N}/{t}"]
+        base, base_rested = free[f"{op}/{N}/{t}"], free[f"{op}/{N}/{t}/rested"]
         rows.append({"op": op, "N": N, "threads": t, "torch_free_us": base,
-                     "after_torch_us": after, "after_pause_us": rested,
-                     "ratio": after / base, "ratio_after_pause": rested / base})
+                     "after_torch_us": after, "torch_free_rested_us": base_rested,
+                     "after_pause_us": rested, "ratio": after / base,
+                     "ratio_after_pause": rested / base_rested})
     print(f"\n## fastseq right after a torch {args.torch_op} ({args.torch_threads} torch "
           f"threads; B=64, T=50, float32; medians of {args.repeats})\n")
-    print("| op | N | fastseq threads | torch-free | after torch | ratio | after a "
-          f"{args.pause:g} ms pause | ratio |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"| op | N | fastseq threads | torch-free | after torch | ratio | torch-free, "
+          f"{args.pause:g} ms pauses | after torch and a {args.pause:g} ms pause | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['op']} | {r['N']} | {r['threads']} | {r['torch_free_us']:.0f} us | "
               f"{r['after_torch_us']:.0f} us | {r['ratio']:.2f} | "
-              f"{r['after_pause_us']:.0f} us | {r['ratio_after_pause']:.2f} |")
+              f"{r['torch_free_rested_us']:.0f} us | {r['after_pause_us']:.0f} us | "
+              f"{r['ratio_after_pause']:.2f} |")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"torch_threads": args.torch_threads, "torch_op": args.torch_op,
