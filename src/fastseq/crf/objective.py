@@ -410,6 +410,9 @@ class Objective:
             "rowflat": rowflat.astype(jtype), "feat": feat.astype(jtype),
             "vals": np.repeat(n_vals, c),
             "Wd": np.zeros((Ad, N)),
+            # the emission scores, reused by every evaluation (a fresh array of L x N
+            # doubles each time cost its page faults)
+            "E": np.empty((L, N)),
         }
         # Row blocks for the thread pool (entries of the narrow map are ordered by token).
         # Their number depends on the data only, and the per-block gradients are added in
@@ -454,13 +457,14 @@ class Objective:
         Wd = sp["Wd"]
         Wd.ravel()[sp["d_flat"]] = th_s[sp["s_d"]]
         self.T.ravel()[self.t_flat] = theta[self.Ks:]
-        E = np.zeros((L, N))
+        E = sp["E"]
         Xd = sp["Xd"]
         Ad = sp["Ad"]
         rowflat, feat, vals = sp["rowflat"], sp["feat"], sp["vals"]
 
         def scores(i):
             r0, r1, p0, p1, q0, q1 = self._blocks[i]
+            E[r0:r1] = 0.0  # the products below accumulate
             if p1 > p0:
                 _st.csr_matvecs(r1 - r0, Ad, N, Xd.indptr[r0:r1 + 1] - Xd.indptr[r0],
                                 Xd.indices[p0:p1], Xd.data[p0:p1], Wd.ravel(),
@@ -471,7 +475,7 @@ class Objective:
         if _HAVE_ST:
             self._run(scores)
         else:  # pragma: no cover - scipy without the accumulating kernels
-            E = np.asarray(Xd @ Wd)
+            E[:] = Xd @ Wd
             np.add.at(E.ravel(), rowflat, vals * th_s[feat])
         nll, g = ops.crf_nll(E, self.T, self.y, lengths=self.batch.lengths, reduction="sum",
                              n_threads=self.n_threads)
