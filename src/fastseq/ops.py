@@ -380,8 +380,10 @@ class _Batch:
 
     # -- outputs -------------------------------------------------------------------------
     def em_like(self):
-        """A zeroed output shaped like the emissions rows (zeros past each end)."""
-        return np.zeros((self.em.shape[0], self.N), dtype=self.dtype)
+        """An output shaped like the emissions rows, for a kernel that writes every row of
+        every sequence: zeros past each end of a padded batch, uninitialised otherwise."""
+        shape = (self.em.shape[0], self.N)
+        return np.zeros(shape, self.dtype) if self.kind == _PADDED else np.empty(shape, self.dtype)
 
     def unrows(self, a):
         """Rows [rows, ...] back to the caller's layout."""
