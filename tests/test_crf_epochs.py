@@ -211,3 +211,38 @@ def test_every_simd_variant_agrees(simd):
         assert ops.simd_in_use() == simd
         other, _ = train()
     np.testing.assert_allclose(other, base, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("counting", [True, False])
+@pytest.mark.parametrize("all_states", [False, True])
+def test_feature_set_matches_direct_count(monkeypatch, counting, all_states):
+    # both ways of finding the (attribute, label) pairs -- a count per possible pair, or a
+    # sort when there are too many possible pairs -- against a dictionary of frequencies;
+    # an attribute of value 0 is seen (a feature with frequency 0)
+    import fastseq.crf.objective as objective
+    monkeypatch.setattr(objective, "_DENSE_FEATURE_KEYS", 1 << 24 if counting else 0)
+    rng = np.random.default_rng(11)
+    X, Y = [], []
+    for _ in range(30):
+        n = int(rng.integers(0, 7))
+        X.append([{f"w{rng.integers(15)}": float(rng.choice([1.0, 0.5, 0.0])), "bias": 1.0}
+                  for _ in range(n)])
+        Y.append([int(rng.integers(N)) for _ in range(n)])
+    batch, _ = encode_items(X, "X", None, fit=True)
+    y = np.array([t for s in Y for t in s], dtype=np.int64)
+    freq = {}
+    Xc = batch.X.tocsr()
+    for r in range(Xc.shape[0]):
+        for a, v in zip(Xc.indices[Xc.indptr[r]:Xc.indptr[r + 1]],
+                        Xc.data[Xc.indptr[r]:Xc.indptr[r + 1]]):
+            freq[int(a), int(y[r])] = freq.get((int(a), int(y[r])), 0.0) + float(v)
+    if all_states:
+        for a, _ in list(freq):
+            for lab in range(N):
+                freq.setdefault((a, lab), 0.0)
+    for min_freq in (0.0, 1.0):
+        s_attr, s_label, _, _ = objective.feature_set(
+            batch, y, N, min_freq=min_freq, all_possible_states=all_states,
+            all_possible_transitions=False)
+        want = sorted(k for k, f in freq.items() if f >= min_freq)
+        assert list(zip(s_attr.tolist(), s_label.tolist())) == want

@@ -515,6 +515,10 @@ class Objective:
         return float(nll), grad
 
 
+# feature_set counts (attribute, label) pairs in an array of this many entries at most
+_DENSE_FEATURE_KEYS = 1 << 24
+
+
 def feature_set(batch: Batch, y: np.ndarray, N: int, *, min_freq: float,
                 all_possible_states: bool, all_possible_transitions: bool
                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -565,10 +569,16 @@ def feature_set(batch: Batch, y: np.ndarray, N: int, *, min_freq: float,
     L, A = X.shape
     rows = np.repeat(np.arange(L, dtype=np.int64), np.diff(X.indptr))
     key = X.indices.astype(np.int64) * N + y[rows]
-    uniq, inv = np.unique(key, return_inverse=True)
-    freq: np.ndarray = np.bincount(inv.ravel(), weights=X.data, minlength=uniq.size)
+    freq: np.ndarray
+    if A * N <= _DENSE_FEATURE_KEYS:
+        # a count per possible (attribute, label): linear time where np.unique sorts
+        uniq = np.flatnonzero(np.bincount(key, minlength=A * N))
+        freq = np.bincount(key, weights=X.data, minlength=A * N)[uniq]
+    else:
+        uniq, inv = np.unique(key, return_inverse=True)
+        freq = np.bincount(inv.ravel(), weights=X.data, minlength=uniq.size)
     if all_possible_states:
-        attrs = np.unique(X.indices).astype(np.int64)
+        attrs = np.flatnonzero(np.bincount(X.indices, minlength=A)).astype(np.int64)
         allk = (attrs[:, None] * N + np.arange(N)[None, :]).ravel()
         f_all = np.zeros(allk.size)
         pos = np.searchsorted(allk, uniq)
