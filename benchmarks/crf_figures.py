@@ -312,7 +312,7 @@ def _train_eval(name, train, test, c1, c2, args, dev=None):
     tag_s = time.perf_counter() - t0
     score = 100 * (f1_score(gold, pred) if metric == "f1" else accuracy_score(gold, pred))
     log = tagger.crf_.training_log_
-    return {"corpus": name, "templates": tset, "stack": tagger._stack_folds(),
+    return {"corpus": name, "templates": tset, "stack": tagger.stack_folds,
             "columns": list(cols), "metric": metric,
             "score": score, "c1": c1, "c2": c2, "train_s": train_s,
             "iterations": len(log.iterations), "features": log.featgen_num_features,
