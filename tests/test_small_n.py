@@ -146,9 +146,9 @@ def test_sum_product_batch_equals_one_sequence_at_a_time(simd, dtype):
 def test_sum_product_long_sequences_in_lanes():
     # sequences up to the longest the lanes take at this N, against the one-sequence path
     rng = np.random.default_rng(5)
-    lengths = [8192, 1, 8000]
-    em, tr = rng.normal(size=(3, 8192, 8)) * 3, rng.normal(size=(8, 8))
-    tags = rng.integers(0, 8, size=(3, 8192))
+    lengths = [4369, 1, 4000]  # 4369 (3 N + 6) cells at N = 8: the most the lanes take
+    em, tr = rng.normal(size=(3, 4369, 8)) * 3, rng.normal(size=(8, 8))
+    tags = rng.integers(0, 8, size=(3, 4369))
     batch = _sum_product(em, tr, None, None, lengths, tags, n_threads=2)
     for b, n in enumerate(lengths):
         one = _sum_product(em[b, :n][None], tr, None, None, [n], tags[b, :n][None], 1)

@@ -229,18 +229,18 @@ static int FS_LOCAL(run_job)(FS_MODEL_ARGS(FS_T), int lanes, int need, const FS_
         free(order);
         return FS_ERR_NOMEM;
     }
-    if (B >= 2 && rows[0] * N <= FS_LANES_MAX_CELLS) {
-        if (lanes == FS_VITERBI_LANES && N <= FS_VITERBI_LANES_MAX_N) {
-            width = FS_VW;
-            participant = FS_LOCAL(run_viterbi_lane_groups);
-        }
-#if FS_VW > 1
-        if (lanes == FS_SUM_LANES && N <= FS_SUM_LANES_MAX_N && M.scaled_ok && lanes_end_ok(&M)) {
-            width = FS_VW;
-            participant = FS_LOCAL(run_sum_lane_groups);
-        }
-#endif
+    if (B >= 2 && lanes == FS_VITERBI_LANES && N <= FS_VITERBI_LANES_MAX_N &&
+        rows[0] * N <= FS_VITERBI_LANES_MAX_CELLS) {
+        width = FS_VW;
+        participant = FS_LOCAL(run_viterbi_lane_groups);
     }
+#if FS_VW > 1
+    if (B >= 2 && lanes == FS_SUM_LANES && N <= FS_SUM_LANES_MAX_N &&
+        rows[0] * (3 * N + 6) <= FS_SUM_LANES_MAX_CELLS && M.scaled_ok && lanes_end_ok(&M)) {
+        width = FS_VW;
+        participant = FS_LOCAL(run_sum_lane_groups);
+    }
+#endif
     J.n_groups = (B + width - 1) / width;
     if (nt > J.n_groups) nt = (int)(J.n_groups > 0 ? J.n_groups : 1);
     ctl_init(&ctl, batch);

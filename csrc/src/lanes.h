@@ -29,11 +29,14 @@
 #include "simd.h"
 
 /* Models run with one sequence per SIMD lane up to these N (above them the state-vector
-   kernels are faster: measured at B = 64, T = 50), while a group's arrays (rows x N x FS_VW
-   doubles, rows = the group's longest length) stay within a few MB per thread. */
+   kernels are faster: measured at B = 64, T = 50), while a group's scratch stays within a
+   few MB per thread (8 FS_VW bytes per cell, rows = the longest length in the batch):
+   Viterbi's delta rows hold rows x N cells, the sum-product lanes rows x (3 N + 6)
+   (lanes_alloc). */
 #define FS_VITERBI_LANES_MAX_N 16
 #define FS_SUM_LANES_MAX_N 32
-#define FS_LANES_MAX_CELLS 65536 /* rows x N */
+#define FS_VITERBI_LANES_MAX_CELLS 65536
+#define FS_SUM_LANES_MAX_CELLS 131072
 #define FS_K_MAX 1.0394971575336575e+180 /* 2^599: bound of a pair-marginal scale */
 
 typedef struct {
