@@ -452,7 +452,7 @@ class Objective:
         sp = self._split
         if sp is None:
             sp = self._prepare()
-        N, L = self.N, self.batch.X.shape[0]
+        N = self.N
         th_s = np.ascontiguousarray(theta[:self.Ks])
         Wd = sp["Wd"]
         Wd.ravel()[sp["d_flat"]] = th_s[sp["s_d"]]
