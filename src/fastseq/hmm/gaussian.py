@@ -13,7 +13,10 @@ from ._util import (
     as_real_2d,
     broadcast_prior,
     cholesky_factors,
+    design_log_density,
+    design_scatter,
     gaussian_log_density,
+    quadratic_design,
     weighted_scatter,
 )
 from .base import BaseHMM, RandomStateLike
@@ -39,6 +42,11 @@ def check_covariance_type(value) -> None:
                          f"{value!r}")
 
 _LOG_2PI = np.log(2.0 * np.pi)
+
+#: Largest quadratic design matrix (bytes) that a "full"/"tied" fit builds; above it the
+#: E- and M-steps whiten and scatter block by block instead (slower per iteration, no
+#: extra memory). 64 MiB holds 186,000 samples of 8 features, 36,000 of 20.
+DESIGN_MAX_BYTES = 64 << 20
 
 
 class GaussianHMM(BaseHMM):
@@ -299,8 +307,10 @@ class GaussianHMM(BaseHMM):
         ``A`` is a design matrix: ``[Xc**2 | Xc | 1]`` for "spherical"/"diag", so that their
         log-densities and all sufficient statistics are ONE matrix product each
         (``log_em = A @ W`` and ``stats = posteriors.T @ A``); ``[Xc | 1]`` for
-        "full"/"tied", whose weighted scatter matrices hold all their statistics. The same
-        matrix serves fitting and scoring (``for_stats`` is kept for the callers).
+        "full"/"tied". When fitting (``for_stats``) "full"/"tied" get the same trick from
+        ``Z = [Xc_i Xc_j (i <= j) | Xc | 1]`` (:func:`quadratic_design`, built once per fit,
+        ``A`` and ``X`` are views of it) if it fits in :data:`DESIGN_MAX_BYTES`; scoring
+        (one pass) whitens, which costs less than building ``Z``.
         """
         shift = X.mean(axis=0)
         n, nf = X.shape
@@ -309,6 +319,12 @@ class GaussianHMM(BaseHMM):
             A = np.empty((n, 2 * nf + 1))
             Xc = np.subtract(X, shift, out=A[:, nf:2 * nf])
             np.multiply(Xc, Xc, out=A[:, :nf])
+        elif for_stats and n * (nf * (nf + 1) // 2 + nf + 1) * 8 <= DESIGN_MAX_BYTES:
+            Xc = X - shift
+            prep["Z"] = Z = quadratic_design(Xc)
+            # max |x| over the samples, for design_log_density's error bound
+            prep["radius"] = float(np.sqrt(np.einsum("ij,ij->i", Xc, Xc).max()))
+            A, Xc = Z[:, -nf - 1:], Z[:, -nf - 1:-1]
         else:
             A = np.empty((n, nf + 1))
             Xc = np.subtract(X, shift, out=A[:, :nf])
@@ -341,6 +357,8 @@ class GaussianHMM(BaseHMM):
         # one Cholesky factor per state (one shared for "tied"); the densities of all
         # states come from one product per block of samples
         chols = cholesky_factors(cv[None] if ct == "tied" else cv)
+        if "Z" in prep:
+            return design_log_density(prep["Z"], mu, chols, prep["radius"])
         return gaussian_log_density(Xc, mu, chols)
 
     # -- sufficient statistics and M-step -------------------------------------------------------
@@ -352,7 +370,7 @@ class GaussianHMM(BaseHMM):
             # per state, the posterior-weighted scatter of [Xc | 1]: sum_i p_ik x_i x_i^T,
             # with sum_i p_ik x_i and sum_i p_ik in its last row
             dense = post.toarray() if sparse.issparse(post) else np.asarray(post)
-            S = weighted_scatter(A, dense)
+            S = design_scatter(prep["Z"], dense) if "Z" in prep else weighted_scatter(A, dense)
             return {"post": S[:, nf, nf].copy(), "obs": S[:, nf, :nf].copy(),
                     "obs*obs.T": S[:, :nf, :nf].copy()}
         S = np.asarray(post.T @ A)        # every statistic in one product
