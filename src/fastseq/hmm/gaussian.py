@@ -11,6 +11,8 @@ from scipy import sparse
 from ._kmeans import initial_means
 from ._util import (
     as_real_2d,
+    blocked_product,
+    blocked_weighted_sums,
     broadcast_prior,
     cholesky_factors,
     design_log_density,
@@ -353,7 +355,7 @@ class GaussianHMM(BaseHMM):
             W[nf:2 * nf] = (mu * prec).T
             W[-1] = -0.5 * (nf * _LOG_2PI + np.log(var).sum(axis=1)
                             + (mu * mu * prec).sum(axis=1))
-            return prep["A"] @ W
+            return blocked_product(prep["A"], W)
         # one Cholesky factor per state (one shared for "tied"); the densities of all
         # states come from one product per block of samples
         chols = cholesky_factors(cv[None] if ct == "tied" else cv)
@@ -373,7 +375,9 @@ class GaussianHMM(BaseHMM):
             S = design_scatter(prep["Z"], dense) if "Z" in prep else weighted_scatter(A, dense)
             return {"post": S[:, nf, nf].copy(), "obs": S[:, nf, :nf].copy(),
                     "obs*obs.T": S[:, :nf, :nf].copy()}
-        S = np.asarray(post.T @ A)        # every statistic in one product
+        # every statistic in one product
+        S = (np.asarray(post.T @ A) if sparse.issparse(post)
+             else blocked_weighted_sums(np.asarray(post), A))
         stats = {"post": S[:, -1].copy(), "obs": S[:, -1 - nf:-1].copy()}
         if "c" in self.params:
             stats["obs**2"] = S[:, :nf].copy()
