@@ -323,7 +323,7 @@ def _fit_both_paths(monkeypatch, model, X, lengths):
 @pytest.mark.parametrize("cond", [None, 1e7])
 def test_fit_design_path_matches_capped_whitening_path(monkeypatch, covariance_type, cond):
     model, X, lengths = _wide_model_and_data(covariance_type, cond)
-    assert "Z" in model._center(X, for_stats=True)
+    assert model._center(X, for_stats=True)["design"]
     fast, capped = _fit_both_paths(monkeypatch, model, X, lengths)
     np.testing.assert_allclose(fast.monitor_.history, capped.monitor_.history, rtol=1e-11)
     np.testing.assert_allclose(fast.means_, capped.means_, rtol=1e-9, atol=1e-10)
@@ -334,13 +334,34 @@ def test_design_matrix_memory_cap(monkeypatch):
     model, X, _ = _wide_model_and_data("full")
     need = X.shape[0] * (8 * 9 // 2 + 8 + 1) * 8
     monkeypatch.setattr(gaussian, "DESIGN_MAX_BYTES", need)
-    assert "Z" in model._center(X, for_stats=True)
+    prep = model._center(X, for_stats=True)
+    assert prep["design"]
+    model._fit_log_likelihood(prep)
+    assert prep["Z"].shape == (X.shape[0], 8 * 9 // 2 + 8 + 1)
     monkeypatch.setattr(gaussian, "DESIGN_MAX_BYTES", need - 1)
     prep = model._center(X, for_stats=True)
-    assert "Z" not in prep and prep["A"].shape == (X.shape[0], 9)
+    model._fit_log_likelihood(prep)
+    assert not prep["design"] and "Z" not in prep
     # scoring never builds it
     monkeypatch.undo()
-    assert "Z" not in model._center(X, for_stats=False)
+    prep = model._center(X, for_stats=False)
+    model._fit_log_likelihood(prep)
+    assert not prep["design"] and "Z" not in prep
+
+
+def test_supervised_fit_does_not_build_the_design_matrix(monkeypatch):
+    model, X, lengths = _wide_model_and_data("full")
+    states = model.predict(X, lengths)
+    want = weighted_scatter(np.hstack([X - X.mean(axis=0), np.ones((len(X), 1))]),
+                            np.eye(3)[states])
+
+    def boom(*args):
+        raise AssertionError("design matrix built for one sum")
+    monkeypatch.setattr(gaussian, "quadratic_design", boom)
+    model.fit_supervised(X, states, lengths)
+    counts = want[:, 8, 8]
+    np.testing.assert_allclose(model.means_, want[:, 8, :8] / counts[:, None] + X.mean(axis=0),
+                               rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "tied"])

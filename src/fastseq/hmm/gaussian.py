@@ -309,10 +309,11 @@ class GaussianHMM(BaseHMM):
         ``A`` is a design matrix: ``[Xc**2 | Xc | 1]`` for "spherical"/"diag", so that their
         log-densities and all sufficient statistics are ONE matrix product each
         (``log_em = A @ W`` and ``stats = posteriors.T @ A``); ``[Xc | 1]`` for
-        "full"/"tied". When fitting (``for_stats``) "full"/"tied" get the same trick from
-        ``Z = [Xc_i Xc_j (i <= j) | Xc | 1]`` (:func:`quadratic_design`, built once per fit,
-        ``A`` and ``X`` are views of it) if it fits in :data:`DESIGN_MAX_BYTES`; scoring
-        (one pass) whitens, which costs less than building ``Z``.
+        "full"/"tied". In fits (``for_stats``) "full"/"tied" get the same trick from the
+        quadratic design matrix ``Z = [Xc_i Xc_j (i <= j) | Xc | 1]`` if it fits in
+        :data:`DESIGN_MAX_BYTES` (``prep["design"]``): the first E-step builds it
+        (:meth:`_design`), so supervised fits, which only sum once, and scoring, which
+        only evaluates once, whiten and scatter instead (cheaper than building ``Z``).
         """
         shift = X.mean(axis=0)
         n, nf = X.shape
@@ -321,18 +322,24 @@ class GaussianHMM(BaseHMM):
             A = np.empty((n, 2 * nf + 1))
             Xc = np.subtract(X, shift, out=A[:, nf:2 * nf])
             np.multiply(Xc, Xc, out=A[:, :nf])
-        elif for_stats and n * (nf * (nf + 1) // 2 + nf + 1) * 8 <= DESIGN_MAX_BYTES:
-            Xc = X - shift
-            prep["Z"] = Z = quadratic_design(Xc)
-            # max |x| over the samples, for design_log_density's error bound
-            prep["radius"] = float(np.sqrt(np.einsum("ij,ij->i", Xc, Xc).max()))
-            A, Xc = Z[:, -nf - 1:], Z[:, -nf - 1:-1]
         else:
             A = np.empty((n, nf + 1))
             Xc = np.subtract(X, shift, out=A[:, :nf])
+            prep["design"] = (for_stats and
+                              n * (nf * (nf + 1) // 2 + nf + 1) * 8 <= DESIGN_MAX_BYTES)
         A[:, -1] = 1.0
         prep["A"], prep["X"] = A, Xc
         return prep
+
+    @staticmethod
+    def _design(prep):
+        """The quadratic design matrix of a "full"/"tied" fit, built on first use, and
+        ``max |x|`` over the samples (for :func:`design_log_density`'s error bound)."""
+        if "Z" not in prep:
+            Xc = prep["X"]
+            prep["Z"] = quadratic_design(Xc)
+            prep["radius"] = float(np.sqrt(np.einsum("ij,ij->i", Xc, Xc).max()))
+        return prep["Z"]
 
     def _fit_prepare(self, X):
         return self._center(X, for_stats=True)
@@ -359,8 +366,8 @@ class GaussianHMM(BaseHMM):
         # one Cholesky factor per state (one shared for "tied"); the densities of all
         # states come from one product per block of samples
         chols = cholesky_factors(cv[None] if ct == "tied" else cv)
-        if "Z" in prep:
-            return design_log_density(prep["Z"], mu, chols, prep["radius"])
+        if prep.get("design"):
+            return design_log_density(self._design(prep), mu, chols, prep["radius"])
         return gaussian_log_density(Xc, mu, chols)
 
     # -- sufficient statistics and M-step -------------------------------------------------------
