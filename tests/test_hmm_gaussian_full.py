@@ -291,7 +291,7 @@ def test_design_scatter_matches_weighted_scatter(n, nf, k):
 
 def _wide_model_and_data(covariance_type, cond=None, seed=0):
     rng = np.random.default_rng(seed)
-    nc, nf = 3, 8
+    nc, nf = 4, 8
     model = GaussianHMM(nc, covariance_type=covariance_type, init_params="", n_iter=5,
                         tol=-np.inf)
     model.startprob_ = np.full(nc, 1 / nc)
@@ -342,8 +342,11 @@ def test_design_matrix_memory_cap(monkeypatch):
     prep = model._center(X, for_stats=True)
     model._fit_log_likelihood(prep)
     assert not prep["design"] and "Z" not in prep
-    # scoring never builds it
+    # too few states for it to pay (k < 0.4 nf)
     monkeypatch.undo()
+    few = GaussianHMM(3, covariance_type="full")
+    assert few._center(X, for_stats=True)["design"] is False
+    # scoring never builds it
     prep = model._center(X, for_stats=False)
     model._fit_log_likelihood(prep)
     assert not prep["design"] and "Z" not in prep
@@ -353,7 +356,7 @@ def test_supervised_fit_does_not_build_the_design_matrix(monkeypatch):
     model, X, lengths = _wide_model_and_data("full")
     states = model.predict(X, lengths)
     want = weighted_scatter(np.hstack([X - X.mean(axis=0), np.ones((len(X), 1))]),
-                            np.eye(3)[states])
+                            np.eye(4)[states])
 
     def boom(*args):
         raise AssertionError("design matrix built for one sum")
@@ -368,7 +371,7 @@ def test_supervised_fit_does_not_build_the_design_matrix(monkeypatch):
 def test_design_path_matches_hmmlearn_8_features(covariance_type):
     hmm = pytest.importorskip("hmmlearn.hmm")
     model, X, lengths = _wide_model_and_data(covariance_type, seed=4)
-    ref = hmm.GaussianHMM(3, covariance_type, init_params="", n_iter=5, tol=-np.inf)
+    ref = hmm.GaussianHMM(4, covariance_type, init_params="", n_iter=5, tol=-np.inf)
     ref.startprob_, ref.transmat_ = model.startprob_, model.transmat_
     ref.means_ = model.means_
     ref.covars_ = model.covars_ if covariance_type == "full" else model.covars_[0]
