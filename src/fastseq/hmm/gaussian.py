@@ -11,9 +11,14 @@ from scipy import sparse
 from ._kmeans import initial_means
 from ._util import (
     as_real_2d,
+    blocked_product,
+    blocked_weighted_sums,
     broadcast_prior,
     cholesky_factors,
+    design_log_density,
+    design_scatter,
     gaussian_log_density,
+    quadratic_design,
     weighted_scatter,
 )
 from .base import BaseHMM, RandomStateLike
@@ -39,6 +44,12 @@ def check_covariance_type(value) -> None:
                          f"{value!r}")
 
 _LOG_2PI = np.log(2.0 * np.pi)
+
+#: Largest quadratic design matrix (bytes) that a "full"/"tied" fit builds (see
+#: ``GaussianHMM._center``); above it the E- and M-steps whiten and scatter block by block
+#: instead (slower per iteration, no extra memory). 64 MiB holds 186,000 samples of 8
+#: features, 36,000 of 20.
+DESIGN_MAX_BYTES = 64 << 20
 
 
 class GaussianHMM(BaseHMM):
@@ -299,8 +310,17 @@ class GaussianHMM(BaseHMM):
         ``A`` is a design matrix: ``[Xc**2 | Xc | 1]`` for "spherical"/"diag", so that their
         log-densities and all sufficient statistics are ONE matrix product each
         (``log_em = A @ W`` and ``stats = posteriors.T @ A``); ``[Xc | 1]`` for
-        "full"/"tied", whose weighted scatter matrices hold all their statistics. The same
-        matrix serves fitting and scoring (``for_stats`` is kept for the callers).
+        "full"/"tied". In fits (``for_stats``) "full"/"tied" get the same trick from the
+        quadratic design matrix ``Z = [Xc_i Xc_j (i <= j) | Xc | 1]`` if it fits in
+        :data:`DESIGN_MAX_BYTES` and there are at least ``0.4 * n_features`` states
+        (``prep["design"]``). The products with ``Z`` stream its ~nf^2/2 columns twice an
+        iteration whatever the number of states k, whitening and scattering do ~2 k nf^2
+        multiply-adds per sample, so ``Z`` pays from a number of states on; measured
+        (per iteration, densities + sums): 100,000 x 8 features 0.65x the time at k=4, 1.2x
+        at k=2; 30,000 x 20: 0.7x at k=8, 1.13x at k=4; 1,000 x 120: 1.7x at k=8. The
+        first E-step builds it
+        (:meth:`_design`), so supervised fits, which only sum once, and scoring, which
+        only evaluates once, whiten and scatter instead (cheaper than building ``Z``).
         """
         shift = X.mean(axis=0)
         n, nf = X.shape
@@ -312,9 +332,21 @@ class GaussianHMM(BaseHMM):
         else:
             A = np.empty((n, nf + 1))
             Xc = np.subtract(X, shift, out=A[:, :nf])
+            prep["design"] = (for_stats and 2 * nf <= 5 * self.n_components and
+                              n * (nf * (nf + 1) // 2 + nf + 1) * 8 <= DESIGN_MAX_BYTES)
         A[:, -1] = 1.0
         prep["A"], prep["X"] = A, Xc
         return prep
+
+    @staticmethod
+    def _design(prep):
+        """The quadratic design matrix of a "full"/"tied" fit, built on first use, and
+        ``max |x|`` over the samples (for :func:`design_log_density`'s error bound)."""
+        if "Z" not in prep:
+            Xc = prep["X"]
+            prep["Z"] = quadratic_design(Xc)
+            prep["radius"] = float(np.sqrt(np.einsum("ij,ij->i", Xc, Xc).max()))
+        return prep["Z"]
 
     def _fit_prepare(self, X):
         return self._center(X, for_stats=True)
@@ -337,10 +369,12 @@ class GaussianHMM(BaseHMM):
             W[nf:2 * nf] = (mu * prec).T
             W[-1] = -0.5 * (nf * _LOG_2PI + np.log(var).sum(axis=1)
                             + (mu * mu * prec).sum(axis=1))
-            return prep["A"] @ W
+            return blocked_product(prep["A"], W)
         # one Cholesky factor per state (one shared for "tied"); the densities of all
         # states come from one product per block of samples
         chols = cholesky_factors(cv[None] if ct == "tied" else cv)
+        if prep.get("design"):
+            return design_log_density(self._design(prep), mu, chols, prep["radius"])
         return gaussian_log_density(Xc, mu, chols)
 
     # -- sufficient statistics and M-step -------------------------------------------------------
@@ -352,10 +386,12 @@ class GaussianHMM(BaseHMM):
             # per state, the posterior-weighted scatter of [Xc | 1]: sum_i p_ik x_i x_i^T,
             # with sum_i p_ik x_i and sum_i p_ik in its last row
             dense = post.toarray() if sparse.issparse(post) else np.asarray(post)
-            S = weighted_scatter(A, dense)
+            S = design_scatter(prep["Z"], dense) if "Z" in prep else weighted_scatter(A, dense)
             return {"post": S[:, nf, nf].copy(), "obs": S[:, nf, :nf].copy(),
                     "obs*obs.T": S[:, :nf, :nf].copy()}
-        S = np.asarray(post.T @ A)        # every statistic in one product
+        # every statistic in one product
+        S = (np.asarray(post.T @ A) if sparse.issparse(post)
+             else blocked_weighted_sums(np.asarray(post), A))
         stats = {"post": S[:, -1].copy(), "obs": S[:, -1 - nf:-1].copy()}
         if "c" in self.params:
             stats["obs**2"] = S[:, :nf].copy()
