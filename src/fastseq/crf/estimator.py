@@ -959,8 +959,10 @@ class CRF:
         [['DET', 'NOUN'], ['NOUN']]
         """
         paths, lengths = self.predict_ids(X)
-        classes = self.classes_  # a property: read it once, not per token
-        return split_by_lengths([classes[i] for i in paths.tolist()], lengths)
+        # one take over all tokens, not an index per token
+        classes = np.empty(len(self.classes_), dtype=object)
+        classes[:] = self.classes_
+        return split_by_lengths(classes.take(paths).tolist(), lengths)
 
     def predict_single(self, xseq: Any) -> List[str]:
         """Most probable label sequence of one sequence (:meth:`predict` for one).

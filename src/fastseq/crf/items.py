@@ -252,6 +252,8 @@ def input_kind(X: Any, name: str) -> str:
     if _is_featurized(X):
         return "featurized"
     seqs = as_seq_list(X, name)
+    if set(map(type, seqs)) == {list}:  # the common case, without a Python-level loop
+        return "items"
     kinds = set()
     for x in seqs:
         if _is_matrix(x):
@@ -634,9 +636,5 @@ def split_by_lengths(values: List[_T], lengths: np.ndarray) -> List[List[_T]]:
     >>> split_by_lengths(["a", "b", "c"], np.array([2, 0, 1]))
     [['a', 'b'], [], ['c']]
     """
-    out: List[List[_T]] = []
-    k = 0
-    for n in np.asarray(lengths).tolist():
-        out.append(values[k:k + n])
-        k += n
-    return out
+    ends = np.cumsum(lengths, dtype=np.int64).tolist()
+    return [values[a:b] for a, b in zip([0] + ends[:-1], ends)]
