@@ -67,26 +67,30 @@ cdef extern from *:
     #endif
         return PyObject_Hash(s);
     }
-    /* zeroed memory for a hash table, freed with free(): from 2 MiB on, on huge pages
-       where Linux gives them on request (madvise mode), as the table is probed at random
-       and its 4 KiB pages would each cost a TLB miss */
+    /* zeroed memory for a hash table, freed with free(): 64-byte aligned (a slot never
+       straddles two cache lines) and from 2 MiB on, on huge pages where Linux gives them on
+       request (madvise mode), as the table is probed at random and its 4 KiB pages would
+       each cost a TLB miss */
     #if defined(__linux__)
     #include <sys/mman.h>
     #endif
     static void *fs_table_alloc(size_t bytes) {
-    #if defined(__linux__) && defined(MADV_HUGEPAGE)
+    #if defined(__linux__)
         const size_t huge = (size_t)1 << 21;
-        if (bytes >= huge) {
-            void *p = NULL;
-            size_t rounded = (bytes + huge - 1) & ~(huge - 1);
-            if (posix_memalign(&p, huge, rounded) != 0)
-                return NULL;
+        size_t align = bytes >= huge ? huge : 64;
+        size_t rounded = (bytes + align - 1) & ~(align - 1);
+        void *p = NULL;
+        if (posix_memalign(&p, align, rounded) != 0)
+            return NULL;
+    #if defined(MADV_HUGEPAGE)
+        if (align == huge)
             madvise(p, rounded, MADV_HUGEPAGE);  /* a hint: failure is harmless */
-            memset(p, 0, bytes);
-            return p;
-        }
     #endif
+        memset(p, 0, bytes);
+        return p;
+    #else
         return calloc(1, bytes);
+    #endif
     }
     """
     void FS_PREFETCH(const void *p) noexcept nogil
@@ -149,38 +153,42 @@ cdef inline int64_t column(dict vocab, str attr, bint fit) except -2:
 
 
 cdef struct Pair:
-    # a (key, str value) pair, in an open-addressing table
-    Py_hash_t hash    # hash(value)
+    # a (key, str value) pair in an open-addressing table: 32 bytes, so that a probe reads
+    # one cache line (the table is 64-byte aligned)
     PyObject *value   # the value; a strong reference (NULL: an empty slot)
-    uint64_t head     # the value's first and last 8 bytes (see str_bytes): a match of
-    uint64_t tail     # all but long values is decided without reading the value itself
-    int64_t col       # the column of "key:value"; -1: not in the vocabulary
+    uint64_t head     # the value as two words (see str_key): up to 15 bytes, the value
+    uint64_t tail     # itself, so that a match reads no other object
+    int32_t col       # the column of "key:value"; -1: not in the vocabulary
     int32_t kid       # the key's id
-    int32_t size      # the value's kind (bytes per character) << 28 | its size in bytes
 
 
 cdef enum:
-    INLINE = 16       # values up to this many bytes are compared by head and tail alone
+    INLINE = 15       # values up to this many bytes are held whole by (head, tail)
 
 
-cdef inline int32_t str_bytes(PyObject *s, uint64_t *head, uint64_t *tail) noexcept:
-    """The size of str ``s`` (see Pair.size), its first 8 bytes and its last 8 (overlapping
-    when shorter than 16; zero-padded when shorter than 8)."""
-    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(<object>s)
+cdef inline void str_key(PyObject *s, Py_hash_t h, uint64_t *head, uint64_t *tail) noexcept:
+    """(head, tail) of str ``s`` of hash ``h``: for a value of up to 15 bytes its bytes
+    (8 in head, the rest in tail) and, in tail's top byte, its size and kind -- equal
+    exactly when the str are equal; for a longer one its first 8 bytes and 56 bits of its
+    hash, a filter before the full comparison."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(<object>s), i
     cdef int kind = PyUnicode_KIND(<object>s)
     cdef const unsigned char *d = <const unsigned char *>PyUnicode_DATA(<object>s)
-    cdef Py_ssize_t i
+    cdef uint64_t w = 0
     n *= kind
+    if n > INLINE:
+        memcpy(head, d, 8)
+        tail[0] = (<uint64_t>h & 0x00FFFFFFFFFFFFFFULL) | (<uint64_t>0xFF << 56)
+        return
     if n >= 8:
         memcpy(head, d, 8)
-        memcpy(tail, d + n - 8, 8)
     else:
         head[0] = 0
         for i in range(n):
             head[0] |= (<uint64_t>d[i]) << (8 * i)
-        tail[0] = 0
-    # no exact size for a value over 256 MiB: the full comparison decides
-    return <int32_t>(kind << 28 | (n if n < (1 << 28) else (1 << 28) - 1))
+    for i in range(8, n):
+        w |= (<uint64_t>d[i]) << (8 * (i - 8))
+    tail[0] = w | (<uint64_t>(n | kind << 4) << 56)  # n < 16, kind 1, 2 or 4: never 0xFF
 
 
 cdef inline size_t pair_slot(Py_hash_t h, Py_ssize_t kid, size_t mask) noexcept:
@@ -269,19 +277,17 @@ cdef class Table:
         cdef size_t i
         cdef Pair *p
         cdef uint64_t head, tail
-        cdef int32_t size
         cdef int64_t col
         if kid < 0:
             return -1
-        size = str_bytes(value, &head, &tail)
+        str_key(value, h, &head, &tail)
         i = pair_slot(h, kid, self.mask)
         while True:
             p = &self.pairs[i]
             if p.value == NULL:
                 break
-            if (p.hash == h and p.kid == kid and p.size == size and p.head == head
-                    and p.tail == tail
-                    and ((size & 0x0FFFFFFF) <= INLINE or same_str(p.value, value))):
+            if (p.kid == kid and p.head == head and p.tail == tail
+                    and ((tail >> 56) != 0xFF or same_str(p.value, value))):
                 return p.col
             i = (i + 1) & self.mask
         if self.complete:
@@ -295,10 +301,9 @@ cdef class Table:
         # p: the empty slot where the probe for (kid, value) ended
         Py_INCREF(<object>value)
         p.value = value
-        p.hash = h
+        str_key(value, h, &p.head, &p.tail)
         p.kid = <int32_t>kid
-        p.size = str_bytes(value, &p.head, &p.tail)
-        p.col = col
+        p.col = <int32_t>col
         self.n_pairs += 1
         if <size_t>self.n_pairs * 2 > self.mask:
             self.grow()
@@ -315,7 +320,8 @@ cdef class Table:
             raise MemoryError()
         for i in range(self.mask + 1):
             if old[i].value != NULL:
-                j = pair_slot(old[i].hash, old[i].kid, mask)
+                # the slot from the value's hash, which the str caches
+                j = pair_slot(fs_str_hash(old[i].value), old[i].kid, mask)
                 while new[j].value != NULL:
                     j = (j + 1) & mask
                 new[j] = old[i]
