@@ -375,8 +375,9 @@ cdef struct KeySlot:
 
 
 cdef struct Item:
-    # an attribute of a dict token, between the two passes of Encoder.dict_token
+    # an attribute of a dict token, between the passes of Encoder.dict_token
     Py_ssize_t kid
+    PyObject *key     # borrowed
     PyObject *value   # a str value (borrowed), or NULL: a number
     Py_hash_t hash    # hash(value)
     double x          # the number
@@ -598,13 +599,25 @@ cdef class Encoder:
         cdef Item *it
         if PyDict_GET_SIZE(tok) > self.items_cap:
             self.grow_items(PyDict_GET_SIZE(tok))
-        # Two passes: the first reads the keys and values and starts fetching the table
-        # slots of the pairs (each a likely cache miss: the misses of a token overlap);
-        # the second finds the columns, in order (with fit, new attributes are numbered
-        # in order of appearance; repeats are summed in it).
+        # Three passes, so that the cache misses of a token overlap rather than queue: the
+        # first collects the keys and values and starts fetching them (in feature dicts
+        # built token by token they are scattered objects), the second reads them and starts
+        # fetching the table slots of the pairs, the third finds the columns, in order
+        # (with fit, new attributes are numbered in order of appearance; repeats are summed
+        # in it).
         # k and v are borrowed: tok holds them, and nothing here runs Python code that
         # could change tok (str hashing and comparison, dict updates with str keys)
         while PyDict_Next(tok, &pos, &k, &v):
+            it = &self.items[n]
+            it.key = k
+            it.value = v
+            FS_PREFETCH(k)
+            FS_PREFETCH(v)
+            n += 1
+        for i in range(n):
+            it = &self.items[i]
+            k = it.key
+            v = it.value
             if Py_TYPE(<object>k) != &PyUnicode_Type:
                 return 0
             h = fs_str_hash(k)
@@ -618,7 +631,6 @@ cdef class Encoder:
                 ks.key = k
                 ks.hash = h
                 ks.kid = kid
-            it = &self.items[n]
             it.kid = kid
             tv = Py_TYPE(<object>v)
             if tv == &PyUnicode_Type:
@@ -636,7 +648,6 @@ cdef class Encoder:
                     it.x = PyLong_AsDouble(<object>v)  # OverflowError as float(v)
                 else:
                     return 0
-            n += 1
         for i in range(n):
             it = &self.items[i]
             if it.value != NULL:
