@@ -6,9 +6,10 @@ isupper / istitle / isdigit, the POS tag and its prefix, the same for the neighb
 BOS / EOS), built once before any timing. Both sides train with c1 = c2 = 0.1,
 max_iterations = 100 and all possible transitions, then tag ``testb``; the two sides are
 interleaved and each time is the best of ``--repeats`` (fit: ``--fit-repeats``). Also timed:
-fastseq's conversion of the dicts alone (``encode_items``, as ``fit`` and as ``predict`` do
-it) and python-crfsuite's (an ``ItemSequence`` per sequence). When sklearn-crfsuite is not
-installed, its ``fit`` / ``predict`` are replayed with python-crfsuite, which it wraps
+fastseq's conversion of the dicts alone (``encode_items`` as ``fit`` does it, and without
+``fit`` from the vocabulary alone and, as ``predict`` does it, with the vocabulary's index
+built once) and python-crfsuite's (an ``ItemSequence`` per sequence). When sklearn-crfsuite
+is not installed, its ``fit`` / ``predict`` are replayed with python-crfsuite, which it wraps
 (``Trainer.append`` per sequence, ``train`` to a file, ``Tagger.tag`` per sequence).
 
 Run: ``FASTSEQ_DATA=/path/to/data python benchmarks/crf_dict_speed.py``.
@@ -23,6 +24,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from fastseq import datasets
 from fastseq.crf import CRF
+from fastseq.crf import items as crf_items
 from fastseq.crf.items import encode_items
 from fastseq.metrics import f1_score
 
@@ -131,8 +133,12 @@ def main() -> None:
         t_fit["cs"] = min(t_fit["cs"], best(lambda: cs.fit(X_tr, y_tr), 1)[0])
         t_fit["fs"] = min(t_fit["fs"], best(lambda: fs.fit(X_tr, y_tr), 1)[0])
     vocab = {n: i for i, n in enumerate(fs.attributes_)}
+    t0 = time.perf_counter()
+    make_index = getattr(crf_items, "vocabulary_index", None)  # None: fastseq before it
+    index = make_index(vocab) if make_index is not None else None
+    t_index = time.perf_counter() - t0
     t = {"cs": float("inf"), "fs": float("inf"), "enc_fit": float("inf"),
-         "enc_pred": float("inf"), "cs_items": float("inf")}
+         "enc_pred": float("inf"), "enc_index": float("inf"), "cs_items": float("inf")}
     pred: Dict[str, Any] = {}
     for _ in range(args.repeats):  # interleaved
         dt, pred["cs"] = best(lambda: cs.predict(X_te), 1)
@@ -143,6 +149,9 @@ def main() -> None:
             lambda: [pycrfsuite.ItemSequence(x) for x in X_te], 1)[0])
         t["enc_pred"] = min(t["enc_pred"], best(
             lambda: encode_items(X_te, "X", vocab, fit=False), 1)[0])
+        if index is not None:
+            t["enc_index"] = min(t["enc_index"], best(
+                lambda: encode_items(X_te, "X", vocab, fit=False, index=index), 1)[0])
         t["enc_fit"] = min(t["enc_fit"], best(
             lambda: encode_items(X_tr, "X", None, fit=True), 1)[0])
     f1 = {k: f1_score(y_te, pred[k]) for k in ("cs", "fs")}
@@ -155,6 +164,10 @@ def main() -> None:
     print(f"| predict (testb) | {t['cs']:.3f} s | {t['fs']:.3f} s | {t['fs'] / t['cs']:.2f}x |")
     print(f"| dicts -> items, testb (ItemSequence / encode_items) | {t['cs_items']:.3f} s | "
           f"{t['enc_pred']:.3f} s | {t['enc_pred'] / t['cs_items']:.2f}x |")
+    if index is not None:
+        print(f"| dicts -> items, testb, with the vocabulary's index (as predict) | | "
+              f"{t['enc_index']:.3f} s (index: {t_index:.3f} s, once) | "
+              f"{t['enc_index'] / t['cs_items']:.2f}x |")
     print(f"| encode_items(train, fit=True) | | {t['enc_fit']:.3f} s "
           f"({t['enc_fit'] / t_fit['fs']:.1%} of fit) | |")
     print(f"| F1 (testb, micro) | {f1['cs']:.4f} | {f1['fs']:.4f} | |")

@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from fastseq.crf import crfsuite_items
-from fastseq.crf.items import encode_items
+from fastseq.crf import CRF, crfsuite_items
+from fastseq.crf.items import encode_items, vocabulary_index
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -117,8 +117,11 @@ def test_predict_matches_the_python_semantics_and_drops_unknown_attributes(train
     _, _, vocab = reference(train, None, True)
     before = dict(vocab)
     seqs = test + train  # unknown attributes and known ones
-    got = encode_items(seqs, "X", vocab, fit=False)
-    assert_same(got, reference(seqs, vocab, False))
+    want = reference(seqs, vocab, False)
+    assert_same(encode_items(seqs, "X", vocab, fit=False), want)
+    # the vocabulary's index (every split of every name at a colon) knows the same
+    assert_same(encode_items(seqs, "X", vocab, fit=False, index=vocabulary_index(vocab)),
+                want)
     assert vocab == before  # never extended
 
 
@@ -259,3 +262,112 @@ def test_a_signal_interrupts_the_compiled_loop():
         signal.signal(signal.SIGALRM, old)
     # raised inside the loop, not at the first bytecode after it
     assert any(str(entry.path).endswith("_items.pyx") for entry in info.traceback)
+
+
+# -- edge cases of the compiled loop, each against the Python semantics ----------------------
+
+def _assert_all_paths(seqs, train=None):
+    """fit on ``train`` (default: ``seqs``), then encode ``seqs`` with the vocabulary, with
+    and without its index: all as the pure-Python reference."""
+    train = seqs if train is None else train
+    assert_same(encode_items(train, "X", None, fit=True), reference(train, None, True))
+    _, _, vocab = reference(train, None, True)
+    want = reference(seqs, vocab, False)
+    assert_same(encode_items(seqs, "X", vocab, fit=False), want)
+    assert_same(encode_items(seqs, "X", vocab, fit=False, index=vocabulary_index(vocab)),
+                want)
+
+
+def test_values_of_every_length_and_kind():
+    # values are matched by their first and last 8 bytes up to 16 bytes, in full beyond:
+    # lengths around those bounds, 1-, 2- and 4-byte characters, and values that differ
+    # only in the middle or only at one end
+    values = []
+    for ch in ("a", "\u00e9", "\u20ac", "\U0001f600"):
+        for n in range(0, 21):
+            values.append(ch * n)
+            if n >= 3:
+                values.append(ch * (n // 2) + "x" + ch * (n - n // 2 - 1))  # middle
+                values.append("y" + ch * (n - 1))
+                values.append(ch * (n - 1) + "z")
+    seqs = [[{"k": v, "k2": v[::-1]} for v in values], [{"k": v} for v in values[::3]]]
+    _assert_all_paths(seqs)
+    # a vocabulary of half of them: the others are unknown
+    _assert_all_paths(seqs, train=[[{"k": v, "k2": v} for v in values[::2]]])
+
+
+def test_number_values_and_known_or_unknown_keys():
+    seqs = [[{"b": True, "f": False, "i": 0, "j": -7, "big": 2**70, "x": 0.0, "y": -2.5e-300},
+             {"b": False, "i": 3, "new": 1.0, "w": "b"}, {"w": True}]]
+    _assert_all_paths(seqs)
+    _assert_all_paths(seqs, train=[[{"b": 1, "w": "b"}, {"y": 2.0}]])
+
+
+def test_an_int_too_large_for_a_float_raises_as_in_python():
+    for train in ([[{"k": 1}]], [[{"other": 1}]]):  # known or unknown
+        vocab = encode_items(train, "X", None, fit=True)[1]
+        for index in (None, vocabulary_index(vocab)):
+            with pytest.raises(OverflowError):
+                encode_items([[{"k": 10**400}]], "X", vocab, fit=False, index=index)
+    with pytest.raises(OverflowError):
+        crfsuite_items([{"k": 10**400}])
+
+
+def test_names_joined_the_same_way_are_one_attribute():
+    # "a" + "b:c", "a:b" + "c" and the number "a:b:c" are all the attribute "a:b:c": they
+    # add up, in their order
+    seqs = [[{"a:b:c": 0.1, "a": "b:c", "a:b": "c"}, {"a": "b:c"}, {"a:b": "c", "c": ":"},
+             {"": "", ":": ":", "::": ""}, ["a:b:c", "a:b:c"]]]
+    _assert_all_paths(seqs)
+    _assert_all_paths([[{"a": "b:c"}, {"a:b": "c"}, {"a": "b:c:d"}]],
+                      train=[[{"a:b:c": 2.0}, ["a:b:c:d"]]])
+
+
+def test_rows_with_repeats_and_long_rows():
+    # short rows with repeats keep their order when summed; rows past the short-row sort
+    # (63 entries) go through the general one
+    seqs = [[["a", "b", "a", "c", "a"], {"a": 1.0, "b": "x", "b:x": 0.5},
+             [f"n{i % 50}" for i in range(200)],
+             {f"k{i}": (f"v{i % 7}" if i % 3 else i) for i in range(150)},
+             [f"m{i}" for i in range(64)], [f"m{i}" for i in range(63, -1, -1)]]]
+    _assert_all_paths(seqs)
+
+
+def test_more_keys_than_the_key_cache_holds():
+    # keys that share cache slots evict each other: the answers stay right
+    seqs = [[{f"key{j}": f"v{(i + j) % 5}" for j in range(i, i + 400)} for i in range(0, 60, 7)]]
+    _assert_all_paths(seqs)
+    _assert_all_paths(seqs, train=[seqs[0][:3]])
+
+
+def test_non_str_keys_nested_values_and_empty_tokens():
+    seqs = [[{b"k": "v", "n": {"x": "y", "z": [b"a", "b"]}}, {}, [], {"s": {"t"}},
+             {"\U0001f600": "\u00e9", "e": frozenset()}, ["\u20ac", b"\xe2\x82\xac"]],
+            [], [{"k": "v"}]]
+    _assert_all_paths(seqs)
+    with pytest.raises(TypeError, match="feature names must be str"):
+        encode_items([[{1: "a"}]], "X", None, fit=True)
+
+
+def test_vocabulary_index_refuses_what_it_cannot_index():
+    with pytest.raises(TypeError, match="must be a dict"):
+        vocabulary_index([("a", 0)])
+    with pytest.raises(TypeError, match="must be str"):
+        vocabulary_index({b"a": 0})
+
+
+def test_crf_predicts_the_same_with_its_cached_index_and_after_pickling():
+    import pickle
+
+    X = [[{"w": w, "s": w[-1:], "up": w.isupper(), "n": len(w)} for w in s.split()]
+         for s in ("The dog BARKS", "A cat sleeps", "Dogs bark .")] * 3
+    y = [["D", "N", "V"]] * 9
+    crf = CRF(max_iterations=20).fit(X, y)
+    test = X + [[{"w": "unknown", "s": "x", "up": False, "n": 99, "new": "v"}]]
+    first = crf.predict(test)  # builds the index
+    assert crf.predict(test) == first
+    back = pickle.loads(pickle.dumps(crf))  # the index is not pickled, but rebuilt
+    assert back.predict(test) == first
+    batch, _ = encode_items(test, "X", {n: i for i, n in enumerate(crf.attributes_)},
+                            fit=False)
+    assert crf.predict_ids(test)[0].size == batch.X.shape[0]

@@ -39,6 +39,7 @@ from .items import (
     labels_of,
     remap_columns,
     split_by_lengths,
+    vocabulary_index,
 )
 from .lbfgs import lbfgs
 from .objective import Objective, SparseProduct, feature_set
@@ -65,7 +66,7 @@ _CALIBRATION = ("calibration_eta", "calibration_rate", "calibration_samples",
                 "calibration_candidates", "calibration_max_trials")
 _LINESEARCHES = ("MoreThuente", "Backtracking", "StrongBacktracking")
 # caches rebuilt on demand, never pickled
-_CACHES = ("_matrices_cache", "_attr_index", "_colmap_cache")
+_CACHES = ("_matrices_cache", "_attr_index", "_items_index", "_colmap_cache")
 
 
 class CRF:
@@ -490,7 +491,12 @@ class CRF:
                 return encode_matrices(seqs, name, n_attr)[0]
             raise TypeError(f"`{name}` holds feature matrices but this model was trained on "
                             f"{self._input_kind} input (attribute names); pass the same kind")
-        return encode_items(seqs, name, self._attribute_index(), fit=False)[0]
+        vocab = self._attribute_index()
+        # the model's vocabulary never changes: its index is built once, on first use
+        cached = self.__dict__.get("_items_index")
+        if cached is None or cached[0] is not vocab:
+            cached = self._items_index = (vocab, vocabulary_index(vocab))
+        return encode_items(seqs, name, vocab, fit=False, index=cached[1])[0]
 
     def _attribute_index(self) -> Dict[str, int]:
         idx = self.__dict__.get("_attr_index")
@@ -953,8 +959,10 @@ class CRF:
         [['DET', 'NOUN'], ['NOUN']]
         """
         paths, lengths = self.predict_ids(X)
-        classes = self.classes_  # a property: read it once, not per token
-        return split_by_lengths([classes[i] for i in paths.tolist()], lengths)
+        # one take over all tokens, not an index per token
+        classes = np.empty(len(self.classes_), dtype=object)
+        classes[:] = self.classes_
+        return split_by_lengths(classes.take(paths).tolist(), lengths)
 
     def predict_single(self, xseq: Any) -> List[str]:
         """Most probable label sequence of one sequence (:meth:`predict` for one).
