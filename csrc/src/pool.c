@@ -11,6 +11,11 @@
 #define FS_POOL_MAX 256
 /* How long a worker polls for the next job before it sleeps (seconds). */
 #define FS_POOL_POLL_SECONDS 500e-6
+/* A pause this long between two looks at the clock while polling means the scheduler ran
+   another thread on this core (a spinning OpenMP worker of torch, say): then the worker
+   sleeps at once, because a sleeping thread that is woken preempts such a spinner, while a
+   polling one only shares the core with it. */
+#define FS_POOL_GAP_SECONDS 50e-6
 
 /* The open job, published without a lock: `slot` packs the job's number (high 32 bits) and
    the seats it still offers (low 32 bits); a worker takes a seat by compare-and-swap. A
@@ -58,12 +63,16 @@ static void *worker_main(void *arg) {
     uint32_t seen = (uint32_t)(uintptr_t)arg;
     on_worker = 1;
     for (;;) {
-        const double until = now_seconds() + FS_POOL_POLL_SECONDS;
+        double last = now_seconds();
+        const double until = last + FS_POOL_POLL_SECONDS;
         long spins = 0;
         uint32_t gen;
         while ((gen = gen_of(__atomic_load_n(&slot, __ATOMIC_ACQUIRE))) == seen) {
+            double t;
             cpu_relax();
-            if ((++spins & 63) == 0 && now_seconds() > until) {
+            if ((++spins & 63) != 0) continue;
+            t = now_seconds();
+            if (t > until || t - last > FS_POOL_GAP_SECONDS) {
                 pthread_mutex_lock(&mu);
                 __atomic_add_fetch(&sleepers, 1, __ATOMIC_SEQ_CST);
                 while (gen_of(__atomic_load_n(&slot, __ATOMIC_SEQ_CST)) == seen)
@@ -71,6 +80,7 @@ static void *worker_main(void *arg) {
                 __atomic_sub_fetch(&sleepers, 1, __ATOMIC_SEQ_CST);
                 pthread_mutex_unlock(&mu);
             }
+            last = t;
         }
         seen = gen;
         __atomic_add_fetch(&running, 1, __ATOMIC_SEQ_CST);
