@@ -177,6 +177,7 @@ static void FS_LOCAL(run_sum_lane_groups)(void *p) {
     fs_ws ws;
     int have_ws = 0;
     if (lanes_alloc(&G, N, J->rows[0])) return;
+    lanes_set_range(&G, J->M);
     while (!ctl_stopped(J->M->ctl)) {
         const int64_t gi = fs_claim(&J->next);
         int64_t idx[FS_VW], off[FS_VW];
@@ -431,6 +432,7 @@ static void FS_LOCAL(posteriors_lanes)(const fs_model *M, fs_lanes *G, FS_T *con
     }
     if (want) {
         lanes_backward(M, G, want);
+        lanes_check_sums(G, want);
         if (any_pair) lanes_pairs(M, G, want & ~G->fail);
     }
     if (ctl_stopped(M->ctl)) return; /* the results will be discarded */

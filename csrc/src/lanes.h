@@ -10,10 +10,18 @@
  * the backward sweep starts everywhere at once. Before d_s a lane's forward rows are 0 and
  * its emission rows 1, which keeps them 0.
  *
- * Numerics are those of lattice.h: every row scaled (max in [0.5, 1), rescaled by powers of
- * two, offsets double-double) under the same invariants. A lane whose row would have to be
- * kept as logs is marked failed (`fail`) and its sequence is computed again by the
- * state-vector kernels (forward_backward.h), which handle it exactly; so the lanes never
+ * Numerics are those of lattice.h -- every row scaled (max in [0.5, 1), rescaled by powers
+ * of two, offsets double-double), every product of a step a normal double -- with the
+ * scaled range taken from the model instead of the fixed bounds: a nonzero entry may go down
+ * to vmin = 2^-1000 / A_min (A_min the smallest nonzero entry of A), so that each product
+ * v_i A_ij stays >= 2^-1000, and an emission may sit up to 700 nats below its row's
+ * maximum (exp_array is exact there) as long as its product with the row stays >= 2^-1000.
+ * Rows of HMM emissions that span hundreds of nats stay scaled this way. Node and pair
+ * products of two such entries can underflow; their true values are then below 2^-1000 of
+ * the row's normaliser sum_j F B, which is checked to be >= 2^-100, so what is lost is
+ * below 2^-900 in absolute terms. A lane that would break any of this is marked failed
+ * (`fail`) and its sequence is computed again by the state-vector kernels
+ * (forward_backward.h), which keep rows as exact logs where needed; so the lanes never
  * return a less exact number. A lane's arithmetic never involves another lane, so results
  * do not depend on which sequences share a group. Relies on lattice.h and fsmath.h.
  */
@@ -38,6 +46,9 @@
 #define FS_VITERBI_LANES_MAX_CELLS 65536
 #define FS_SUM_LANES_MAX_CELLS 131072
 #define FS_K_MAX 1.0394971575336575e+180 /* 2^599: bound of a pair-marginal scale */
+#define FS_W_MIN 9.332636185032189e-302      /* 2^-1000: the smallest product of a step */
+#define FS_S_MIN 7.888609052210118e-31       /* 2^-100: the smallest sum_j F B of a row */
+#define FS_E_LOG_MIN (-700.0)                /* emissions exp_array gives as normals */
 
 typedef struct {
     int64_t N, K;          /* states; rows (the longest length in the group) */
@@ -57,8 +68,21 @@ typedef struct {
     int64_t dead[FS_VW];   /* first forward row that no path reaches (K: none) */
     int64_t deadb[FS_VW];  /* last backward row that no path leaves (-1: none) */
     unsigned fail;         /* lanes left to the state-vector kernels */
+    double vmin, log_vmin; /* the smallest nonzero scaled entry, and (with a margin) its log */
     void *block;
 } fs_lanes;
+
+/* vmin = 2^-1000 / A_min, rounded up to a power of two (A_min >= 2^-700 when the model
+   allows scaled rows: vmin <= 2^-300). */
+static void lanes_set_range(fs_lanes *G, const fs_model *M) {
+    double amin = 1.0;
+    int64_t i, j;
+    for (i = 0; i < M->N; i++)
+        for (j = 0; j < M->N; j++)
+            if (M->A[i * M->Np + j] > 0 && M->A[i * M->Np + j] < amin) amin = M->A[i * M->Np + j];
+    G->vmin = pow2(-999 - pow2_exponent(amin));
+    G->log_vmin = log(G->vmin) + 1.0;
+}
 
 /* Scratch for groups of up to K rows. */
 static int lanes_alloc(fs_lanes *G, int64_t N, int64_t K) {
@@ -114,12 +138,12 @@ static inline fs_vd lanes_rescale(fs_vd mx, fs_vd *E) {
 }
 
 /* After the emission rows have been gathered into E (raw scores, 0 before a lane's first
-   row): their maxima m, the lanes whose rows have a finite entry more than -FS_LOG_TINY
-   below the maximum (exponentiated, it could not be carried in a scaled row), and
-   E = exp(em - m) in one pass. */
+   row): their maxima m, the lanes whose rows have a finite entry more than 700 nats below
+   the maximum (its exponential would not be a normal double), and E = exp(em - m) in one
+   pass. */
 static void lanes_exp_emissions(fs_lanes *G) {
     const int64_t N = G->N, K = G->K;
-    const fs_vd ninf = v_set1(-INFINITY), zero = v_set1(0.0), lim = v_set1(FS_LOG_TINY);
+    const fs_vd ninf = v_set1(-INFINITY), zero = v_set1(0.0), lim = v_set1(FS_E_LOG_MIN);
     int64_t k, j;
     for (k = 0; k < K; k++) {
         double *e = G->E + k * N * FS_VW;
@@ -141,7 +165,7 @@ static void lanes_exp_emissions(fs_lanes *G) {
 /* The forward rows of every lane, and log_Z per lane (lz). */
 static void lanes_forward(const fs_model *M, fs_lanes *G) {
     const int64_t N = G->N, K = G->K, Np = M->Np;
-    const fs_vd zero = v_set1(0.0), small = v_set1(FS_SMALL), tiny = v_set1(FS_TINY),
+    const fs_vd zero = v_set1(0.0), wmin = v_set1(FS_W_MIN), vmin = v_set1(G->vmin),
                 gT = v_set1(M->gT), ln2hi = v_set1(FS_LN2_HI), ln2lo = v_set1(FS_LN2_LO);
     unsigned gone = 0; /* lanes no path reaches any more */
     int64_t k, i, j;
@@ -172,15 +196,18 @@ static void lanes_forward(const fs_model *M, fs_lanes *G) {
                     a2 = v_fma(f, v_set1(A[j2]), a2);
                     a3 = v_fma(f, v_set1(A[j3]), a3);
                 }
-                /* a live sum below 2^-600 could leave the normal range next step */
-                slow |= (v_gt_bits(a0, zero) & v_lt_bits(a0, small)) |
-                        (v_gt_bits(a1, zero) & v_lt_bits(a1, small)) |
-                        (v_gt_bits(a2, zero) & v_lt_bits(a2, small)) |
-                        (v_gt_bits(a3, zero) & v_lt_bits(a3, small));
-                a0 = v_mul(a0, v_load(Ek + j * FS_VW));
-                a1 = v_mul(a1, v_load(Ek + j1 * FS_VW));
-                a2 = v_mul(a2, v_load(Ek + j2 * FS_VW));
-                a3 = v_mul(a3, v_load(Ek + j3 * FS_VW));
+                {
+                    const fs_vd e0 = v_load(Ek + j * FS_VW), e1 = v_load(Ek + j1 * FS_VW),
+                                e2 = v_load(Ek + j2 * FS_VW), e3 = v_load(Ek + j3 * FS_VW);
+                    const fs_vd w0 = v_mul(a0, e0), w1 = v_mul(a1, e1), w2 = v_mul(a2, e2),
+                                w3 = v_mul(a3, e3);
+                    /* a live product below 2^-1000 may have lost bits to underflow */
+                    slow |= (v_gt_bits(a0, zero) & v_gt_bits(e0, zero) & v_lt_bits(w0, wmin)) |
+                            (v_gt_bits(a1, zero) & v_gt_bits(e1, zero) & v_lt_bits(w1, wmin)) |
+                            (v_gt_bits(a2, zero) & v_gt_bits(e2, zero) & v_lt_bits(w2, wmin)) |
+                            (v_gt_bits(a3, zero) & v_gt_bits(e3, zero) & v_lt_bits(w3, wmin));
+                    a0 = w0, a1 = w1, a2 = w2, a3 = w3;
+                }
                 mx = v_max(v_max(mx, a0), v_max(a1, v_max(a2, a3)));
                 v_store(Fk + j * FS_VW, a0);
                 if (j + 1 < N) v_store(Fk + j1 * FS_VW, a1);
@@ -192,7 +219,7 @@ static void lanes_forward(const fs_model *M, fs_lanes *G) {
             for (j = 0; j < N; j++) {
                 const fs_vd x = v_mul(v_load(Fk + j * FS_VW), sc);
                 v_store(Fk + j * FS_VW, x);
-                bad |= v_gt_bits(x, zero) & v_lt_bits(x, tiny);
+                bad |= v_gt_bits(x, zero) & v_lt_bits(x, vmin);
             }
             v_store(G->sc + k * FS_VW, sc);
             /* c[k] = c[k-1] + gT + m_k + E ln 2, in the order of row_finish */
@@ -224,7 +251,7 @@ static void lanes_forward(const fs_model *M, fs_lanes *G) {
             G->sc[k * FS_VW + s] = 1.0;
             for (j = 0; j < N; j++) {
                 const double x = G->init[j * FS_VW + s] - mx;
-                if (x > -INFINITY && x < FS_LOG_TINY) G->fail |= 1u << s;
+                if (x > -INFINITY && x < G->log_vmin) G->fail |= 1u << s;
                 Fk[j * FS_VW + s] = mx == -INFINITY ? 0.0 : exp(x);
             }
             if (mx == -INFINITY) {
@@ -270,7 +297,7 @@ static int lanes_end_ok(const fs_model *M) {
 /* The backward rows of the lanes in `want` (lanes_end_ok must hold). */
 static void lanes_backward(const fs_model *M, fs_lanes *G, unsigned want) {
     const int64_t N = G->N, K = G->K, Np = M->Np;
-    const fs_vd zero = v_set1(0.0), small = v_set1(FS_SMALL), tiny = v_set1(FS_TINY),
+    const fs_vd zero = v_set1(0.0), wmin = v_set1(FS_W_MIN), vmin = v_set1(G->vmin),
                 gT = v_set1(M->gT), ln2hi = v_set1(FS_LN2_HI), ln2lo = v_set1(FS_LN2_LO);
     double *x = G->x, mx = -INFINITY;
     int64_t k, i, j;
@@ -293,8 +320,8 @@ static void lanes_backward(const fs_model *M, fs_lanes *G, unsigned want) {
         if (((K - 1 - k) & 63) == 63 && ctl_stopped(M->ctl)) return;
         /* x = beta[k] * E[k], rescaled (row_finish with the emission row) */
         for (j = 0; j < N; j++) {
-            const fs_vd b = v_load(Bn + j * FS_VW), w = v_mul(b, v_load(Ek + j * FS_VW));
-            slow |= v_gt_bits(b, zero) & v_lt_bits(b, small);
+            const fs_vd b = v_load(Bn + j * FS_VW), e = v_load(Ek + j * FS_VW), w = v_mul(b, e);
+            slow |= v_gt_bits(b, zero) & v_gt_bits(e, zero) & v_lt_bits(w, wmin);
             v_store(x + j * FS_VW, w);
             m1 = v_max(m1, w);
         }
@@ -303,7 +330,7 @@ static void lanes_backward(const fs_model *M, fs_lanes *G, unsigned want) {
         for (j = 0; j < N; j++) {
             const fs_vd w = v_mul(v_load(x + j * FS_VW), sc);
             v_store(x + j * FS_VW, w);
-            bad |= v_gt_bits(w, zero) & v_lt_bits(w, tiny);
+            bad |= v_gt_bits(w, zero) & v_lt_bits(w, vmin);
         }
         hi = v_load(G->cB + k * FS_VW);
         lo = v_load(G->cBlo + k * FS_VW);
@@ -324,10 +351,10 @@ static void lanes_backward(const fs_model *M, fs_lanes *G, unsigned want) {
                 a2 = v_fma(xj, v_set1(A2[j]), a2);
                 a3 = v_fma(xj, v_set1(A3[j]), a3);
             }
-            slow |= (v_gt_bits(a0, zero) & v_lt_bits(a0, small)) |
-                    (v_gt_bits(a1, zero) & v_lt_bits(a1, small)) |
-                    (v_gt_bits(a2, zero) & v_lt_bits(a2, small)) |
-                    (v_gt_bits(a3, zero) & v_lt_bits(a3, small));
+            slow |= (v_gt_bits(a0, zero) & v_lt_bits(a0, wmin)) |
+                    (v_gt_bits(a1, zero) & v_lt_bits(a1, wmin)) |
+                    (v_gt_bits(a2, zero) & v_lt_bits(a2, wmin)) |
+                    (v_gt_bits(a3, zero) & v_lt_bits(a3, wmin));
             m2 = v_max(v_max(m2, a0), v_max(a1, v_max(a2, a3)));
             v_store(Bc + i * FS_VW, a0);
             if (i + 1 < N) v_store(Bc + i1 * FS_VW, a1);
@@ -339,7 +366,7 @@ static void lanes_backward(const fs_model *M, fs_lanes *G, unsigned want) {
         for (j = 0; j < N; j++) {
             const fs_vd w = v_mul(v_load(Bc + j * FS_VW), sc);
             v_store(Bc + j * FS_VW, w);
-            bad |= v_gt_bits(w, zero) & v_lt_bits(w, tiny);
+            bad |= v_gt_bits(w, zero) & v_lt_bits(w, vmin);
         }
         vdd_add(&hi, &lo, gT);
         vdd_add(&hi, &lo, v_mul(E, ln2hi));
@@ -353,6 +380,22 @@ static void lanes_backward(const fs_model *M, fs_lanes *G, unsigned want) {
             dead &= dead - 1;
             if (G->deadb[s] < 0) G->deadb[s] = k - 1;
         }
+    }
+}
+
+/* Fails the lanes of `want` in which some row's sum_j F B is below 2^-100 (the node and
+   pair products that underflow would then matter). */
+static void lanes_check_sums(fs_lanes *G, unsigned want) {
+    const int64_t N = G->N, K = G->K;
+    const fs_vd smin = v_set1(FS_S_MIN);
+    int64_t k, j;
+    for (k = 0; k < K; k++) {
+        const double *a = G->F + k * N * FS_VW, *b = G->Bk + k * N * FS_VW;
+        const unsigned live = lanes_from(G, k) & want & ~G->fail;
+        fs_vd sum = v_set1(0.0);
+        if (!live) continue;
+        for (j = 0; j < N; j++) sum = v_fma(v_load(a + j * FS_VW), v_load(b + j * FS_VW), sum);
+        G->fail |= v_lt_bits(sum, smin) & live;
     }
 }
 
