@@ -97,10 +97,10 @@ typedef struct {
     long long next, done;
 } FS_JOB;
 
-/* Group g of the state-vector kernels: the ns sequences order[first ..] (s-th one at
-   order[first + s * stride]), with this thread's scratch. */
+/* Group g of the state-vector kernels: the ns sequences order[first .. first + ns), with
+   this thread's scratch. */
 static void FS_LOCAL(fill_group)(const FS_JOB *J, fs_group *g, fs_ws *ws, int64_t first,
-                                 int64_t stride, int ns) {
+                                 int ns) {
     const int64_t N = J->batch->n_states;
     int s;
     g->M = J->M;
@@ -108,7 +108,7 @@ static void FS_LOCAL(fill_group)(const FS_JOB *J, fs_group *g, fs_ws *ws, int64_
     g->ns = ns;
     for (s = 0; s < ns; s++) {
         fs_seq *q = &g->S[s];
-        g->idx[s] = J->order[first + s * stride];
+        g->idx[s] = J->order[first + s];
         g->off[s] = J->batch->offsets[g->idx[s]];
         q->T = J->batch->lengths[g->idx[s]];
         q->em = FS_LOCAL(load_em)(ws->em[s], J->em, g->off[s], q->T, N);
@@ -131,7 +131,7 @@ static void FS_LOCAL(run_groups)(void *p) {
     while (!ctl_stopped(J->M->ctl)) {
         const int64_t gi = fs_claim(&J->next);
         if (gi >= J->n_groups) break;
-        FS_LOCAL(fill_group)(J, &g, &ws, gi * FS_G, 1,
+        FS_LOCAL(fill_group)(J, &g, &ws, gi * FS_G,
                              (int)(B - gi * FS_G < FS_G ? B - gi * FS_G : FS_G));
         J->for_group(J->args, &g);
         fs_claim(&J->done);
@@ -193,7 +193,7 @@ static void FS_LOCAL(run_sum_lane_groups)(void *p) {
                 return; /* the group stays undone: the call reports FS_ERR_NOMEM */
             }
             have_ws = 1;
-            FS_LOCAL(fill_group)(J, &g, &ws, gi * FS_VW + lowest_bit(fail), 1, 1);
+            FS_LOCAL(fill_group)(J, &g, &ws, gi * FS_VW + lowest_bit(fail), 1);
             J->for_group(J->args, &g);
         }
         fs_claim(&J->done);
