@@ -115,6 +115,16 @@ def test_ragged_columns(setup, capsys):
     assert f"{ragged}, line 1: expected 10 tab-separated" in err
 
 
+def test_an_empty_word_is_an_error_at_its_line(setup, capsys):
+    # a CoNLL-U token line whose FORM is empty (found by the reader fuzzer: the tagger's
+    # error came without the file and line)
+    tmp, _, model = setup
+    path = tmp / "empty_word.txt"
+    path.write_bytes(b"1\tThe\t_\t_\t_\t_\t_\t_\t_\t_\n\t\t\t\t\t\t\t\t\t!\n")
+    err = _one_error(capsys, ["tag", "--model", model, "--format", "conllu", path], "tag")
+    assert f"{path}, line 2: " in err and "empty" in err, err
+
+
 def test_a_file_without_blank_lines_is_not_one_giant_sentence(setup, capsys):
     tmp, _, model = setup
     flat = tmp / "flat.txt"

@@ -70,6 +70,15 @@ def _text_blocks(lines: Iterable[str], name: str) -> Iterator[_Block]:
         yield _Block([line], [], words, lineno)
 
 
+def _word(parts: List[str], word_col: int, name: str, lineno: int) -> str:
+    """The word of a token line; an empty one (a line starting with the separator) is an
+    error of the file, reported at its line rather than by the tagger."""
+    word = parts[word_col]
+    if not word:
+        raise DataFileError(name, lineno, "the word of this token is empty")
+    return word
+
+
 def _conll_blocks(source: Iterable[str], fmt: str, word_col: int, sep: Optional[str],
                   name: str) -> Iterator[_Block]:
     """Sentence blocks of a CoNLL(-U) file, keeping every line (comments, multiword
@@ -98,7 +107,7 @@ def _conll_blocks(source: Iterable[str], fmt: str, word_col: int, sep: Optional[
             if "-" in parts[0] or "." in parts[0]:
                 continue
             toks.append(len(lines) - 1)
-            words.append(parts[word_col])
+            words.append(_word(parts, word_col, name, lineno))
             if len(words) > MAX_SENTENCE_TOKENS:
                 raise DataFileError(name, lineno, sentence_too_long(len(words)))
         else:
@@ -110,7 +119,7 @@ def _conll_blocks(source: Iterable[str], fmt: str, word_col: int, sep: Optional[
                 raise DataFileError(name, lineno, f"no column {word_col} for the words "
                                                   f"({len(parts)} columns)")
             toks.append(len(lines) - 1)
-            words.append(parts[word_col])
+            words.append(_word(parts, word_col, name, lineno))
             if len(words) > MAX_SENTENCE_TOKENS:
                 raise DataFileError(name, lineno, sentence_too_long(len(words)))
     if lines:
