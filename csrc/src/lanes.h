@@ -175,8 +175,9 @@ static void lanes_forward(const fs_model *M, fs_lanes *G) {
         double *Fk = G->F + k * N * FS_VW;
         const double *Ek = G->E + k * N * FS_VW;
         if ((k & 63) == 0 && ctl_stopped(M->ctl)) return; /* the results will be discarded */
-        if (k == 0) {
+        if (k == 0) { /* lanes that start later hold 0 until then */
             for (j = 0; j < N * FS_VW; j++) Fk[j] = 0.0;
+            for (s = 0; s < FS_VW; s++) G->cF[s] = G->cFlo[s] = 0.0, G->sc[s] = 1.0;
         } else {
             const double *Fp = Fk - N * FS_VW;
             const unsigned cont = lanes_from(G, k - 1) & ~G->fail & ~gone;
