@@ -158,3 +158,23 @@ def test_sum_product_long_sequences_in_lanes():
                                batch[4][b, :n], batch[5][b], batch[6][b], batch[7][b],
                                batch[8][b, :n]]):
             _close(x, one[k][0], 1e-10)
+
+
+def test_offsets_that_overflow_to_minus_inf_in_lanes():
+    # scores near -DBL_MAX summed along a path: the lanes' offsets become -inf and every
+    # output must be the one-sequence path's -inf / 0, never NaN (found by the fuzzer)
+    em, tr = np.array([[-1e308], [-0.826]]), np.array([[-1e308]])
+    for simd in VARIANTS:
+        try:
+            variant = fastseq.simd_variant(simd)
+        except ValueError:
+            continue
+        with variant:
+            batch = _sum_product(em, tr, None, None, [2, 0], np.zeros((2,), int), 1)
+            one = _sum_product(em[None], tr, None, None, [2], np.zeros((1, 2), int), 1)
+        for x in batch:
+            assert not np.isnan(x).any()
+        for k, (x, y) in enumerate(zip([batch[0][:2], batch[1][0], batch[2][:2], batch[3][0],
+                                        batch[4][:2], batch[5][0], batch[6][0], batch[7][0]],
+                                       one)):
+            assert np.array_equal(x, np.asarray(y[0])), k

@@ -118,10 +118,12 @@ static inline unsigned lanes_from(const fs_lanes *G, int64_t k) {
     return bits;
 }
 
-/* hi + lo += b, lane-wise (dd_add of fsmath.h) */
+/* hi + lo += b, lane-wise (dd_add of fsmath.h): an offset below -DBL_MAX (scores near
+   -DBL_MAX summed) is -inf with lo = 0, not -inf + NaN */
 static inline void vdd_add(fs_vd *hi, fs_vd *lo, fs_vd b) {
     const fs_vd s = v_add(*hi, b), bb = v_sub(s, *hi);
-    *lo = v_add(*lo, v_add(v_sub(*hi, v_sub(s, bb)), v_sub(b, bb)));
+    *lo = v_blend_gt(s, v_set1(-INFINITY),
+                     v_add(*lo, v_add(v_sub(*hi, v_sub(s, bb)), v_sub(b, bb))), v_set1(0.0));
     *hi = s;
 }
 
