@@ -139,6 +139,19 @@ static inline fs_vd lanes_rescale(fs_vd mx, fs_vd *E) {
     return v_pow2i(v_round_magic(v_sub(v_set1(0.0), *E)));
 }
 
+/* row *= sc (N vectors, in place); returns the lanes with a live entry now below vmin. */
+static inline unsigned lanes_scale(double *row, int64_t N, fs_vd sc, fs_vd vmin) {
+    const fs_vd zero = v_set1(0.0);
+    unsigned bad = 0;
+    int64_t j;
+    for (j = 0; j < N; j++) {
+        const fs_vd x = v_mul(v_load(row + j * FS_VW), sc);
+        v_store(row + j * FS_VW, x);
+        bad |= v_gt_bits(x, zero) & v_lt_bits(x, vmin);
+    }
+    return bad;
+}
+
 /* After the emission rows have been gathered into E (raw scores, 0 before a lane's first
    row): their maxima m, the lanes whose rows have a finite entry more than 700 nats below
    the maximum (its exponential would not be a normal double), and E = exp(em - m) in one
@@ -219,11 +232,7 @@ static void lanes_forward(const fs_model *M, fs_lanes *G) {
             }
             dead = v_eq_bits(mx, zero);
             sc = lanes_rescale(mx, &E);
-            for (j = 0; j < N; j++) {
-                const fs_vd x = v_mul(v_load(Fk + j * FS_VW), sc);
-                v_store(Fk + j * FS_VW, x);
-                bad |= v_gt_bits(x, zero) & v_lt_bits(x, vmin);
-            }
+            bad |= lanes_scale(Fk, N, sc, vmin);
             v_store(G->sc + k * FS_VW, sc);
             /* c[k] = c[k-1] + gT + m_k + E ln 2, in the order of row_finish */
             hi = v_load(G->cF + (k - 1) * FS_VW);
@@ -330,11 +339,7 @@ static void lanes_backward(const fs_model *M, fs_lanes *G, unsigned want) {
         }
         dead = v_eq_bits(m1, zero);
         sc = lanes_rescale(m1, &E);
-        for (j = 0; j < N; j++) {
-            const fs_vd w = v_mul(v_load(x + j * FS_VW), sc);
-            v_store(x + j * FS_VW, w);
-            bad |= v_gt_bits(w, zero) & v_lt_bits(w, vmin);
-        }
+        bad |= lanes_scale(x, N, sc, vmin);
         hi = v_load(G->cB + k * FS_VW);
         lo = v_load(G->cBlo + k * FS_VW);
         vdd_add(&hi, &lo, v_load(G->m + k * FS_VW));
@@ -366,11 +371,7 @@ static void lanes_backward(const fs_model *M, fs_lanes *G, unsigned want) {
         }
         dead |= v_eq_bits(m2, zero);
         sc = lanes_rescale(m2, &E);
-        for (j = 0; j < N; j++) {
-            const fs_vd w = v_mul(v_load(Bc + j * FS_VW), sc);
-            v_store(Bc + j * FS_VW, w);
-            bad |= v_gt_bits(w, zero) & v_lt_bits(w, vmin);
-        }
+        bad |= lanes_scale(Bc, N, sc, vmin);
         vdd_add(&hi, &lo, gT);
         vdd_add(&hi, &lo, v_mul(E, ln2hi));
         lo = v_fma(E, ln2lo, lo);
