@@ -547,47 +547,12 @@ class FeatureExtractor:
         ``fit``, the templates' key tables are built here (else :meth:`_lookup_columns`)."""
         if not fit:
             return self._lookup_columns(data.lengths, ids)
-        lengths = data.lengths
-        L = int(lengths.sum())
-        nT = len(self.templates_)
+        L = int(data.lengths.sum())
         if L == 0:  # pragma: no cover - fit refuses empty data
             raise ValueError("no tokens")
-        cols2d = np.full((L, nT), -1, dtype=np.int64)
-        off = np.zeros(lengths.size + 1, dtype=np.int64)
-        np.cumsum(lengths, out=off[1:])
-        lens = np.repeat(lengths, lengths)
-        pos = np.arange(L, dtype=np.int64) - np.repeat(off[:-1], lengths)
-        inrange: Dict[int, np.ndarray] = {}
-
-        def ok_at(o):
-            if o not in inrange:
-                inrange[o] = (pos + o >= 0) & (pos + o < lens)
-            return inrange[o]
-
-        gidx = np.arange(L, dtype=np.int64)
+        cols2d = np.full((L, len(self.templates_)), -1, dtype=np.int64)
         base = 0
-        for j, t in enumerate(self.templates_):
-            if isinstance(t, str):
-                if t == "__BOS__":
-                    valid = pos == 0
-                elif t == "__EOS__":
-                    valid = pos == lens - 1
-                else:
-                    valid = np.ones(L, dtype=bool)
-                key = np.zeros(L, dtype=np.int64)
-            else:
-                valid = np.ones(L, dtype=bool)
-                key = np.zeros(L, dtype=np.int64)
-                for f, o in t:
-                    fid = ids[f]
-                    if o == 0:
-                        v = fid
-                    else:
-                        valid &= ok_at(o)
-                        v = fid[np.clip(gidx + o, 0, L - 1)]
-                    valid &= v >= 0
-                    key *= max(self._vsize[f], 1)
-                    key += np.maximum(v, 0)
+        for j, valid, key in self._template_keys(data.lengths, ids):
             table = np.unique(key[valid])
             self._tables.append(table)
             self._bases.append(base)
@@ -596,15 +561,12 @@ class FeatureExtractor:
         self.n_attributes_ = base
         return cols2d
 
-    def _lookup_columns(self, lengths: np.ndarray, ids) -> np.ndarray:
-        """:meth:`_attribute_columns` of a fitted extractor: the same columns, with the
-        shifted field values shared by the templates that read them, and whole-column
-        lookups in the dense tables."""
+    def _template_keys(self, lengths: np.ndarray, ids):
+        """For every template ``j``: ``(j, valid, key)``, where the template gives an
+        attribute (``valid``, bool of length L) and its key there (a mixed-radix number of
+        the field values it reads; meaningless where not valid). The shifted field values
+        are shared by the templates that read them."""
         L = int(lengths.sum())
-        nT = len(self.templates_)
-        if L == 0:
-            return np.full((L, nT), -1, dtype=np.int64)
-        cols = np.full((nT, L), -1, dtype=np.int64)       # one contiguous row per template
         off = np.zeros(lengths.size + 1, dtype=np.int64)
         np.cumsum(lengths, out=off[1:])
         lens = np.repeat(lengths, lengths)
@@ -635,12 +597,22 @@ class FeatureExtractor:
                 (f, o), rest = t[0], t[1:]
                 key = at(f, o)
                 valid = key >= 0
-                if rest:
-                    key = np.maximum(key, 0)
-                    for f, o in rest:
-                        v = at(f, o)
-                        valid &= v >= 0
-                        key = key * max(self._vsize[f], 1) + np.maximum(v, 0)
+                key = np.maximum(key, 0)
+                for f, o in rest:
+                    v = at(f, o)
+                    valid &= v >= 0
+                    key = key * max(self._vsize[f], 1) + np.maximum(v, 0)
+            yield j, valid, key
+
+    def _lookup_columns(self, lengths: np.ndarray, ids) -> np.ndarray:
+        """:meth:`_attribute_columns` of a fitted extractor: the same columns, by
+        whole-column lookups in the dense tables (else hashed or binary searches)."""
+        L = int(lengths.sum())
+        nT = len(self.templates_)
+        if L == 0:
+            return np.full((L, nT), -1, dtype=np.int64)
+        cols = np.full((nT, L), -1, dtype=np.int64)       # one contiguous row per template
+        for j, valid, key in self._template_keys(lengths, ids):
             table = self._tables[j]
             dense = self._dense_table(j)
             if dense is not None:
