@@ -602,3 +602,103 @@ def test_threads_give_the_single_thread_results_on_a_large_batch():
         assert np.array_equal(one[0], two[0])
         assert np.array_equal(one[1].emissions, two[1].emissions)
         assert np.array_equal(one[1].transitions, two[1].transitions)
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. next to torch: the main thread's calls may run on torch's OpenMP team
+# ---------------------------------------------------------------------------------------------
+
+# A first multi-threaded call from the thread that enabled the team always runs on it (that
+# is how the team's threads are learnt); the pool's workers are the threads named
+# "fastseq-pool".
+_TEAM_PRELUDE = '''
+import time
+
+
+def pool_started():
+    names = []
+    for t in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{t}/comm") as f:
+            names.append(f.read().strip())
+    return "fastseq-pool" in names
+
+
+def one_call():
+    em, trans, start, end, lengths, _ = inputs()
+    return fastseq.viterbi(em, trans, lengths=lengths, n_threads=2)
+'''
+
+
+@needs_proc
+def test_calls_on_the_openmp_team_give_the_single_threaded_results(tmp_path):
+    _run_scenario(tmp_path, prelude=_TEAM_PRELUDE, body='''
+        import fastseq._kernels
+
+        expected = compute(1)
+        fastseq._kernels.set_openmp_team(True)
+        before = thread_count()
+        one_call()
+        on_team = not pool_started() and thread_count() > before
+        results = [compute(2) for _ in range(3)]
+        time.sleep(0.05)  # the team's threads sleep by now: the pool runs the next call
+        results.append(compute(2))
+        other = []
+        t = threading.Thread(target=lambda: other.append(compute(2)))
+        t.start()
+        t.join()
+        same = [r == expected for r in results + other]
+        report(on_team and pool_started() and all(same),
+               f"first call on the team: {on_team}; pool started: {pool_started()}; "
+               f"results equal to n_threads=1: {same}")
+    ''')
+
+
+@needs_proc
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs torch")
+def test_calls_between_torch_ops_give_the_single_threaded_results(tmp_path):
+    _run_scenario(tmp_path, prelude=_TEAM_PRELUDE, body='''
+        import torch
+
+        torch.set_num_threads(2)
+        a = torch.randn(256, 256)
+        expected = compute(1)
+        (a @ a).sum()
+        one_call()
+        on_team = not pool_started()
+        results = []
+        for pause in (0.0, 0.0, 0.06, 0.0, 0.06):
+            (a @ a).sum()
+            time.sleep(pause)
+            results.append(compute(2))
+        other = []
+        t = threading.Thread(target=lambda: other.append(compute(2)))
+        t.start()
+        results.append(compute(2))
+        t.join()
+        same = [r == expected for r in results + other]
+        report(on_team and all(same), f"first call on torch's team: {on_team}; "
+                                      f"results equal to n_threads=1: {same}")
+    ''')
+
+
+@needs_proc
+def test_ctrl_c_stops_a_call_on_the_openmp_team(tmp_path):
+    _run_scenario(tmp_path, prelude=_TEAM_PRELUDE, body='''
+        import _thread
+        import fastseq._kernels
+
+        rng = np.random.default_rng(7)
+        em, tr = rng.normal(size=(400, 20, 40)), rng.normal(size=(40, 40))
+        fastseq._kernels.set_openmp_team(True)
+        fired = []
+        timer = threading.Timer(0.3, lambda: (fired.append(time.perf_counter()),
+                                              _thread.interrupt_main()))
+        timer.start()
+        try:
+            fastseq.kbest(em, tr, 300, n_threads=2)  # seconds of work, the team's first call
+            report(False, "the call finished before the interrupt: make it longer")
+        except KeyboardInterrupt:
+            took = time.perf_counter() - fired[0]
+            report(took < 1.0 and not pool_started(),
+                   f"stopped {took:.2f} s after the interrupt; pool started: {pool_started()}")
+    ''')

@@ -1,4 +1,7 @@
 /* The persistent worker pool of the kernels (pool.h). */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* pthread_setname_np */
+#endif
 #include "pool.h"
 
 #if (defined(__unix__) || defined(__APPLE__)) && defined(__GNUC__)
@@ -6,6 +9,9 @@
 #include <sched.h>
 #include <stdint.h>
 #include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* The pool's threads never exceed this; a call asks for at most the processors it may use. */
 #define FS_POOL_MAX 256
@@ -90,10 +96,97 @@ static void *worker_main(void *arg) {
     return 0;
 }
 
+#ifdef _OPENMP
+/* Another library's OpenMP team in this process's OpenMP runtime (torch's intra-op threads:
+   both link libgomp.so.1, and one copy is loaded). After a parallel region its threads spin
+   for a few ms (libgomp's default wait policy) on the cores our workers would use, and a
+   call made then runs best on that team, whose threads take it at once. Once they sleep, a
+   region pays their wake-up and waits at its join for every one of them (~5.7 ms after a
+   50 ms pause on a 2-core VM, for torch's own ops too), so a call then goes to the pool. */
+#define FS_TEAM_MAX 64
+/* How long the members' CPU clocks are watched: a spinning member's advances by as much. */
+#define FS_TEAM_WATCH_SECONDS 2e-6
+static int team_enabled = 0;
+static pthread_t team_master; /* the thread whose team may be used (it enabled it) */
+/* The CPU clocks of the calling thread's team, members 1.. (learnt in a region it ran), and
+   how many members are known: 0 none yet, -1 the runtime gave a team of another size. */
+static __thread clockid_t team_clock[FS_TEAM_MAX];
+static __thread int team_known = 0;
+
+struct team_call {
+    void (*body)(void *);
+    void *ctx;
+    clockid_t *clocks;
+    int failed;
+};
+
+static void run_on_team(int n, void (*body)(void *), void *ctx) {
+    struct team_call call = {body, ctx, team_clock, 0};
+#pragma omp parallel num_threads(n)
+    {
+        const int i = omp_get_thread_num(), was_worker = on_worker;
+        if (omp_get_num_threads() != n ||
+            (i > 0 && pthread_getcpuclockid(pthread_self(), &call.clocks[i]) != 0))
+            __atomic_store_n(&call.failed, 1, __ATOMIC_RELAXED);
+        on_worker = i > 0; /* the team's other threads are workers of this call */
+        call.body(call.ctx);
+        on_worker = was_worker;
+    }
+    team_known = call.failed ? -1 : n;
+}
+
+static double cpu_seconds(clockid_t clock) {
+    struct timespec ts;
+    if (clock_gettime(clock, &ts) != 0) return -1.0; /* the thread is gone */
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* 1 if members 1..n-1 of the calling thread's team are all on a CPU now. */
+static int team_spinning(int n) {
+    double before[FS_TEAM_MAX], t0;
+    int i;
+    for (i = 1; i < n; i++)
+        if ((before[i] = cpu_seconds(team_clock[i])) < 0) return team_known = 0;
+    t0 = now_seconds();
+    while (now_seconds() - t0 < FS_TEAM_WATCH_SECONDS) cpu_relax();
+    for (i = 1; i < n; i++)
+        if (cpu_seconds(team_clock[i]) - before[i] < 0.5 * FS_TEAM_WATCH_SECONDS) return 0;
+    return 1;
+}
+
+void fs_set_openmp_team(int on) {
+    if (on) team_master = pthread_self();
+    __atomic_store_n(&team_enabled, on != 0, __ATOMIC_RELEASE);
+}
+
+/* 1 when the call ran on the OpenMP team. */
+static int try_team(int n, void (*body)(void *), void *ctx) {
+    if (!__atomic_load_n(&team_enabled, __ATOMIC_ACQUIRE) || n > FS_TEAM_MAX ||
+        team_known < 0 || !pthread_equal(pthread_self(), team_master) || omp_in_parallel())
+        return 0;
+    if (team_known < n || team_spinning(n)) { /* a team is learnt in the first call */
+        run_on_team(n, body, ctx);
+        return 1;
+    }
+    return 0;
+}
+#else
+void fs_set_openmp_team(int on) { (void)on; }
+static int try_team(int n, void (*body)(void *), void *ctx) {
+    (void)n, (void)body, (void)ctx;
+    return 0;
+}
+#endif
+
 void fs_run_parallel(int n, void (*body)(void *), void *ctx) {
     int k;
     uint32_t gen;
-    if (n <= 1 || on_worker || pthread_mutex_trylock(&user) != 0) {
+    if (n <= 1 || on_worker) {
+        body(ctx);
+        return;
+    }
+    if (try_team(n, body, ctx)) return;
+    if (pthread_mutex_trylock(&user) != 0) {
         body(ctx);
         return;
     }
@@ -109,6 +202,9 @@ void fs_run_parallel(int n, void (*body)(void *), void *ctx) {
         failed = pthread_create(&th, &attr, worker_main, (void *)(uintptr_t)(gen - 1));
         pthread_attr_destroy(&attr);
         if (failed) break; /* fewer workers: the caller does more */
+#ifdef __linux__
+        pthread_setname_np(th, "fastseq-pool"); /* for top -H, py-spy, debuggers */
+#endif
         n_workers++;
     }
     k = n - 1 < n_workers ? n - 1 : n_workers;
@@ -146,5 +242,7 @@ void fs_run_parallel(int n, void (*body)(void *), void *ctx) {
 }
 
 int fs_on_worker(void) { return 0; }
+
+void fs_set_openmp_team(int on) { (void)on; }
 
 #endif

@@ -21,7 +21,8 @@ from fastseq.kernels cimport (
     fs_crf_nll_f64, fs_forward_f32, fs_forward_f64, fs_kbest_f32, fs_kbest_f64,
     fs_marginals_f32, fs_marginals_f64, fs_max_threads, fs_openmp_enabled,
     fs_sequence_score_f32, fs_sequence_score_f64, fs_simd_from_name, fs_simd_level,
-    fs_simd_name, fs_simd_supported, fs_status_name, fs_thread_count, fs_version,
+    fs_set_openmp_team, fs_simd_name, fs_simd_supported, fs_status_name, fs_thread_count,
+    fs_version,
     fs_viterbi_f32, fs_viterbi_f64,
 )
 
@@ -104,6 +105,11 @@ def openmp_enabled():
 
 def max_threads():
     return fs_max_threads()
+
+
+def set_openmp_team(bint on):
+    """Whether calls may run on the calling thread's spinning OpenMP team (fs_set_openmp_team)."""
+    fs_set_openmp_team(on)
 
 
 def thread_count(int requested):

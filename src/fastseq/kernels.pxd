@@ -81,6 +81,7 @@ cdef extern from "fastseq/fastseq.h" nogil:
     int fs_openmp_enabled()
     int fs_max_threads()
     int fs_thread_count(int requested)
+    void fs_set_openmp_team(int on)
     const char *fs_simd_level()
     int fs_simd_supported(int simd)
     const char *fs_simd_name(int simd)

@@ -20,6 +20,8 @@ import contextlib
 import contextvars
 import numbers
 import os
+import sys
+import threading
 from typing import Any, Callable, ContextManager, Optional, Tuple, Union
 
 import numpy as np
@@ -233,13 +235,31 @@ def as_numpy(x: Any, name: str = "array") -> np.ndarray:
 _WORK_PER_THREAD = 60_000
 
 
+_openmp_team_shared = False
+
+
+def _share_torch_team():
+    """Once torch is loaded, multi-threaded calls from the main thread may run on its OpenMP
+    team while that team still spins after a torch op: torch and fastseq load the same
+    libgomp, and the team's threads would otherwise spin on the cores our pool's workers
+    need (csrc/src/pool.c). Other threads keep to the pool: they would each start a team."""
+    global _openmp_team_shared
+    if (not _openmp_team_shared and "torch" in sys.modules
+            and threading.current_thread() is threading.main_thread()):
+        _kernels.set_openmp_team(True)
+        _openmp_team_shared = True
+
+
 def _threads_for(n_threads, lengths, N, passes=1):
     """Threads actually used: fewer for small batches (``passes``: the op's cost in forward
     passes). Results do not depend on it."""
     if n_threads == 1:
         return 1
     work = int(lengths.sum()) * max(N, 8) ** 2 * passes
-    return max(1, min(n_threads, work // _WORK_PER_THREAD))
+    threads = max(1, min(n_threads, work // _WORK_PER_THREAD))
+    if threads > 1:
+        _share_torch_team()
+    return threads
 
 
 def _float_array(x, name):

@@ -130,6 +130,11 @@ int fs_max_threads(void);           /* fs_thread_count(omp_get_max_threads()) */
    process may run on; 1 without OpenMP, and in a child forked after a kernel ran (the
    kernels' thread pool does not survive fork: waiting for it in the child would hang). */
 int fs_thread_count(int requested);
+/* on = 1: a call made from the thread that calls this, on more than one thread, runs on that
+   thread's OpenMP team while the team's threads still spin after a parallel region (another
+   library's, such as torch's, in the same OpenMP runtime), and on the kernels' own pool
+   otherwise; 0 (the default): always on the pool. Results are the same either way. */
+void fs_set_openmp_team(int on);
 const char *fs_simd_level(void);    /* the name of the best variant this CPU supports */
 int fs_simd_supported(int simd);    /* 1 when this build and CPU can run it (AUTO: 1), else 0 */
 const char *fs_simd_name(int simd); /* "generic", "avx2", "avx512"; NULL for other values */
