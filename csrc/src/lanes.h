@@ -418,38 +418,66 @@ static void lanes_node(const fs_lanes *G, int64_t k, double *node) {
     for (j = 0; j < N; j++) v_store(node + j * FS_VW, v_mul(v_load(node + j * FS_VW), inv));
 }
 
+/* P[ib..ib+3][jb..jb+2] = sum over k >= 1 of (F[k-1][i] K_k) Y[k][j] (Y = G->E, K_k = G->sc),
+   twelve sums in registers over all rows; rows and columns past N repeat the last one and
+   are not stored. */
+static FS_ALWAYS_INLINE void lanes_pair_block(const fs_lanes *G, int64_t ib, int64_t jb) {
+    const int64_t N = G->N, K = G->K;
+    int64_t ii[4], jj[3], k;
+    fs_vd acc[4][3];
+    int r, c;
+    for (r = 0; r < 4; r++) ii[r] = ib + r < N ? ib + r : N - 1;
+    for (c = 0; c < 3; c++) jj[c] = jb + c < N ? jb + c : N - 1;
+    for (r = 0; r < 4; r++)
+        for (c = 0; c < 3; c++) acc[r][c] = v_set1(0.0);
+    for (k = 1; k < K; k++) {
+        const double *a = G->F + (k - 1) * N * FS_VW, *y = G->E + k * N * FS_VW;
+        const fs_vd kk = v_load(G->sc + k * FS_VW);
+        fs_vd ai[4], yj[3];
+        for (r = 0; r < 4; r++) ai[r] = v_mul(v_load(a + ii[r] * FS_VW), kk);
+        for (c = 0; c < 3; c++) yj[c] = v_load(y + jj[c] * FS_VW);
+        for (r = 0; r < 4; r++)
+            for (c = 0; c < 3; c++) acc[r][c] = v_fma(ai[r], yj[c], acc[r][c]);
+    }
+    for (r = 0; r < 4 && ib + r < N; r++)
+        for (c = 0; c < 3 && jb + c < N; c++)
+            v_store(G->P + (ii[r] * N + jj[c]) * FS_VW, acc[r][c]);
+}
+
 /* P[i][j] = sum_k xi_k[i][j] / A[i][j] for the lanes in `want`, with
    xi_k[i][j] = F[k-1][i] A[i][j] E[k][j] B[k][j] 2^-e_k / sum_j F[k][j] B[k][j] (the forward
    step's rescale 2^-e_k carries exp(c[k-1] + gT + m_k - c[k]), and the sum normalises
-   by row k's own offsets, as pair_sums does). A lane whose scale exceeds 2^599 fails. */
+   by row k's own offsets, as pair_sums does). A lane whose scale exceeds 2^599 fails.
+   First every row's factors, in place: K_k = 2^-e_k / sum (in sc; 0 for rows no wanted lane
+   is in) and Y[k][j] = E[k][j] B[k][j] (in E, no longer needed); then the sums over k
+   block by block, in registers (a rank-one update of P per row was bound by P's loads and
+   stores). */
 static void lanes_pairs(const fs_model *M, fs_lanes *G, unsigned want) {
     const int64_t N = G->N, K = G->K;
     const fs_vd zero = v_set1(0.0), kmax = v_set1(FS_K_MAX);
-    double *y = G->x;
     int64_t k, i, j;
-    for (j = 0; j < N * N * FS_VW; j++) G->P[j] = 0.0;
     for (k = 1; k < K; k++) {
-        const double *a = G->F + (k - 1) * N * FS_VW, *f = G->F + k * N * FS_VW,
-                     *b = G->Bk + k * N * FS_VW, *e = G->E + k * N * FS_VW;
+        const double *f = G->F + k * N * FS_VW, *b = G->Bk + k * N * FS_VW;
+        double *e = G->E + k * N * FS_VW;
         const unsigned live = lanes_from(G, k - 1) & want & ~G->fail;
         fs_vd sum = zero, Kk;
-        if (!live) continue;
-        if ((k & 63) == 0 && ctl_stopped(M->ctl)) return;
+        if (!live) {
+            v_store(G->sc + k * FS_VW, zero);
+            continue;
+        }
         for (j = 0; j < N; j++) {
             const fs_vd bj = v_load(b + j * FS_VW);
             sum = v_fma(v_load(f + j * FS_VW), bj, sum);
-            v_store(y + j * FS_VW, v_mul(v_load(e + j * FS_VW), bj));
+            v_store(e + j * FS_VW, v_mul(v_load(e + j * FS_VW), bj));
         }
         /* lanes not started yet have sum 0 and a zero row: scale 0, not inf */
         Kk = v_blend_gt(sum, zero, v_div(v_load(G->sc + k * FS_VW), sum), zero);
         G->fail |= v_gt_bits(Kk, kmax) & live;
-        for (i = 0; i < N; i++) {
-            const fs_vd ai = v_mul(v_load(a + i * FS_VW), Kk);
-            double *Pi = G->P + i * N * FS_VW;
-            for (j = 0; j < N; j++)
-                v_store(Pi + j * FS_VW, v_fma(ai, v_load(y + j * FS_VW), v_load(Pi + j * FS_VW)));
-        }
+        v_store(G->sc + k * FS_VW, Kk);
     }
+    if (ctl_stopped(M->ctl)) return;
+    for (i = 0; i < N; i += 4)
+        for (j = 0; j < N; j += 3) lanes_pair_block(G, i, j);
 }
 
 #endif /* FASTSEQ_LANES_H */
