@@ -126,3 +126,36 @@ def test_log_partition_gradient_is_marginals(ops, make, rng, layout):
     last = sum((x[-1] for x in nodes if len(x)), np.zeros(N))
     assert_allclose(first, central_diff(total_log_z, s), **FD_TOL)
     assert_allclose(last, central_diff(total_log_z, e), **FD_TOL)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("reduction", ["sum", "mean", "none"])
+def test_crf_nll_writes_the_emissions_gradient_into_out(ops, make, rng, layout, reduction):
+    em, A, s, e, lengths, tags, B, N = make_problem(rng, make, layout)
+    want_nll, want = ops.crf_nll(em, A, tags, start=s, end=e, lengths=lengths,
+                                 reduction=reduction)
+    out = np.full(np.shape(em), np.nan)  # garbage: every entry must be written
+    nll, g = ops.crf_nll(em, A, tags, start=s, end=e, lengths=lengths, reduction=reduction,
+                         out=out)
+    assert g.emissions is out
+    np.testing.assert_array_equal(out, want.emissions)
+    np.testing.assert_array_equal(nll, want_nll)
+    for a, b in zip(g[1:], want[1:]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_crf_nll_rejects_an_unusable_out(ops, rng):
+    em, A = rng.normal(size=(2, 3, 4)), rng.normal(size=(4, 4))
+    tags = rng.integers(0, 4, size=(2, 3))
+    bad = {
+        "shape": (np.empty((2, 3, 5)), ValueError),
+        "dtype": (np.empty((2, 3, 4), np.float32), ValueError),
+        "order": (np.empty((2, 4, 3)).transpose(0, 2, 1), ValueError),
+        "read-only": (np.empty((2, 3, 4)), ValueError),
+        "the emissions": (em, ValueError),
+        "a list": ([[0.0] * 4] * 6, TypeError),
+    }
+    bad["read-only"][0].flags.writeable = False
+    for out, err in bad.values():
+        with pytest.raises(err, match="`out`"):
+            ops.crf_nll(em, A, tags, out=out)

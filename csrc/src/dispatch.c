@@ -49,15 +49,25 @@ int fs_thread_count(int requested) {
     int fs_crf_nll_##SFX##_##ISA(FS_MODEL_ARGS(T), const int64_t *, double *, T *, T *,    \
                                  T *, T *);
 
+#define FS_SPARSE_VARIANTS(ISA)                                                             \
+    int fs_csr_matmul_##ISA(int64_t, int64_t, const int64_t *, const int32_t *,            \
+                            const double *, const double *, int64_t, int64_t, double *);    \
+    int fs_csr_tmatmul_add_##ISA(int64_t, int64_t, const int64_t *, const int32_t *,       \
+                                 const double *, const double *, int64_t, double *,         \
+                                 int64_t);
+
 FS_VARIANTS(f32, float, generic)
 FS_VARIANTS(f64, double, generic)
+FS_SPARSE_VARIANTS(generic)
 #ifdef FS_HAVE_AVX2
 FS_VARIANTS(f32, float, avx2)
 FS_VARIANTS(f64, double, avx2)
+FS_SPARSE_VARIANTS(avx2)
 #endif
 #ifdef FS_HAVE_AVX512
 FS_VARIANTS(f32, float, avx512)
 FS_VARIANTS(f64, double, avx512)
+FS_SPARSE_VARIANTS(avx512)
 #endif
 
 /* __builtin_cpu_supports reads the features that libgcc detects once, in a constructor that
@@ -156,6 +166,32 @@ const char *fs_simd_level(void) { return fs_simd_name(best_simd()); }
 
 FS_PUBLIC(f32, float)
 FS_PUBLIC(f64, double)
+
+/* The sparse products take the variant as an argument (no batch): FS_DISPATCH reads it from
+   a batch with just that field. */
+int fs_csr_matmul(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *indices,
+                  const double *data, const double *W, int64_t ldw, int64_t N, double *out,
+                  int simd) {
+    fs_batch b;
+    const fs_batch *batch = &b;
+    memset(&b, 0, sizeof b);
+    b.simd = simd;
+    if (r1 <= r0) return FS_OK;
+    if (N < 1 || ldw < N || ldw % 8 != 0) return FS_ERR_INVALID;
+    FS_DISPATCH(fs_csr_matmul, r0, r1, indptr, indices, data, W, ldw, N, out)
+}
+
+int fs_csr_tmatmul_add(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *indices,
+                       const double *data, const double *G, int64_t N, double *out,
+                       int64_t ldo, int simd) {
+    fs_batch b;
+    const fs_batch *batch = &b;
+    memset(&b, 0, sizeof b);
+    b.simd = simd;
+    if (r1 <= r0) return FS_OK;
+    if (N < 1 || ldo < N || ldo % 8 != 0) return FS_ERR_INVALID;
+    FS_DISPATCH(fs_csr_tmatmul_add, r0, r1, indptr, indices, data, G, N, out, ldo)
+}
 
 const char *fs_version(void) { return FASTSEQ_VERSION_STRING; }
 

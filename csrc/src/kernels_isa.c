@@ -15,6 +15,7 @@
 #include "forward_backward.h"
 #include "lanes.h"
 #include "pool.h"
+#include "sparse.h"
 #include "viterbi.h"
 
 /* Per-thread scratch: one block, carved into the parts a kernel asks for. */

@@ -11,13 +11,14 @@ about every 50 ms whether a signal arrived (Ctrl-C), and stops to raise its exce
 from cpython.exc cimport PyErr_Fetch, PyErr_Restore
 from cpython.object cimport PyObject
 from cython cimport floating
-from libc.stdint cimport int64_t
+from libc.stdint cimport int32_t, int64_t
 
 import threading
 
 from fastseq.kernels cimport (
     FS_ERR_INTERRUPTED, FS_ERR_NOMEM, FS_ERR_UNSUPPORTED, FS_OK, FS_SIMD_AVX512,
-    FS_SIMD_GENERIC, fs_backward_f32, fs_backward_f64, fs_batch, fs_crf_nll_f32,
+    FS_SIMD_GENERIC, fs_backward_f32, fs_backward_f64, fs_batch, fs_crf_nll_f32, fs_csr_matmul,
+    fs_csr_tmatmul_add,
     fs_crf_nll_f64, fs_forward_f32, fs_forward_f64, fs_kbest_f32, fs_kbest_f64,
     fs_marginals_f32, fs_marginals_f64, fs_max_threads, fs_openmp_enabled,
     fs_sequence_score_f32, fs_sequence_score_f64, fs_simd_from_name, fs_simd_level,
@@ -52,7 +53,7 @@ cdef int _signal_arrived(void *ctx) noexcept nogil:
 
 
 cdef int _check(int status, str function, _Pending *pending) except -1:
-    if pending.type != NULL:  # a signal handler raised: that exception wins
+    if pending != NULL and pending.type != NULL:  # a signal handler raised: it wins
         PyErr_Restore(pending.type, pending.value, pending.traceback)
         return -1
     if status == FS_OK:
@@ -282,3 +283,47 @@ def crf_nll(const floating[:, ::1] em, const floating[:, ::1] trans, const float
         else:
             s = fs_crf_nll_f64(&b, e, &trans[0, 0], ps, pe, y, out, ge, gp, gs, gn)
     _check(s, "crf_nll", &pending)
+
+
+cdef _check_rows(Py_ssize_t r0, Py_ssize_t r1, const int64_t[::1] indptr,
+                 const int32_t[::1] indices, const double[::1] data, Py_ssize_t n_rows):
+    # the column indices themselves are the caller's to check (fs_csr_matmul)
+    if not (0 <= r0 <= r1 < indptr.shape[0]) or r1 > n_rows:
+        raise ValueError(f"rows {r0}:{r1} out of range")
+    if r1 > r0 and (indptr[r0] < 0 or indptr[r1] > indices.shape[0]
+                    or indices.shape[0] != data.shape[0]):
+        raise ValueError("indptr does not match indices and data")
+
+
+def csr_matmul(Py_ssize_t r0, Py_ssize_t r1, const int64_t[::1] indptr,
+               const int32_t[::1] indices, const double[::1] data, const double[:, ::1] W,
+               double[:, ::1] out, int simd):
+    """Rows r0:r1 of out = X @ W[:, :N] (fs_csr_matmul), N = out's columns; W's rows padded
+    to a multiple of 8. X's column indices must be below W's rows."""
+    cdef int s
+    _check_rows(r0, r1, indptr, indices, data, out.shape[0])
+    if W.shape[1] % 8 or W.shape[1] < out.shape[1] or out.shape[1] < 1:
+        raise ValueError("W must have a multiple of 8 columns, at least out's")
+    if r1 == r0:
+        return
+    with nogil:
+        s = fs_csr_matmul(r0, r1, &indptr[0], &indices[0], &data[0], &W[0, 0], W.shape[1],
+                          out.shape[1], &out[0, 0], simd)
+    _check(s, "csr_matmul", NULL)
+
+
+def csr_tmatmul_add(Py_ssize_t r0, Py_ssize_t r1, const int64_t[::1] indptr,
+                    const int32_t[::1] indices, const double[::1] data,
+                    const double[:, ::1] G, double[:, ::1] out, int simd):
+    """out[:, :N] += (rows r0:r1 of X).T @ G[r0:r1] (fs_csr_tmatmul_add), N = G's columns;
+    out's rows padded to a multiple of 8. X's column indices must be below out's rows."""
+    cdef int s
+    _check_rows(r0, r1, indptr, indices, data, G.shape[0])
+    if out.shape[1] % 8 or out.shape[1] < G.shape[1] or G.shape[1] < 1:
+        raise ValueError("out must have a multiple of 8 columns, at least G's")
+    if r1 == r0:
+        return
+    with nogil:
+        s = fs_csr_tmatmul_add(r0, r1, &indptr[0], &indices[0], &data[0], &G[0, 0],
+                               G.shape[1], &out[0, 0], out.shape[1], simd)
+    _check(s, "csr_tmatmul_add", NULL)

@@ -1,7 +1,7 @@
 # The C API of fastseq (csrc/include/fastseq/fastseq.h) for Cython, with the header's names.
 # Keep it in step with the header: every type, constant and function is declared here (the
 # kernels written out, where the header generates them with FS_DECLARE).
-from libc.stdint cimport int64_t
+from libc.stdint cimport int32_t, int64_t
 
 
 cdef extern from "fastseq/fastseq.h" nogil:
@@ -32,7 +32,7 @@ cdef extern from "fastseq/fastseq.h" nogil:
         const int64_t *lengths
         int n_threads
         int simd
-        int (*interrupt)(void *ctx) noexcept nogil
+        int (*interrupt)(void *ctx) noexcept
         void *interrupt_ctx
 
     int fs_forward_f32(const fs_batch *batch, const float *em, const float *trans,
@@ -81,6 +81,12 @@ cdef extern from "fastseq/fastseq.h" nogil:
     int fs_openmp_enabled()
     int fs_max_threads()
     int fs_thread_count(int requested)
+    int fs_csr_matmul(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *indices,
+                      const double *data, const double *W, int64_t ldw, int64_t N,
+                      double *out, int simd)
+    int fs_csr_tmatmul_add(int64_t r0, int64_t r1, const int64_t *indptr,
+                           const int32_t *indices, const double *data, const double *G,
+                           int64_t N, double *out, int64_t ldo, int simd)
     void fs_set_openmp_team(int on)
     const char *fs_simd_level()
     int fs_simd_supported(int simd)

@@ -449,6 +449,24 @@ def _crf_chunk(N, dtype):
     return max(16, _CRF_CHUNK_BYTES // ((N * N + 2 * N) * dtype.itemsize))
 
 
+def _check_out(out, batch):
+    """``out`` as the rows of an emission-shaped output (zeros past each end of a padded
+    batch), or a TypeError / ValueError naming it."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"`out` must be a numpy array, got {type(out).__name__}")
+    if out.shape != batch.shape or out.dtype != batch.dtype:
+        raise ValueError(f"`out` must have the emissions' shape {batch.shape} and dtype "
+                         f"{batch.dtype}, got {out.shape} and {out.dtype}")
+    if not (out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError("`out` must be C-contiguous and writeable")
+    if np.may_share_memory(out, batch.em):
+        raise ValueError("`out` must not overlap `emissions`")
+    rows = out.reshape(-1, batch.N)
+    if batch.kind == _PADDED:
+        rows.fill(0)
+    return rows
+
+
 def _check_tags(tags, batch):
     arr = as_numpy(tags, "tags")
     if arr.dtype.kind not in "iu" and not (arr.size == 0 and arr.dtype.kind == "f"):
@@ -1056,7 +1074,8 @@ def sequence_score(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike
 def crf_nll(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike, *,
             reduction: str = "sum", start: Optional[ArrayLike] = None,
             end: Optional[ArrayLike] = None, lengths: Optional[ArrayLike] = None,
-            n_threads: Optional[int] = None) -> Tuple[Union[float, np.ndarray], CRFGrad]:
+            n_threads: Optional[int] = None, out: Optional[np.ndarray] = None
+            ) -> Tuple[Union[float, np.ndarray], CRFGrad]:
     """The CRF negative log-likelihood of given paths, and its gradients.
 
     Per sequence ``nll = log_Z - score(tags)`` (``+inf`` when the gold path is forbidden);
@@ -1089,6 +1108,11 @@ def crf_nll(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike, *,
     n_threads : int, optional
         Threads (``None``: every core this process may use; ``-1``: all cores). Results
         are bitwise identical for any value.
+    out : ndarray, optional
+        Receives the emissions' gradient, returned as ``grad.emissions``: a writeable
+        C-contiguous array of the emissions' shape and of the result dtype. A training loop
+        that passes the same array each time saves allocating (and the system zeroing) a
+        fresh one per call.
 
     Returns
     -------
@@ -1124,7 +1148,10 @@ def crf_nll(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike, *,
     b = _Batch(emissions, transitions, start, end, lengths, n_threads, passes=4)
     y = _check_tags(tags, b)
     nll = np.empty(b.B)
-    g_em = b.em_like()
+    if out is None:
+        g_em = b.em_like()
+    else:
+        g_em = _check_out(out, b)
     grads = [g_em] + [np.zeros(shape, dtype=b.dtype) for shape in ((b.N, b.N), b.N, b.N)]
     # The kernel gives per-sequence transition, start and end gradients; they are summed here,
     # a chunk of sequences at a time (bounded scratch), in sequence order: bitwise identical
@@ -1140,8 +1167,9 @@ def crf_nll(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike, *,
         for total, per_seq in zip(grads[1:], (g_pair, g_start, g_end)):
             total += per_seq[:hi - lo].sum(axis=0)
     if reduction == "mean" and b.B > 0:
-        grads = [g / b.dtype.type(b.B) for g in grads]
-    grad = CRFGrad(b.unrows(grads[0]), *grads[1:])
+        for g in grads:
+            g /= b.dtype.type(b.B)
+    grad = CRFGrad(b.unrows(grads[0]) if out is None else out, *grads[1:])
     if b.kind == _SINGLE:
         return b.per_seq(nll), grad
     if reduction == "none":

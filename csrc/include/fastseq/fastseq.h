@@ -61,7 +61,8 @@ extern "C" {
 typedef enum fs_status {
     FS_OK = 0,
     FS_ERR_NOMEM = -1,      /* scratch allocation failed */
-    FS_ERR_INVALID = -2,    /* reserved: inconsistent arguments (the kernels do not check) */
+    FS_ERR_INVALID = -2,    /* inconsistent sizes (the sparse products; the kernels do not
+                               check) */
     FS_ERR_INTERNAL = -3,   /* reserved */
     FS_ERR_UNSUPPORTED = -4, /* batch->simd names a variant this build or CPU cannot run */
     FS_ERR_INTERRUPTED = -5  /* batch->interrupt asked the kernel to stop */
@@ -121,6 +122,22 @@ typedef struct fs_batch {
 
 FS_DECLARE(f32, float)
 FS_DECLARE(f64, double)
+
+/* The sparse products of CRF training, for rows r0 <= r < r1 of a CSR matrix X (row r's
+   entries: column indices[p], value data[p], for indptr[r] <= p < indptr[r + 1]; columns
+   are not checked) and N >= 1 columns of dense rows. Row strides ldw and ldo are multiples
+   of 8 and at least N, so that whole vectors can be read and written; padding columns of
+   W are read, those of out receive zeros added.
+   fs_csr_matmul:      out[r][j] = sum_p data[p] * W[indices[p]][j]  (out rows N apart)
+   fs_csr_tmatmul_add: out[indices[p]][j] += data[p] * G[r][j], in the order of r then p
+                       (G rows N apart)
+   simd: an FS_SIMD_* value. FS_ERR_INVALID on bad sizes, FS_ERR_UNSUPPORTED as above. */
+int fs_csr_matmul(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *indices,
+                  const double *data, const double *W, int64_t ldw, int64_t N, double *out,
+                  int simd);
+int fs_csr_tmatmul_add(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *indices,
+                       const double *data, const double *G, int64_t N, double *out,
+                       int64_t ldo, int simd);
 
 /* Build and run-time facts. */
 const char *fs_version(void);       /* FASTSEQ_VERSION_STRING of the compiled library */

@@ -42,7 +42,7 @@ from .items import (
     vocabulary_index,
 )
 from .lbfgs import lbfgs
-from .objective import Objective, SparseProduct, feature_set
+from .objective import Objective, SparseProduct, feature_set, padded_columns
 from .online import arow, averaged_perceptron, passive_aggressive
 from .sgd import l2sgd
 from .training_log import TrainingLog, holdout_scores, print_iteration
@@ -780,19 +780,24 @@ class CRF:
 
     # -- prediction ------------------------------------------------------------------------
     def _matrices(self) -> Tuple[np.ndarray, np.ndarray]:
+        """The weight matrices, W's rows padded for the sparse product (cached)."""
         cache = self.__dict__.get("_matrices_cache")
         if cache is None:
-            cache = self._matrices_cache = self._fitted().matrices()
+            W, T = self._fitted().matrices()
+            Wp = np.zeros((W.shape[0], padded_columns(W.shape[1])))
+            Wp[:, :W.shape[1]] = W
+            cache = self._matrices_cache = (Wp, T)
         return cache
 
     def _emissions(self, batch: Batch, n_threads: int) -> Tuple[np.ndarray, np.ndarray]:
         W, T = self._matrices()
+        N = len(self.classes_)
         if batch.X.shape[0] == 0:
-            return np.zeros((0, len(self.classes_))), T
+            return np.zeros((0, N)), T
         pool = ThreadPoolExecutor(n_threads) if n_threads > 1 and batch.X.shape[0] >= 8192 \
             else None
         try:
-            E = SparseProduct(batch.X, n_threads if pool else 1, pool).matmul(W)
+            E = SparseProduct(batch.X, n_threads if pool else 1, pool).matmul(W, N)
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)

@@ -10,42 +10,52 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import sparse
 
-from .. import ops
+from .. import _kernels, ops
 from .items import Batch
 
 __all__ = ["Objective", "SparseProduct", "EpochData", "feature_set"]
 
 
-try:  # scipy's accumulating kernels (y += A @ x), used to avoid temporaries; optional
+try:  # scipy's accumulating sparse kernel (y += A @ x), used to avoid temporaries; optional
     from scipy.sparse import _sparsetools as _st
-
-    def _probe():
-        X = sparse.csr_matrix(np.array([[1.0, 0.0], [2.0, 3.0]]))
-        W = np.array([[1.0, 2.0], [3.0, 4.0]])
-        Y = np.zeros((2, 2))
-        _st.csr_matvecs(2, 2, 2, X.indptr, X.indices, X.data, W.ravel(), Y.ravel())
-        Z = np.zeros((2, 2))
-        _st.csc_matvecs(2, 2, 2, X.indptr, X.indices, X.data, W.ravel(), Z.ravel())
-        return np.array_equal(Y, X @ W) and np.array_equal(Z, X.T @ W)
-    _HAVE_ST = bool(_probe())
 
     def _probe_coo():
         y = np.zeros(3)
         _st.coo_matvec(3, np.array([0, 0, 2], np.int32), np.array([1, 0, 1], np.int32),
                        np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0]), y)
         return np.array_equal(y, [40.0, 0.0, 60.0])
-    _HAVE_COO = _HAVE_ST and bool(_probe_coo())
-except Exception:  # pragma: no cover - any scipy without them
+    _HAVE_COO = bool(_probe_coo())
+except Exception:  # pragma: no cover - any scipy without it
     _st = None
-    _HAVE_ST = _HAVE_COO = False
+    _HAVE_COO = False
+
+
+def padded_columns(N: int) -> int:
+    """The row length of a dense factor of the compiled sparse products: ``N`` rounded up to
+    a multiple of 8 (whole SIMD vectors).
+
+    Examples
+    --------
+    >>> from fastseq.crf.objective import padded_columns
+    >>> padded_columns(9), padded_columns(16)
+    (16, 16)
+    """
+    return -(-N // 8) * 8
+
+
+def _csr_arrays(X: sparse.csr_matrix) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``X`` as the compiled products take it: int64 indptr, int32 indices, float64 data."""
+    if X.shape[1] >= 2**31:
+        raise ValueError(f"too many attribute columns: {X.shape[1]}")
+    return (X.indptr.astype(np.int64), X.indices.astype(np.int32, copy=False),
+            np.ascontiguousarray(X.data, dtype=np.float64))
 
 
 class SparseProduct:
     """``X @ W`` (dense ``W``) for a fixed CSR ``X``, split by rows over threads.
 
-    scipy's sparse kernels release the GIL; the product is written straight into the output
-    where scipy's accumulating kernel is available. Used for prediction and holdout
-    evaluation.
+    The compiled product releases the GIL and writes straight into the output. Used for
+    prediction and holdout evaluation.
 
     Parameters
     ----------
@@ -59,10 +69,8 @@ class SparseProduct:
 
     Attributes
     ----------
-    blocks : list of (int, int, scipy.sparse.csr_matrix)
-        ``(first row, end row, rows of X)`` of each block, balanced by non-zeros.
-    n : int
-        The number of blocks.
+    blocks : list of (int, int)
+        The rows ``first : end`` of each block, balanced by non-zeros.
 
     Examples
     --------
@@ -76,41 +84,33 @@ class SparseProduct:
 
     def __init__(self, X: sparse.csr_matrix, n_threads: int,
                  pool: Optional[Executor] = None) -> None:
-        self.X = X
-        self.n_threads = max(1, int(n_threads))
-        L, A = X.shape
-        n = max(1, min(self.n_threads, L // 2048 if L >= 4096 else 1))
+        self.shape = X.shape
+        self._arrays = _csr_arrays(X)
+        L = X.shape[0]
+        n = max(1, min(max(1, int(n_threads)), L // 2048 if L >= 4096 else 1))
         self.pool = pool if n > 1 else None
         if self.pool is None:
             n = 1
         cuts = np.searchsorted(X.indptr, np.linspace(0, X.nnz, n + 1)[1:-1])
         bounds = [0] + sorted(set(int(c) for c in cuts if 0 < c < L)) + [L]
-        self.blocks = []
-        for r0, r1 in zip(bounds[:-1], bounds[1:]):
-            p0, p1 = int(X.indptr[r0]), int(X.indptr[r1])
-            indptr = (X.indptr[r0:r1 + 1] - p0).astype(X.indices.dtype)
-            blk = sparse.csr_matrix((X.data[p0:p1], X.indices[p0:p1], indptr),
-                                    shape=(r1 - r0, A))
-            self.blocks.append((r0, r1, blk))
-        self.n = len(self.blocks)
+        self.blocks = list(zip(bounds[:-1], bounds[1:]))
+        self._simd = _kernels.simd_id(ops.simd_in_use())
 
-    def _run(self, fn):
-        if self.n == 1:
-            return [fn(self.blocks[0])]
-        return list(self.pool.map(fn, self.blocks))
-
-    def matmul(self, W: np.ndarray) -> np.ndarray:
-        """The product ``X @ W``.
+    def matmul(self, W: np.ndarray, n_out: Optional[int] = None) -> np.ndarray:
+        """The product ``X @ W[:, :n_out]``.
 
         Parameters
         ----------
         W : ndarray of float64, shape (n_cols, k)
-            The dense factor, C-contiguous.
+            The dense factor. Rows of ``padded_columns(n_out)`` entries (C-contiguous) are
+            used as they are; any other ``W`` is copied into such rows first.
+        n_out : int, optional
+            The columns of ``W`` in the product (default: all).
 
         Returns
         -------
-        ndarray of float64, shape (n_rows, k)
-            ``X @ W``.
+        ndarray of float64, shape (n_rows, n_out)
+            ``X @ W[:, :n_out]``.
 
         Examples
         --------
@@ -121,18 +121,20 @@ class SparseProduct:
         >>> P.matmul(np.array([[1.0], [2.0]])).tolist()
         [[1.0], [2.0]]
         """
-        N = W.shape[1]
-        if not _HAVE_ST:
-            parts = self._run(lambda b: np.asarray(b[2] @ W))
-            return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
-        E = np.zeros((self.X.shape[0], N))
-        Wf = W.ravel()
+        N = W.shape[1] if n_out is None else n_out
+        if W.shape != (self.shape[1], padded_columns(N)) or not W.flags.c_contiguous or \
+                W.dtype != np.float64:
+            Wp = np.zeros((self.shape[1], padded_columns(N)))
+            Wp[:, :N] = W[:, :N]
+            W = Wp
+        E = np.empty((self.shape[0], N))
 
-        def work(b):
-            r0, r1, m = b
-            _st.csr_matvecs(r1 - r0, m.shape[1], N, m.indptr, m.indices, m.data, Wf,
-                            E[r0:r1].ravel())
-        self._run(work)
+        def work(block):
+            _kernels.csr_matmul(block[0], block[1], *self._arrays, W, E, self._simd)
+        if self.pool is None:
+            work(self.blocks[0])  # one block
+        else:
+            list(self.pool.map(work, self.blocks))
         return E
 
 
@@ -384,14 +386,15 @@ class Objective:
         rows = np.repeat(np.arange(L, dtype=np.int64), np.diff(X.indptr))
         cols = X.indices.astype(np.int64)
         is_d = dense_attr[cols]
-        itype = np.int32 if max(L, Ad, X.nnz) < 2**31 - 1 else np.int64
-        counts = np.bincount(rows[is_d], minlength=L)
+        # the wide attributes' columns of X as CSR for the compiled products (column ids
+        # below Ad < 2**31), and their weights with rows padded to whole vectors
         indptr = np.zeros(L + 1, dtype=np.int64)
-        np.cumsum(counts, out=indptr[1:])
-        Xd = sparse.csr_matrix((X.data[is_d], d_new[cols[is_d]].astype(itype),
-                                indptr.astype(itype)), shape=(L, Ad))
+        np.cumsum(np.bincount(rows[is_d], minlength=L), out=indptr[1:])
+        Xd = (indptr, d_new[cols[is_d]].astype(np.int32),
+              np.ascontiguousarray(X.data[is_d], dtype=np.float64))
+        ldw = padded_columns(N)
         s_d = np.flatnonzero(dense_attr[self.s_attr])
-        d_flat = d_new[self.s_attr[s_d]] * N + self.s_label[s_d]
+        d_flat = d_new[self.s_attr[s_d]] * ldw + self.s_label[s_d]
         # narrow part: one entry per (token, feature of a narrow attribute)
         order = np.argsort(self.s_attr, kind="stable")          # features grouped by attribute
         first = np.zeros(A + 1, dtype=np.int64)
@@ -406,13 +409,15 @@ class Objective:
         rowflat = np.repeat(n_rows, c) * N + self.s_label[feat]
         jtype = np.int32 if max(L * N, self.Ks) < 2**31 - 1 else np.int64
         split = self._split = {
-            "Xd": Xd, "Ad": Ad, "s_d": s_d, "d_flat": d_flat,
+            "Xd": Xd, "s_d": s_d, "d_flat": d_flat,
             "rowflat": rowflat.astype(jtype), "feat": feat.astype(jtype),
             "vals": np.repeat(n_vals, c),
-            "Wd": np.zeros((Ad, N)),
-            # the emission scores, reused by every evaluation (a fresh array of L x N
-            # doubles each time cost its page faults)
+            "Wd": np.zeros((Ad, ldw)),
+            "simd": _kernels.simd_id(ops.simd_in_use()),
+            # the emission scores and their gradient, reused by every evaluation (fresh
+            # arrays of L x N doubles each time cost their page faults)
             "E": np.empty((L, N)),
+            "G": np.empty((L, N)),
         }
         # Row blocks for the thread pool (entries of the narrow map are ordered by token).
         # Their number depends on the data only, and the per-block gradients are added in
@@ -422,11 +427,10 @@ class Objective:
         tok = np.repeat(n_rows, c)
         blocks = []
         for r0, r1 in zip(cuts[:-1], cuts[1:]):
-            p0, p1 = int(Xd.indptr[r0]), int(Xd.indptr[r1])
             q0, q1 = np.searchsorted(tok, [r0, r1])
-            blocks.append((r0, r1, p0, p1, int(q0), int(q1)))
+            blocks.append((r0, r1, int(q0), int(q1)))
         self._blocks = blocks
-        self._gbufs = [(np.zeros(self.Ks), np.zeros((Ad, N))) for _ in blocks]
+        self._gbufs = [(np.zeros(self.Ks), np.zeros((Ad, ldw))) for _ in blocks]
         return split
 
     def _run(self, fn):
@@ -452,62 +456,40 @@ class Objective:
         sp = self._split
         if sp is None:
             sp = self._prepare()
-        N = self.N
         th_s = np.ascontiguousarray(theta[:self.Ks])
         Wd = sp["Wd"]
         Wd.ravel()[sp["d_flat"]] = th_s[sp["s_d"]]
         self.T.ravel()[self.t_flat] = theta[self.Ks:]
         E = sp["E"]
-        Xd = sp["Xd"]
-        Ad = sp["Ad"]
+        Xd, simd = sp["Xd"], sp["simd"]
         rowflat, feat, vals = sp["rowflat"], sp["feat"], sp["vals"]
 
         def scores(i):
-            r0, r1, p0, p1, q0, q1 = self._blocks[i]
-            E[r0:r1] = 0.0  # the products below accumulate
-            if p1 > p0:
-                _st.csr_matvecs(r1 - r0, Ad, N, Xd.indptr[r0:r1 + 1] - Xd.indptr[r0],
-                                Xd.indices[p0:p1], Xd.data[p0:p1], Wd.ravel(),
-                                E[r0:r1].ravel())
-            if q1 > q0:
+            r0, r1, q0, q1 = self._blocks[i]
+            _kernels.csr_matmul(r0, r1, *Xd, Wd, E, simd)
+            if q1 > q0:  # (never without _HAVE_COO: then every attribute is wide)
                 _st.coo_matvec(q1 - q0, rowflat[q0:q1], feat[q0:q1], vals[q0:q1], th_s,
                                E.ravel())
-        if _HAVE_ST:
-            self._run(scores)
-        else:  # pragma: no cover - scipy without the accumulating kernels
-            E[:] = Xd @ Wd
-            np.add.at(E.ravel(), rowflat, vals * th_s[feat])
+        self._run(scores)
         nll, g = ops.crf_nll(E, self.T, self.y, lengths=self.batch.lengths, reduction="sum",
-                             n_threads=self.n_threads)
-        G = np.ascontiguousarray(g.emissions)
+                             n_threads=self.n_threads, out=sp["G"])
+        G = g.emissions
         grad = np.empty(self.K)
 
         def backprop(i):
-            r0, r1, p0, p1, q0, q1 = self._blocks[i]
+            r0, r1, q0, q1 = self._blocks[i]
             gs, gd = self._gbufs[i]
             gs.fill(0.0)
             gd.fill(0.0)
-            if p1 > p0:
-                _st.csc_matvecs(Ad, r1 - r0, N, Xd.indptr[r0:r1 + 1] - Xd.indptr[r0],
-                                Xd.indices[p0:p1], Xd.data[p0:p1], G[r0:r1].ravel(),
-                                gd.ravel())
+            _kernels.csr_tmatmul_add(r0, r1, *Xd, G, gd, simd)
             if q1 > q0:
                 _st.coo_matvec(q1 - q0, feat[q0:q1], rowflat[q0:q1], vals[q0:q1], G.ravel(),
                                gs)
-            return i
-        gs_tot: np.ndarray
-        gd_tot: np.ndarray
-        if _HAVE_ST:
-            self._run(backprop)
-            gs_tot, gd_tot = self._gbufs[0]
-            gs_tot = gs_tot.copy()
-            gd_tot = gd_tot.copy()
-            for gs_i, gd_i in self._gbufs[1:]:
-                gs_tot += gs_i
-                gd_tot += gd_i
-        else:  # pragma: no cover
-            gd_tot = np.asarray(Xd.T @ G)
-            gs_tot = np.bincount(feat, weights=vals * G.ravel()[rowflat], minlength=self.Ks)
+        self._run(backprop)
+        gs_tot, gd_tot = (b.copy() for b in self._gbufs[0])
+        for gs_i, gd_i in self._gbufs[1:]:
+            gs_tot += gs_i
+            gd_tot += gd_i
         gs_tot[sp["s_d"]] += gd_tot.ravel()[sp["d_flat"]]
         grad[:self.Ks] = gs_tot
         grad[self.Ks:] = g.transitions.ravel()[self.t_flat]
