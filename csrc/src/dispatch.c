@@ -54,7 +54,13 @@ int fs_thread_count(int requested) {
                             const double *, const double *, int64_t, int64_t, double *);    \
     int fs_csr_tmatmul_add_##ISA(int64_t, int64_t, const int64_t *, const int32_t *,       \
                                  const double *, const double *, int64_t, double *,         \
-                                 int64_t);
+                                 int64_t);                                                  \
+    int fs_feature_scores_add_##ISA(int64_t, int64_t, const int64_t *, const int32_t *,    \
+                                    const int32_t *, const double *, const double *,        \
+                                    int64_t, double *);                                     \
+    int fs_feature_grads_add_##ISA(int64_t, int64_t, const int64_t *, const int32_t *,     \
+                                   const int32_t *, const double *, const double *,         \
+                                   int64_t, double *);
 
 FS_VARIANTS(f32, float, generic)
 FS_VARIANTS(f64, double, generic)
@@ -191,6 +197,28 @@ int fs_csr_tmatmul_add(int64_t r0, int64_t r1, const int64_t *indptr, const int3
     if (r1 <= r0) return FS_OK;
     if (N < 1 || ldo < N || ldo % 8 != 0) return FS_ERR_INVALID;
     FS_DISPATCH(fs_csr_tmatmul_add, r0, r1, indptr, indices, data, G, N, out, ldo)
+}
+
+int fs_feature_scores_add(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *feat,
+                          const int32_t *col, const double *data, const double *w, int64_t N,
+                          double *out, int simd) {
+    fs_batch b;
+    const fs_batch *batch = &b;
+    memset(&b, 0, sizeof b);
+    b.simd = simd;
+    if (r1 <= r0) return FS_OK;
+    FS_DISPATCH(fs_feature_scores_add, r0, r1, indptr, feat, col, data, w, N, out)
+}
+
+int fs_feature_grads_add(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *feat,
+                         const int32_t *col, const double *data, const double *G, int64_t N,
+                         double *gw, int simd) {
+    fs_batch b;
+    const fs_batch *batch = &b;
+    memset(&b, 0, sizeof b);
+    b.simd = simd;
+    if (r1 <= r0) return FS_OK;
+    FS_DISPATCH(fs_feature_grads_add, r0, r1, indptr, feat, col, data, G, N, gw)
 }
 
 const char *fs_version(void) { return FASTSEQ_VERSION_STRING; }

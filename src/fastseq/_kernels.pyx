@@ -18,7 +18,7 @@ import threading
 from fastseq.kernels cimport (
     FS_ERR_INTERRUPTED, FS_ERR_NOMEM, FS_ERR_UNSUPPORTED, FS_OK, FS_SIMD_AVX512,
     FS_SIMD_GENERIC, fs_backward_f32, fs_backward_f64, fs_batch, fs_crf_nll_f32, fs_csr_matmul,
-    fs_csr_tmatmul_add,
+    fs_csr_tmatmul_add, fs_feature_grads_add, fs_feature_scores_add,
     fs_crf_nll_f64, fs_forward_f32, fs_forward_f64, fs_kbest_f32, fs_kbest_f64,
     fs_marginals_f32, fs_marginals_f64, fs_max_threads, fs_openmp_enabled,
     fs_sequence_score_f32, fs_sequence_score_f64, fs_simd_from_name, fs_simd_level,
@@ -327,3 +327,55 @@ def csr_tmatmul_add(Py_ssize_t r0, Py_ssize_t r1, const int64_t[::1] indptr,
         s = fs_csr_tmatmul_add(r0, r1, &indptr[0], &indices[0], &data[0], &G[0, 0],
                                G.shape[1], &out[0, 0], out.shape[1], simd)
     _check(s, "csr_tmatmul_add", NULL)
+
+
+cdef _check_features(Py_ssize_t r0, Py_ssize_t r1, const int64_t[::1] indptr,
+                     const int32_t[::1] feat, const int32_t[::1] col, object data,
+                     Py_ssize_t n_rows):
+    # the feature ids and columns themselves are the caller's to check
+    if not (0 <= r0 <= r1 < indptr.shape[0]) or r1 > n_rows:
+        raise ValueError(f"rows {r0}:{r1} out of range")
+    if r1 > r0 and (indptr[r0] < 0 or indptr[r1] > feat.shape[0]
+                    or col.shape[0] != feat.shape[0]
+                    or (data is not None and len(data) != feat.shape[0])):
+        raise ValueError("indptr does not match feat, col and data")
+
+
+def feature_scores_add(Py_ssize_t r0, Py_ssize_t r1, const int64_t[::1] indptr,
+                       const int32_t[::1] feat, const int32_t[::1] col, data,
+                       const double[::1] w, double[:, ::1] out, int simd):
+    """Rows r0:r1 of out += the features' weights (fs_feature_scores_add); data None: ones.
+    feat must index w, col out's columns."""
+    cdef int s
+    cdef const double[::1] d
+    cdef const double *pd = NULL
+    _check_features(r0, r1, indptr, feat, col, data, out.shape[0])
+    if r1 == r0 or indptr[r1] == indptr[r0]:
+        return
+    if data is not None:
+        d = data
+        pd = &d[0]
+    with nogil:
+        s = fs_feature_scores_add(r0, r1, &indptr[0], &feat[0], &col[0], pd, &w[0],
+                                  out.shape[1], &out[0, 0], simd)
+    _check(s, "feature_scores_add", NULL)
+
+
+def feature_grads_add(Py_ssize_t r0, Py_ssize_t r1, const int64_t[::1] indptr,
+                      const int32_t[::1] feat, const int32_t[::1] col, data,
+                      const double[:, ::1] G, double[::1] gw, int simd):
+    """gw += the features' gradient over rows r0:r1 (fs_feature_grads_add); data None: ones.
+    feat must index gw, col G's columns."""
+    cdef int s
+    cdef const double[::1] d
+    cdef const double *pd = NULL
+    _check_features(r0, r1, indptr, feat, col, data, G.shape[0])
+    if r1 == r0 or indptr[r1] == indptr[r0]:
+        return
+    if data is not None:
+        d = data
+        pd = &d[0]
+    with nogil:
+        s = fs_feature_grads_add(r0, r1, &indptr[0], &feat[0], &col[0], pd, &G[0, 0],
+                                 G.shape[1], &gw[0], simd)
+    _check(s, "feature_grads_add", NULL)

@@ -87,6 +87,12 @@ cdef extern from "fastseq/fastseq.h" nogil:
     int fs_csr_tmatmul_add(int64_t r0, int64_t r1, const int64_t *indptr,
                            const int32_t *indices, const double *data, const double *G,
                            int64_t N, double *out, int64_t ldo, int simd)
+    int fs_feature_scores_add(int64_t r0, int64_t r1, const int64_t *indptr,
+                              const int32_t *feat, const int32_t *col, const double *data,
+                              const double *w, int64_t N, double *out, int simd)
+    int fs_feature_grads_add(int64_t r0, int64_t r1, const int64_t *indptr,
+                             const int32_t *feat, const int32_t *col, const double *data,
+                             const double *G, int64_t N, double *gw, int simd)
     void fs_set_openmp_team(int on)
     const char *fs_simd_level()
     int fs_simd_supported(int simd)

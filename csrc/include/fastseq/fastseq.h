@@ -138,6 +138,18 @@ int fs_csr_matmul(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *
 int fs_csr_tmatmul_add(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *indices,
                        const double *data, const double *G, int64_t N, double *out,
                        int64_t ldo, int simd);
+/* The same for attributes with a few labels, feature by feature: entry q of row r is feature
+   feat[q] in column col[q] in [0, N) (its label; not checked), with value data[q] (1 when
+   data is NULL).
+   fs_feature_scores_add: out[r][col[q]] += data[q] * w[feat[q]]   (out rows N apart)
+   fs_feature_grads_add:  gw[feat[q]] += data[q] * G[r][col[q]]    (G rows N apart)
+   both in the order of r, then q. */
+int fs_feature_scores_add(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *feat,
+                          const int32_t *col, const double *data, const double *w, int64_t N,
+                          double *out, int simd);
+int fs_feature_grads_add(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *feat,
+                         const int32_t *col, const double *data, const double *G, int64_t N,
+                         double *gw, int simd);
 
 /* Build and run-time facts. */
 const char *fs_version(void);       /* FASTSEQ_VERSION_STRING of the compiled library */

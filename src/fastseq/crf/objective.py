@@ -16,20 +16,6 @@ from .items import Batch
 __all__ = ["Objective", "SparseProduct", "EpochData", "feature_set"]
 
 
-try:  # scipy's accumulating sparse kernel (y += A @ x), used to avoid temporaries; optional
-    from scipy.sparse import _sparsetools as _st
-
-    def _probe_coo():
-        y = np.zeros(3)
-        _st.coo_matvec(3, np.array([0, 0, 2], np.int32), np.array([1, 0, 1], np.int32),
-                       np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0]), y)
-        return np.array_equal(y, [40.0, 0.0, 60.0])
-    _HAVE_COO = bool(_probe_coo())
-except Exception:  # pragma: no cover - any scipy without it
-    _st = None
-    _HAVE_COO = False
-
-
 def padded_columns(N: int) -> int:
     """The row length of a dense factor of the compiled sparse products: ``N`` rounded up to
     a multiple of 8 (whole SIMD vectors).
@@ -211,9 +197,9 @@ class Objective:
     two parts. Attributes with many labels (more than ``N // 4`` state features: POS
     n-grams, "bias", ...) are few but frequent: they form a small dense ``W_d`` (fits in
     cache) multiplied by their columns of ``X``. Every other attribute touches only its few
-    features: each (token, feature) pair is one entry of a sparse map from the feature
-    weights straight to ``E`` (and from ``G`` back to the gradient). This does the work of
-    CRFsuite's per-feature loops without ever touching the zeros of ``W``. The products run
+    features: each of its entries in ``X`` adds those features' weights straight to ``E``
+    (and takes its share of ``G`` back to their gradient), as CRFsuite's per-feature loops
+    do, without ever touching the zeros of ``W``. Both are compiled loops. The products run
     over a fixed set of row blocks whose gradients are added in block order, so the result
     is bitwise the same for every ``n_threads``.
 
@@ -376,7 +362,7 @@ class Objective:
         L, A = X.shape
         N = self.N
         per_attr = np.bincount(self.s_attr, minlength=A)
-        tau = max(1, N // 4) if _HAVE_COO else -1
+        tau = max(1, N // 4)
         dense_attr = per_attr > tau
         # dense part: columns of the wide attributes, renumbered 0..Ad-1
         d_ids = np.flatnonzero(dense_attr)
@@ -395,23 +381,26 @@ class Objective:
         ldw = padded_columns(N)
         s_d = np.flatnonzero(dense_attr[self.s_attr])
         d_flat = d_new[self.s_attr[s_d]] * ldw + self.s_label[s_d]
-        # narrow part: one entry per (token, feature of a narrow attribute)
+        # narrow part: per token, the features of its other attributes (in theta's order),
+        # with the attributes' values
         order = np.argsort(self.s_attr, kind="stable")          # features grouped by attribute
         first = np.zeros(A + 1, dtype=np.int64)
         np.cumsum(per_attr, out=first[1:])
         nar = ~is_d & (per_attr[cols] > 0)
-        n_rows, n_cols, n_vals = rows[nar], cols[nar], X.data[nar]
+        n_cols = cols[nar]
         c = per_attr[n_cols]
-        tot = int(c.sum())
-        rep_start = np.repeat(np.cumsum(c) - c, c)
-        within = np.arange(tot, dtype=np.int64) - rep_start
-        feat = order[np.repeat(first[n_cols], c) + within]       # feature index into theta
-        rowflat = np.repeat(n_rows, c) * N + self.s_label[feat]
-        jtype = np.int32 if max(L * N, self.Ks) < 2**31 - 1 else np.int64
+        within = np.arange(int(c.sum()), dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
+        if self.Ks >= 2**31:
+            raise ValueError(f"too many state features: {self.Ks}")
+        n_indptr = np.zeros(L + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows[nar], weights=c, minlength=L).astype(np.int64),
+                  out=n_indptr[1:])
+        n_data = np.repeat(np.asarray(X.data[nar], dtype=np.float64), c)
+        feat = order[np.repeat(first[n_cols], c) + within]
+        Xn = (n_indptr, feat.astype(np.int32), self.s_label[feat].astype(np.int32),
+              None if np.all(n_data == 1.0) else n_data)  # None: values 1, not read
         split = self._split = {
-            "Xd": Xd, "s_d": s_d, "d_flat": d_flat,
-            "rowflat": rowflat.astype(jtype), "feat": feat.astype(jtype),
-            "vals": np.repeat(n_vals, c),
+            "Xd": Xd, "Xn": Xn, "s_d": s_d, "d_flat": d_flat,
             "Wd": np.zeros((Ad, ldw)),
             "simd": _kernels.simd_id(ops.simd_in_use()),
             # the emission scores and their gradient, reused by every evaluation (fresh
@@ -419,18 +408,13 @@ class Objective:
             "E": np.empty((L, N)),
             "G": np.empty((L, N)),
         }
-        # Row blocks for the thread pool (entries of the narrow map are ordered by token).
-        # Their number depends on the data only, and the per-block gradients are added in
-        # block order, so the result is bitwise the same for every n_threads.
+        # Row blocks for the thread pool. Their number depends on the data only, and the
+        # per-block gradients are added in block order, so the result is bitwise the same
+        # for every n_threads.
         nb = int(min(_MAX_BLOCKS, max(1, L // _BLOCK_TOKENS)))
         cuts = [0] + [int(x) for x in np.linspace(0, L, nb + 1)[1:-1]] + [L]
-        tok = np.repeat(n_rows, c)
-        blocks = []
-        for r0, r1 in zip(cuts[:-1], cuts[1:]):
-            q0, q1 = np.searchsorted(tok, [r0, r1])
-            blocks.append((r0, r1, int(q0), int(q1)))
-        self._blocks = blocks
-        self._gbufs = [(np.zeros(self.Ks), np.zeros((Ad, ldw))) for _ in blocks]
+        self._blocks = list(zip(cuts[:-1], cuts[1:]))
+        self._gbufs = [(np.zeros(self.Ks), np.zeros((Ad, ldw))) for _ in self._blocks]
         return split
 
     def _run(self, fn):
@@ -461,15 +445,12 @@ class Objective:
         Wd.ravel()[sp["d_flat"]] = th_s[sp["s_d"]]
         self.T.ravel()[self.t_flat] = theta[self.Ks:]
         E = sp["E"]
-        Xd, simd = sp["Xd"], sp["simd"]
-        rowflat, feat, vals = sp["rowflat"], sp["feat"], sp["vals"]
+        Xd, Xn, simd = sp["Xd"], sp["Xn"], sp["simd"]
 
         def scores(i):
-            r0, r1, q0, q1 = self._blocks[i]
+            r0, r1 = self._blocks[i]
             _kernels.csr_matmul(r0, r1, *Xd, Wd, E, simd)
-            if q1 > q0:  # (never without _HAVE_COO: then every attribute is wide)
-                _st.coo_matvec(q1 - q0, rowflat[q0:q1], feat[q0:q1], vals[q0:q1], th_s,
-                               E.ravel())
+            _kernels.feature_scores_add(r0, r1, *Xn, th_s, E, simd)
         self._run(scores)
         nll, g = ops.crf_nll(E, self.T, self.y, lengths=self.batch.lengths, reduction="sum",
                              n_threads=self.n_threads, out=sp["G"])
@@ -477,14 +458,12 @@ class Objective:
         grad = np.empty(self.K)
 
         def backprop(i):
-            r0, r1, q0, q1 = self._blocks[i]
+            r0, r1 = self._blocks[i]
             gs, gd = self._gbufs[i]
             gs.fill(0.0)
             gd.fill(0.0)
             _kernels.csr_tmatmul_add(r0, r1, *Xd, G, gd, simd)
-            if q1 > q0:
-                _st.coo_matvec(q1 - q0, feat[q0:q1], rowflat[q0:q1], vals[q0:q1], G.ravel(),
-                               gs)
+            _kernels.feature_grads_add(r0, r1, *Xn, G, gs, simd)
         self._run(backprop)
         gs_tot, gd_tot = (b.copy() for b in self._gbufs[0])
         for gs_i, gd_i in self._gbufs[1:]:
