@@ -25,10 +25,20 @@ def _padded(a, fill):
     return out
 
 
+def _ones(X, arrays):
+    """The same matrix with every value 1, passed as data=None."""
+    X = X.copy()
+    X.data[:] = 1.0
+    return X, arrays[:2] + (None,)
+
+
 @pytest.mark.parametrize("simd", LEVELS)
 @pytest.mark.parametrize("N", [1, 3, 8, 9, 22, 33, 40])
-def test_csr_matmul_is_the_sparse_product(rng, simd, N):
+@pytest.mark.parametrize("unit", [False, True], ids=["values", "ones"])
+def test_csr_matmul_is_the_sparse_product(rng, simd, N, unit):
     X, arrays = _csr(rng, 60, 45)
+    if unit:
+        X, arrays = _ones(X, arrays)
     W = rng.normal(size=(45, N))
     Wp = _padded(W, np.nan)  # padding is read, never used
     out = np.full((60, N), np.nan)
@@ -41,8 +51,11 @@ def test_csr_matmul_is_the_sparse_product(rng, simd, N):
 
 @pytest.mark.parametrize("simd", LEVELS)
 @pytest.mark.parametrize("N", [1, 3, 8, 9, 22, 33, 40])
-def test_csr_tmatmul_add_accumulates_the_transposed_product(rng, simd, N):
+@pytest.mark.parametrize("unit", [False, True], ids=["values", "ones"])
+def test_csr_tmatmul_add_accumulates_the_transposed_product(rng, simd, N, unit):
     X, arrays = _csr(rng, 60, 45)
+    if unit:
+        X, arrays = _ones(X, arrays)
     G = rng.normal(size=(60, N))
     start = rng.normal(size=(45, N))
     out = _padded(start, 0.0)
@@ -62,6 +75,8 @@ def test_sparse_products_check_their_sizes(rng):
         _kernels.csr_matmul(0, 11, *arrays, W, out, simd)
     with pytest.raises(ValueError, match="indptr"):
         _kernels.csr_matmul(0, 10, arrays[0], arrays[1][:-1], arrays[2][:-1], W, out, simd)
+    with pytest.raises(ValueError, match="values"):
+        _kernels.csr_matmul(0, 10, arrays[0], arrays[1], arrays[2][:-1], W, out, simd)
     with pytest.raises(ValueError, match="multiple of 8"):
         _kernels.csr_tmatmul_add(0, 10, *arrays, np.zeros((10, 3)), np.zeros((6, 3)), simd)
 

@@ -28,7 +28,7 @@ static FS_ALWAYS_INLINE void csr_row_chunk(int64_t p0, int64_t p1, const int32_t
     for (k = 0; k < nv; k++) acc[k] = v_set1(0.0);
     for (p = p0; p < p1; p++) {
         const double *w = W + (int64_t)indices[p] * ldw + j0;
-        const fs_vd a = v_set1(data[p]);
+        const fs_vd a = v_set1(data ? data[p] : 1.0);
         for (k = 0; k < nv; k++) acc[k] = v_fma(a, v_load(w + k * FS_VW), acc[k]);
     }
     for (k = 0; k < nv; k++) {
@@ -73,7 +73,7 @@ static FS_ALWAYS_INLINE void csr_trow_chunk(int64_t p0, int64_t p1, const int32_
     for (k = 0; k < nv; k++) gv[k] = v_load_row(g, j0 + k * FS_VW, N, 0.0);
     for (p = p0; p < p1; p++) {
         double *o = out + (int64_t)indices[p] * ldo + j0;
-        const fs_vd a = v_set1(data[p]);
+        const fs_vd a = v_set1(data ? data[p] : 1.0);
         for (k = 0; k < nv; k++) v_store(o + k * FS_VW, v_fma(a, gv[k], v_load(o + k * FS_VW)));
     }
 }

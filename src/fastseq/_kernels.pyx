@@ -285,60 +285,71 @@ def crf_nll(const floating[:, ::1] em, const floating[:, ::1] trans, const float
     _check(s, "crf_nll", &pending)
 
 
+cdef const double *_values(object data, Py_ssize_t n) except? NULL:
+    """The address of an entries' values array of length n (NULL for None: all ones)."""
+    cdef const double[::1] d
+    if data is None:
+        return NULL
+    d = data
+    if d.shape[0] != n:
+        raise ValueError("indptr does not match the entries' values")
+    return &d[0] if n > 0 else NULL
+
+
 cdef _check_rows(Py_ssize_t r0, Py_ssize_t r1, const int64_t[::1] indptr,
-                 const int32_t[::1] indices, const double[::1] data, Py_ssize_t n_rows):
+                 const int32_t[::1] indices, Py_ssize_t n_rows):
     # the column indices themselves are the caller's to check (fs_csr_matmul)
     if not (0 <= r0 <= r1 < indptr.shape[0]) or r1 > n_rows:
         raise ValueError(f"rows {r0}:{r1} out of range")
-    if r1 > r0 and (indptr[r0] < 0 or indptr[r1] > indices.shape[0]
-                    or indices.shape[0] != data.shape[0]):
-        raise ValueError("indptr does not match indices and data")
+    if r1 > r0 and (indptr[r0] < 0 or indptr[r1] > indices.shape[0]):
+        raise ValueError("indptr does not match indices")
 
 
 def csr_matmul(Py_ssize_t r0, Py_ssize_t r1, const int64_t[::1] indptr,
-               const int32_t[::1] indices, const double[::1] data, const double[:, ::1] W,
+               const int32_t[::1] indices, data, const double[:, ::1] W,
                double[:, ::1] out, int simd):
     """Rows r0:r1 of out = X @ W[:, :N] (fs_csr_matmul), N = out's columns; W's rows padded
-    to a multiple of 8. X's column indices must be below W's rows."""
+    to a multiple of 8; data None: values 1. X's column indices must be below W's rows."""
     cdef int s
-    _check_rows(r0, r1, indptr, indices, data, out.shape[0])
+    cdef const double *pd = _values(data, indices.shape[0])
+    _check_rows(r0, r1, indptr, indices, out.shape[0])
     if W.shape[1] % 8 or W.shape[1] < out.shape[1] or out.shape[1] < 1:
         raise ValueError("W must have a multiple of 8 columns, at least out's")
     if r1 == r0:
         return
     with nogil:
-        s = fs_csr_matmul(r0, r1, &indptr[0], &indices[0], &data[0], &W[0, 0], W.shape[1],
-                          out.shape[1], &out[0, 0], simd)
+        s = fs_csr_matmul(r0, r1, &indptr[0], &indices[0] if indices.shape[0] else NULL, pd,
+                          &W[0, 0], W.shape[1], out.shape[1], &out[0, 0], simd)
     _check(s, "csr_matmul", NULL)
 
 
 def csr_tmatmul_add(Py_ssize_t r0, Py_ssize_t r1, const int64_t[::1] indptr,
-                    const int32_t[::1] indices, const double[::1] data,
-                    const double[:, ::1] G, double[:, ::1] out, int simd):
+                    const int32_t[::1] indices, data, const double[:, ::1] G,
+                    double[:, ::1] out, int simd):
     """out[:, :N] += (rows r0:r1 of X).T @ G[r0:r1] (fs_csr_tmatmul_add), N = G's columns;
-    out's rows padded to a multiple of 8. X's column indices must be below out's rows."""
+    out's rows padded to a multiple of 8; data None: values 1. X's column indices must be
+    below out's rows."""
     cdef int s
-    _check_rows(r0, r1, indptr, indices, data, G.shape[0])
+    cdef const double *pd = _values(data, indices.shape[0])
+    _check_rows(r0, r1, indptr, indices, G.shape[0])
     if out.shape[1] % 8 or out.shape[1] < G.shape[1] or G.shape[1] < 1:
         raise ValueError("out must have a multiple of 8 columns, at least G's")
     if r1 == r0:
         return
     with nogil:
-        s = fs_csr_tmatmul_add(r0, r1, &indptr[0], &indices[0], &data[0], &G[0, 0],
-                               G.shape[1], &out[0, 0], out.shape[1], simd)
+        s = fs_csr_tmatmul_add(r0, r1, &indptr[0], &indices[0] if indices.shape[0] else NULL,
+                               pd, &G[0, 0], G.shape[1], &out[0, 0], out.shape[1], simd)
     _check(s, "csr_tmatmul_add", NULL)
 
 
 cdef _check_features(Py_ssize_t r0, Py_ssize_t r1, const int64_t[::1] indptr,
-                     const int32_t[::1] feat, const int32_t[::1] col, object data,
-                     Py_ssize_t n_rows):
+                     const int32_t[::1] feat, const int32_t[::1] col, Py_ssize_t n_rows):
     # the feature ids and columns themselves are the caller's to check
     if not (0 <= r0 <= r1 < indptr.shape[0]) or r1 > n_rows:
         raise ValueError(f"rows {r0}:{r1} out of range")
     if r1 > r0 and (indptr[r0] < 0 or indptr[r1] > feat.shape[0]
-                    or col.shape[0] != feat.shape[0]
-                    or (data is not None and len(data) != feat.shape[0])):
-        raise ValueError("indptr does not match feat, col and data")
+                    or col.shape[0] != feat.shape[0]):
+        raise ValueError("indptr does not match feat and col")
 
 
 def feature_scores_add(Py_ssize_t r0, Py_ssize_t r1, const int64_t[::1] indptr,
@@ -347,14 +358,10 @@ def feature_scores_add(Py_ssize_t r0, Py_ssize_t r1, const int64_t[::1] indptr,
     """Rows r0:r1 of out += the features' weights (fs_feature_scores_add); data None: ones.
     feat must index w, col out's columns."""
     cdef int s
-    cdef const double[::1] d
-    cdef const double *pd = NULL
-    _check_features(r0, r1, indptr, feat, col, data, out.shape[0])
+    cdef const double *pd = _values(data, feat.shape[0])
+    _check_features(r0, r1, indptr, feat, col, out.shape[0])
     if r1 == r0 or indptr[r1] == indptr[r0]:
         return
-    if data is not None:
-        d = data
-        pd = &d[0]
     with nogil:
         s = fs_feature_scores_add(r0, r1, &indptr[0], &feat[0], &col[0], pd, &w[0],
                                   out.shape[1], &out[0, 0], simd)
@@ -367,14 +374,10 @@ def feature_grads_add(Py_ssize_t r0, Py_ssize_t r1, const int64_t[::1] indptr,
     """gw += the features' gradient over rows r0:r1 (fs_feature_grads_add); data None: ones.
     feat must index gw, col G's columns."""
     cdef int s
-    cdef const double[::1] d
-    cdef const double *pd = NULL
-    _check_features(r0, r1, indptr, feat, col, data, G.shape[0])
+    cdef const double *pd = _values(data, feat.shape[0])
+    _check_features(r0, r1, indptr, feat, col, G.shape[0])
     if r1 == r0 or indptr[r1] == indptr[r0]:
         return
-    if data is not None:
-        d = data
-        pd = &d[0]
     with nogil:
         s = fs_feature_grads_add(r0, r1, &indptr[0], &feat[0], &col[0], pd, &G[0, 0],
                                  G.shape[1], &gw[0], simd)

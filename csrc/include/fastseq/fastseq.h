@@ -124,8 +124,8 @@ FS_DECLARE(f32, float)
 FS_DECLARE(f64, double)
 
 /* The sparse products of CRF training, for rows r0 <= r < r1 of a CSR matrix X (row r's
-   entries: column indices[p], value data[p], for indptr[r] <= p < indptr[r + 1]; columns
-   are not checked) and N >= 1 columns of dense rows. Row strides ldw and ldo are multiples
+   entries: column indices[p], value data[p] (1 when data is NULL), for indptr[r] <= p <
+   indptr[r + 1]; columns are not checked) and N >= 1 columns of dense rows. Row strides ldw and ldo are multiples
    of 8 and at least N, so that whole vectors can be read and written; padding columns of
    W are read, those of out receive zeros added.
    fs_csr_matmul:      out[r][j] = sum_p data[p] * W[indices[p]][j]  (out rows N apart)

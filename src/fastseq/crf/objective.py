@@ -29,12 +29,14 @@ def padded_columns(N: int) -> int:
     return -(-N // 8) * 8
 
 
-def _csr_arrays(X: sparse.csr_matrix) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``X`` as the compiled products take it: int64 indptr, int32 indices, float64 data."""
+def _csr_arrays(X: sparse.csr_matrix) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+    """``X`` as the compiled products take it: int64 indptr, int32 indices, float64 data
+    (None when every value is 1: the products then read none)."""
     if X.shape[1] >= 2**31:
         raise ValueError(f"too many attribute columns: {X.shape[1]}")
+    data = np.ascontiguousarray(X.data, dtype=np.float64)
     return (X.indptr.astype(np.int64), X.indices.astype(np.int32, copy=False),
-            np.ascontiguousarray(X.data, dtype=np.float64))
+            None if np.all(data == 1.0) else data)
 
 
 class SparseProduct:
@@ -376,8 +378,9 @@ class Objective:
         # below Ad < 2**31), and their weights with rows padded to whole vectors
         indptr = np.zeros(L + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows[is_d], minlength=L), out=indptr[1:])
+        d_data = np.ascontiguousarray(X.data[is_d], dtype=np.float64)
         Xd = (indptr, d_new[cols[is_d]].astype(np.int32),
-              np.ascontiguousarray(X.data[is_d], dtype=np.float64))
+              None if np.all(d_data == 1.0) else d_data)  # None: values 1, not read
         ldw = padded_columns(N)
         s_d = np.flatnonzero(dense_attr[self.s_attr])
         d_flat = d_new[self.s_attr[s_d]] * ldw + self.s_label[s_d]
