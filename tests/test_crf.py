@@ -196,6 +196,55 @@ def test_objective_gradient_finite_differences(c1, c2):
     del fz
 
 
+@pytest.mark.parametrize("values", ["ones", "reals"])
+@pytest.mark.parametrize("feature_order", ["sorted", "shuffled"])
+def test_objective_matches_dense_products(values, feature_order):
+    """The objective's split products (wide attributes as rows of W, narrow ones feature by
+    feature; blocks on threads) give the dense computation's loss and gradient, bitwise the
+    same with and without a thread pool."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastseq import ops
+    from fastseq.crf.items import encode_items
+    from fastseq.crf.objective import Objective, feature_set
+
+    rng = np.random.default_rng(3)
+    N = 8  # attributes with more than N // 4 = 2 labels are wide
+    X = [[{f"w{rng.integers(3000)}": 1.0 if values == "ones" else float(rng.normal()),
+           f"p{rng.integers(3)}": 1.0 if values == "ones" else 0.5, "bias": 1.0}
+          for _ in range(int(rng.integers(1, 9)))] for _ in range(3000)]
+    batch, _ = encode_items(X, "X", None, fit=True)
+    y = rng.integers(0, N, size=batch.X.shape[0])
+    s_attr, s_label, t_from, t_to = feature_set(batch, y, N, min_freq=0.0,
+                                                all_possible_states=False,
+                                                all_possible_transitions=True)
+    if feature_order == "shuffled":
+        perm = rng.permutation(s_attr.size)
+        s_attr, s_label = s_attr[perm], s_label[perm]
+    per_attr = np.bincount(s_attr, minlength=batch.X.shape[1])
+    assert (per_attr > N // 4).any() and ((per_attr > 0) & (per_attr <= N // 4)).any()
+    theta = rng.normal(size=s_attr.size + t_from.size)
+    serial = Objective(batch, y, N, s_attr, s_label, t_from, t_to, 1, None)
+    nll, grad = serial(theta)
+    assert len(serial._blocks) > 1
+
+    W = np.zeros((batch.X.shape[1], N))
+    W[s_attr, s_label] = theta[:s_attr.size]
+    T = np.zeros((N, N))
+    T[t_from, t_to] = theta[s_attr.size:]
+    want_nll, g = ops.crf_nll(batch.X @ W, T, y, lengths=batch.lengths)
+    want = np.concatenate([(batch.X.T @ g.emissions)[s_attr, s_label],
+                           g.transitions[t_from, t_to]])
+    assert nll == pytest.approx(want_nll, rel=1e-12)
+    np.testing.assert_allclose(grad, want, rtol=1e-10, atol=1e-10)
+
+    with ThreadPoolExecutor(2) as pool:
+        threaded = Objective(batch, y, N, s_attr, s_label, t_from, t_to, 2, pool)
+        nll2, grad2 = threaded(theta)
+    assert nll2 == nll
+    np.testing.assert_array_equal(grad2, grad)
+
+
 def test_gradient_is_zero_at_the_fitted_optimum():
     rng = np.random.default_rng(11)
     X, y = _random_dataset(rng)

@@ -133,14 +133,10 @@ class _History:
 
 
 def _pseudo_gradient(x, g, c1):
-    pg = g.copy()
-    pos, neg, zero = x > 0, x < 0, x == 0
-    pg[pos] += c1
-    pg[neg] -= c1
-    gz = g[zero]
-    pz = np.where(gz + c1 < 0, gz + c1, np.where(gz - c1 > 0, gz - c1, 0.0))
-    pg[zero] = pz
-    return pg
+    # g + c1 sign(x) off zero; at zero weights the one-sided derivative that descends, or 0:
+    # g - clip(g, -c1, c1). Whole-array arithmetic: boolean masks and np.where over the
+    # mostly-zero weights of L1 took 1.4 ms per call at 96k weights, this 0.15 ms.
+    return g + c1 * np.sign(x) - (x == 0) * np.clip(g, -c1, c1)
 
 
 def lbfgs(fun: Callable[[np.ndarray], Tuple[float, np.ndarray]], x: np.ndarray, *,
@@ -246,13 +242,13 @@ def _minimise(fun, x, *, c1, c2, m, epsilon, past, delta, max_iterations, max_li
         xp, gp, fp = x, g, f
         if c1 > 0:
             # OWL-QN: backtracking, each trial projected onto the orthant of xp (or -pg)
-            orth = np.sign(xp)
-            z0 = orth == 0
-            orth[z0] = -np.sign(pg[z0])
+            # (whole-array arithmetic throughout: boolean-mask indexing over the mostly-zero
+            # weights cost milliseconds per iteration; "+ 0.0" turns -0.0 into 0.0)
+            orth = np.sign(xp) - (xp == 0) * np.sign(pg)
             trials = 0
             while True:
                 xt = xp + step * d
-                xt[np.sign(xt) != orth] = 0.0
+                xt = xt * (np.sign(xt) == orth) + 0.0
                 ft, gt = evaluate(xt)
                 ft += c1 * float(np.abs(xt).sum())
                 trials += 1
@@ -299,7 +295,7 @@ def _minimise(fun, x, *, c1, c2, m, epsilon, past, delta, max_iterations, max_li
         q = history.direction(pg)
         d = q
         if c1 > 0:
-            d[d * pg >= 0] = 0.0
+            d = d * (d * pg < 0) + 0.0
             if not np.any(d):
                 return x, "converged (no descent direction left)"
         step = 1.0

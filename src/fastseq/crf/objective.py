@@ -371,37 +371,38 @@ class Objective:
         Ad = d_ids.size
         d_new = np.full(A, -1, dtype=np.int64)
         d_new[d_ids] = np.arange(Ad)
-        rows = np.repeat(np.arange(L, dtype=np.int64), np.diff(X.indptr))
-        cols = X.indices.astype(np.int64)
+        cols = X.indices
         is_d = dense_attr[cols]
+
+        def row_ptr(counts):  # CSR row pointers of per-entry counts, in X's row order
+            ptr = np.zeros(X.nnz + 1, dtype=np.int64)
+            np.cumsum(counts, out=ptr[1:])
+            return ptr[X.indptr]
         # the wide attributes' columns of X as CSR for the compiled products (column ids
         # below Ad < 2**31), and their weights with rows padded to whole vectors
-        indptr = np.zeros(L + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows[is_d], minlength=L), out=indptr[1:])
         d_data = np.ascontiguousarray(X.data[is_d], dtype=np.float64)
-        Xd = (indptr, d_new[cols[is_d]].astype(np.int32),
+        Xd = (row_ptr(is_d), d_new[cols[is_d]].astype(np.int32),
               None if np.all(d_data == 1.0) else d_data)  # None: values 1, not read
         ldw = padded_columns(N)
         s_d = np.flatnonzero(dense_attr[self.s_attr])
         d_flat = d_new[self.s_attr[s_d]] * ldw + self.s_label[s_d]
         # narrow part: per token, the features of its other attributes (in theta's order),
         # with the attributes' values
-        order = np.argsort(self.s_attr, kind="stable")          # features grouped by attribute
-        first = np.zeros(A + 1, dtype=np.int64)
+        if self.Ks >= 2**31:
+            raise ValueError(f"too many state features: {self.Ks}")
+        first = np.zeros(A + 1, dtype=np.int64)   # each attribute's features, grouped
         np.cumsum(per_attr, out=first[1:])
         nar = ~is_d & (per_attr[cols] > 0)
         n_cols = cols[nar]
         c = per_attr[n_cols]
-        within = np.arange(int(c.sum()), dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
-        if self.Ks >= 2**31:
-            raise ValueError(f"too many state features: {self.Ks}")
-        n_indptr = np.zeros(L + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows[nar], weights=c, minlength=L).astype(np.int64),
-                  out=n_indptr[1:])
-        n_data = np.repeat(np.asarray(X.data[nar], dtype=np.float64), c)
-        feat = order[np.repeat(first[n_cols], c) + within]
-        Xn = (n_indptr, feat.astype(np.int32), self.s_label[feat].astype(np.int32),
-              None if np.all(n_data == 1.0) else n_data)  # None: values 1, not read
+        # entry k of the attributes' feature lists: feature first[a] + (k - start of a's list)
+        feat = np.repeat(first[n_cols] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))
+        if np.any(self.s_attr[1:] < self.s_attr[:-1]):  # features not sorted by attribute
+            feat = np.argsort(self.s_attr, kind="stable")[feat]
+        n_vals = np.asarray(X.data[nar], dtype=np.float64)
+        Xn = (row_ptr(np.where(nar, per_attr[cols], 0)), feat.astype(np.int32),
+              self.s_label[feat].astype(np.int32),
+              None if np.all(n_vals == 1.0) else np.repeat(n_vals, c))  # None: values 1
         split = self._split = {
             "Xd": Xd, "Xn": Xn, "s_d": s_d, "d_flat": d_flat,
             "Wd": np.zeros((Ad, ldw)),
