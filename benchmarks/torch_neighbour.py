@@ -12,8 +12,13 @@ For every case (op, N, fastseq threads) it times the call (median of ``--repeats
 child process that never imports torch, then in this process right after a torch op
 (``--torch-op``: a 256 x 256 matmul by default, on ``--torch-threads`` threads), and after a
 pause of ``--pause`` ms following the torch op (by then torch's pool sleeps), against the
-torch-free process pausing as long between its calls. The ratio "after torch / torch-free" is
-the figure: 1.0 means torch costs fastseq nothing.
+torch-free process pausing as long between its calls. Between its calls the torch-free
+process touches as much memory as the matmul (an elementwise product of the same 256 x 256
+float32 operands, on one thread), so that the ratio measures what torch's threads cost, not
+the caches any op of that size leaves cold. The two processes take turns, case by
+case, for ``--rounds`` rounds (the machine's speed drifts over minutes); the figure is the
+median over the rounds of the ratio "after torch / torch-free": 1.0 means torch costs
+fastseq nothing.
 """
 from __future__ import annotations
 
@@ -71,16 +76,24 @@ def _cases(args):
 
 
 def child(args):
-    """Torch-free timings, printed as JSON (run in a process that never imports torch)."""
-    out = {}
-    for op, N, t in _cases(args):
-        # the same rhythm as the parent: a short gap between calls, then a long pause (after
+    """Torch-free timings on request: reads "op N threads pause_ms" lines, answers each with
+    the median time in us (run in a process that never imports torch)."""
+    calls = {}
+    a, c = np.ones((256, 256), np.float32), np.empty((256, 256), np.float32)
+
+    def same_memory_as_the_matmul():
+        np.multiply(a, a, out=c)
+        c.sum()
+    for line in sys.stdin:
+        op, N, t, pause = line.split()
+        key = (op, int(N), int(t))
+        if key not in calls:
+            calls[key] = _call(*key)
+        # the same rhythm as the parent: a short gap between calls, or a long pause (after
         # which caches and clocks are cold, torch or not)
-        fn = _call(op, N, t)
-        out[f"{op}/{N}/{t}"] = _median_us(fn, args.repeats, pause=args.gap / 1e3)
-        out[f"{op}/{N}/{t}/rested"] = _median_us(fn, args.repeats, pause=args.pause / 1e3)
+        print(_median_us(calls[key], args.repeats, before=same_memory_as_the_matmul,
+                         pause=float(pause) / 1e3), flush=True)
     assert "torch" not in sys.modules
-    print(json.dumps(out))
 
 
 def main(argv=None):
@@ -91,7 +104,8 @@ def main(argv=None):
     ap.add_argument("--torch-threads", type=int, default=2)
     ap.add_argument("--torch-op", default="matmul", choices=["matmul", "lstm"],
                     help="the torch op before each call")
-    ap.add_argument("--repeats", type=int, default=200)
+    ap.add_argument("--repeats", type=int, default=100, help="calls per timing")
+    ap.add_argument("--rounds", type=int, default=3, help="turns of the two processes")
     ap.add_argument("--gap", type=float, default=0.2,
                     help="ms between the torch op (or, torch-free, the previous call) and the "
                          "fastseq call")
@@ -109,11 +123,14 @@ def main(argv=None):
     if args.child:
         return child(args)
 
-    cmd = [sys.executable, __file__, "--child", "--ops", ",".join(args.ops),
-           "--N", ",".join(map(str, args.N)), "--threads", ",".join(map(str, args.threads)),
-           "--repeats", str(args.repeats), "--gap", str(args.gap), "--pause", str(args.pause)]
-    free = json.loads(subprocess.run(cmd, check=True, capture_output=True,
-                                     text=True).stdout)
+    child_proc = subprocess.Popen([sys.executable, __file__, "--child", "--repeats",
+                                   str(args.repeats)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+
+    def torch_free(op, N, t, pause_ms):
+        child_proc.stdin.write(f"{op} {N} {t} {pause_ms}\n")
+        child_proc.stdin.flush()
+        return float(child_proc.stdout.readline())
 
     import torch
 
@@ -130,18 +147,32 @@ def main(argv=None):
         def torch_op():
             with torch.no_grad():
                 lstm(x)
+    times = {case: {k: [] for k in ("free", "after", "free_rested", "rested")}
+             for case in _cases(args)}
+    calls = {case: _call(*case) for case in _cases(args)}
+    for _ in range(args.rounds):
+        for case, got in times.items():
+            fn = calls[case]
+            got["free"].append(torch_free(*case, args.gap))
+            got["after"].append(_median_us(fn, args.repeats, before=torch_op,
+                                           pause=args.gap / 1e3))
+            got["free_rested"].append(torch_free(*case, args.pause))
+            got["rested"].append(_median_us(fn, args.repeats, before=torch_op,
+                                            pause=args.pause / 1e3))
+    child_proc.stdin.close()
+    child_proc.wait()
     rows = []
-    for op, N, t in _cases(args):
-        fn = _call(op, N, t)
-        after = _median_us(fn, args.repeats, before=torch_op, pause=args.gap / 1e3)
-        rested = _median_us(fn, args.repeats, before=torch_op, pause=args.pause / 1e3)
-        base, base_rested = free[f"{op}/{N}/{t}"], free[f"{op}/{N}/{t}/rested"]
-        rows.append({"op": op, "N": N, "threads": t, "torch_free_us": base,
-                     "after_torch_us": after, "torch_free_rested_us": base_rested,
-                     "after_pause_us": rested, "ratio": after / base,
-                     "ratio_after_pause": rested / base_rested})
+    for (op, N, t), got in times.items():
+        m = {k: float(np.median(v)) for k, v in got.items()}
+        rows.append({"op": op, "N": N, "threads": t, "torch_free_us": m["free"],
+                     "after_torch_us": m["after"], "torch_free_rested_us": m["free_rested"],
+                     "after_pause_us": m["rested"],
+                     "ratio": float(np.median(np.divide(got["after"], got["free"]))),
+                     "ratio_after_pause": float(np.median(np.divide(got["rested"],
+                                                                    got["free_rested"])))})
     print(f"\n## fastseq right after a torch {args.torch_op} ({args.torch_threads} torch "
-          f"threads; B=64, T=50, float32; medians of {args.repeats})\n")
+          f"threads; B=64, T=50, float32; medians of {args.repeats} calls, ratios: medians "
+          f"over {args.rounds} rounds)\n")
     print(f"| op | N | fastseq threads | torch-free | after torch | ratio | torch-free, "
           f"{args.pause:g} ms pauses | after torch and a {args.pause:g} ms pause | ratio |")
     print("|---|---|---|---|---|---|---|---|---|")
