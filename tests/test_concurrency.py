@@ -618,8 +618,11 @@ import time
 def pool_started():
     names = []
     for t in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{t}/comm") as f:
-            names.append(f.read().strip())
+        try:
+            with open(f"/proc/self/task/{t}/comm") as f:
+                names.append(f.read().strip())
+        except FileNotFoundError:  # a thread that has just ended
+            pass
     return "fastseq-pool" in names
 
 
