@@ -103,10 +103,10 @@ static int best_simd(void) {
     return FS_SIMD_GENERIC;
 }
 
-/* The variant a call runs; -1 when the batch asks for one this build or CPU cannot run. */
-static int call_simd(const fs_batch *batch) {
-    if (batch->simd == FS_SIMD_AUTO) return best_simd();
-    return fs_simd_supported(batch->simd) ? batch->simd : -1;
+/* The variant a call asking for `simd` runs; -1 when this build or CPU cannot run it. */
+static int call_simd(int simd) {
+    if (simd == FS_SIMD_AUTO) return best_simd();
+    return fs_simd_supported(simd) ? simd : -1;
 }
 
 static const char *const simd_names[] = {"generic", "avx2", "avx512"}; /* from GENERIC on */
@@ -135,13 +135,14 @@ const char *fs_simd_level(void) { return fs_simd_name(best_simd()); }
 #else
 #define FS_CALL_AVX2(fn, ...)
 #endif
-#define FS_DISPATCH(fn, ...)                                    \
-    switch (call_simd(batch)) {                                 \
+#define FS_DISPATCH_ON(simd, fn, ...)                           \
+    switch (call_simd(simd)) {                                  \
         FS_CALL_AVX512(fn, __VA_ARGS__)                         \
         FS_CALL_AVX2(fn, __VA_ARGS__)                           \
         case FS_SIMD_GENERIC: return fn##_generic(__VA_ARGS__); \
         default: return FS_ERR_UNSUPPORTED;                     \
     }
+#define FS_DISPATCH(fn, ...) FS_DISPATCH_ON(batch->simd, fn, __VA_ARGS__)
 
 #define FS_PUBLIC(SFX, T)                                                                   \
     int fs_forward_##SFX(FS_MODEL_ARGS(T), T *log_alpha, double *log_Z) {                   \
@@ -173,52 +174,35 @@ const char *fs_simd_level(void) { return fs_simd_name(best_simd()); }
 FS_PUBLIC(f32, float)
 FS_PUBLIC(f64, double)
 
-/* The sparse products take the variant as an argument (no batch): FS_DISPATCH reads it from
-   a batch with just that field. */
+/* The sparse products of CRF training (no batch: the variant is an argument). */
 int fs_csr_matmul(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *indices,
                   const double *data, const double *W, int64_t ldw, int64_t N, double *out,
                   int simd) {
-    fs_batch b;
-    const fs_batch *batch = &b;
-    memset(&b, 0, sizeof b);
-    b.simd = simd;
     if (r1 <= r0) return FS_OK;
     if (N < 1 || ldw < N || ldw % 8 != 0) return FS_ERR_INVALID;
-    FS_DISPATCH(fs_csr_matmul, r0, r1, indptr, indices, data, W, ldw, N, out)
+    FS_DISPATCH_ON(simd, fs_csr_matmul, r0, r1, indptr, indices, data, W, ldw, N, out)
 }
 
 int fs_csr_tmatmul_add(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *indices,
                        const double *data, const double *G, int64_t N, double *out,
                        int64_t ldo, int simd) {
-    fs_batch b;
-    const fs_batch *batch = &b;
-    memset(&b, 0, sizeof b);
-    b.simd = simd;
     if (r1 <= r0) return FS_OK;
     if (N < 1 || ldo < N || ldo % 8 != 0) return FS_ERR_INVALID;
-    FS_DISPATCH(fs_csr_tmatmul_add, r0, r1, indptr, indices, data, G, N, out, ldo)
+    FS_DISPATCH_ON(simd, fs_csr_tmatmul_add, r0, r1, indptr, indices, data, G, N, out, ldo)
 }
 
 int fs_feature_scores_add(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *feat,
                           const int32_t *col, const double *data, const double *w, int64_t N,
                           double *out, int simd) {
-    fs_batch b;
-    const fs_batch *batch = &b;
-    memset(&b, 0, sizeof b);
-    b.simd = simd;
     if (r1 <= r0) return FS_OK;
-    FS_DISPATCH(fs_feature_scores_add, r0, r1, indptr, feat, col, data, w, N, out)
+    FS_DISPATCH_ON(simd, fs_feature_scores_add, r0, r1, indptr, feat, col, data, w, N, out)
 }
 
 int fs_feature_grads_add(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *feat,
                          const int32_t *col, const double *data, const double *G, int64_t N,
                          double *gw, int simd) {
-    fs_batch b;
-    const fs_batch *batch = &b;
-    memset(&b, 0, sizeof b);
-    b.simd = simd;
     if (r1 <= r0) return FS_OK;
-    FS_DISPATCH(fs_feature_grads_add, r0, r1, indptr, feat, col, data, G, N, gw)
+    FS_DISPATCH_ON(simd, fs_feature_grads_add, r0, r1, indptr, feat, col, data, G, N, gw)
 }
 
 const char *fs_version(void) { return FASTSEQ_VERSION_STRING; }
