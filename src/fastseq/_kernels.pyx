@@ -345,10 +345,8 @@ def csr_tmatmul_add(Py_ssize_t r0, Py_ssize_t r1, const int64_t[::1] indptr,
 cdef _check_features(Py_ssize_t r0, Py_ssize_t r1, const int64_t[::1] indptr,
                      const int32_t[::1] feat, const int32_t[::1] col, Py_ssize_t n_rows):
     # the feature ids and columns themselves are the caller's to check
-    if not (0 <= r0 <= r1 < indptr.shape[0]) or r1 > n_rows:
-        raise ValueError(f"rows {r0}:{r1} out of range")
-    if r1 > r0 and (indptr[r0] < 0 or indptr[r1] > feat.shape[0]
-                    or col.shape[0] != feat.shape[0]):
+    _check_rows(r0, r1, indptr, feat, n_rows)
+    if col.shape[0] != feat.shape[0]:
         raise ValueError("indptr does not match feat and col")
 
 
