@@ -148,9 +148,10 @@ def test_concurrent_threads_use_their_own_variant():
 def test_small_batches_use_fewer_threads():
     from fastseq.ops import _threads_for
 
-    assert _threads_for(2, np.array([20] * 64), 9) == 1     # 64 x 20 x 81 multiply-adds
-    assert _threads_for(2, np.array([5] * 64), 9, passes=4) == 1
-    assert _threads_for(2, np.array([20] * 64), 9, passes=4) == 2
-    assert _threads_for(2, np.array([100] * 256), 128) == 2
-    assert _threads_for(1, np.array([100] * 256), 128) == 1
-    assert _threads_for(8, np.array([10] * 100), 15) == 3   # work for 3.75 threads
+    # the work of a step: N^2 multiply-adds (dense), nnz (sparse transitions)
+    assert _threads_for(2, np.array([20] * 64), 9 * 9) == 1     # 64 x 20 x 81
+    assert _threads_for(2, np.array([5] * 64), 9 * 9, passes=4) == 1
+    assert _threads_for(2, np.array([20] * 64), 9 * 9, passes=4) == 2
+    assert _threads_for(2, np.array([100] * 256), 128 * 128) == 2
+    assert _threads_for(1, np.array([100] * 256), 128 * 128) == 1
+    assert _threads_for(8, np.array([10] * 100), 15 * 15) == 3   # work for 3.75 threads

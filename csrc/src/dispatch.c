@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "control.h"
+#include "sparse_call.h"
 #include "fastseq/fastseq.h"
 
 #if defined(__unix__) || defined(__APPLE__)
@@ -61,6 +62,14 @@ int fs_thread_count(int requested) {
     int fs_feature_grads_add_##ISA(int64_t, int64_t, const int64_t *, const int32_t *,     \
                                    const int32_t *, const double *, const double *,         \
                                    int64_t, double *);
+
+int fs_sparse_run_generic(const fs_sparse_call *c);
+#ifdef FS_HAVE_AVX2
+int fs_sparse_run_avx2(const fs_sparse_call *c);
+#endif
+#ifdef FS_HAVE_AVX512
+int fs_sparse_run_avx512(const fs_sparse_call *c);
+#endif
 
 FS_VARIANTS(f32, float, generic)
 FS_VARIANTS(f64, double, generic)
@@ -173,6 +182,42 @@ const char *fs_simd_level(void) { return fs_simd_name(best_simd()); }
 
 FS_PUBLIC(f32, float)
 FS_PUBLIC(f64, double)
+
+/* The sparse-transition kernels: one entry per ISA for both types and every kernel. */
+static int sparse_call(fs_sparse_call *c) {
+    FS_DISPATCH_ON(c->batch->simd, fs_sparse_run, c)
+}
+
+#define FS_PUBLIC_SPARSE(SFX, T, F32)                                                        \
+    int fs_sparse_forward_##SFX(FS_SPARSE_ARGS(T), T *log_alpha, double *log_Z) {            \
+        fs_sparse_call c = {FS_SP_FORWARD, F32, batch, moves, em, trans, start, end,         \
+                            log_alpha, NULL, log_Z, NULL, NULL, 0, 0, NULL};                 \
+        return sparse_call(&c);                                                              \
+    }                                                                                        \
+    int fs_sparse_backward_##SFX(FS_SPARSE_ARGS(T), T *log_beta) {                           \
+        fs_sparse_call c = {FS_SP_BACKWARD, F32, batch, moves, em, trans, start, end,        \
+                            log_beta, NULL, NULL, NULL, NULL, 0, 0, NULL};                   \
+        return sparse_call(&c);                                                              \
+    }                                                                                        \
+    int fs_sparse_marginals_##SFX(FS_SPARSE_ARGS(T), T *node, T *pair, double *log_Z) {      \
+        fs_sparse_call c = {FS_SP_MARGINALS, F32, batch, moves, em, trans, start, end,       \
+                            node, pair, log_Z, NULL, NULL, 0, 0, NULL};                      \
+        return sparse_call(&c);                                                              \
+    }                                                                                        \
+    int fs_sparse_viterbi_##SFX(FS_SPARSE_ARGS(T), int64_t *paths, double *scores) {         \
+        fs_sparse_call c = {FS_SP_VITERBI, F32, batch, moves, em, trans, start, end,         \
+                            NULL, NULL, NULL, paths, scores, 0, 0, NULL};                    \
+        return sparse_call(&c);                                                              \
+    }                                                                                        \
+    int fs_sparse_kbest_##SFX(FS_SPARSE_ARGS(T), int64_t k, const int64_t *path_base,        \
+                              int64_t rank_stride, int64_t *paths, double *scores) {         \
+        fs_sparse_call c = {FS_SP_KBEST, F32, batch, moves, em, trans, start, end,           \
+                            NULL, NULL, NULL, paths, scores, k, rank_stride, path_base};     \
+        return sparse_call(&c);                                                              \
+    }
+
+FS_PUBLIC_SPARSE(f32, float, 1)
+FS_PUBLIC_SPARSE(f64, double, 0)
 
 /* The sparse products of CRF training (no batch: the variant is an argument). */
 int fs_csr_matmul(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *indices,

@@ -16,35 +16,40 @@
 #define FS_LN2_HI 6.93147180369123816490e-01
 #define FS_LN2_LO 1.90821492927058770002e-10
 
-/* y[j] = exp(x[j]) for x <= 0, for j < n rounded up to FS_VW (the buffers have room):
+#if FS_VW > 1
+/* exp(x) lane-wise for x <= 0 (a little above 0 is fine); below -700, -inf included, 0.
    Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2, a degree-13 Taylor polynomial (error
-   below 1e-17 relative) and 2^k from the exponent bits. Inputs below -700 (including -inf)
-   give exactly 0; the kernels only rely on values >= exp(-700). libm's exp() costs more than
-   the whole vectorised loop. */
+   below 1e-17 relative) and 2^k from the exponent bits. */
+static FS_ALWAYS_INLINE fs_vd v_exp(fs_vd x) {
+    const fs_vd lim = v_set1(-700.0), xv = v_max(x, lim);
+    const fs_vd log2e = v_set1(1.4426950408889634);
+    const fs_vd ln2hi = v_set1(FS_LN2_HI), ln2lo = v_set1(FS_LN2_LO);
+    const fs_vd t = v_round_magic(v_mul(xv, log2e));
+    const fs_vd k = v_sub(t, v_set1(6755399441055744.0));
+    const fs_vd r = v_sub(v_sub(xv, v_mul(k, ln2hi)), v_mul(k, ln2lo));
+    /* Estrin's scheme: the same polynomial with a 4-deep dependency chain, not 13 */
+    const fs_vd r2 = v_mul(r, r), r4 = v_mul(r2, r2), r8 = v_mul(r4, r4);
+    const fs_vd q0 = v_fma(r, v_set1(1.0), v_set1(1.0));
+    const fs_vd q1 = v_fma(r, v_set1(1.0 / 6.0), v_set1(0.5));
+    const fs_vd q2 = v_fma(r, v_set1(1.0 / 120.0), v_set1(1.0 / 24.0));
+    const fs_vd q3 = v_fma(r, v_set1(1.0 / 5040.0), v_set1(1.0 / 720.0));
+    const fs_vd q4 = v_fma(r, v_set1(1.0 / 362880.0), v_set1(1.0 / 40320.0));
+    const fs_vd q5 = v_fma(r, v_set1(1.0 / 39916800.0), v_set1(1.0 / 3628800.0));
+    const fs_vd q6 = v_fma(r, v_set1(1.0 / 6227020800.0), v_set1(1.0 / 479001600.0));
+    const fs_vd s0 = v_fma(q1, r2, q0), s1 = v_fma(q3, r2, q2), s2 = v_fma(q5, r2, q4);
+    const fs_vd u0 = v_fma(s1, r4, s0), u1 = v_fma(q6, r4, s2);
+    const fs_vd p = v_fma(u1, r8, u0);
+    return v_zero_below(x, lim, v_mul(p, v_pow2i(t)));
+}
+#endif
+
+/* y[j] = exp(x[j]) for x <= 0, for j < n rounded up to FS_VW (the buffers have room), by
+   v_exp. Inputs below -700 (including -inf) give exactly 0; the kernels only rely on values
+   >= exp(-700). libm's exp() costs more than the whole vectorised loop. */
 static void exp_array(const double *x, double *y, int64_t n) {
 #if FS_VW > 1
-    const fs_vd lim = v_set1(-700.0), log2e = v_set1(1.4426950408889634);
-    const fs_vd ln2hi = v_set1(FS_LN2_HI), ln2lo = v_set1(FS_LN2_LO);
     int64_t j;
-    for (j = 0; j < n; j += FS_VW) {
-        const fs_vd xv = v_max(v_load(x + j), lim);
-        const fs_vd t = v_round_magic(v_mul(xv, log2e));
-        const fs_vd k = v_sub(t, v_set1(6755399441055744.0));
-        const fs_vd r = v_sub(v_sub(xv, v_mul(k, ln2hi)), v_mul(k, ln2lo));
-        /* Estrin's scheme: the same polynomial with a 4-deep dependency chain, not 13 */
-        const fs_vd r2 = v_mul(r, r), r4 = v_mul(r2, r2), r8 = v_mul(r4, r4);
-        const fs_vd q0 = v_fma(r, v_set1(1.0), v_set1(1.0));
-        const fs_vd q1 = v_fma(r, v_set1(1.0 / 6.0), v_set1(0.5));
-        const fs_vd q2 = v_fma(r, v_set1(1.0 / 120.0), v_set1(1.0 / 24.0));
-        const fs_vd q3 = v_fma(r, v_set1(1.0 / 5040.0), v_set1(1.0 / 720.0));
-        const fs_vd q4 = v_fma(r, v_set1(1.0 / 362880.0), v_set1(1.0 / 40320.0));
-        const fs_vd q5 = v_fma(r, v_set1(1.0 / 39916800.0), v_set1(1.0 / 3628800.0));
-        const fs_vd q6 = v_fma(r, v_set1(1.0 / 6227020800.0), v_set1(1.0 / 479001600.0));
-        const fs_vd s0 = v_fma(q1, r2, q0), s1 = v_fma(q3, r2, q2), s2 = v_fma(q5, r2, q4);
-        const fs_vd u0 = v_fma(s1, r4, s0), u1 = v_fma(q6, r4, s2);
-        const fs_vd p = v_fma(u1, r8, u0);
-        v_store(y + j, v_zero_below(v_load(x + j), lim, v_mul(p, v_pow2i(t))));
-    }
+    for (j = 0; j < n; j += FS_VW) v_store(y + j, v_exp(v_load(x + j)));
 #else
     int64_t j;
     for (j = 0; j < n; j++) y[j] = x[j] >= -700.0 ? exp(x[j]) : 0.0;

@@ -197,3 +197,5 @@ enum { FS_NO_LANES, FS_VITERBI_LANES, FS_SUM_LANES };
 #undef FS_T
 #undef FS_SFX
 #undef FS_IS_DOUBLE
+
+#include "sparse_trans.h"

@@ -94,16 +94,20 @@ static inline int kb_before(double ka, int64_t a, double kb, int64_t b) {
     return ka > kb || (ka == kb && a < b);
 }
 
-/* The sorted candidate lists of a k-best merge: list i is delta[i][r] + add[i * stride] for
-   r < cnt[i]; pos[i] is the next unmerged rank of list i. */
+/* The sorted candidate lists of a k-best merge: list i extends the prefixes of state
+   q = src[i] (q = i when src is NULL): delta[q][r] + add[i * stride] for r < cnt[q]; pos[i] is
+   the next unmerged rank of list i. */
 typedef struct {
     const double *delta, *add;
     const int64_t *cnt;
+    const int32_t *src;
     int64_t *pos, k, stride;
 } kb_lists;
 
+static inline int64_t kb_state(const kb_lists *l, int64_t i) { return l->src ? l->src[i] : i; }
+
 static inline double kb_head(const kb_lists *l, int64_t i) {
-    return l->delta[i * l->k + l->pos[i]] + l->add[i * l->stride];
+    return l->delta[kb_state(l, i) * l->k + l->pos[i]] + l->add[i * l->stride];
 }
 
 static void kb_sift_down(const kb_lists *l, int64_t *heap, int64_t n, int64_t p) {
@@ -146,26 +150,27 @@ static inline void topk_insert(double *sc, int64_t *ids, int64_t *n, int64_t k, 
 #define FS_KB_HEAP_MIN 16
 
 /* The (at most k) best finite candidates of the N lists, best first, into sc (scores) and
-   ids (i * k + r): a heap over the list heads, O(N + k log N) (insertion for small k).
-   heap: N scratch. */
+   ids (q * k + r, q the list's state): a heap over the list heads, O(N + k log N)
+   (insertion for small k). heap: N scratch. */
 static int64_t kb_merge(kb_lists *l, int64_t N, double *sc, int64_t *ids, int64_t *heap) {
     int64_t n = 0, m = 0, i, r;
     if (l->k < FS_KB_HEAP_MIN) {
         for (i = 0; i < N; i++) {
             const double a = l->add[i * l->stride];
+            const int64_t q = kb_state(l, i);
             if (a == -INFINITY) continue;
-            for (r = 0; r < l->cnt[i]; r++) {
-                const double s = l->delta[i * l->k + r] + a;
+            for (r = 0; r < l->cnt[q]; r++) {
+                const double s = l->delta[q * l->k + r] + a;
                 if (!(s > -INFINITY)) break; /* the list is sorted: the rest are -inf too */
                 if (m == l->k && !(s > sc[l->k - 1])) break;
-                topk_insert(sc, ids, &m, l->k, s, i * l->k + r);
+                topk_insert(sc, ids, &m, l->k, s, q * l->k + r);
             }
         }
         return m;
     }
     for (i = 0; i < N; i++) {
         l->pos[i] = 0;
-        if (l->cnt[i] > 0 && l->add[i * l->stride] > -INFINITY) heap[n++] = i;
+        if (l->cnt[kb_state(l, i)] > 0 && l->add[i * l->stride] > -INFINITY) heap[n++] = i;
     }
     for (i = n / 2 - 1; i >= 0; i--) kb_sift_down(l, heap, n, i);
     while (n > 0 && m < l->k) {
@@ -173,9 +178,9 @@ static int64_t kb_merge(kb_lists *l, int64_t N, double *sc, int64_t *ids, int64_
         const double s = kb_head(l, i0);
         if (s == -INFINITY) break; /* a sum below -DBL_MAX: no more finite candidates */
         sc[m] = s;
-        ids[m] = i0 * l->k + l->pos[i0];
+        ids[m] = kb_state(l, i0) * l->k + l->pos[i0];
         m++;
-        if (++l->pos[i0] == l->cnt[i0]) heap[0] = heap[--n];
+        if (++l->pos[i0] == l->cnt[kb_state(l, i0)]) heap[0] = heap[--n];
         if (n > 0) kb_sift_down(l, heap, n, 0);
     }
     return m;
@@ -201,6 +206,7 @@ static void kbest_seq(const fs_model *M, const double *em, int64_t T, int64_t k,
     }
     l.delta = delta;
     l.cnt = cnt;
+    l.src = NULL;
     l.pos = heap + N;
     l.k = k;
     for (j = 0; j < N; j++) {

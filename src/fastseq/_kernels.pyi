@@ -37,6 +37,26 @@ def viterbi(em: _F, trans: _F, start: Optional[_F], end: Optional[_F], offsets: 
 def kbest(em: _F, trans: _F, start: Optional[_F], end: Optional[_F], offsets: _I,
           lengths: _I, n_threads: int, simd: int, k: int, path_base: _I, rank_stride: int,
           paths: _I, scores: _D) -> None: ...
+# Sparse transitions: the moves as CSR rows (``indptr`` int64 (N + 1,), ``indices`` int32
+# (nnz,)) and their scores ``trans`` (nnz,); otherwise as the dense kernels (marginals'
+# ``pair`` is (B, nnz)).
+def sparse_forward(em: _F, indptr: _I, indices: NDArray[np.int32], trans: _F,
+                   start: Optional[_F], end: Optional[_F], offsets: _I, lengths: _I,
+                   n_threads: int, simd: int, log_alpha: Optional[_F], log_Z: _D) -> None: ...
+def sparse_backward(em: _F, indptr: _I, indices: NDArray[np.int32], trans: _F,
+                    start: Optional[_F], end: Optional[_F], offsets: _I, lengths: _I,
+                    n_threads: int, simd: int, log_beta: _F) -> None: ...
+def sparse_marginals(em: _F, indptr: _I, indices: NDArray[np.int32], trans: _F,
+                     start: Optional[_F], end: Optional[_F], offsets: _I, lengths: _I,
+                     n_threads: int, simd: int, node: Optional[_F], pair: Optional[_F],
+                     log_Z: _D) -> None: ...
+def sparse_viterbi(em: _F, indptr: _I, indices: NDArray[np.int32], trans: _F,
+                   start: Optional[_F], end: Optional[_F], offsets: _I, lengths: _I,
+                   n_threads: int, simd: int, paths: _I, scores: _D) -> None: ...
+def sparse_kbest(em: _F, indptr: _I, indices: NDArray[np.int32], trans: _F,
+                 start: Optional[_F], end: Optional[_F], offsets: _I, lengths: _I,
+                 n_threads: int, simd: int, k: int, path_base: _I, rank_stride: int,
+                 paths: _I, scores: _D) -> None: ...
 def sequence_score(em: _F, trans: _F, start: Optional[_F], end: Optional[_F], offsets: _I,
                    lengths: _I, n_threads: int, simd: int, tags: _I, scores: _D) -> None: ...
 def crf_nll(em: _F, trans: _F, start: Optional[_F], end: Optional[_F], offsets: _I,

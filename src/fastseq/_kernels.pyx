@@ -22,7 +22,10 @@ from fastseq.kernels cimport (
     fs_crf_nll_f64, fs_forward_f32, fs_forward_f64, fs_kbest_f32, fs_kbest_f64,
     fs_marginals_f32, fs_marginals_f64, fs_max_threads, fs_openmp_enabled,
     fs_sequence_score_f32, fs_sequence_score_f64, fs_simd_from_name, fs_simd_level,
-    fs_set_openmp_team, fs_simd_name, fs_simd_supported, fs_status_name, fs_thread_count,
+    fs_pattern, fs_set_openmp_team, fs_simd_name, fs_sparse_backward_f32,
+    fs_sparse_backward_f64, fs_sparse_forward_f32, fs_sparse_kbest_f32, fs_sparse_kbest_f64, fs_sparse_forward_f64,
+    fs_sparse_marginals_f32, fs_sparse_marginals_f64, fs_sparse_viterbi_f32,
+    fs_sparse_viterbi_f64, fs_simd_supported, fs_status_name, fs_thread_count,
     fs_version,
     fs_viterbi_f32, fs_viterbi_f64,
 )
@@ -237,6 +240,134 @@ def kbest(const floating[:, ::1] em, const floating[:, ::1] trans, const floatin
             s = fs_kbest_f32(&b, e, &trans[0, 0], ps, pe, k, pb, rank_stride, p, sc)
         else:
             s = fs_kbest_f64(&b, e, &trans[0, 0], ps, pe, k, pb, rank_stride, p, sc)
+    _check(s, "kbest", &pending)
+
+
+cdef inline fs_pattern _pattern(const int64_t[::1] indptr, const int32_t[::1] indices):
+    cdef fs_pattern m
+    m.nnz = indices.shape[0]
+    m.indptr = &indptr[0]
+    m.indices = &indices[0] if indices.shape[0] > 0 else NULL
+    return m
+
+
+def sparse_forward(const floating[:, ::1] em, const int64_t[::1] indptr,
+                   const int32_t[::1] indices, const floating[::1] trans,
+                   const floating[::1] start, const floating[::1] end,
+                   const int64_t[::1] offsets, const int64_t[::1] lengths, int n_threads,
+                   int simd, floating[:, ::1] log_alpha, double[::1] log_Z):
+    """forward over sparse transitions (CSR ``indptr``, ``indices``, scores ``trans``)."""
+    cdef _Pending pending
+    cdef fs_batch b = _batch(indptr.shape[0] - 1, offsets, lengths, n_threads, simd, &pending)
+    cdef fs_pattern m = _pattern(indptr, indices)
+    cdef int s
+    cdef floating *la = &log_alpha[0, 0] if log_alpha is not None and log_alpha.shape[0] > 0 else NULL
+    cdef double *lz = &log_Z[0] if log_Z.shape[0] > 0 else NULL
+    cdef const floating *e = &em[0, 0] if em.shape[0] > 0 else NULL
+    cdef const floating *tr = _opt(trans) if trans.shape[0] > 0 else NULL
+    cdef const floating *ps = _opt(start)
+    cdef const floating *pe = _opt(end)
+    with nogil:
+        if floating is float:
+            s = fs_sparse_forward_f32(&b, e, &m, tr, ps, pe, la, lz)
+        else:
+            s = fs_sparse_forward_f64(&b, e, &m, tr, ps, pe, la, lz)
+    _check(s, "forward", &pending)
+
+
+def sparse_backward(const floating[:, ::1] em, const int64_t[::1] indptr,
+                    const int32_t[::1] indices, const floating[::1] trans,
+                    const floating[::1] start, const floating[::1] end,
+                    const int64_t[::1] offsets, const int64_t[::1] lengths, int n_threads,
+                    int simd, floating[:, ::1] log_beta):
+    cdef _Pending pending
+    cdef fs_batch b = _batch(indptr.shape[0] - 1, offsets, lengths, n_threads, simd, &pending)
+    cdef fs_pattern m = _pattern(indptr, indices)
+    cdef int s
+    cdef floating *lb = &log_beta[0, 0] if log_beta.shape[0] > 0 else NULL
+    cdef const floating *e = &em[0, 0] if em.shape[0] > 0 else NULL
+    cdef const floating *tr = _opt(trans) if trans.shape[0] > 0 else NULL
+    cdef const floating *ps = _opt(start)
+    cdef const floating *pe = _opt(end)
+    with nogil:
+        if floating is float:
+            s = fs_sparse_backward_f32(&b, e, &m, tr, ps, pe, lb)
+        else:
+            s = fs_sparse_backward_f64(&b, e, &m, tr, ps, pe, lb)
+    _check(s, "backward", &pending)
+
+
+def sparse_marginals(const floating[:, ::1] em, const int64_t[::1] indptr,
+                     const int32_t[::1] indices, const floating[::1] trans,
+                     const floating[::1] start, const floating[::1] end,
+                     const int64_t[::1] offsets, const int64_t[::1] lengths, int n_threads,
+                     int simd, floating[:, ::1] node, floating[:, ::1] pair,
+                     double[::1] log_Z):
+    """``pair``: [B, nnz] or None."""
+    cdef _Pending pending
+    cdef fs_batch b = _batch(indptr.shape[0] - 1, offsets, lengths, n_threads, simd, &pending)
+    cdef fs_pattern m = _pattern(indptr, indices)
+    cdef int s
+    cdef floating *nd = &node[0, 0] if node is not None and node.shape[0] > 0 else NULL
+    cdef floating *pr = &pair[0, 0] if pair is not None and pair.size > 0 else NULL
+    cdef double *lz = &log_Z[0] if log_Z.shape[0] > 0 else NULL
+    cdef const floating *e = &em[0, 0] if em.shape[0] > 0 else NULL
+    cdef const floating *tr = _opt(trans) if trans.shape[0] > 0 else NULL
+    cdef const floating *ps = _opt(start)
+    cdef const floating *pe = _opt(end)
+    with nogil:
+        if floating is float:
+            s = fs_sparse_marginals_f32(&b, e, &m, tr, ps, pe, nd, pr, lz)
+        else:
+            s = fs_sparse_marginals_f64(&b, e, &m, tr, ps, pe, nd, pr, lz)
+    _check(s, "marginals", &pending)
+
+
+def sparse_viterbi(const floating[:, ::1] em, const int64_t[::1] indptr,
+                   const int32_t[::1] indices, const floating[::1] trans,
+                   const floating[::1] start, const floating[::1] end,
+                   const int64_t[::1] offsets, const int64_t[::1] lengths, int n_threads,
+                   int simd, int64_t[::1] paths, double[::1] scores):
+    cdef _Pending pending
+    cdef fs_batch b = _batch(indptr.shape[0] - 1, offsets, lengths, n_threads, simd, &pending)
+    cdef fs_pattern m = _pattern(indptr, indices)
+    cdef int s
+    cdef int64_t *p = &paths[0] if paths.shape[0] > 0 else NULL
+    cdef double *sc = &scores[0] if scores.shape[0] > 0 else NULL
+    cdef const floating *e = &em[0, 0] if em.shape[0] > 0 else NULL
+    cdef const floating *tr = _opt(trans) if trans.shape[0] > 0 else NULL
+    cdef const floating *ps = _opt(start)
+    cdef const floating *pe = _opt(end)
+    with nogil:
+        if floating is float:
+            s = fs_sparse_viterbi_f32(&b, e, &m, tr, ps, pe, p, sc)
+        else:
+            s = fs_sparse_viterbi_f64(&b, e, &m, tr, ps, pe, p, sc)
+    _check(s, "viterbi", &pending)
+
+
+def sparse_kbest(const floating[:, ::1] em, const int64_t[::1] indptr,
+                 const int32_t[::1] indices, const floating[::1] trans,
+                 const floating[::1] start, const floating[::1] end,
+                 const int64_t[::1] offsets, const int64_t[::1] lengths, int n_threads,
+                 int simd, int64_t k, const int64_t[::1] path_base, int64_t rank_stride,
+                 int64_t[::1] paths, double[:, ::1] scores):
+    cdef _Pending pending
+    cdef fs_batch b = _batch(indptr.shape[0] - 1, offsets, lengths, n_threads, simd, &pending)
+    cdef fs_pattern m = _pattern(indptr, indices)
+    cdef int s
+    cdef int64_t *p = &paths[0] if paths.shape[0] > 0 else NULL
+    cdef const int64_t *pb = &path_base[0] if path_base.shape[0] > 0 else NULL
+    cdef double *sc = &scores[0, 0] if scores.shape[0] > 0 else NULL
+    cdef const floating *e = &em[0, 0] if em.shape[0] > 0 else NULL
+    cdef const floating *tr = _opt(trans) if trans.shape[0] > 0 else NULL
+    cdef const floating *ps = _opt(start)
+    cdef const floating *pe = _opt(end)
+    with nogil:
+        if floating is float:
+            s = fs_sparse_kbest_f32(&b, e, &m, tr, ps, pe, k, pb, rank_stride, p, sc)
+        else:
+            s = fs_sparse_kbest_f64(&b, e, &m, tr, ps, pe, k, pb, rank_stride, p, sc)
     _check(s, "kbest", &pending)
 
 

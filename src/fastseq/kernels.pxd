@@ -81,6 +81,48 @@ cdef extern from "fastseq/fastseq.h" nogil:
     int fs_openmp_enabled()
     int fs_max_threads()
     int fs_thread_count(int requested)
+    ctypedef struct fs_pattern:
+        int64_t nnz
+        const int64_t *indptr
+        const int32_t *indices
+
+    int fs_sparse_forward_f32(const fs_batch *batch, const float *em, const fs_pattern *moves,
+                              const float *trans, const float *start, const float *end,
+                              float *log_alpha, double *log_Z)
+    int fs_sparse_forward_f64(const fs_batch *batch, const double *em,
+                              const fs_pattern *moves, const double *trans,
+                              const double *start, const double *end, double *log_alpha,
+                              double *log_Z)
+    int fs_sparse_backward_f32(const fs_batch *batch, const float *em, const fs_pattern *moves,
+                               const float *trans, const float *start, const float *end,
+                               float *log_beta)
+    int fs_sparse_backward_f64(const fs_batch *batch, const double *em,
+                               const fs_pattern *moves, const double *trans,
+                               const double *start, const double *end, double *log_beta)
+    int fs_sparse_marginals_f32(const fs_batch *batch, const float *em,
+                                const fs_pattern *moves, const float *trans,
+                                const float *start, const float *end, float *node,
+                                float *pair, double *log_Z)
+    int fs_sparse_marginals_f64(const fs_batch *batch, const double *em,
+                                const fs_pattern *moves, const double *trans,
+                                const double *start, const double *end, double *node,
+                                double *pair, double *log_Z)
+    int fs_sparse_viterbi_f32(const fs_batch *batch, const float *em, const fs_pattern *moves,
+                              const float *trans, const float *start, const float *end,
+                              int64_t *paths, double *scores)
+    int fs_sparse_viterbi_f64(const fs_batch *batch, const double *em,
+                              const fs_pattern *moves, const double *trans,
+                              const double *start, const double *end, int64_t *paths,
+                              double *scores)
+    int fs_sparse_kbest_f32(const fs_batch *batch, const float *em, const fs_pattern *moves,
+                            const float *trans, const float *start, const float *end,
+                            int64_t k, const int64_t *path_base, int64_t rank_stride,
+                            int64_t *paths, double *scores)
+    int fs_sparse_kbest_f64(const fs_batch *batch, const double *em, const fs_pattern *moves,
+                            const double *trans, const double *start, const double *end,
+                            int64_t k, const int64_t *path_base, int64_t rank_stride,
+                            int64_t *paths, double *scores)
+
     int fs_csr_matmul(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *indices,
                       const double *data, const double *W, int64_t ldw, int64_t N,
                       double *out, int simd)

@@ -22,13 +22,14 @@ import numbers
 import os
 import sys
 import threading
-from typing import Any, Callable, ContextManager, Optional, Tuple, Union
+from typing import Any, Callable, ContextManager, Dict, Optional, Tuple, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 import fastseq._kernels as _kernels
 
+from ._moves import as_moves, is_sparse
 from ._types import CRFGrad, Marginals
 from .schemes import allowed_transitions
 
@@ -250,12 +251,12 @@ def _share_torch_team():
         _openmp_team_shared = True
 
 
-def _threads_for(n_threads, lengths, N, passes=1):
-    """Threads actually used: fewer for small batches (``passes``: the op's cost in forward
-    passes). Results do not depend on it."""
+def _threads_for(n_threads, lengths, per_step, passes=1):
+    """Threads actually used: fewer for small batches (``per_step``: a forward step's work,
+    ``passes``: the op's cost in forward passes). Results do not depend on it."""
     if n_threads == 1:
         return 1
-    work = int(lengths.sum()) * max(N, 8) ** 2 * passes
+    work = int(lengths.sum()) * per_step * passes
     threads = max(1, min(n_threads, work // _WORK_PER_THREAD))
     if threads > 1:
         _share_torch_team()
@@ -306,12 +307,15 @@ def _check_scores(arr, name, positions, valid=None):
 class _Batch:
     """Validated inputs in the kernels' form: 2-D C-contiguous emissions [rows, N] + offsets."""
 
-    __slots__ = ("kind", "em", "trans", "start", "end", "dtype", "N", "B", "T", "L",
+    __slots__ = ("kind", "em", "trans", "moves", "start", "end", "dtype", "N", "B", "T", "L",
                  "offsets", "lengths", "n_threads", "shape")
 
     def __init__(self, emissions, transitions, start, end, lengths, n_threads, passes=1):
         em = _float_array(emissions, "emissions")
-        tr = _float_array(transitions, "transitions")
+        # sparse transitions: trans holds the scores of the stored moves (moves.data)
+        self.moves = as_moves(transitions) if is_sparse(transitions) else None
+        tr = (_float_array(transitions, "transitions") if self.moves is None
+              else self.moves.data)
         st = None if start is None else _float_array(start, "start")
         en = None if end is None else _float_array(end, "end")
         floats = [a for a in (em, tr, st, en) if a is not None]
@@ -323,7 +327,12 @@ class _Batch:
         N = em.shape[-1]
         if N < 1:
             raise ValueError(f"`emissions` must have at least one state, got shape {em.shape}")
-        if tr.shape != (N, N):
+        if self.moves is not None:
+            if self.moves.n_states != N:
+                raise ValueError(
+                    f"`transitions` must have shape (N, N) = ({N}, {N}) to match `emissions`, "
+                    f"got ({self.moves.n_states}, {self.moves.n_states})")
+        elif tr.shape != (N, N):
             raise ValueError(
                 f"`transitions` must have shape (N, N) = ({N}, {N}) to match `emissions`, "
                 f"got {tr.shape}")
@@ -332,7 +341,9 @@ class _Batch:
                 raise ValueError(f"`{name}` must have shape (N,) = ({N},), got {arr.shape}")
         self.N, self.shape = N, em.shape
         self._layout(em, lengths)
-        self.n_threads = _threads_for(effective_n_threads(n_threads), self.lengths, N, passes)
+        per_step = max(N, 8) ** 2 if self.moves is None else max(tr.size, 64)
+        self.n_threads = _threads_for(effective_n_threads(n_threads), self.lengths, per_step,
+                                      passes)
         cast = self.dtype
         self.em = _for_kernel(em.reshape(-1, N) if em.ndim == 3 else em, cast)
         self.trans = _for_kernel(tr, cast)
@@ -395,10 +406,16 @@ class _Batch:
         return part
 
     def run(self, kernel: Callable[..., None], *more: Any) -> None:
-        """Call a kernel of :mod:`fastseq._kernels` on this batch; ``more``: the kernel's
-        remaining (output) arguments."""
-        kernel(self.em, self.trans, self.start, self.end, self.offsets, self.lengths,
-               self.n_threads, _SIMD.get(), *more)
+        """Call a kernel of :mod:`fastseq._kernels` on this batch (its sparse-transition
+        version when the transitions are sparse); ``more``: the kernel's remaining (output)
+        arguments."""
+        if self.moves is None:
+            kernel(self.em, self.trans, self.start, self.end, self.offsets, self.lengths,
+                   self.n_threads, _SIMD.get(), *more)
+        else:
+            _SPARSE_KERNELS[kernel](self.em, self.moves.indptr, self.moves.indices, self.trans,
+                                    self.start, self.end, self.offsets, self.lengths,
+                                    self.n_threads, _SIMD.get(), *more)
 
     # -- outputs -------------------------------------------------------------------------
     def em_like(self):
@@ -419,6 +436,15 @@ class _Batch:
 
     def paths_out(self):
         return np.full(self.em.shape[0], -1, dtype=np.int64)
+
+
+_SPARSE_KERNELS: Dict[Callable[..., None], Callable[..., None]] = {
+    _kernels.forward: _kernels.sparse_forward,
+    _kernels.backward: _kernels.sparse_backward,
+    _kernels.marginals: _kernels.sparse_marginals,
+    _kernels.viterbi: _kernels.sparse_viterbi,
+    _kernels.kbest: _kernels.sparse_kbest,
+}
 
 
 def _check_lengths(lengths, B):
@@ -752,8 +778,16 @@ def marginals(emissions: ArrayLike, transitions: ArrayLike, *, pairwise: bool = 
     """
     b = _Batch(emissions, transitions, start, end, lengths, n_threads, passes=4)
     node = b.em_like()
-    pair = np.empty((b.B, b.N, b.N), dtype=b.dtype) if pairwise else None
     log_Z = np.empty(b.B)
+    if b.moves is not None:
+        rows = np.empty((b.B, b.trans.size), dtype=b.dtype) if pairwise else None
+        b.run(_kernels.marginals, node, rows, log_Z)
+        pair: Any = None
+        if rows is not None:
+            pair = ([b.moves.to_sparse(r) for r in rows] if b.kind != _SINGLE
+                    else b.moves.to_sparse(rows[0]))
+        return Marginals(b.unrows(node), pair, b.per_seq(log_Z))
+    pair = np.empty((b.B, b.N, b.N), dtype=b.dtype) if pairwise else None
     b.run(_kernels.marginals, node, pair, log_Z)
     if pair is not None and b.kind == _SINGLE:
         pair = pair[0]
@@ -1066,6 +1100,8 @@ def sequence_score(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike
     """
     b = _Batch(emissions, transitions, start, end, lengths, n_threads)
     y = _check_tags(tags, b)
+    if b.moves is not None:
+        return b.per_seq(_SparsePaths(b, y).scores())
     scores = np.empty(b.B)
     b.run(_kernels.sequence_score, y, scores)
     return b.per_seq(scores)
@@ -1152,6 +1188,8 @@ def crf_nll(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike, *,
         g_em = b.em_like()
     else:
         g_em = _check_out(out, b)
+    if b.moves is not None:
+        return _sparse_crf_nll(b, y, g_em, reduction, out)
     grads = [g_em] + [np.zeros(shape, dtype=b.dtype) for shape in ((b.N, b.N), b.N, b.N)]
     # The kernel gives per-sequence transition, start and end gradients; they are summed here,
     # a chunk of sequences at a time (bounded scratch), in sequence order: bitwise identical
@@ -1166,9 +1204,18 @@ def crf_nll(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike, *,
                  g_end[:hi - lo])
         for total, per_seq in zip(grads[1:], (g_pair, g_start, g_end)):
             total += per_seq[:hi - lo].sum(axis=0)
+    return _crf_result(b, nll, grads, reduction, out)
+
+
+def _crf_result(b, nll, grads, reduction, out):
+    """crf_nll's return value from per-sequence ``nll`` and the summed gradients (emissions,
+    transitions, start, end), reduced as asked."""
     if reduction == "mean" and b.B > 0:
         for g in grads:
-            g /= b.dtype.type(b.B)
+            if isinstance(g, np.ndarray):
+                g /= b.dtype.type(b.B)
+            else:  # the sparse transitions' gradient
+                g.data /= b.dtype.type(b.B)
     grad = CRFGrad(b.unrows(grads[0]) if out is None else out, *grads[1:])
     if b.kind == _SINGLE:
         return b.per_seq(nll), grad
@@ -1177,3 +1224,72 @@ def crf_nll(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike, *,
     with np.errstate(over="ignore"):  # nll near DBL_MAX may sum to +inf, which is right
         total = nll.sum() if reduction == "sum" else (nll.mean() if b.B else 0.0)
     return float(np.asarray(total, dtype=b.dtype)), grad
+
+
+class _SparsePaths:
+    """Given paths ``y`` through a batch with sparse transitions: their rows, moves and
+    scores, computed in numpy (O(L log nnz))."""
+
+    def __init__(self, b, y):
+        lengths = b.lengths
+        total = int(lengths.sum())
+        starts = np.cumsum(lengths) - lengths
+        # the rows of every position of every sequence, in order
+        self.rows = np.arange(total, dtype=np.int64) + np.repeat(b.offsets - starts, lengths)
+        self.first = np.zeros(total, dtype=bool)
+        self.last = np.zeros(total, dtype=bool)
+        nonempty = lengths > 0
+        self.first[starts[nonempty]] = True
+        self.last[(starts + lengths - 1)[nonempty]] = True
+        self.b, self.y = b, y[self.rows]
+        self.starts, self.nonempty = starts, nonempty
+        prev = np.roll(self.y, 1)
+        keys = prev * b.N + self.y
+        moves = b.moves
+        entry_keys = (np.repeat(np.arange(b.N, dtype=np.int64), np.diff(moves.indptr)) * b.N
+                      + moves.indices)
+        pos = np.minimum(np.searchsorted(entry_keys, keys), max(entry_keys.size - 1, 0))
+        found = entry_keys[pos] == keys if entry_keys.size else np.zeros(keys.size, bool)
+        # the stored move into each position (-1: a first position, or a forbidden move)
+        self.move = np.where(found & ~self.first, pos, -1)
+
+    def scores(self):
+        """``(B,)`` float64: each path's score (-inf through a forbidden move)."""
+        b, y = self.b, self.y
+        em = b.em[self.rows, y].astype(np.float64)
+        trans = np.append(b.trans.astype(np.float64), -np.inf)[self.move]  # -1: -inf
+        start = np.zeros(b.N) if b.start is None else b.start.astype(np.float64)
+        end = np.zeros(b.N) if b.end is None else b.end.astype(np.float64)
+        step = np.where(self.first, start[y], trans) + em
+        out = np.zeros(b.B)
+        if y.size:
+            with np.errstate(invalid="ignore"):
+                sums = np.add.reduceat(step, self.starts[self.nonempty])
+            out[self.nonempty] = sums + end[y[self.last]]
+        return out
+
+
+def _sparse_crf_nll(b, y, g_em, reduction, out):
+    """crf_nll over sparse transitions: the marginals kernel, minus the gold counts."""
+    nnz = b.trans.size
+    log_Z = np.empty(b.B)
+    g_pair = np.zeros(nnz, dtype=b.dtype)
+    chunk = max(16, _CRF_CHUNK_BYTES // max(1, nnz * b.dtype.itemsize))
+    pair = np.empty((min(chunk, b.B), nnz), dtype=b.dtype)
+    for lo in range(0, b.B, chunk):
+        hi = min(lo + chunk, b.B)
+        b.sub(lo, hi).run(_kernels.marginals, g_em, pair[:hi - lo], log_Z[lo:hi])
+        g_pair += pair[:hi - lo].sum(axis=0)
+    paths = _SparsePaths(b, y)
+    scores = paths.scores()
+    with np.errstate(invalid="ignore"):  # -inf - -inf where no path at all: +inf below
+        nll = np.where(scores == -np.inf, np.inf, log_Z - scores)
+    g_start = g_em[paths.rows[paths.first]].sum(axis=0)
+    g_end = g_em[paths.rows[paths.last]].sum(axis=0)
+    one = b.dtype.type(1)
+    np.subtract.at(g_start, paths.y[paths.first], one)
+    np.subtract.at(g_end, paths.y[paths.last], one)
+    g_em[paths.rows, paths.y] -= one
+    np.subtract.at(g_pair, paths.move[paths.move >= 0], one)
+    grads = [g_em, b.moves.to_sparse(g_pair), g_start, g_end]
+    return _crf_result(b, nll, grads, reduction, out)

@@ -123,6 +123,40 @@ typedef struct fs_batch {
 FS_DECLARE(f32, float)
 FS_DECLARE(f64, double)
 
+/* Sparse transitions: the allowed moves of an N x N transition matrix in CSR form, row i
+   holding the moves out of state i: i -> indices[p], scored trans[p] (-inf allowed), for
+   indptr[i] <= p < indptr[i + 1]; indptr[0] = 0, indptr[N] = nnz, and within a row the
+   columns are in [0, N) and strictly increasing (the caller checks; the kernels trust it).
+   Moves not stored are forbidden. Each kernel computes what its dense namesake above does
+   on the dense matrix with -inf in the missing places, at O(T nnz) per sequence instead of
+   O(T N^2), entirely in log space (a log-sum-exp or a maximum over each state's incoming
+   moves): paths and Viterbi scores are the dense kernels' bit for bit (same sums, ties to
+   the lowest state), the rest agrees to rounding. Pair outputs are [B][nnz], entry p
+   belonging to the move p. Scratch per thread: about 8 N W (K + 6) bytes for marginals and
+   Viterbi (K the longest sequence, W = the SIMD width in doubles, or 1 for a batch of one
+   sequence or when that would exceed 256 MiB), 8 N W 7 bytes otherwise, plus 8 nnz W for
+   the pair sums. */
+typedef struct fs_pattern {
+    int64_t nnz;
+    const int64_t *indptr;  /* [N + 1] */
+    const int32_t *indices; /* [nnz] */
+} fs_pattern;
+
+#define FS_SPARSE_ARGS(T)                                                                  \
+    const fs_batch *batch, const T *em, const fs_pattern *moves, const T *trans,           \
+        const T *start, const T *end
+
+#define FS_DECLARE_SPARSE(SFX, T)                                                          \
+    int fs_sparse_forward_##SFX(FS_SPARSE_ARGS(T), T *log_alpha, double *log_Z);           \
+    int fs_sparse_backward_##SFX(FS_SPARSE_ARGS(T), T *log_beta);                          \
+    int fs_sparse_marginals_##SFX(FS_SPARSE_ARGS(T), T *node, T *pair, double *log_Z);     \
+    int fs_sparse_viterbi_##SFX(FS_SPARSE_ARGS(T), int64_t *paths, double *scores);         \
+    int fs_sparse_kbest_##SFX(FS_SPARSE_ARGS(T), int64_t k, const int64_t *path_base,       \
+                              int64_t rank_stride, int64_t *paths, double *scores);
+
+FS_DECLARE_SPARSE(f32, float)
+FS_DECLARE_SPARSE(f64, double)
+
 /* The sparse products of CRF training, for rows r0 <= r < r1 of a CSR matrix X (row r's
    entries: column indices[p], value data[p] (1 when data is NULL), for indptr[r] <= p <
    indptr[r + 1]; columns are not checked) and N >= 1 columns of dense rows. Row strides ldw and ldo are multiples
