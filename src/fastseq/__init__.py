@@ -9,7 +9,9 @@ with ``lengths``; the contract is in the documentation's "Functional API" page.
 :func:`show_config` tells how this build runs. The models, taggers and tools are in the
 subpackages: :mod:`fastseq.hmm`, :mod:`fastseq.crf`, :mod:`fastseq.features`,
 :mod:`fastseq.taggers`, :mod:`fastseq.torch`, :mod:`fastseq.schemes`,
-:mod:`fastseq.metrics`, :mod:`fastseq.io`, :mod:`fastseq.datasets`.
+:mod:`fastseq.metrics`, :mod:`fastseq.io`, :mod:`fastseq.datasets`;
+:mod:`fastseq.structured` builds sparse transition matrices (left-to-right, banded,
+duration chains), which every function accepts as ``transitions``.
 
 Examples
 --------

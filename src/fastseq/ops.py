@@ -9,9 +9,11 @@ Every function takes one sequence or a batch:
 
 ``transitions[i, j]`` scores the move from state ``i`` to ``j``; ``start``/``end`` ``(N,)``
 score the first and last state (``None`` = zeros). ``-inf`` marks a forbidden move and is
-handled exactly. float32 inputs give float32 outputs, anything else float64. ``n_threads``:
-``None`` = every core this process may use (``OMP_NUM_THREADS`` and threadpoolctl limits
-apply), ``-1`` = all cores, ``k > 0`` = k threads; results are bitwise identical for any value.
+handled exactly; a ``scipy.sparse`` ``transitions`` lists only the allowed moves (see
+:mod:`fastseq.structured` for common patterns). float32 inputs give float32 outputs,
+anything else float64. ``n_threads``: ``None`` = every core this process may use
+(``OMP_NUM_THREADS`` and threadpoolctl limits apply), ``-1`` = all cores, ``k > 0`` = k
+threads; results are bitwise identical for any value.
 Inputs are validated here, once; the kernels run without the GIL.
 """
 from __future__ import annotations
@@ -534,9 +536,11 @@ def log_partition(emissions: ArrayLike, transitions: ArrayLike, *,
         sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
         (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
         anything else float64.
-    transitions : array-like of shape (N, N)
+    transitions : array-like or scipy.sparse matrix of shape (N, N)
         ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
-        ``log A[i, j]``); ``-inf`` forbids it.
+        ``log A[i, j]``); ``-inf`` forbids it. A ``scipy.sparse`` matrix (any format)
+        lists the allowed moves: a missing entry forbids the move, a stored one is its
+        score (a stored 0 scores 0), and every step costs O(nnz) instead of O(N²).
     start, end : array-like of shape (N,), optional
         Scores of the first and of the last state (default: zeros). An HMM's
         ``log P(y_0)`` is ``start``; it has no ``end``.
@@ -600,9 +604,11 @@ def forward(emissions: ArrayLike, transitions: ArrayLike, *, start: Optional[Arr
         sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
         (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
         anything else float64.
-    transitions : array-like of shape (N, N)
+    transitions : array-like or scipy.sparse matrix of shape (N, N)
         ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
-        ``log A[i, j]``); ``-inf`` forbids it.
+        ``log A[i, j]``); ``-inf`` forbids it. A ``scipy.sparse`` matrix (any format)
+        lists the allowed moves: a missing entry forbids the move, a stored one is its
+        score (a stored 0 scores 0), and every step costs O(nnz) instead of O(N²).
     start, end : array-like of shape (N,), optional
         Scores of the first and of the last state (default: zeros). An HMM's
         ``log P(y_0)`` is ``start``; it has no ``end``.
@@ -666,9 +672,11 @@ def backward(emissions: ArrayLike, transitions: ArrayLike, *,
         sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
         (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
         anything else float64.
-    transitions : array-like of shape (N, N)
+    transitions : array-like or scipy.sparse matrix of shape (N, N)
         ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
-        ``log A[i, j]``); ``-inf`` forbids it.
+        ``log A[i, j]``); ``-inf`` forbids it. A ``scipy.sparse`` matrix (any format)
+        lists the allowed moves: a missing entry forbids the move, a stored one is its
+        score (a stored 0 scores 0), and every step costs O(nnz) instead of O(N²).
     start, end : array-like of shape (N,), optional
         Scores of the first and of the last state (default: zeros). An HMM's
         ``log P(y_0)`` is ``start``; it has no ``end``.
@@ -727,9 +735,11 @@ def marginals(emissions: ArrayLike, transitions: ArrayLike, *, pairwise: bool = 
         sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
         (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
         anything else float64.
-    transitions : array-like of shape (N, N)
+    transitions : array-like or scipy.sparse matrix of shape (N, N)
         ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
-        ``log A[i, j]``); ``-inf`` forbids it.
+        ``log A[i, j]``); ``-inf`` forbids it. A ``scipy.sparse`` matrix (any format)
+        lists the allowed moves: a missing entry forbids the move, a stored one is its
+        score (a stored 0 scores 0), and every step costs O(nnz) instead of O(N²).
     pairwise : bool, default False
         Also return the expected transition counts.
     start, end : array-like of shape (N,), optional
@@ -748,8 +758,10 @@ def marginals(emissions: ArrayLike, transitions: ArrayLike, *, pairwise: bool = 
         A named tuple ``(node, pair, log_Z)``: ``node`` shaped like ``emissions``,
         ``P(y_t = j | x)``, each row summing to 1 (zeros past each end and for sequences
         with no allowed path); ``pair`` ``(N, N)`` for one sequence, else ``(B, N, N)``:
-        ``sum_t P(y_(t-1) = i, y_t = j | x)`` (None unless ``pairwise``); ``log_Z`` as
-        :func:`log_partition`. For an HMM these are the E-step statistics of Baum-Welch.
+        ``sum_t P(y_(t-1) = i, y_t = j | x)`` (None unless ``pairwise``; with sparse
+        ``transitions`` a ``scipy.sparse.csr_array`` of their pattern, or a list of them,
+        one per sequence); ``log_Z`` as :func:`log_partition`. For an HMM these are the
+        E-step statistics of Baum-Welch.
 
     Raises
     ------
@@ -806,9 +818,11 @@ def viterbi(emissions: ArrayLike, transitions: ArrayLike, *, start: Optional[Arr
         sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
         (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
         anything else float64.
-    transitions : array-like of shape (N, N)
+    transitions : array-like or scipy.sparse matrix of shape (N, N)
         ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
-        ``log A[i, j]``); ``-inf`` forbids it.
+        ``log A[i, j]``); ``-inf`` forbids it. A ``scipy.sparse`` matrix (any format)
+        lists the allowed moves: a missing entry forbids the move, a stored one is its
+        score (a stored 0 scores 0), and every step costs O(nnz) instead of O(N²).
     start, end : array-like of shape (N,), optional
         Scores of the first and of the last state (default: zeros). An HMM's
         ``log P(y_0)`` is ``start``; it has no ``end``.
@@ -877,9 +891,11 @@ def kbest(emissions: ArrayLike, transitions: ArrayLike, k: int, *,
         sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
         (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
         anything else float64.
-    transitions : array-like of shape (N, N)
+    transitions : array-like or scipy.sparse matrix of shape (N, N)
         ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
-        ``log A[i, j]``); ``-inf`` forbids it.
+        ``log A[i, j]``); ``-inf`` forbids it. A ``scipy.sparse`` matrix (any format)
+        lists the allowed moves: a missing entry forbids the move, a stored one is its
+        score (a stored 0 scores 0), and every step costs O(nnz) instead of O(N²).
     k : int
         How many paths (>= 1).
     start, end : array-like of shape (N,), optional
@@ -994,9 +1010,11 @@ def posterior_decode(emissions: ArrayLike, transitions: ArrayLike, *,
         sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
         (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
         anything else float64.
-    transitions : array-like of shape (N, N)
+    transitions : array-like or scipy.sparse matrix of shape (N, N)
         ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
-        ``log A[i, j]``); ``-inf`` forbids it.
+        ``log A[i, j]``); ``-inf`` forbids it. A ``scipy.sparse`` matrix (any format)
+        lists the allowed moves: a missing entry forbids the move, a stored one is its
+        score (a stored 0 scores 0), and every step costs O(nnz) instead of O(N²).
     start, end : array-like of shape (N,), optional
         Scores of the first and of the last state (default: zeros). An HMM's
         ``log P(y_0)`` is ``start``; it has no ``end``.
@@ -1059,9 +1077,11 @@ def sequence_score(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike
         sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
         (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
         anything else float64.
-    transitions : array-like of shape (N, N)
+    transitions : array-like or scipy.sparse matrix of shape (N, N)
         ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
-        ``log A[i, j]``); ``-inf`` forbids it.
+        ``log A[i, j]``); ``-inf`` forbids it. A ``scipy.sparse`` matrix (any format)
+        lists the allowed moves: a missing entry forbids the move, a stored one is its
+        score (a stored 0 scores 0), and every step costs O(nnz) instead of O(N²).
     tags : array-like of int
         The paths, laid out like :func:`viterbi`'s: ``(T,)``, ``(B, T)`` or ``(L,)``; entries
         past a sequence's end are ignored, the others must be in ``[0, N)``.
@@ -1126,9 +1146,11 @@ def crf_nll(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike, *,
         sequence, a padded batch, or a concatenated batch with ``lengths``. float32 input
         (with float32 ``transitions``, ``start``, ``end``) computes and returns float32;
         anything else float64.
-    transitions : array-like of shape (N, N)
+    transitions : array-like or scipy.sparse matrix of shape (N, N)
         ``transitions[i, j]`` scores the move from state ``i`` to state ``j`` (an HMM's
-        ``log A[i, j]``); ``-inf`` forbids it.
+        ``log A[i, j]``); ``-inf`` forbids it. A ``scipy.sparse`` matrix (any format)
+        lists the allowed moves: a missing entry forbids the move, a stored one is its
+        score (a stored 0 scores 0), and every step costs O(nnz) instead of O(N²).
     tags : array-like of int
         The gold paths, laid out like :func:`viterbi`'s paths.
     reduction : {"sum", "mean", "none"}, default "sum"
@@ -1158,7 +1180,9 @@ def crf_nll(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike, *,
         A named tuple ``(emissions, transitions, start, end)`` of the gradients of the
         reduced loss: shaped like ``emissions`` (zeros past each end), ``(N, N)``,
         ``(N,)``, ``(N,)``; returned even when ``start`` / ``end`` are None (the gradient
-        at 0).
+        at 0). With sparse ``transitions`` their gradient is a ``scipy.sparse.csr_array``
+        of the same pattern (a gold move outside it makes ``nll`` ``+inf`` and has no
+        entry).
 
     Raises
     ------
