@@ -34,6 +34,8 @@ TARGETS: Dict[Tuple[str, str], float] = {
     ("crf_nll+grad B=64 T=50 N=45 f32 ragged", "torchcrf.nll"): 15,
     ("crf viterbi B=64 T=50 N=9 f32 ragged", "torchcrf.decode"): 50,
     ("crf viterbi B=64 T=50 N=45 f32 ragged", "torchcrf.decode"): 20,
+    ("log_partition B=64 T=500 N=2048 f64 sparse-random 1%", "fastseq.dense"): 25,
+    ("viterbi B=64 T=500 N=2048 f64 sparse-random 1%", "fastseq.dense"): 25,
 }
 
 

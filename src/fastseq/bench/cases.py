@@ -45,6 +45,8 @@ class BaselineSpec:
         A Python loop over the sequences (hmmlearn): cost linear in ``B``.
     threaded : bool, default=False
         Uses BLAS or torch threads: timed at 1 thread and at ``threads``, the best kept.
+    max_sequences : int, optional
+        Timed on at most this many sequences of the batch, scaled up by token count.
 
     Examples
     --------
@@ -61,6 +63,7 @@ class BaselineSpec:
     subsample: bool = False       # the reference: time the first sequences only, scale up
     per_sequence: bool = False    # a Python loop over sequences (hmmlearn): cost linear in B
     threaded: bool = False        # uses BLAS/torch threads: timed at 1 and --threads, best kept
+    max_sequences: Optional[int] = None  # timed on the first sequences only, scaled up
 
 
 @dataclass
@@ -88,11 +91,13 @@ class Case:
         A CRF batch with random lengths.
     label : str, optional
         The op's name in the table (default: ``op``).
+    pattern : {"random", "band"}, optional
+        Sparse transitions with 1 % of the moves (see :func:`~fastseq.bench.hmm_problem`).
 
     Examples
     --------
     >>> from fastseq.bench.cases import get_cases
-    >>> case = get_cases("smoke")[-1]
+    >>> case = get_cases("smoke")[11]
     >>> case.op, case.kind, (case.B, case.T, case.N), case.ragged
     ('viterbi', 'crf', (4, 6, 5), True)
     >>> [b.key for b in case.baselines]
@@ -108,6 +113,7 @@ class Case:
     baselines: List[BaselineSpec]
     ragged: bool = False
     label: Optional[str] = None   # op label in the table
+    pattern: Optional[str] = None  # sparse transitions: "random" / "band"
 
     @property
     def name(self) -> str:
@@ -122,7 +128,8 @@ class Case:
         op = self.label or self.op
         shape = f"T={self.T} N={self.N}" if self.B is None else f"B={self.B} T={self.T} N={self.N}"
         rag = " ragged" if self.ragged else ""
-        return f"{op} {shape} {dtype_name(self.dtype)}{rag}"
+        sparse = f" sparse-{self.pattern} 1%" if self.pattern else ""
+        return f"{op} {shape} {dtype_name(self.dtype)}{rag}{sparse}"
 
     def problem(self) -> Union[HMMProblem, CRFProblem]:
         """The case's seeded random inputs.
@@ -136,15 +143,16 @@ class Case:
         Examples
         --------
         >>> from fastseq.bench.cases import get_cases
-        >>> p = get_cases("smoke")[-1].problem()
+        >>> p = get_cases("smoke")[11].problem()
         >>> type(p).__name__, p.emissions.shape, p.emissions.dtype
         ('CRFProblem', (4, 6, 5), dtype('float32'))
         """
-        seed = seed_of(self.kind, self.B, self.T, self.N, dtype_name(self.dtype))
+        parts = (self.kind, self.B, self.T, self.N, dtype_name(self.dtype))
+        seed = seed_of(*parts, self.pattern) if self.pattern else seed_of(*parts)
         if self.kind == "crf":
             assert self.B is not None  # CRF cases are batches
             return crf_problem(self.B, self.T, self.N, self.dtype, seed=seed, ragged=self.ragged)
-        return hmm_problem(self.B, self.T, self.N, self.dtype, seed=seed)
+        return hmm_problem(self.B, self.T, self.N, self.dtype, seed=seed, pattern=self.pattern)
 
 
 def _reference(op: str) -> BaselineSpec:
@@ -158,6 +166,16 @@ def _matmul() -> BaselineSpec:
         em = p.emissions[None] if p.single else p.emissions
         return lambda: numpy_matmul_forward(em, p.transitions, p.start)
     return BaselineSpec("numpy.matmul_loop", "numpy matmul loop", make, threaded=True)
+
+
+def _dense(op: str) -> BaselineSpec:
+    """fastseq's dense kernels on a sparse case's model (-inf in the missing places), timed
+    on 8 sequences (two groups of four: every thread busy) and scaled up: at O(N^2) a step
+    they take seconds a sequence."""
+    def make(p):
+        return call_op(op, importlib.import_module("fastseq.ops"), p.dense())
+    return BaselineSpec("fastseq.dense", "fastseq dense kernels (-inf)", make,
+                        max_sequences=8)
 
 
 def _hmmlearn(kind: str) -> BaselineSpec:
@@ -202,6 +220,10 @@ def _headline_cases(smoke: bool) -> List[Case]:
     for N in CNs:
         cases.append(Case("viterbi", "crf", CB, CT, N, f32, [
             _reference("viterbi"), _torchcrf("decode")], ragged=True, label="crf viterbi"))
+    # large sparse models: 1 % of the moves of N states
+    SB, ST, SN = (4, 6, 200) if smoke else (64, 500, 2048)
+    for op in ("log_partition", "viterbi"):
+        cases.append(Case(op, "hmm", SB, ST, SN, f64, [_dense(op)], pattern="random"))
     return cases
 
 
@@ -236,6 +258,10 @@ def _extra_cases() -> List[Case]:
         _reference("forward"), _hmmlearn("forward_log"), _hmmlearn("forward_scaling")]))
     cases.append(Case("viterbi", "hmm", None, 100_000, 8, f64, [
         _reference("viterbi"), _hmmlearn("viterbi")]))
+    # a left-to-right band: the dense kernels' rows span too many nats for scaling and
+    # their log_partition steps through N^2 exps (about 9 s a sequence)
+    for op in ("log_partition", "viterbi"):
+        cases.append(Case(op, "hmm", 64, 500, 2048, f64, [_dense(op)], pattern="band"))
     for B in (64, 512):
         for N in (9, 45, 128):
             for dt in (f32, f64):
@@ -275,7 +301,7 @@ def get_cases(mode: str) -> List[Case]:
     --------
     >>> from fastseq.bench.cases import get_cases
     >>> len(get_cases("smoke")), len(get_cases("quick")), len(get_cases("full"))
-    (12, 12, 53)
+    (14, 14, 57)
     >>> get_cases("quick")[0].name
     'log_partition B=256 T=100 N=45 f64'
     """

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any, Callable, Dict, List, Optional, Union
 
@@ -114,6 +114,23 @@ class HMMProblem:
     lengths: Optional[np.ndarray] = None
     tags: Optional[np.ndarray] = None
 
+    def dense(self) -> "HMMProblem":
+        """The same problem with dense ``transitions`` (``-inf`` where a sparse one has no
+        entry); ``self`` when they are dense already.
+
+        Examples
+        --------
+        >>> from fastseq.bench import hmm_problem
+        >>> p = hmm_problem(B=2, T=3, N=100, pattern="random")
+        >>> type(p.transitions).__name__, p.transitions.nnz, p.dense().transitions.shape
+        ('csr_array', 100, (100, 100))
+        """
+        if isinstance(self.transitions, np.ndarray):
+            return self
+        with np.errstate(divide="ignore"):
+            log_a = np.log(self.transmat).astype(self.emissions.dtype)
+        return replace(self, transitions=log_a)
+
     @property
     def B(self) -> int:
         """Number of sequences (1 when ``single``).
@@ -182,9 +199,8 @@ class HMMProblem:
         """
         if self.single or k >= self.B:
             return self
-        return HMMProblem(
-            self.emissions[:k], self.transitions, self.start, self.transmat, self.startprob,
-            tags=None if self.tags is None else self.tags[:k])
+        return replace(self, emissions=self.emissions[:k],
+                       tags=None if self.tags is None else self.tags[:k])
 
     def log_frames(self) -> List[np.ndarray]:
         """Per-sequence log frame likelihoods, hmmlearn's input.
@@ -206,12 +222,14 @@ class HMMProblem:
 
 
 def hmm_problem(B: Optional[int], T: int, N: int, dtype: DTypeLike = np.float64,
-                seed: int = 0) -> HMMProblem:
+                seed: int = 0, pattern: Optional[str] = None) -> HMMProblem:
     """A seeded random HMM problem.
 
     ``transmat`` and ``startprob`` are random and row-stochastic (every entry at least a
     little above 0), the frame likelihoods are uniform in [0.05, 1]; the emissions,
-    transitions and start scores are their logs.
+    transitions and start scores are their logs. With a ``pattern``, each state has
+    ``ceil(N / 100)`` moves (1 % of the matrix) and ``transitions`` is the sparse log matrix
+    of them (``transmat`` holds zeros elsewhere).
 
     Parameters
     ----------
@@ -226,6 +244,9 @@ def hmm_problem(B: Optional[int], T: int, N: int, dtype: DTypeLike = np.float64,
         ``startprob`` are always float64).
     seed : int, default=0
         Seed of :func:`numpy.random.default_rng`: the same arguments give the same problem.
+    pattern : {"random", "band"}, optional
+        Sparse transitions: moves to random states, or to the next ones (a left-to-right
+        band: state ``i`` moves to ``i .. i + k - 1``, fewer near the end).
 
     Returns
     -------
@@ -246,21 +267,46 @@ def hmm_problem(B: Optional[int], T: int, N: int, dtype: DTypeLike = np.float64,
     """
     rng = np.random.default_rng(seed)
     transmat = rng.random((N, N)) + 0.1
+    if pattern is not None:
+        transmat *= _moves_mask(rng, N, pattern)
     transmat /= transmat.sum(axis=1, keepdims=True)
     startprob = rng.random(N) + 0.1
     startprob /= startprob.sum()
     shape = (T, N) if B is None else (B, T, N)
     frameprob = rng.uniform(0.05, 1.0, size=shape)
     tags = rng.integers(0, N, size=shape[:-1]).astype(np.int64)
+    if pattern is None:
+        transitions: Any = np.log(transmat).astype(dtype)
+    else:
+        import scipy.sparse
+
+        transitions = scipy.sparse.csr_array(transmat)
+        transitions.data = np.log(transitions.data).astype(dtype)
     return HMMProblem(
         emissions=np.log(frameprob).astype(dtype),
-        transitions=np.log(transmat).astype(dtype),
+        transitions=transitions,
         start=np.log(startprob).astype(dtype),
         transmat=transmat,
         startprob=startprob,
         single=B is None,
         tags=tags,
     )
+
+
+def _moves_mask(rng, N, pattern):
+    """A 0/1 mask with ceil(N / 100) moves per state (fewer at the end of a band)."""
+    k = -(-N // 100)
+    mask = np.zeros((N, N))
+    rows = np.repeat(np.arange(N), k)
+    if pattern == "random":
+        cols = np.argsort(rng.random((N, N)), axis=1)[:, :k].ravel()
+    elif pattern == "band":
+        cols = rows + np.tile(np.arange(k), N)
+        rows, cols = rows[cols < N], cols[cols < N]
+    else:
+        raise ValueError(f"`pattern` must be 'random' or 'band', got {pattern!r}")
+    mask[rows, cols] = 1.0
+    return mask
 
 
 @dataclass
