@@ -115,8 +115,13 @@ class HMMProblem:
     tags: Optional[np.ndarray] = None
 
     def dense(self) -> "HMMProblem":
-        """The same problem with dense ``transitions`` (``-inf`` where a sparse one has no
-        entry); ``self`` when they are dense already.
+        """The same problem with dense ``transitions``.
+
+        Returns
+        -------
+        HMMProblem
+            ``transitions`` as an ``(N, N)`` array, ``-inf`` where the sparse matrix has no
+            entry; ``self`` when they are dense already.
 
         Examples
         --------

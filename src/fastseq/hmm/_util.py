@@ -5,12 +5,15 @@ import logging
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import linalg
+from scipy import linalg, sparse
 
 from .. import ops
+from .._moves import as_moves
 
 __all__ = ["check_lengths", "as_real_2d", "safe_log", "broadcast_prior", "normalize_rows",
-           "check_stochastic", "first_rows", "cholesky_factors", "gaussian_log_density",
+           "check_stochastic", "check_sparse_stochastic", "pattern_rows",
+           "normalize_pattern_rows", "values_at", "uniform_on_pattern", "first_rows",
+           "cholesky_factors", "gaussian_log_density",
            "weighted_scatter", "quadratic_design", "design_log_density", "design_scatter",
            "blocked_product", "blocked_weighted_sums"]
 
@@ -121,6 +124,84 @@ def check_stochastic(a, name, shape):
                          f"{s[bad]!r})")
     return arr
 
+
+
+def check_sparse_stochastic(a, name, nc):
+    """A sparse ``(nc, nc)`` transition matrix as a ``csr_array`` of float64 probabilities
+    with sorted columns (its pattern: the allowed moves), checked like
+    :func:`check_stochastic`."""
+    moves = as_moves(a, name)
+    if moves.n_states != nc:
+        raise ValueError(f"`{name}` must have shape {(nc, nc)}, got {a.shape}")
+    data = moves.data.astype(np.float64)
+    if not np.isfinite(data).all():
+        raise ValueError(f"`{name}` contains NaN or infinity")
+    if data.size and data.min() < 0:
+        raise ValueError(f"`{name}` must be non-negative, got minimum {data.min()!r}")
+    sums = np.bincount(pattern_rows(moves.indptr), weights=data, minlength=nc)
+    if not np.allclose(sums, 1.0):
+        bad = int(np.argmax(~np.isclose(sums, 1.0)))
+        raise ValueError(f"`{name}` rows must sum to 1 (row {bad} sums to {sums[bad]!r})")
+    return sparse.csr_array((data, moves.indices, moves.indptr), shape=(nc, nc))
+
+
+def pattern_rows(indptr):
+    """The row of every stored entry of a CSR matrix."""
+    return np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
+
+
+def normalize_pattern_rows(matrix, data, fallback, what):
+    """``matrix``'s pattern holding ``data`` divided by its row sums (sparse
+    :func:`normalize_rows`): rows summing to 0 are taken from ``fallback`` (a matrix of the
+    same pattern; ``None``: uniform over the row's entries) and reported."""
+    nc = matrix.shape[0]
+    rows = pattern_rows(matrix.indptr)
+    data = np.array(data, dtype=np.float64)
+    sums = np.bincount(rows, weights=data, minlength=nc)
+    zero = sums == 0
+    data = np.divide(data, sums[rows], out=np.zeros_like(data), where=~zero[rows])
+    if zero.any():
+        empty = zero[rows]
+        if fallback is None:
+            data[empty] = 1.0 / np.diff(matrix.indptr)[rows[empty]]
+            _log.warning("%s: no counts for row(s) %s; set to uniform over their moves", what,
+                         np.flatnonzero(zero).tolist())
+        else:
+            data[empty] = fallback.data[empty]
+            _log.warning("%s: no expected counts for row(s) %s; keeping their previous "
+                         "values", what, np.flatnonzero(zero).tolist())
+    return sparse.csr_array((data, matrix.indices, matrix.indptr), shape=matrix.shape)
+
+
+def uniform_on_pattern(matrix, name, nc):
+    """A transition matrix with ``matrix``'s pattern, uniform over each row's entries."""
+    moves = as_moves(matrix, name)
+    if moves.n_states != nc:
+        raise ValueError(f"`{name}` must have shape {(nc, nc)}, got {matrix.shape}")
+    counts = np.diff(moves.indptr)
+    if (counts == 0).any():
+        raise ValueError(f"`{name}` leaves state {int(np.argmin(counts))} with no move")
+    data = 1.0 / counts[pattern_rows(moves.indptr)]
+    return sparse.csr_array((data, moves.indices, moves.indptr), shape=(nc, nc))
+
+
+def values_at(prior, pattern, name):
+    """A Dirichlet prior (scalar, dense or sparse) read at a sparse pattern's entries; a
+    sparse prior's missing entries are 1 (no pseudo-count)."""
+    nc = pattern.shape[0]
+    rows, cols = pattern_rows(pattern.indptr), pattern.indices
+    if sparse.issparse(prior):
+        moves = as_moves(prior, name)
+        if moves.n_states != nc:
+            raise ValueError(f"`{name}` must have shape {(nc, nc)}, got {prior.shape}")
+        keys = pattern_rows(moves.indptr) * nc + moves.indices
+        want = rows * nc + cols
+        pos = np.minimum(np.searchsorted(keys, want), max(keys.size - 1, 0))
+        found = keys[pos] == want if keys.size else np.zeros(want.size, bool)
+        return np.where(found, moves.data[pos] if keys.size else 1.0, 1.0).astype(np.float64)
+    if np.ndim(prior) == 0:
+        return np.full(rows.size, float(prior))
+    return broadcast_prior(prior, (nc, nc), name)[rows, cols]
 
 
 def first_rows(lengths):

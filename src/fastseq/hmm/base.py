@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import linalg, sparse
 
-from .. import ops
+from .. import ops, structured
 from .._state import all_or_nothing
 from .._validation import check_int, check_random_state
 from ..exceptions import NotFittedError
@@ -32,10 +32,15 @@ from ._util import (
     as_real_2d,
     broadcast_prior,
     check_lengths,
+    check_sparse_stochastic,
     check_stochastic,
     first_rows,
+    normalize_pattern_rows,
     normalize_rows,
+    pattern_rows,
     safe_log,
+    uniform_on_pattern,
+    values_at,
 )
 from .monitor import ConvergenceMonitor
 
@@ -95,8 +100,12 @@ class BaseHMM:
         Number of states.
     startprob_prior : float or array-like of shape (n_components,), default 1.0
         Dirichlet prior on :attr:`startprob_` (``prior - 1`` pseudo-counts; 1.0 = none).
-    transmat_prior : float or array-like of shape (n_components, n_components), default 1.0
-        Dirichlet prior on each row of :attr:`transmat_`.
+    transmat_prior : float, array-like or sparse matrix, default 1.0
+        Dirichlet prior on each row of :attr:`transmat_`, a scalar or of shape
+        ``(n_components, n_components)``. A ``scipy.sparse`` prior (concentrations at its
+        stored entries, 1 = no pseudo-count) also gives the pattern of a sparse
+        :attr:`transmat_` that ``init_params`` initialises (uniform over each row's
+        entries).
     algorithm : {"viterbi", "map"}, default "viterbi"
         Decoder used by :meth:`decode` / :meth:`predict`.
     random_state : int, numpy.random.RandomState or None, default None
@@ -124,8 +133,11 @@ class BaseHMM:
         Convergence monitor of the last ``fit``.
     startprob_ : ndarray of shape (n_components,), dtype float64
         Initial state distribution.
-    transmat_ : ndarray of shape (n_components, n_components), dtype float64
-        ``transmat_[i, j]`` = probability of moving from state i to state j.
+    transmat_ : ndarray or scipy.sparse matrix of shape (n_components, n_components)
+        ``transmat_[i, j]`` = probability of moving from state i to state j. A sparse
+        matrix (any format; kept as a ``csr_array``) lists the allowed moves: EM keeps its
+        pattern, and the E-step, scoring and decoding run the sparse kernels, at O(T nnz)
+        instead of O(T n_components^2).
 
     See Also
     --------
@@ -271,7 +283,10 @@ class BaseHMM:
         """Validate the model parameters (shapes, stochastic rows, emission parameters)."""
         nc = check_int(self.n_components, "n_components", 1)
         self.startprob_ = check_stochastic(self.startprob_, "startprob_", (nc,))
-        self.transmat_ = check_stochastic(self.transmat_, "transmat_", (nc, nc))
+        if sparse.issparse(self.transmat_):
+            self.transmat_ = check_sparse_stochastic(self.transmat_, "transmat_", nc)
+        else:
+            self.transmat_ = check_stochastic(self.transmat_, "transmat_", (nc, nc))
         self._check_emissions()
 
     def _check_emissions(self):
@@ -350,7 +365,21 @@ class BaseHMM:
 
     def _get_n_fit_scalars_per_param(self):
         nc = self.n_components
-        return {"s": nc - 1, "t": nc * (nc - 1)}
+        pattern = self._transition_pattern()
+        if pattern is None:
+            return {"s": nc - 1, "t": nc * (nc - 1)}
+        # each row's entries, less one for its sum
+        return {"s": nc - 1, "t": int(pattern.nnz - np.count_nonzero(np.diff(pattern.indptr)))}
+
+    def _transition_pattern(self):
+        """The allowed moves, when the transitions are sparse: ``transmat_`` checked, or,
+        before there is one, uniform over ``transmat_prior``'s pattern. None when dense."""
+        nc = self.n_components
+        if sparse.issparse(getattr(self, "transmat_", None)):
+            return check_sparse_stochastic(self.transmat_, "transmat_", nc)
+        if sparse.issparse(self.transmat_prior):
+            return uniform_on_pattern(self.transmat_prior, "transmat_prior", nc)
+        return None
 
     def _generate_samples(self, n_samples, rs, currstate):
         """``(X, states)``: ``n_samples`` draws with the RandomState ``rs``.
@@ -391,7 +420,10 @@ class BaseHMM:
         if self._needs_init("s", "startprob_"):
             self.startprob_ = rs.dirichlet(np.full(nc, 1.0 / nc))
         if self._needs_init("t", "transmat_"):
-            self.transmat_ = rs.dirichlet(np.full(nc, 1.0 / nc), size=nc)
+            if sparse.issparse(self.transmat_prior):  # its pattern, uniform over each row
+                self.transmat_ = uniform_on_pattern(self.transmat_prior, "transmat_prior", nc)
+            else:
+                self.transmat_ = rs.dirichlet(np.full(nc, 1.0 / nc), size=nc)
         self._init_emissions(X, lengths)
         n_scalars = self._get_n_fit_scalars_per_param()
         n_fit = sum(v for k, v in n_scalars.items() if k in self.params)
@@ -401,6 +433,8 @@ class BaseHMM:
 
     # -- EM -----------------------------------------------------------------------------------
     def _log_start_trans(self):
+        if sparse.issparse(self.transmat_):
+            return safe_log(self.startprob_), structured.log_probabilities(self.transmat_)
         return safe_log(self.startprob_), safe_log(self.transmat_)
 
     def _estep_log_start_trans(self):
@@ -413,16 +447,46 @@ class BaseHMM:
         log_em = self._fit_log_likelihood(prep)
         log_start, log_trans = self._estep_log_start_trans()
         need_pair = "t" in self.params
-        node, pair, log_Z = ops.marginals(log_em, log_trans, start=log_start, lengths=lengths,
-                                          pairwise=need_pair, n_threads=self.n_threads)
+        if sparse.issparse(log_trans):
+            node, trans, log_Z = self._sparse_posteriors(log_em, log_trans, log_start, lengths,
+                                                         need_pair)
+        else:
+            node, pair, log_Z = ops.marginals(log_em, log_trans, start=log_start,
+                                              lengths=lengths, pairwise=need_pair,
+                                              n_threads=self.n_threads)
+            trans = pair.sum(axis=0) if need_pair else None
         stats = {"nobs": int(lengths.size)}
         if "s" in self.params:
             first = first_rows(lengths)
             stats["start"] = node[first].sum(axis=0)
         if need_pair:
-            stats["trans"] = pair.sum(axis=0)
+            stats["trans"] = trans
         stats.update(self._emission_stats(prep, node))
         return stats, float(np.sum(log_Z))
+
+    # the sparse E-step's per-sequence pair sums (nnz each) are made this many bytes at most
+    # at a time: a chunk of sequences per call
+    _PAIR_CHUNK_BYTES = 64 << 20
+
+    def _sparse_posteriors(self, log_em, log_trans, log_start, lengths, need_pair):
+        """Node marginals, expected counts of the stored moves (summed over the sequences;
+        None unless ``need_pair``) and log-likelihoods, over sparse transitions."""
+        node = np.empty_like(log_em)
+        log_Z = np.empty(lengths.size)
+        counts = np.zeros(log_trans.nnz) if need_pair else None
+        chunk = max(1, self._PAIR_CHUNK_BYTES // max(8 * log_trans.nnz, 1))
+        ends = np.cumsum(lengths)
+        for lo in range(0, lengths.size, chunk):
+            hi = min(lo + chunk, lengths.size)
+            r0, r1 = ends[lo] - lengths[lo], ends[hi - 1]
+            m = ops.marginals(log_em[r0:r1], log_trans, start=log_start,
+                              lengths=lengths[lo:hi], pairwise=need_pair,
+                              n_threads=self.n_threads)
+            node[r0:r1] = m.node
+            log_Z[lo:hi] = m.log_Z
+            if need_pair:
+                counts += np.sum([p.data for p in m.pair], axis=0)
+        return node, counts, log_Z
 
     def _do_mstep(self, stats, supervised=False):
         """MAP update of the parameters in ``params`` from (expected or hard) counts.
@@ -442,13 +506,23 @@ class BaseHMM:
                 old = self.startprob_
             self.startprob_ = normalize_rows(sp, old, "startprob_")
         if "t" in self.params:
-            prior = broadcast_prior(self.transmat_prior, (nc, nc), "transmat_prior")
-            tm = np.maximum(prior - 1.0 + stats["trans"], 0.0)
-            old = None
-            if not supervised:
-                tm = np.where(self.transmat_ == 0, 0.0, tm)
-                old = self.transmat_
-            self.transmat_ = normalize_rows(tm, old, "transmat_")
+            pattern = self._transition_pattern()
+            if pattern is not None:  # counts of the stored moves: the pattern stays
+                prior = values_at(self.transmat_prior, pattern, "transmat_prior")
+                tm = np.maximum(prior - 1.0 + stats["trans"], 0.0)
+                old = None
+                if not supervised:
+                    tm = np.where(pattern.data == 0, 0.0, tm)
+                    old = pattern
+                self.transmat_ = normalize_pattern_rows(pattern, tm, old, "transmat_")
+            else:
+                prior = broadcast_prior(self.transmat_prior, (nc, nc), "transmat_prior")
+                tm = np.maximum(prior - 1.0 + stats["trans"], 0.0)
+                old = None
+                if not supervised:
+                    tm = np.where(self.transmat_ == 0, 0.0, tm)
+                    old = self.transmat_
+                self.transmat_ = normalize_rows(tm, old, "transmat_")
         self._do_emission_mstep(stats, supervised)
 
     def fit(self: _HMM, X: ArrayLike, lengths: Optional[ArrayLike] = None) -> _HMM:
@@ -616,15 +690,34 @@ class BaseHMM:
         inner[first] = False          # positions whose predecessor is in the same sequence
         cur = states[inner]
         prev = states[np.flatnonzero(inner) - 1]
+        pattern = self._transition_pattern() if "t" in self.params else None
+        if pattern is None:
+            trans = np.bincount(prev * nc + cur, minlength=nc * nc).reshape(nc, nc)
+        else:
+            trans = self._pattern_counts(pattern, prev, cur)
         stats = {
             "nobs": int(lengths.size),
             "start": np.bincount(states[first], minlength=nc).astype(np.float64),
-            "trans": np.bincount(prev * nc + cur, minlength=nc * nc).reshape(nc, nc)
-                       .astype(np.float64),
+            "trans": trans.astype(np.float64),
         }
         stats.update(self._supervised_emission_stats(self._fit_prepare(X), states))
         self._do_mstep(stats, supervised=True)
         self._check()
+
+    @staticmethod
+    def _pattern_counts(pattern, prev, cur):
+        """How often each stored move of ``pattern`` is taken (moves outside it: reported
+        and left out)."""
+        nc = pattern.shape[0]
+        keys = pattern_rows(pattern.indptr) * nc + pattern.indices
+        want = prev * nc + cur
+        pos = np.minimum(np.searchsorted(keys, want), max(keys.size - 1, 0))
+        found = keys[pos] == want if keys.size else np.zeros(want.size, bool)
+        if not found.all():
+            _log.warning("transmat_: %d labelled move(s) are not in the transitions' pattern "
+                         "(first: %d -> %d) and are left out", int((~found).sum()),
+                         prev[~found][0], cur[~found][0])
+        return np.bincount(pos[found], minlength=keys.size)
 
     # -- scoring ------------------------------------------------------------------------------
     def score_samples(self, X: ArrayLike, lengths: Optional[ArrayLike] = None
@@ -1011,7 +1104,10 @@ class BaseHMM:
                 f"This {type(self).__name__} instance has no transmat_ yet; call fit / "
                 "fit_supervised or set it by hand")
         nc = check_int(self.n_components, "n_components", 1)
-        transmat = check_stochastic(self.transmat_, "transmat_", (nc, nc))
+        if sparse.issparse(self.transmat_):  # a dense eigen-decomposition all the same
+            transmat = check_sparse_stochastic(self.transmat_, "transmat_", nc).toarray()
+        else:
+            transmat = check_stochastic(self.transmat_, "transmat_", (nc, nc))
         vals, vecs = linalg.eig(transmat.T)
         vec = np.real_if_close(vecs[:, np.argmax(vals.real)])
         return np.real(vec / vec.sum())
@@ -1026,18 +1122,36 @@ class BaseHMM:
         right place in the stream (so Gaussian normals interleave as in hmmlearn).
         """
         start_cdf = np.cumsum(self.startprob_).tolist()
-        trans_cdf = np.cumsum(self.transmat_, axis=1).tolist()
         nc = self.n_components
+        if sparse.issparse(self.transmat_):  # each row's cdf over its entries, when needed
+            T = sparse.csr_array(self.transmat_)
+            rows: Dict[int, Tuple[list, list]] = {}
 
-        def pick(cdf, u):
+            def row(i):
+                if i not in rows:
+                    lo, hi = T.indptr[i], T.indptr[i + 1]
+                    rows[i] = (np.cumsum(T.data[lo:hi]).tolist(), T.indices[lo:hi].tolist())
+                return rows[i]
+        else:
+            dense_cdf = np.cumsum(self.transmat_, axis=1).tolist()
+            cols = list(range(nc))
+
+            def row(i):
+                return dense_cdf[i], cols
+
+        def pick(cdf, u, states):
             k = bisect.bisect_right(cdf, u)
-            return k if k < nc else int(np.flatnonzero(np.diff(np.r_[0.0, cdf]) > 0)[-1])
+            if k >= len(cdf):  # u at the top of the rounding: the last state of mass
+                k = int(np.flatnonzero(np.diff(np.r_[0.0, cdf]) > 0)[-1])
+            return states[k]
 
         states = np.empty(n_samples, dtype=np.int64)
-        state = pick(start_cdf, rs.rand()) if currstate is None else int(currstate)
+        state = (pick(start_cdf, rs.rand(), range(nc)) if currstate is None
+                 else int(currstate))
         for t in range(n_samples):
             if t:
-                state = pick(trans_cdf[state], rs.rand())
+                cdf, to = row(state)
+                state = pick(cdf, rs.rand(), to)
             states[t] = state
             draw(state)
         return states

@@ -111,8 +111,9 @@ class GaussianHMM(BaseHMM):
         Convergence monitor of the last :meth:`fit`.
     startprob_ : ndarray of shape (n_components,), dtype float64
         Initial state distribution.
-    transmat_ : ndarray of shape (n_components, n_components), dtype float64
-        Transition probabilities, ``transmat_[i, j]`` = P(i -> j).
+    transmat_ : ndarray or scipy.sparse matrix of shape (n_components, n_components)
+        Transition probabilities, ``transmat_[i, j]`` = P(i -> j); a sparse matrix lists
+        the allowed moves (EM keeps them; every step costs O(nnz)).
     means_ : ndarray of shape (n_components, n_features), dtype float64
         Mean of each state.
     covars_ : ndarray of shape (n_components, n_features, n_features), dtype float64

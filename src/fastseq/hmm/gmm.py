@@ -88,8 +88,9 @@ class GMMHMM(BaseHMM):
         Convergence monitor of the last :meth:`fit`.
     startprob_ : ndarray of shape (n_components,)
         Initial state distribution.
-    transmat_ : ndarray of shape (n_components, n_components)
-        Transition probabilities, ``transmat_[i, j]`` = P(i -> j).
+    transmat_ : ndarray or scipy.sparse matrix of shape (n_components, n_components)
+        Transition probabilities, ``transmat_[i, j]`` = P(i -> j); a sparse matrix lists
+        the allowed moves (EM keeps them; every step costs O(nnz)).
     weights_ : ndarray of shape (n_components, n_mix)
         Mixture weights of each state.
     means_ : ndarray of shape (n_components, n_mix, n_features)

@@ -61,8 +61,9 @@ class MultinomialHMM(BaseHMM):
         Convergence monitor of the last :meth:`fit`.
     startprob_ : ndarray of shape (n_components,), dtype float64
         Initial state distribution.
-    transmat_ : ndarray of shape (n_components, n_components), dtype float64
-        Transition probabilities, ``transmat_[i, j]`` = P(i -> j).
+    transmat_ : ndarray or scipy.sparse matrix of shape (n_components, n_components)
+        Transition probabilities, ``transmat_[i, j]`` = P(i -> j); a sparse matrix lists
+        the allowed moves (EM keeps them; every step costs O(nnz)).
     emissionprob_ : ndarray of shape (n_components, n_features), dtype float64
         ``emissionprob_[i, k]`` = probability of symbol k in one trial in state i.
 
