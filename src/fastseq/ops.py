@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
 import numbers
 import os
 import sys
 import threading
-from typing import Any, Callable, ContextManager, Dict, Optional, Tuple, Union
+from typing import Any, Callable, ContextManager, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -407,6 +408,14 @@ class _Batch:
         part.B = hi - lo
         return part
 
+    def take(self, index: np.ndarray) -> "_Batch":
+        """The same batch restricted to the sequences ``index`` (their rows are not
+        moved)."""
+        part = self.sub(0, self.B)
+        part.offsets, part.lengths = self.offsets[index], self.lengths[index]
+        part.B = len(index)
+        return part
+
     def run(self, kernel: Callable[..., None], *more: Any) -> None:
         """Call a kernel of :mod:`fastseq._kernels` on this batch (its sparse-transition
         version when the transitions are sparse); ``more``: the kernel's remaining (output)
@@ -725,7 +734,9 @@ def backward(emissions: ArrayLike, transitions: ArrayLike, *,
 
 def marginals(emissions: ArrayLike, transitions: ArrayLike, *, pairwise: bool = False,
               start: Optional[ArrayLike] = None, end: Optional[ArrayLike] = None,
-              lengths: Optional[ArrayLike] = None, n_threads: Optional[int] = None) -> Marginals:
+              lengths: Optional[ArrayLike] = None, n_threads: Optional[int] = None,
+              memory_limit: Optional[float] = None,
+              out: Optional[np.ndarray] = None) -> Marginals:
     """Posterior marginals: the probability of each state, and of each move.
 
     Parameters
@@ -751,6 +762,16 @@ def marginals(emissions: ArrayLike, transitions: ArrayLike, *, pairwise: bool = 
     n_threads : int, optional
         Threads (``None``: every core this process may use; ``-1``: all cores). Results
         are bitwise identical for any value.
+    memory_limit : float, optional
+        Bytes of lattice memory one sequence may take (about ``32 N`` bytes a position;
+        default 1 GiB). A longer sequence is computed by checkpointed forward-backward:
+        the forward row before every segment of about ``sqrt(T)`` positions is kept, the
+        rows between are computed again -- about twice the work, ``O(sqrt(T) N)`` memory,
+        the same marginals (each segment in float64).
+    out : ndarray, optional
+        Receives the node marginals, returned as ``node``: a writeable C-contiguous array
+        of the emissions' shape and of the result dtype (a ``numpy.memmap`` keeps a very
+        long sequence's marginals on disk).
 
     Returns
     -------
@@ -789,21 +810,14 @@ def marginals(emissions: ArrayLike, transitions: ArrayLike, *, pairwise: bool = 
     [[0.626, 0.261], [0.261, 0.852]]
     """
     b = _Batch(emissions, transitions, start, end, lengths, n_threads, passes=4)
-    node = b.em_like()
-    log_Z = np.empty(b.B)
-    if b.moves is not None:
-        rows = np.empty((b.B, b.trans.size), dtype=b.dtype) if pairwise else None
-        b.run(_kernels.marginals, node, rows, log_Z)
-        pair: Any = None
-        if rows is not None:
-            pair = ([b.moves.to_sparse(r) for r in rows] if b.kind != _SINGLE
-                    else b.moves.to_sparse(rows[0]))
-        return Marginals(b.unrows(node), pair, b.per_seq(log_Z))
-    pair = np.empty((b.B, b.N, b.N), dtype=b.dtype) if pairwise else None
-    b.run(_kernels.marginals, node, pair, log_Z)
+    node = b.em_like() if out is None else _check_out(out, b)
+    log_Z, rows = _posteriors(b, node, pairwise, memory_limit)
+    pair: Any = rows
+    if rows is not None and b.moves is not None:
+        pair = [b.moves.to_sparse(r) for r in rows]
     if pair is not None and b.kind == _SINGLE:
         pair = pair[0]
-    return Marginals(b.unrows(node), pair, b.per_seq(log_Z))
+    return Marginals(b.unrows(node) if out is None else out, pair, b.per_seq(log_Z))
 
 
 def viterbi(emissions: ArrayLike, transitions: ArrayLike, *, start: Optional[ArrayLike] = None,
@@ -997,7 +1011,8 @@ def _kbest_threads(b, k, k_run):
 def posterior_decode(emissions: ArrayLike, transitions: ArrayLike, *,
                      start: Optional[ArrayLike] = None, end: Optional[ArrayLike] = None,
                      lengths: Optional[ArrayLike] = None,
-                     n_threads: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray]:
+                     n_threads: Optional[int] = None,
+                     memory_limit: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
     """The most probable state at each position (the argmax of the node marginals).
 
     Unlike :func:`viterbi`, the states are chosen one position at a time, so the result
@@ -1024,6 +1039,8 @@ def posterior_decode(emissions: ArrayLike, transitions: ArrayLike, *,
     n_threads : int, optional
         Threads (``None``: every core this process may use; ``-1``: all cores). Results
         are bitwise identical for any value.
+    memory_limit : float, optional
+        As :func:`marginals`.
 
     Returns
     -------
@@ -1058,7 +1075,7 @@ def posterior_decode(emissions: ArrayLike, transitions: ArrayLike, *,
     ([1, 1, 1], [0.504, 0.609, 0.504])
     """
     node = marginals(emissions, transitions, start=start, end=end, lengths=lengths,
-                     n_threads=n_threads).node
+                     n_threads=n_threads, memory_limit=memory_limit).node
     conf = node.max(axis=-1)
     paths = np.where(conf > 0, node.argmax(axis=-1), -1).astype(np.int64)
     return paths, conf
@@ -1121,7 +1138,7 @@ def sequence_score(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike
     b = _Batch(emissions, transitions, start, end, lengths, n_threads)
     y = _check_tags(tags, b)
     if b.moves is not None:
-        return b.per_seq(_SparsePaths(b, y).scores())
+        return b.per_seq(_GoldPaths(b, y).scores())
     scores = np.empty(b.B)
     b.run(_kernels.sequence_score, y, scores)
     return b.per_seq(scores)
@@ -1130,8 +1147,8 @@ def sequence_score(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike
 def crf_nll(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike, *,
             reduction: str = "sum", start: Optional[ArrayLike] = None,
             end: Optional[ArrayLike] = None, lengths: Optional[ArrayLike] = None,
-            n_threads: Optional[int] = None, out: Optional[np.ndarray] = None
-            ) -> Tuple[Union[float, np.ndarray], CRFGrad]:
+            n_threads: Optional[int] = None, out: Optional[np.ndarray] = None,
+            memory_limit: Optional[float] = None) -> Tuple[Union[float, np.ndarray], CRFGrad]:
     """The CRF negative log-likelihood of given paths, and its gradients.
 
     Per sequence ``nll = log_Z - score(tags)`` (``+inf`` when the gold path is forbidden);
@@ -1171,6 +1188,9 @@ def crf_nll(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike, *,
         C-contiguous array of the emissions' shape and of the result dtype. A training loop
         that passes the same array each time saves allocating (and the system zeroing) a
         fresh one per call.
+    memory_limit : float, optional
+        As :func:`marginals`: a sequence whose lattices would take more bytes is computed
+        by checkpointed forward-backward (the same loss and gradients).
 
     Returns
     -------
@@ -1212,8 +1232,8 @@ def crf_nll(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike, *,
         g_em = b.em_like()
     else:
         g_em = _check_out(out, b)
-    if b.moves is not None:
-        return _sparse_crf_nll(b, y, g_em, reduction, out)
+    if b.moves is not None or _too_long(b, memory_limit).any():
+        return _composed_crf_nll(b, y, g_em, reduction, out, memory_limit)
     grads = [g_em] + [np.zeros(shape, dtype=b.dtype) for shape in ((b.N, b.N), b.N, b.N)]
     # The kernel gives per-sequence transition, start and end gradients; they are summed here,
     # a chunk of sequences at a time (bounded scratch), in sequence order: bitwise identical
@@ -1229,6 +1249,113 @@ def crf_nll(emissions: ArrayLike, transitions: ArrayLike, tags: ArrayLike, *,
         for total, per_seq in zip(grads[1:], (g_pair, g_start, g_end)):
             total += per_seq[:hi - lo].sum(axis=0)
     return _crf_result(b, nll, grads, reduction, out)
+
+
+# A sequence whose lattices would take more than `memory_limit` bytes (about this many bytes
+# per position and state: forward and backward rows and the pair factors) is computed by
+# checkpointed forward-backward.
+_LATTICE_BYTES = 32
+_MEMORY_LIMIT = 1 << 30
+
+
+def _check_memory_limit(memory_limit):
+    if memory_limit is None:
+        return _MEMORY_LIMIT
+    if isinstance(memory_limit, (bool, np.bool_)) or not isinstance(memory_limit, numbers.Real):
+        raise TypeError(f"`memory_limit` must be a number of bytes or None, got "
+                        f"{type(memory_limit).__name__}")
+    if not memory_limit > 0:
+        raise ValueError(f"`memory_limit` must be positive, got {memory_limit!r}")
+    return memory_limit
+
+
+def _too_long(b, memory_limit):
+    """The sequences whose lattices would not fit in ``memory_limit`` bytes."""
+    return b.lengths * float(_LATTICE_BYTES * b.N) > _check_memory_limit(memory_limit)
+
+
+def _posteriors(b, node, pairwise, memory_limit):
+    """Node marginals into the rows ``node``; returns ``log_Z`` ``(B,)`` and, with
+    ``pairwise``, each sequence's pair sums (``(B, N, N)``, or ``(B, nnz)`` over sparse
+    transitions). Sequences too long for ``memory_limit`` run checkpointed."""
+    log_Z = np.empty(b.B)
+    shape = (b.B, b.trans.size) if b.moves is not None else (b.B, b.N, b.N)
+    pair = np.empty(shape, dtype=b.dtype) if pairwise else None
+    long = _too_long(b, memory_limit)
+    if not long.any():
+        b.run(_kernels.marginals, node, pair, log_Z)
+        return log_Z, pair
+    short = np.flatnonzero(~long)
+    if short.size:
+        part_pair = np.empty((short.size,) + shape[1:], dtype=b.dtype) if pairwise else None
+        part_log_Z = np.empty(short.size)
+        b.take(short).run(_kernels.marginals, node, part_pair, part_log_Z)
+        log_Z[short] = part_log_Z
+        if pair is not None:
+            pair[short] = part_pair
+    for s in np.flatnonzero(long):
+        log_Z[s], seq_pair = _checkpointed(b, int(s), node, pairwise)
+        if pair is not None:
+            pair[s] = seq_pair
+    return log_Z, pair
+
+
+def _checkpointed(b, s, node, pairwise):
+    """Marginals of sequence ``s`` of ``b`` in O(sqrt(T) N) memory: a forward sweep keeps
+    the forward row before every segment of about sqrt(T) positions (normalised: only its
+    shape matters); a backward sweep then computes each segment's marginals as those of a
+    short model whose start is that row, one step ahead, and whose end is the backward
+    message from the next segment -- the exact conditionals, every segment in float64.
+    Returns ``(log_Z, pair)``; node rows go to ``node``."""
+    off, T, N = int(b.offsets[s]), int(b.lengths[s]), b.N
+    em = b.em[off:off + T]
+    trans = (b.trans.astype(np.float64) if b.moves is None
+             else b.moves.to_sparse(b.trans.astype(np.float64)))
+    start = None if b.start is None else b.start.astype(np.float64)
+    end = None if b.end is None else b.end.astype(np.float64)
+    K = max(1, int(np.ceil(np.sqrt(T))))
+    segments = [(a, min(a + K, T)) for a in range(0, T, K)]
+    buf = np.zeros((K + 1, N))
+    kw: Dict[str, Any] = {"n_threads": b.n_threads}
+
+    def segment(a, e, before):
+        """Positions a .. e - 1, after the normalised forward row ``before`` at a - 1
+        (None: the first segment): their emissions and start scores."""
+        if before is None:
+            return em[a:e].astype(np.float64), start
+        buf[1:e - a + 1] = em[a:e]  # row 0: position a - 1, its emission already counted
+        return buf[:e - a + 1], before
+
+    rows_before: List[Optional[np.ndarray]] = []
+    parts: List[float] = []
+    before = None
+    for a, e in segments:
+        rows_before.append(before)
+        x, st = segment(a, e, before)
+        last = e == T
+        log_alpha, log_z = forward(x, trans, start=st, end=end if last else None, **kw)
+        parts.append(float(log_z))
+        if log_z == -np.inf:  # no path: nothing to normalise by
+            node[off:off + T] = 0
+            zero = (np.zeros(b.trans.size if b.moves is not None else (N, N), b.dtype)
+                    if pairwise else None)
+            return -np.inf, zero
+        before = log_alpha[-1] - log_z
+    log_Z = math.fsum(parts)
+    pair: Any = 0
+    after = end
+    for i in reversed(range(len(segments))):
+        a, e = segments[i]
+        x, st = segment(a, e, rows_before[i])
+        m = marginals(x, trans, start=st, end=after, pairwise=pairwise,
+                      memory_limit=math.inf, **kw)
+        node[off + a:off + e] = m.node[-(e - a):]
+        if pairwise:
+            pair = pair + (m.pair if b.moves is None else m.pair.data)
+        if i > 0:  # the backward message into the previous segment: beta at a - 1
+            beta = backward(x, trans, end=after, **kw)[0]
+            after = beta - beta.max()
+    return log_Z, (np.asarray(pair, dtype=b.dtype) if pairwise else None)
 
 
 def _crf_result(b, nll, grads, reduction, out):
@@ -1250,9 +1377,8 @@ def _crf_result(b, nll, grads, reduction, out):
     return float(np.asarray(total, dtype=b.dtype)), grad
 
 
-class _SparsePaths:
-    """Given paths ``y`` through a batch with sparse transitions: their rows, moves and
-    scores, computed in numpy (O(L log nnz))."""
+class _GoldPaths:
+    """Given paths ``y`` through a batch: their rows, moves and scores, in numpy."""
 
     def __init__(self, b, y):
         lengths = b.lengths
@@ -1267,21 +1393,25 @@ class _SparsePaths:
         self.last[(starts + lengths - 1)[nonempty]] = True
         self.b, self.y = b, y[self.rows]
         self.starts, self.nonempty = starts, nonempty
-        prev = np.roll(self.y, 1)
-        keys = prev * b.N + self.y
-        moves = b.moves
-        entry_keys = (np.repeat(np.arange(b.N, dtype=np.int64), np.diff(moves.indptr)) * b.N
-                      + moves.indices)
-        pos = np.minimum(np.searchsorted(entry_keys, keys), max(entry_keys.size - 1, 0))
-        found = entry_keys[pos] == keys if entry_keys.size else np.zeros(keys.size, bool)
-        # the stored move into each position (-1: a first position, or a forbidden move)
-        self.move = np.where(found & ~self.first, pos, -1)
+        self.prev = np.roll(self.y, 1)
+        self.move = None
+        if b.moves is not None:
+            keys = self.prev * b.N + self.y
+            entry_keys = (np.repeat(np.arange(b.N, dtype=np.int64), np.diff(b.moves.indptr))
+                          * b.N + b.moves.indices)
+            pos = np.minimum(np.searchsorted(entry_keys, keys), max(entry_keys.size - 1, 0))
+            found = entry_keys[pos] == keys if entry_keys.size else np.zeros(keys.size, bool)
+            # the stored move into each position (-1: a first position, or a forbidden move)
+            self.move = np.where(found & ~self.first, pos, -1)
 
     def scores(self):
         """``(B,)`` float64: each path's score (-inf through a forbidden move)."""
         b, y = self.b, self.y
         em = b.em[self.rows, y].astype(np.float64)
-        trans = np.append(b.trans.astype(np.float64), -np.inf)[self.move]  # -1: -inf
+        if self.move is None:
+            trans = b.trans[self.prev, y].astype(np.float64)
+        else:
+            trans = np.append(b.trans.astype(np.float64), -np.inf)[self.move]  # -1: -inf
         start = np.zeros(b.N) if b.start is None else b.start.astype(np.float64)
         end = np.zeros(b.N) if b.end is None else b.end.astype(np.float64)
         step = np.where(self.first, start[y], trans) + em
@@ -1292,19 +1422,29 @@ class _SparsePaths:
             out[self.nonempty] = sums + end[y[self.last]]
         return out
 
+    def subtract_counts(self, g_pair):
+        """``g_pair`` (dense ``(N, N)`` or the stored moves' ``(nnz,)``) minus how often
+        the paths take each move."""
+        one = g_pair.dtype.type(1)
+        if self.move is None:
+            inner = ~self.first
+            np.subtract.at(g_pair, (self.prev[inner], self.y[inner]), one)
+        else:
+            np.subtract.at(g_pair, self.move[self.move >= 0], one)
 
-def _sparse_crf_nll(b, y, g_em, reduction, out):
-    """crf_nll over sparse transitions: the marginals kernel, minus the gold counts."""
-    nnz = b.trans.size
+
+def _composed_crf_nll(b, y, g_em, reduction, out, memory_limit):
+    """crf_nll from the marginals (sparse transitions, or sequences too long for the
+    crf_nll kernel's lattices): node and pair marginals minus the gold counts."""
     log_Z = np.empty(b.B)
-    g_pair = np.zeros(nnz, dtype=b.dtype)
-    chunk = max(16, _CRF_CHUNK_BYTES // max(1, nnz * b.dtype.itemsize))
-    pair = np.empty((min(chunk, b.B), nnz), dtype=b.dtype)
+    width = b.trans.size if b.moves is not None else b.N * b.N
+    g_pair = np.zeros(b.trans.size if b.moves is not None else (b.N, b.N), dtype=b.dtype)
+    chunk = max(16, _CRF_CHUNK_BYTES // max(1, width * b.dtype.itemsize))
     for lo in range(0, b.B, chunk):
         hi = min(lo + chunk, b.B)
-        b.sub(lo, hi).run(_kernels.marginals, g_em, pair[:hi - lo], log_Z[lo:hi])
-        g_pair += pair[:hi - lo].sum(axis=0)
-    paths = _SparsePaths(b, y)
+        log_Z[lo:hi], pair = _posteriors(b.sub(lo, hi), g_em, True, memory_limit)
+        g_pair += pair.sum(axis=0)
+    paths = _GoldPaths(b, y)
     scores = paths.scores()
     with np.errstate(invalid="ignore"):  # -inf - -inf where no path at all: +inf below
         nll = np.where(scores == -np.inf, np.inf, log_Z - scores)
@@ -1314,6 +1454,6 @@ def _sparse_crf_nll(b, y, g_em, reduction, out):
     np.subtract.at(g_start, paths.y[paths.first], one)
     np.subtract.at(g_end, paths.y[paths.last], one)
     g_em[paths.rows, paths.y] -= one
-    np.subtract.at(g_pair, paths.move[paths.move >= 0], one)
-    grads = [g_em, b.moves.to_sparse(g_pair), g_start, g_end]
+    paths.subtract_counts(g_pair)
+    grads = [g_em, g_pair if b.moves is None else b.moves.to_sparse(g_pair), g_start, g_end]
     return _crf_result(b, nll, grads, reduction, out)
