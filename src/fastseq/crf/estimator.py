@@ -42,7 +42,8 @@ from .items import (
     vocabulary_index,
 )
 from .lbfgs import lbfgs
-from .objective import Objective, SparseProduct, feature_set, padded_columns
+from .objective import Objective, SparseProduct, feature_set, padded_columns, trigram_set
+from .second_order import Chain
 from .online import arow, averaged_perceptron, passive_aggressive
 from .sgd import l2sgd
 from .training_log import TrainingLog, holdout_scores, print_iteration
@@ -59,7 +60,7 @@ PARAM_NAMES = ("algorithm", "min_freq", "all_possible_states", "all_possible_tra
                "linesearch", "max_linesearch", "calibration_eta", "calibration_rate",
                "calibration_samples", "calibration_candidates", "calibration_max_trials",
                "gamma", "variance", "pa_type", "c",
-               "error_sensitive", "averaging", "verbose", "n_threads", "model_filename")
+               "error_sensitive", "averaging", "verbose", "n_threads", "model_filename", "order")
 
 _ALGORITHMS = ("lbfgs", "ap", "l2sgd", "pa", "arow")
 _CALIBRATION = ("calibration_eta", "calibration_rate", "calibration_samples",
@@ -147,6 +148,11 @@ class CRF:
         When given, :meth:`fit` also writes the model to this file (as :meth:`save`), and an
         unfitted CRF reads its model from this file, if it exists, on first use (as
         sklearn-crfsuite does with its CRFsuite model file).
+    order : {1, 2}, optional
+        2: a second-order CRF, which adds a weight for every label triple seen in training
+        (every one with ``all_possible_transitions``) to the first-order features and runs
+        the sparse kernels over label pairs (:mod:`fastseq.crf.second_order`). lbfgs only;
+        not part of sklearn-crfsuite. Default 1.
 
     Attributes
     ----------
@@ -240,7 +246,8 @@ class CRF:
                  pa_type: Optional[int] = None, c: Optional[float] = None,
                  error_sensitive: Optional[bool] = None, averaging: Optional[bool] = None,
                  verbose: bool = False, n_threads: Optional[int] = None,
-                 model_filename: Optional[Union[str, "os.PathLike[str]"]] = None) -> None:
+                 model_filename: Optional[Union[str, "os.PathLike[str]"]] = None,
+                 order: Optional[int] = None) -> None:
         self.algorithm = algorithm
         self.min_freq = min_freq
         self.all_possible_states = all_possible_states
@@ -268,6 +275,7 @@ class CRF:
         self.verbose = verbose
         self.n_threads = n_threads
         self.model_filename = model_filename
+        self.order = order
         self.training_log_: Optional[TrainingLog] = None
 
     # -- scikit-learn protocol -------------------------------------------------------------
@@ -447,6 +455,11 @@ class CRF:
             p["max_linesearch"] = opt_int("max_linesearch", 1, 20)
         p["verbose"] = bool(self.verbose)
         p["n_threads"] = ops.effective_n_threads(self.n_threads)
+        p["order"] = opt_int("order", 1, 1)
+        if p["order"] > 2:
+            raise ValueError(f"`order` must be 1 or 2, got {p['order']!r}")
+        if p["order"] == 2 and alg != "lbfgs":
+            raise ValueError(f"order=2 trains with algorithm='lbfgs' only, got {alg!r}")
         return p
 
     # -- encoding --------------------------------------------------------------------------
@@ -648,17 +661,24 @@ class CRF:
         s_attr, s_label, t_from, t_to = feature_set(
             batch, yid, N, min_freq=p["min_freq"], all_possible_states=p["all_possible_states"],
             all_possible_transitions=p["all_possible_transitions"])
-        log.featgen_num_features = int(s_attr.size + t_from.size)
+        trigrams = (trigram_set(batch.lengths, yid, N,
+                                all_possible=p["all_possible_transitions"])
+                    if p["order"] == 2 else None)
+        n_trigrams = 0 if trigrams is None else trigrams.size
+        log.featgen_num_features = int(s_attr.size + t_from.size + n_trigrams)
         log.featgen_seconds = time.perf_counter() - t0
         if p["verbose"]:
             print(f"fastseq CRF ({p['algorithm']}): {n_seqs:,} sequences, "
                   f"{batch.X.shape[0]:,} tokens, {n_attr:,} attributes, {N} "
                   f"labels, {log.featgen_num_features:,} features ({s_attr.size:,} state, "
-                  f"{t_from.size:,} transition); {p['n_threads']} thread(s)", file=sys.stderr)
+                  f"{t_from.size:,} transition"
+                  + (f", {n_trigrams:,} trigram" if trigrams is not None else "")
+                  + f"); {p['n_threads']} thread(s)", file=sys.stderr)
         nt = p["n_threads"]
         pool = ThreadPoolExecutor(nt) if nt > 1 else None
         try:
-            obj = Objective(batch, yid, N, s_attr, s_label, t_from, t_to, nt, pool)
+            obj = Objective(batch, yid, N, s_attr, s_label, t_from, t_to, nt, pool,
+                            trigrams=trigrams)
             dev_product = (SparseProduct(obj.to_internal(dev[0].X), nt, pool)
                            if dev is not None else None)
 
@@ -667,8 +687,9 @@ class CRF:
                 if dev is not None and dev[0].X.shape[0] > 0:
                     dbatch, dy = dev
                     obj.set_weights(theta)
-                    paths, _ = ops.viterbi(dev_product.matmul(obj.W), obj.T,
-                                           lengths=dbatch.lengths, n_threads=nt)
+                    chain = Chain(dev_product.matmul(obj.W), obj.T,
+                                  obj.T3 if obj.pairs is not None else None)
+                    paths = chain.viterbi(dbatch.lengths, nt)
                     holdout_scores(it, paths, dy, dbatch.lengths, dbatch.offsets,
                                    self.classes_)
                 log.append(it)
@@ -699,11 +720,14 @@ class CRF:
             if pool is not None:
                 pool.shutdown(wait=True)
         log.stop_reason = reason
-        Ks = s_attr.size
+        Ks, Kt = s_attr.size, t_from.size
         self._weights = CRFWeights(
             list(self.classes_), n_attr, s_attr, s_label,
             np.ascontiguousarray(theta[:Ks], dtype=np.float64), t_from, t_to,
-            np.ascontiguousarray(theta[Ks:], dtype=np.float64))
+            np.ascontiguousarray(theta[Ks:Ks + Kt], dtype=np.float64),
+            trigram_key=trigrams,
+            trigram_weight=(None if trigrams is None
+                            else np.ascontiguousarray(theta[Ks + Kt:], dtype=np.float64)))
         self.training_log_ = log
         self.n_train_tokens_ = int(batch.X.shape[0])
         self.n_train_sequences_ = n_seqs
@@ -767,7 +791,10 @@ class CRF:
         feats = feature_set(batch, yid, N, min_freq=p["min_freq"],
                             all_possible_states=p["all_possible_states"],
                             all_possible_transitions=p["all_possible_transitions"])
-        obj = Objective(batch, yid, N, *feats, 1, None)
+        trigrams = (trigram_set(batch.lengths, yid, N,
+                                all_possible=p["all_possible_transitions"])
+                    if p["order"] == 2 else None)
+        obj = Objective(batch, yid, N, *feats, 1, None, trigrams=trigrams)
         c1, c2 = p.get("c1", 0.0), p.get("c2", 0.0)
 
         def fun(theta):
@@ -802,6 +829,12 @@ class CRF:
             if pool is not None:
                 pool.shutdown(wait=True)
         return E, T
+
+    def _chain(self, batch: Batch, n_threads: int, constraints=None) -> Chain:
+        """The chain this model decodes ``batch`` on (over label pairs for order 2)."""
+        E, T = self._emissions(batch, n_threads)
+        T, start, end = self._constrained(T, constraints)
+        return Chain(E, T, self._fitted().trigram_matrix(), start, end)
 
     def _constrained(self, T, constraints):
         """(T, start, end) with the moves ``constraints`` forbids set to -inf."""
@@ -880,11 +913,7 @@ class CRF:
         nt = ops.effective_n_threads(self.n_threads)
         if batch.lengths.size == 0:
             return np.zeros(0, dtype=np.int64), batch.lengths
-        E, T = self._emissions(batch, nt)
-        T, start, end = self._constrained(T, constraints)
-        paths, _ = ops.viterbi(E, T, start=start, end=end, lengths=batch.lengths,
-                               n_threads=nt)
-        return paths, batch.lengths
+        return self._chain(batch, nt, constraints).viterbi(batch.lengths, nt), batch.lengths
 
     def predict_marginals_array(
             self, X: Union[Iterable[Any], "Featurized"], *,
@@ -929,11 +958,7 @@ class CRF:
         nt = ops.effective_n_threads(self.n_threads)
         if batch.lengths.size == 0:
             return np.zeros((0, len(self.classes_))), batch.lengths
-        E, T = self._emissions(batch, nt)
-        T, start, end = self._constrained(T, constraints)
-        node = ops.marginals(E, T, start=start, end=end, lengths=batch.lengths,
-                             n_threads=nt).node
-        return node, batch.lengths
+        return self._chain(batch, nt, constraints).marginals(batch.lengths, nt), batch.lengths
 
     def predict(self, X: Union[Iterable[Any], "Featurized"]) -> List[List[str]]:
         """Most probable label sequence (Viterbi) of every sequence in ``X``.
@@ -1671,19 +1696,13 @@ class Tagger:
         >>> max(p) == p[0], round(sum(p), 6)
         (True, 1.0)
         """
-        from scipy.special import logsumexp
-
         crf = self._crf
         batch = crf._encode_for_model([self._current()], "xseq")
-        E, T = crf._emissions(batch, 1)
-        if len(yseq) != E.shape[0]:
-            raise ValueError(f"the numbers of items and labels differ: |x| = {E.shape[0]}, "
+        n = int(batch.lengths.sum())
+        if len(yseq) != n:
+            raise ValueError(f"the numbers of items and labels differ: |x| = {n}, "
                              f"|y| = {len(yseq)}")
-        if E.shape[0] == 0:
+        if n == 0:
             return 1.0
-        ids = [self._label_id(t) for t in yseq]
-        score = E[np.arange(len(ids)), ids].sum() + sum(T[a, b] for a, b in zip(ids, ids[1:]))
-        alpha = E[0]
-        for t in range(1, E.shape[0]):
-            alpha = logsumexp(alpha[:, None] + T, axis=0) + E[t]
-        return float(np.exp(score - logsumexp(alpha)))
+        ids = np.array([self._label_id(t) for t in yseq], dtype=np.int64)
+        return float(np.exp(crf._chain(batch, 1).log_probability(ids)))

@@ -12,6 +12,7 @@ from scipy import sparse
 
 from .. import _kernels, ops
 from .items import Batch
+from .second_order import LabelPairs
 
 __all__ = ["Objective", "SparseProduct", "EpochData", "feature_set"]
 
@@ -222,11 +223,15 @@ class Objective:
     pool : concurrent.futures.Executor or None
         The thread pool that runs the sparse products over blocks of rows; None runs them
         in the calling thread.
+    trigrams : array-like of int, shape (K_3,), optional
+        A second-order CRF: its trigram features ``(a, b, c)`` as keys ``(a' N + b) N + c``
+        (``a' = a + 1``, 0 for the beginning of a sequence; see
+        :mod:`fastseq.crf.second_order`), weighted after the transition features.
 
     Attributes
     ----------
     K : int
-        The number of parameters, ``K_s + K_t``.
+        The number of parameters, ``K_s + K_t`` (``+ K_3`` for a second-order CRF).
     Ks : int
         The number of state features ``K_s``.
     X : scipy.sparse.csr_matrix, shape (n_tokens, A)
@@ -259,7 +264,7 @@ class Objective:
 
     def __init__(self, batch: Batch, y: np.ndarray, N: int, s_attr: ArrayLike,
                  s_label: ArrayLike, t_from: ArrayLike, t_to: ArrayLike, n_threads: int,
-                 pool: Optional[Executor]) -> None:
+                 pool: Optional[Executor], trigrams: Optional[ArrayLike] = None) -> None:
         self.batch = batch
         self.y = y
         self.N = N
@@ -280,6 +285,14 @@ class Objective:
         self.Ks = self.s_flat.size
         self.K = self.Ks + self.t_flat.size
         self.T = np.zeros((N, N))
+        self.pairs: Optional[LabelPairs] = None
+        if trigrams is not None:
+            self.pairs = LabelPairs(N)
+            self.t3_flat = np.asarray(trigrams, dtype=np.int64)
+            self.Kt = self.t_flat.size
+            self.K += self.t3_flat.size
+            self.T3 = np.zeros((N + 1, N, N))
+            self.y2 = self.pairs.tags(y, batch.lengths)
         self.n_threads = n_threads
         self.pool = pool
         self._W: Optional[np.ndarray] = None
@@ -356,7 +369,14 @@ class Objective:
         ([[0.0, 0.5]], [[0.0, 2.0], [0.0, 0.0]])
         """
         self.W.ravel()[self.s_flat] = theta[:self.Ks]
-        self.T.ravel()[self.t_flat] = theta[self.Ks:]
+        self._set_transitions(theta)
+
+    def _set_transitions(self, theta):
+        if self.pairs is None:
+            self.T.ravel()[self.t_flat] = theta[self.Ks:]
+        else:
+            self.T.ravel()[self.t_flat] = theta[self.Ks:self.Ks + self.Kt]
+            self.T3.ravel()[self.t3_flat] = theta[self.Ks + self.Kt:]
 
     # -- the split representation used by __call__ ------------------------------------------
     def _prepare(self) -> dict:
@@ -447,7 +467,7 @@ class Objective:
         th_s = np.ascontiguousarray(theta[:self.Ks])
         Wd = sp["Wd"]
         Wd.ravel()[sp["d_flat"]] = th_s[sp["s_d"]]
-        self.T.ravel()[self.t_flat] = theta[self.Ks:]
+        self._set_transitions(theta)
         E = sp["E"]
         Xd, Xn, simd = sp["Xd"], sp["Xn"], sp["simd"]
 
@@ -456,9 +476,17 @@ class Objective:
             _kernels.csr_matmul(r0, r1, *Xd, Wd, E, simd)
             _kernels.feature_scores_add(r0, r1, *Xn, th_s, E, simd)
         self._run(scores)
-        nll, g = ops.crf_nll(E, self.T, self.y, lengths=self.batch.lengths, reduction="sum",
-                             n_threads=self.n_threads, out=sp["G"])
-        G = g.emissions
+        if self.pairs is None:
+            nll, g = ops.crf_nll(E, self.T, self.y, lengths=self.batch.lengths,
+                                 reduction="sum", n_threads=self.n_threads, out=sp["G"])
+            G, g_trans = g.emissions, g.transitions.ravel()[self.t_flat]
+        else:
+            if "G2" not in sp:  # the pair states' emission gradient, reused
+                sp["G2"] = np.empty((E.shape[0], self.pairs.n_states))
+            nll, G, gT, gT3 = self.pairs.crf_nll(E, self.T, self.T3, self.y2,
+                                                 self.batch.lengths, self.n_threads,
+                                                 out=sp["G2"])
+            g_trans = np.concatenate([gT.ravel()[self.t_flat], gT3.ravel()[self.t3_flat]])
         grad = np.empty(self.K)
 
         def backprop(i):
@@ -475,7 +503,7 @@ class Objective:
             gd_tot += gd_i
         gs_tot[sp["s_d"]] += gd_tot.ravel()[sp["d_flat"]]
         grad[:self.Ks] = gs_tot
-        grad[self.Ks:] = g.transitions.ravel()[self.t_flat]
+        grad[self.Ks:] = g_trans
         self.n_evals += 1
         return float(nll), grad
 
@@ -566,3 +594,39 @@ def feature_set(batch: Batch, y: np.ndarray, N: int, *, min_freq: float,
     tk = tk[tcount[tk] >= min_freq]
     return s_attr, s_label, tk // N, tk % N
 
+
+def trigram_set(lengths: np.ndarray, y: np.ndarray, N: int, *,
+                all_possible: bool) -> np.ndarray:
+    """The trigram features of a second-order CRF trained on label ids ``y``: the label
+    triples that occur (the first label may be the beginning of a sequence), or all of them.
+
+    Parameters
+    ----------
+    lengths : ndarray of int64
+        The sequence lengths.
+    y : ndarray of int64
+        The gold label ids, concatenated.
+    N : int
+        The number of labels.
+    all_possible : bool
+        All ``(N + 1) N^2`` triples.
+
+    Returns
+    -------
+    ndarray of int64
+        Sorted keys ``(a' N + b) N + c`` (see :mod:`fastseq.crf.second_order`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf.objective import trigram_set
+    >>> trigram_set(np.array([3]), np.array([1, 0, 0]), 2, all_possible=False).tolist()
+    [2, 8]
+    """
+    if all_possible:
+        return np.arange((N + 1) * N * N, dtype=np.int64)
+    state = LabelPairs(N).tags(y, lengths)
+    inner = np.ones(y.size, dtype=bool)
+    inner[(np.cumsum(lengths) - lengths)[lengths > 0]] = False
+    t = np.flatnonzero(inner)
+    return np.unique(state[t - 1] * N + y[t])

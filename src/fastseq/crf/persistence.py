@@ -10,7 +10,9 @@
   of the arrays;
 * ``arrays/<name>.npy`` -- plain numeric arrays: ``state_attr`` / ``state_label`` (int64
   indices into attributes / labels) and ``state_weight`` (float64) for the state features,
-  ``trans_from`` / ``trans_to`` / ``trans_weight`` for the transition features.
+  ``trans_from`` / ``trans_to`` / ``trans_weight`` for the transition features, and for a
+  second-order CRF ``trigram_key`` / ``trigram_weight`` (see
+  :class:`~fastseq.crf.weights.CRFWeights`).
 
 Reading never executes code from the file (JSON parsed as data, arrays read with
 ``allow_pickle=False``); every member, dtype, shape and index range is checked, and anything
@@ -36,6 +38,7 @@ INPUT_KINDS = ("items", "matrix", "featurized")
 
 _ARRAY_KINDS = {"state_attr": "iu", "state_label": "iu", "state_weight": "f",
                 "trans_from": "iu", "trans_to": "iu", "trans_weight": "f"}
+_TRIGRAM_KINDS = {"trigram_key": "iu", "trigram_weight": "f"}  # a second-order CRF's
 
 
 class Decoded(NamedTuple):
@@ -114,8 +117,10 @@ def encode(weights: CRFWeights, *, params: dict, attributes: Optional[Sequence[s
     >>> sorted(arrays)
     ['state_attr', 'state_label', 'state_weight', 'trans_from', 'trans_to', 'trans_weight']
     """
+    kinds_written = dict(_ARRAY_KINDS, **(_TRIGRAM_KINDS if weights.trigram_key is not None
+                                          else {}))
     arrays = {name: getattr(weights, name).astype(np.int64 if kinds == "iu" else np.float64)
-              for name, kinds in _ARRAY_KINDS.items()}
+              for name, kinds in kinds_written.items()}
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -195,9 +200,10 @@ def decode(meta: dict, arrays: Dict[str, np.ndarray], where: str,
     uid = inp.get("space_uid")
     if uid is not None and not isinstance(uid, str):
         raise bad("`input.space_uid` must be a str or null")
-    if set(arrays) != set(_ARRAY_KINDS):
-        raise bad(f"arrays {sorted(arrays)} do not match the expected {sorted(_ARRAY_KINDS)}")
-    for name, kinds in _ARRAY_KINDS.items():
+    expected = dict(_ARRAY_KINDS, **(_TRIGRAM_KINDS if "trigram_key" in arrays else {}))
+    if set(arrays) != set(expected):
+        raise bad(f"arrays {sorted(arrays)} do not match the expected {sorted(expected)}")
+    for name, kinds in expected.items():
         a = arrays[name]
         if a.ndim != 1 or a.dtype.kind not in kinds:
             raise bad(f"array {name!r} must be 1-D of kind {kinds!r}, got {a.dtype} "
@@ -213,9 +219,24 @@ def decode(meta: dict, arrays: Dict[str, np.ndarray], where: str,
             raise bad(f"array {name!r} has indices out of range [0, {hi})")
     if not (np.all(np.isfinite(sw)) and np.all(np.isfinite(tw))):
         raise bad("non-finite weights")
+    tri_key = tri_weight = None
+    if "trigram_key" in arrays:
+        tri_key, tri_weight = arrays["trigram_key"], arrays["trigram_weight"]
+        if tri_key.shape != tri_weight.shape:
+            raise bad("feature arrays of different lengths")
+        hi = (N + 1) * N * N
+        if tri_key.size and (tri_key.min() < 0 or tri_key.max() >= hi):
+            raise bad(f"array 'trigram_key' has indices out of range [0, {hi})")
+        if not np.all(np.isfinite(tri_weight)):
+            raise bad("non-finite weights")
+        if params.get("order") != 2:
+            raise bad("trigram features in a model whose order is not 2")
+        tri_key, tri_weight = tri_key.astype(np.int64), tri_weight.astype(np.float64)
+    elif params.get("order") == 2:
+        raise bad("a second-order model without its trigram features")
     weights = CRFWeights(list(labels), n_attr, sa.astype(np.int64), sl.astype(np.int64),
                          sw.astype(np.float64), tf.astype(np.int64), tt.astype(np.int64),
-                         tw.astype(np.float64))
+                         tw.astype(np.float64), trigram_key=tri_key, trigram_weight=tri_weight)
     training = meta.get("training")
     if training is None:
         training = {}

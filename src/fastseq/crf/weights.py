@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -30,6 +30,10 @@ class CRFWeights:
         The previous and the current label of each transition feature.
     trans_weight : ndarray of float64, shape (K_t,)
         The weight of each transition feature.
+    trigram_key, trigram_weight : ndarray of int64 / float64, shape (K_3,), optional
+        A second-order CRF's trigram features ``(a, b, c)`` as keys ``(a' N + b) N + c``
+        (``a' = a + 1``, 0 for the beginning of a sequence) and their weights; None for a
+        first-order CRF.
 
     Examples
     --------
@@ -51,6 +55,8 @@ class CRFWeights:
     trans_from: np.ndarray    # (K_t,) int64
     trans_to: np.ndarray      # (K_t,) int64
     trans_weight: np.ndarray  # (K_t,) float64
+    trigram_key: Optional[np.ndarray] = None     # (K_3,) int64, order 2
+    trigram_weight: Optional[np.ndarray] = None  # (K_3,) float64
 
     @property
     def size(self) -> int:
@@ -64,7 +70,33 @@ class CRFWeights:
         >>> CRFWeights(["A"], 1, i, i, np.zeros(1), i, i, np.ones(1)).size
         2
         """
-        return int(self.state_weight.size + self.trans_weight.size)
+        extra = 0 if self.trigram_weight is None else self.trigram_weight.size
+        return int(self.state_weight.size + self.trans_weight.size + extra)
+
+    def trigram_matrix(self) -> Optional[np.ndarray]:
+        """The trigram weights as a dense ``(N + 1, N, N)`` array (``[0]``: after the
+        beginning of a sequence), zero outside the feature set; None for a first-order CRF.
+
+        Returns
+        -------
+        ndarray of float64 or None
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.crf.weights import CRFWeights
+        >>> i = np.array([0])
+        >>> w = CRFWeights(["A"], 1, i, i, np.zeros(1), i, i, np.ones(1),
+        ...                trigram_key=np.array([1]), trigram_weight=np.array([2.0]))
+        >>> w.trigram_matrix().tolist(), w.size
+        ([[[0.0]], [[2.0]]], 3)
+        """
+        if self.trigram_key is None or self.trigram_weight is None:
+            return None
+        N = len(self.labels)
+        T3 = np.zeros((N + 1) * N * N)
+        T3[self.trigram_key] = self.trigram_weight
+        return T3.reshape(N + 1, N, N)
 
     def matrices(self) -> Tuple[np.ndarray, np.ndarray]:
         """The weights as dense matrices, zero outside the feature set.

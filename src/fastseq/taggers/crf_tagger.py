@@ -88,7 +88,7 @@ Examples
 """
 
 _CRF_KEYS = ("algorithm", "c1", "c2", "max_iterations", "min_freq", "all_possible_states",
-             "all_possible_transitions", "epsilon", "period", "delta", "num_memories")
+             "all_possible_transitions", "epsilon", "period", "delta", "num_memories", "order")
 _PARAMS = (("templates", "columns", "min_count", "scheme", "constrained", "stack") + _CRF_KEYS
            + ("verbose", "n_threads"))
 
@@ -158,6 +158,9 @@ class CRFTagger:
         See ``period``.
     num_memories : int, optional
         L-BFGS corrections kept.
+    order : {1, 2}, optional
+        2: a second-order CRF (trigram transition weights; the CRF runs over label pairs,
+        :mod:`fastseq.crf.second_order`), trained with lbfgs. Default 1.
     verbose : bool, default False
         Print training progress (to stderr).
     n_threads : int, optional
@@ -254,7 +257,8 @@ class CRFTagger:
                  all_possible_transitions: Optional[bool] = None,
                  epsilon: Optional[float] = None, period: Optional[int] = None,
                  delta: Optional[float] = None, num_memories: Optional[int] = None,
-                 verbose: bool = False, n_threads: Optional[int] = None) -> None:
+                 order: Optional[int] = None, verbose: bool = False,
+                 n_threads: Optional[int] = None) -> None:
         self.templates = templates
         if isinstance(columns, str):
             raise TypeError(f"`columns` must be a sequence of column names, not a str; "
@@ -275,6 +279,7 @@ class CRFTagger:
         self.period = period
         self.delta = delta
         self.num_memories = num_memories
+        self.order = order
         self.verbose = verbose
         self.n_threads = n_threads
         self.metadata: Dict[str, Any] = {}
