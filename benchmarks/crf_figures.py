@@ -302,7 +302,8 @@ def print_algorithms(rows):
 def _train_eval(name, train, test, c1, c2, args, dev=None):
     tset, cols, tag, metric = CORPORA[name]
     tagger = CRFTagger(templates=tset, columns=None, c1=c1, c2=c2, n_threads=args.threads,
-                       verbose=args.verbose, max_iterations=args.max_iterations)
+                       verbose=args.verbose, max_iterations=args.max_iterations,
+                       order=args.order, stack=args.stack)
     t0 = time.perf_counter()
     tagger.train(_tagged(train, cols, tag), dev=_tagged(dev, cols, tag) if dev else None)
     train_s = time.perf_counter() - t0
@@ -313,6 +314,7 @@ def _train_eval(name, train, test, c1, c2, args, dev=None):
     score = 100 * (f1_score(gold, pred) if metric == "f1" else accuracy_score(gold, pred))
     log = tagger.crf_.training_log_
     return {"corpus": name, "templates": tset, "stack": tagger.stack_folds,
+            "order": args.order or 1,
             "columns": list(cols), "metric": metric,
             "score": score, "c1": c1, "c2": c2, "train_s": train_s,
             "iterations": len(log.iterations), "features": log.featgen_num_features,
@@ -344,6 +346,7 @@ def print_accuracy(rows):
     for r in rows:
         tgt = f">= {r['target']}" if r["target"] else ""
         stacked = f", stacked ({r['stack']} folds)" if r.get("stack") else ""
+        stacked += ", second order" if r.get("order", 1) == 2 else ""
         print(f"| {r['corpus']} | {r['templates']}{stacked} ({'+'.join(r['columns'])}) | "
               f"{r['metric']} | {r['score']:.2f} | {tgt} | {r['c1']} / {r['c2']} | "
               f"{r['iterations']} | {r['features']:,} | {r['train_s']:.0f} s | "
@@ -375,11 +378,11 @@ def part_tune(args):
 
 def print_tune(rows):
     print("\n## Regularisation on the development splits\n")
-    print("| corpus | split | c1 | c2 | score | iterations | train time |")
-    print("|---|---|---|---|---|---|---|")
+    print("| corpus | order | split | c1 | c2 | score | iterations | train time |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['corpus']} | {r['split']} | {r['c1']} | {r['c2']} | {r['score']:.2f} | "
-              f"{r['iterations']} | {r['train_s']:.0f} s |")
+        print(f"| {r['corpus']} | {r.get('order', 1)} | {r['split']} | {r['c1']} | {r['c2']} | "
+              f"{r['score']:.2f} | {r['iterations']} | {r['train_s']:.0f} s |")
 
 
 def main(argv=None):
@@ -397,6 +400,11 @@ def main(argv=None):
     ap.add_argument("--c2", type=float, default=None)
     ap.add_argument("--grid", default="0:1,0:0.1,0.05:0.05,0.1:0.01",
                     help="tune: c1:c2 pairs, comma-separated")
+    ap.add_argument("--order", type=int, default=None, choices=(1, 2),
+                    help="the CRF's order (CRFTagger(order=...)); default 1")
+    ap.add_argument("--stack", type=int, default=None,
+                    help="CRFTagger(stack=...): 0 trains one CRF (default: the tagger's, "
+                         "which stacks two for 'pos')")
     ap.add_argument("--max-iterations", type=int, default=None,
                     help="cap on L-BFGS iterations (default: CRFsuite's stopping rules)")
     ap.add_argument("--data-home", default=None)
