@@ -43,8 +43,8 @@ from .items import (
 )
 from .lbfgs import lbfgs
 from .objective import Objective, SparseProduct, feature_set, padded_columns, trigram_set
-from .second_order import Chain
 from .online import arow, averaged_perceptron, passive_aggressive
+from .second_order import Chain
 from .sgd import l2sgd
 from .training_log import TrainingLog, holdout_scores, print_iteration
 from .weights import CRFWeights
