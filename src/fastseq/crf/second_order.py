@@ -129,7 +129,8 @@ class LabelPairs:
         nll, g = ops.crf_nll(self.emissions(E), self.transitions(T, T3), y2,
                              start=self.start(), lengths=lengths, reduction="sum",
                              n_threads=n_threads, out=out)
-        g3 = g.transitions.data.reshape(self.N + 1, self.N, self.N)
+        # the moves' gradient, in move order: T3's shape (a sparse matrix of the pattern)
+        g3 = np.asarray(g.transitions.data).reshape(self.N + 1, self.N, self.N)
         return float(nll), self.node_labels(g.emissions), g3.sum(axis=0), g3
 
 
