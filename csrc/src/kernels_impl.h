@@ -623,13 +623,14 @@ int FS_FN(viterbi)(FS_MODEL_ARGS(FS_T), int64_t *paths, double *scores) {
 
 static void FS_LOCAL(kbest_for_group)(const FS_ARGS *a, fs_group *g) {
     const int64_t N = g->M->N, k = a->k;
+    const kb_moves every = {NULL, NULL, g->M->trans};
     fs_ws *ws = g->ws;
     int s;
     for (s = 0; s < g->ns; s++) {
         const int64_t b = g->idx[s];
-        kbest_seq(g->M, g->S[s].em, g->S[s].T, k, a->paths + a->path_base[b], a->rank_stride,
-                  a->scores + b * k, ws->kd, ws->kd + N * k, ws->arg, ws->arg + N, ws->heap,
-                  ws->bp64);
+        kbest_seq(N, g->M->start, g->M->end, &every, g->M->ctl, g->S[s].em, g->S[s].T, k,
+                  a->paths + a->path_base[b], a->rank_stride, a->scores + b * k, ws->kd,
+                  ws->kd + N * k, ws->arg, ws->arg + N, ws->heap, ws->bp64);
     }
 }
 

@@ -42,6 +42,7 @@ typedef struct {
     double *shift;           /* [K][W] the forward rows' shifts (marginals) */
     double *P;               /* [nnz][W] pair sums */
     double *kd;              /* k-best: [2][N][k] scores */
+    double *em;              /* k-best, float input: [K][N] emissions as doubles */
     int64_t *cnt, *heap, *bp; /* k-best: [2N] list sizes, [2N] merge heap, [K][N][k] links */
     void *block;
 } sp_scratch;
@@ -100,7 +101,8 @@ static int sp_scratch_alloc(sp_scratch *w, const sp_model *M, const fs_sparse_ca
     const int64_t rows = keep ? K : 2;
     double *d;
     w->block = malloc(sizeof(double) * (NW * (5 + rows) + K * lanes + M->nnz * lanes) +
-                      (k ? sizeof(double) * 2 * N * k + sizeof(int64_t) * (4 * N + K * N * k)
+                      (k ? sizeof(double) * (2 * N * k + K * N) +
+                               sizeof(int64_t) * (4 * N + K * N * k)
                          : 0));
     if (!w->block) return -1;
     d = (double *)w->block;
@@ -112,7 +114,8 @@ static int sp_scratch_alloc(sp_scratch *w, const sp_model *M, const fs_sparse_ca
     w->shift = w->R + rows * NW;
     w->P = w->shift + K * lanes;
     w->kd = w->P + M->nnz * lanes;
-    w->cnt = (int64_t *)(w->kd + 2 * N * k);
+    w->em = w->kd + 2 * N * k;
+    w->cnt = (int64_t *)(w->em + (k ? K * N : 0));
     w->heap = w->cnt + 2 * N;
     w->bp = w->heap + 2 * N;
     return 0;
@@ -169,66 +172,23 @@ static void sp_log1(const double *x, double *y, int64_t n) {
 #include "sparse_lanes.h"
 #endif
 
-/* The k best paths of the group's one sequence: kbest_seq (viterbi.h) with each state's
-   candidates merged over its incoming moves only; the same candidates, sums and order, so
-   the same paths as the dense kernel. */
+/* The k best paths of the group's one sequence: kbest_seq (viterbi.h) over each state's
+   incoming moves; the same candidates, sums and order as the dense kernel, so the same
+   paths. Float input is converted into w->em first. */
 static void sp_kbest_seq(const sp_model *M, const fs_sparse_call *c, const sp_group *g,
                          sp_scratch *w) {
-    const int64_t N = M->N, T = g->T[0], k = c->k, stride = c->rank_stride;
-    int64_t *out = c->paths + c->path_base[g->idx[0]];
-    double *scores = c->scores + g->idx[0] * k, *delta = w->kd, *nd = w->kd + N * k;
-    int64_t *cnt = w->cnt, *ncnt = w->cnt + N, *heap = w->heap, *bp = w->bp;
-    int64_t t, j, r, n;
-    kb_lists l;
-    for (r = 0; r < k; r++) scores[r] = -INFINITY;
-    for (r = 0; r < k; r++)
-        for (t = 0; t < T; t++) out[r * stride + t] = -1;
-    if (T == 0) {
-        scores[0] = 0.0;
-        return;
+    const int64_t N = M->N, T = g->T[0], k = c->k;
+    const kb_moves in = {M->in_ptr, M->in_src, M->in_la};
+    const double *em = (const double *)c->em + g->off[0] * N;
+    if (c->f32) {
+        const float *src = (const float *)c->em + g->off[0] * N;
+        int64_t i;
+        for (i = 0; i < T * N; i++) w->em[i] = (double)src[i];
+        em = w->em;
     }
-    l.delta = delta;
-    l.cnt = cnt;
-    l.pos = heap + N;
-    l.k = k;
-    l.stride = 1;
-    sp1_load_row(c, g, N, 0, w->x);
-    for (j = 0; j < N; j++) {
-        const double s = M->start[j] + w->x[j];
-        delta[j * k] = s;
-        cnt[j] = s > -INFINITY ? 1 : 0;
-    }
-    for (t = 1; t < T; t++) {
-        int64_t *bpt = bp + t * N * k;
-        if ((t & 15) == 0 && ctl_stopped(M->ctl)) return; /* the results will be discarded */
-        sp1_load_row(c, g, N, t, w->x);
-        for (j = 0; j < N; j++) {
-            double *sc = nd + j * k;
-            int64_t m = 0;
-            if (w->x[j] > -INFINITY) {
-                l.src = M->in_src + M->in_ptr[j];
-                l.add = M->in_la + M->in_ptr[j];
-                m = kb_merge(&l, M->in_ptr[j + 1] - M->in_ptr[j], sc, bpt + j * k, heap);
-                for (r = 0; r < m; r++) sc[r] += w->x[j];
-                while (m > 0 && sc[m - 1] == -INFINITY) m--; /* sums below -DBL_MAX */
-            }
-            ncnt[j] = m;
-        }
-        memcpy(delta, nd, sizeof(double) * N * k);
-        memcpy(cnt, ncnt, sizeof(int64_t) * N);
-    }
-    /* final top-k over (j, r); its ids go to bp[0], which holds no back-pointers */
-    l.src = NULL;
-    l.add = M->end;
-    n = kb_merge(&l, N, nd, bp, heap);
-    for (r = 0; r < n; r++) {
-        int64_t id = bp[r];
-        scores[r] = nd[r];
-        for (t = T - 1; t >= 0; t--) {
-            out[r * stride + t] = id / k;
-            if (t > 0) id = bp[t * N * k + id];
-        }
-    }
+    kbest_seq(N, M->start, M->end, &in, M->ctl, em, T, k, c->paths + c->path_base[g->idx[0]],
+              c->rank_stride, c->scores + g->idx[0] * k, w->kd, w->kd + N * k, w->cnt,
+              w->cnt + N, w->heap, w->bp);
 }
 
 /* A call's work, shared by its threads: groups of `lanes` sequences claimed one at a time. */

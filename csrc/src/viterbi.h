@@ -186,15 +186,25 @@ static int64_t kb_merge(kb_lists *l, int64_t N, double *sc, int64_t *ids, int64_
     return m;
 }
 
+/* The moves into each state, for kbest_seq: into state j from src[p] with score[p], for
+   ptr[j] <= p < ptr[j + 1], sources increasing; ptr NULL: from every state i, with score
+   score[i * N + j] (a dense matrix). */
+typedef struct {
+    const int64_t *ptr;
+    const int32_t *src;
+    const double *score;
+} kb_moves;
+
 /* k best distinct paths: delta[j][r] is the r-th best score of a prefix ending in state j;
    bp[t][j][r] = i * k + r' names the prefix it extends. Distinct (i, r') give distinct
    prefixes, so the lists hold distinct paths; ties rank the lower state, then the lower
-   rank, first. delta/nd: N*k doubles, cnt/ncnt: N int64, heap: 2N int64 scratch, bp:
-   [T][N][k] int64. paths(r, t) = out[r * stride + t]. Cost O(T N (N + k log N)). */
-static void kbest_seq(const fs_model *M, const double *em, int64_t T, int64_t k, int64_t *out,
+   rank, first. em: [T][N] emissions; delta/nd: N*k doubles, cnt/ncnt: N int64, heap: 2N
+   int64 scratch, bp: [T][N][k] int64. paths(r, t) = out[r * stride + t]. Cost
+   O(T (moves + N k log N)). */
+static void kbest_seq(int64_t N, const double *start, const double *end, const kb_moves *mv,
+                      fs_ctl *ctl, const double *em, int64_t T, int64_t k, int64_t *out,
                       int64_t stride, double *scores, double *delta, double *nd, int64_t *cnt,
                       int64_t *ncnt, int64_t *heap, int64_t *bp) {
-    const int64_t N = M->N;
     int64_t t, j, r, n;
     kb_lists l;
     for (r = 0; r < k; r++) scores[r] = -INFINITY;
@@ -210,21 +220,29 @@ static void kbest_seq(const fs_model *M, const double *em, int64_t T, int64_t k,
     l.pos = heap + N;
     l.k = k;
     for (j = 0; j < N; j++) {
-        const double s = M->start[j] + em[j];
+        const double s = start[j] + em[j];
         delta[j * k] = s;
         cnt[j] = s > -INFINITY ? 1 : 0;
     }
     for (t = 1; t < T; t++) {
         const double *e = em + t * N;
         int64_t *bpt = bp + t * N * k;
-        if ((t & 15) == 0 && ctl_stopped(M->ctl)) return; /* the results will be discarded */
-        l.stride = N;
+        if ((t & 15) == 0 && ctl_stopped(ctl)) return; /* the results will be discarded */
         for (j = 0; j < N; j++) {
             double *sc = nd + j * k;
             int64_t m = 0;
             if (e[j] > -INFINITY) {
-                l.add = M->trans + j;
-                m = kb_merge(&l, N, sc, bpt + j * k, heap);
+                int64_t lists = N;
+                if (mv->ptr) {
+                    l.src = mv->src + mv->ptr[j];
+                    l.add = mv->score + mv->ptr[j];
+                    l.stride = 1;
+                    lists = mv->ptr[j + 1] - mv->ptr[j];
+                } else {
+                    l.add = mv->score + j;
+                    l.stride = N;
+                }
+                m = kb_merge(&l, lists, sc, bpt + j * k, heap);
                 for (r = 0; r < m; r++) sc[r] += e[j];
                 while (m > 0 && sc[m - 1] == -INFINITY) m--; /* sums below -DBL_MAX */
             }
@@ -234,7 +252,8 @@ static void kbest_seq(const fs_model *M, const double *em, int64_t T, int64_t k,
         memcpy(cnt, ncnt, sizeof(int64_t) * N);
     }
     /* final top-k over (j, r); its ids go to bp[0], which holds no back-pointers */
-    l.add = M->end;
+    l.src = NULL;
+    l.add = end;
     l.stride = 1;
     n = kb_merge(&l, N, nd, bp, heap);
     for (r = 0; r < n; r++) {

@@ -86,6 +86,13 @@ def _value_changed(value, default):
 # the base model
 # ---------------------------------------------------------------------------------------------
 
+def _map_counts(prior, counts, current):
+    """Dirichlet MAP pseudo-counts ``prior - 1 + counts`` (negatives clipped); with the
+    ``current`` probabilities (EM), their zeros stay zero."""
+    x = np.maximum(prior - 1.0 + counts, 0.0)
+    return x if current is None else np.where(current == 0, 0.0, x)
+
+
 class BaseHMM:
     """Base class of fastseq's HMMs: EM on the batched kernels, scoring, decoding, sampling.
 
@@ -499,30 +506,21 @@ class BaseHMM:
         nc = self.n_components
         if "s" in self.params:
             prior = broadcast_prior(self.startprob_prior, (nc,), "startprob_prior")
-            sp = np.maximum(prior - 1.0 + stats["start"], 0.0)
-            old = None
-            if not supervised:
-                sp = np.where(self.startprob_ == 0, 0.0, sp)
-                old = self.startprob_
+            old = None if supervised else self.startprob_
+            sp = _map_counts(prior, stats["start"], old)
             self.startprob_ = normalize_rows(sp, old, "startprob_")
         if "t" in self.params:
             pattern = self._transition_pattern()
-            if pattern is not None:  # counts of the stored moves: the pattern stays
-                prior = values_at(self.transmat_prior, pattern, "transmat_prior")
-                tm = np.maximum(prior - 1.0 + stats["trans"], 0.0)
-                old = None
-                if not supervised:
-                    tm = np.where(pattern.data == 0, 0.0, tm)
-                    old = pattern
-                self.transmat_ = normalize_pattern_rows(pattern, tm, old, "transmat_")
-            else:
+            if pattern is None:
                 prior = broadcast_prior(self.transmat_prior, (nc, nc), "transmat_prior")
-                tm = np.maximum(prior - 1.0 + stats["trans"], 0.0)
-                old = None
-                if not supervised:
-                    tm = np.where(self.transmat_ == 0, 0.0, tm)
-                    old = self.transmat_
+                old = None if supervised else self.transmat_
+                tm = _map_counts(prior, stats["trans"], old)
                 self.transmat_ = normalize_rows(tm, old, "transmat_")
+            else:  # counts of the stored moves: the pattern stays
+                prior = values_at(self.transmat_prior, pattern, "transmat_prior")
+                old = None if supervised else pattern
+                tm = _map_counts(prior, stats["trans"], None if old is None else old.data)
+                self.transmat_ = normalize_pattern_rows(pattern, tm, old, "transmat_")
         self._do_emission_mstep(stats, supervised)
 
     def fit(self: _HMM, X: ArrayLike, lengths: Optional[ArrayLike] = None) -> _HMM:
