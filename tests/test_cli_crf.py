@@ -40,6 +40,18 @@ def test_train_eval_tag_crf(tmp_path, capsys):
     assert [row[-1] for row in out] == [tok[2] for tok in SENTS[0]]
 
 
+def test_second_order_model_trains_tags_and_loads(tmp_path, capsys):
+    train, model = tmp_path / "train.txt", tmp_path / "chunk2.crf"
+    _write(train, SENTS * 5)
+    assert main(["train", "crf", "--train", str(train), "--columns", "word,pos,chunk",
+                 "--templates", "chunk", "--order", "2", "--model", str(model)]) == 0
+    capsys.readouterr()
+    assert main(["eval", "--model", str(model), "--test", str(train), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] == pytest.approx(1.0)
+    from fastseq.taggers import load_tagger
+    assert load_tagger(model).crf_.order == 2
+
+
 def test_tag_text_with_multi_column_model_is_a_clear_error(tmp_path, capsys):
     train, model = tmp_path / "train.txt", tmp_path / "chunk.crf"
     _write(train, SENTS * 5)

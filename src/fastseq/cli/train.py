@@ -193,6 +193,8 @@ def _add_crf_arguments(p: argparse.ArgumentParser) -> None:
                    help="lbfgs: see --period (default: 1e-5)")
     m.add_argument("--num-memories", type=options.positive_int, default=None, metavar="M",
                    help="lbfgs: corrections kept (default: 6)")
+    m.add_argument("--order", type=int, choices=(1, 2), default=None,
+                   help="2: a second-order CRF (weights for tag triples; lbfgs) (default: 1)")
     p.add_argument("--verbose", action="store_true",
                    help="also score --dev at every iteration (slower)")
     options.add_run_options(p, progress=False)
@@ -216,7 +218,7 @@ def _run_crf(args: argparse.Namespace) -> int:
                            all_possible_states=args.all_possible_states,
                            all_possible_transitions=args.all_possible_transitions,
                            epsilon=args.epsilon, period=args.period, delta=args.delta,
-                           num_memories=args.num_memories,
+                           num_memories=args.num_memories, order=args.order,
                            # the per-iteration lines are the progress report
                            verbose=args.verbose or not args.quiet,
                            n_threads=args.threads)
