@@ -145,6 +145,20 @@ static inline void topk_insert(double *sc, int64_t *ids, int64_t *n, int64_t k, 
     ids[p] = id;
 }
 
+/* Inserts the candidates of state q's list, delta[q][r] + a, into the descending top-k
+   (sc, ids) of size *m. */
+static FS_ALWAYS_INLINE void kb_insert_list(const kb_lists *l, int64_t q, double a, double *sc,
+                                            int64_t *ids, int64_t *m) {
+    int64_t r;
+    if (a == -INFINITY) return;
+    for (r = 0; r < l->cnt[q]; r++) {
+        const double s = l->delta[q * l->k + r] + a;
+        if (!(s > -INFINITY)) break; /* the list is sorted: the rest are -inf too */
+        if (*m == l->k && !(s > sc[l->k - 1])) break;
+        topk_insert(sc, ids, m, l->k, s, q * l->k + r);
+    }
+}
+
 /* Below this k, insertion into a sorted list (O(N k^2) per merge, but tight loops) beats the
    heap; both rank candidates the same way. */
 #define FS_KB_HEAP_MIN 16
@@ -153,18 +167,14 @@ static inline void topk_insert(double *sc, int64_t *ids, int64_t *n, int64_t k, 
    ids (q * k + r, q the list's state): a heap over the list heads, O(N + k log N)
    (insertion for small k). heap: N scratch. */
 static int64_t kb_merge(kb_lists *l, int64_t N, double *sc, int64_t *ids, int64_t *heap) {
-    int64_t n = 0, m = 0, i, r;
+    int64_t n = 0, m = 0, i;
     if (l->k < FS_KB_HEAP_MIN) {
-        for (i = 0; i < N; i++) {
-            const double a = l->add[i * l->stride];
-            const int64_t q = kb_state(l, i);
-            if (a == -INFINITY) continue;
-            for (r = 0; r < l->cnt[q]; r++) {
-                const double s = l->delta[q * l->k + r] + a;
-                if (!(s > -INFINITY)) break; /* the list is sorted: the rest are -inf too */
-                if (m == l->k && !(s > sc[l->k - 1])) break;
-                topk_insert(sc, ids, &m, l->k, s, q * l->k + r);
-            }
+        /* two loops, so that the dense one (every state a list) reads no source map */
+        if (l->src) {
+            for (i = 0; i < N; i++)
+                kb_insert_list(l, l->src[i], l->add[i * l->stride], sc, ids, &m);
+        } else {
+            for (i = 0; i < N; i++) kb_insert_list(l, i, l->add[i * l->stride], sc, ids, &m);
         }
         return m;
     }
