@@ -264,7 +264,15 @@ class Oracle:
         em = _bf(case, case.em).detach().to(torch.float64).numpy()
         self.seqs = [em[b, self.on[b]] for b in range(em.shape[0])]
         self.dtype = torch.promote_types(case.em.dtype, case.params[0].dtype)
-        self.tol = S.tol_for(np.float32 if self.dtype == torch.float32 else np.float64)
+        np_dtype = np.float32 if self.dtype == torch.float32 else np.float64
+        self.tol = dict(S.tol_for(np_dtype))
+        # widened by a few ulps of the largest score a sum runs over (float32 holds 1e6 to
+        # within 0.06): a path's score adds T + 2 of them
+        values = np.concatenate([x.ravel() for x in self.seqs] + [tr.ravel(), st_, en])
+        values = values[np.isfinite(values)]
+        if values.size:
+            T = max((len(x) for x in self.seqs), default=0)
+            self.tol["atol"] += 8 * np.finfo(np_dtype).eps * np.abs(values).max() * (T + 2)
 
     def kw(self) -> Dict[str, Any]:
         return dict(start=self.st, end=self.en)
