@@ -70,6 +70,13 @@ _LINESEARCHES = ("MoreThuente", "Backtracking", "StrongBacktracking")
 _CACHES = ("_matrices_cache", "_attr_index", "_items_index", "_colmap_cache")
 
 
+def _trigrams(batch: Batch, yid: np.ndarray, N: int, p: Dict[str, Any]) -> Optional[np.ndarray]:
+    """The trigram features of a second-order CRF (``p["order"] == 2``), else None."""
+    if p["order"] != 2:
+        return None
+    return trigram_set(batch.lengths, yid, N, all_possible=p["all_possible_transitions"])
+
+
 class CRF:
     """Linear-chain CRF, a drop-in for ``sklearn_crfsuite.CRF``.
 
@@ -661,9 +668,7 @@ class CRF:
         s_attr, s_label, t_from, t_to = feature_set(
             batch, yid, N, min_freq=p["min_freq"], all_possible_states=p["all_possible_states"],
             all_possible_transitions=p["all_possible_transitions"])
-        trigrams = (trigram_set(batch.lengths, yid, N,
-                                all_possible=p["all_possible_transitions"])
-                    if p["order"] == 2 else None)
+        trigrams = _trigrams(batch, yid, N, p)
         n_trigrams = 0 if trigrams is None else trigrams.size
         log.featgen_num_features = int(s_attr.size + t_from.size + n_trigrams)
         log.featgen_seconds = time.perf_counter() - t0
@@ -791,10 +796,7 @@ class CRF:
         feats = feature_set(batch, yid, N, min_freq=p["min_freq"],
                             all_possible_states=p["all_possible_states"],
                             all_possible_transitions=p["all_possible_transitions"])
-        trigrams = (trigram_set(batch.lengths, yid, N,
-                                all_possible=p["all_possible_transitions"])
-                    if p["order"] == 2 else None)
-        obj = Objective(batch, yid, N, *feats, 1, None, trigrams=trigrams)
+        obj = Objective(batch, yid, N, *feats, 1, None, trigrams=_trigrams(batch, yid, N, p))
         c1, c2 = p.get("c1", 0.0), p.get("c2", 0.0)
 
         def fun(theta):
