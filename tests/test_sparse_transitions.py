@@ -192,17 +192,25 @@ def test_every_simd_variant(simd):
     np.testing.assert_array_equal(paths[0], fastseq.viterbi(em, dense, **kw)[0])
 
 
-def test_extreme_scores_stay_exact():
-    # scores spanning thousands of nats: log space needs no fallback
+@pytest.mark.parametrize("scale", [1e3, 60.0])
+def test_extreme_scores_stay_exact(scale):
+    # scores spanning hundreds to thousands of nats: the sums of products the sparse sweeps
+    # use where they are exact, and the exact log form everywhere else, must agree with the
+    # dense kernels' exact results (node, pairs and log_Z)
     rng = np.random.default_rng(4)
     dense, moves, _ = random_model(rng, 16, 0.3)
-    dense = np.where(np.isfinite(dense), dense * 1e3, -np.inf)
-    moves = sp.coo_array((moves.data * 1e3, moves.coords), shape=moves.shape)
-    em = rng.normal(size=(5, 200, 16)) * 1e3
-    want = fastseq.marginals(em, dense)
-    got = fastseq.marginals(em, moves)
+    dense = np.where(np.isfinite(dense), dense * scale, -np.inf)
+    moves = sp.coo_array((moves.data * scale, moves.coords), shape=moves.shape)
+    em = rng.normal(size=(5, 200, 16)) * scale
+    want = fastseq.marginals(em, dense, pairwise=True)
+    got = fastseq.marginals(em, moves, pairwise=True)
     np.testing.assert_allclose(got.log_Z, want.log_Z, rtol=1e-12)
     np.testing.assert_allclose(got.node, want.node, atol=1e-12)
+    np.testing.assert_allclose(pairs_dense(got.pair), want.pair, atol=1e-12)
+    np.testing.assert_allclose(fastseq.forward(em, moves)[0], fastseq.forward(em, dense)[0],
+                               rtol=1e-12)
+    np.testing.assert_allclose(fastseq.backward(em, moves), fastseq.backward(em, dense),
+                               rtol=1e-12)
 
 
 def malformed(kind):

@@ -4,8 +4,8 @@
  * SP_W = 1 (one sequence, plain doubles: a long sequence alone would waste the other lanes'
  * memory). A row of a group is [N][SP_W]: state j of lane s at j * SP_W + s.
  *
- * Everything is in log space, so no range of scores needs a fallback: a step is, for each
- * state, a log-sum-exp (or max) over its incoming moves. Rows are kept relative to their
+ * Rows are kept as logs: a step is, for each state, a log-sum-exp (or max) over its
+ * incoming moves, computed as a sum of products where that is exact (lse_moves). Rows are kept relative to their
  * lane's maximum, the offsets summed as double-doubles (fs_dd), as the dense kernels do.
  * The lanes of a group share the moves' loads; a lane whose sequence has ended computes on
  * zero emissions and its results are not read.
@@ -35,21 +35,53 @@ static void SP(load_row)(const fs_sparse_call *c, const sp_group *g, int64_t N, 
 }
 
 /* out[r] = log sum_p exp(src[idx[p]] + la[p]) over ptr[r] <= p < ptr[r + 1], r < n, every
-   lane: the maximum first, then the sum of exps below it (tmp: [n][SP_W]). */
+   lane (src has n rows too). Fast form: with S = exp(src - ms) (ms: the lane's maximum; n
+   exps) and the model's e[p] = exp(la[p] - lmax[r]), out[r] = ms + lmax[r] + log sum_p S e,
+   a multiply-add a move instead of an exp. Where that sum is >= 2^-800 it is exact to
+   rounding: a term it drops (S or e flushed to 0 below e^-700, or their product below
+   2^-1022) is under 2^-1000, so all of them together stay below 2^-160 of the sum. Where a
+   lane's sum is smaller (every move far below the lane's maximum, or none allowed), the
+   row goes through the exact form: the maximum first, then the sum of exps below it.
+   tmp: [n][SP_W]; S: [n][SP_W] scratch. */
 static void SP(lse_moves)(const int64_t *ptr, const int32_t *idx, const double *la,
-                          const double *src, double *out, double *tmp, int64_t n) {
-    const SP_VEC ninf = SP_SET1(-INFINITY), zero = SP_SET1(0.0);
+                          const double *e, const double *lmax, const double *src, double *out,
+                          double *tmp, double *S, int64_t n) {
+    const SP_VEC ninf = SP_SET1(-INFINITY), zero = SP_SET1(0.0),
+                 small = SP_SET1(0x1p-800);
+    SP_VEC ms = ninf;
     int64_t r, p;
+    for (r = 0; r < n; r++) ms = SP_MAX(ms, SP_LOAD(src + r * SP_W));
+    ms = SP_BLEND_GT(ms, ninf, ms, zero);
+    for (r = 0; r < n; r++) SP_STORE(S + r * SP_W, SP_EXP(SP_SUB(SP_LOAD(src + r * SP_W), ms)));
     for (r = 0; r < n; r++) {
         const int64_t p0 = ptr[r], p1 = ptr[r + 1];
-        SP_VEC mx = ninf, ms, sum = zero;
+        SP_VEC mx = ninf, m, sum = zero;
+        if (lmax[r] > -INFINITY) {
+            /* four independent chains */
+            SP_VEC s1 = zero, s2 = zero, s3 = zero;
+            for (p = p0; p + 3 < p1; p += 4) {
+                sum = SP_FMA(SP_LOAD(S + (int64_t)idx[p] * SP_W), SP_SET1(e[p]), sum);
+                s1 = SP_FMA(SP_LOAD(S + (int64_t)idx[p + 1] * SP_W), SP_SET1(e[p + 1]), s1);
+                s2 = SP_FMA(SP_LOAD(S + (int64_t)idx[p + 2] * SP_W), SP_SET1(e[p + 2]), s2);
+                s3 = SP_FMA(SP_LOAD(S + (int64_t)idx[p + 3] * SP_W), SP_SET1(e[p + 3]), s3);
+            }
+            for (; p < p1; p++)
+                sum = SP_FMA(SP_LOAD(S + (int64_t)idx[p] * SP_W), SP_SET1(e[p]), sum);
+            sum = SP_ADD(SP_ADD(sum, s1), SP_ADD(s2, s3));
+            if (!SP_LT_BITS(sum, small)) {
+                SP_STORE(out + r * SP_W, SP_ADD(ms, SP_SET1(lmax[r])));
+                SP_STORE(tmp + r * SP_W, sum);
+                continue;
+            }
+            sum = zero;
+        }
         for (p = p0; p < p1; p++)
             mx = SP_MAX(mx, SP_ADD(SP_LOAD(src + (int64_t)idx[p] * SP_W), SP_SET1(la[p])));
-        ms = SP_BLEND_GT(mx, ninf, mx, zero); /* no move in: 0 + log 0 = -inf */
+        m = SP_BLEND_GT(mx, ninf, mx, zero); /* no move in: 0 + log 0 = -inf */
         for (p = p0; p < p1; p++)
             sum = SP_ADD(sum, SP_EXP(SP_SUB(
-                SP_ADD(SP_LOAD(src + (int64_t)idx[p] * SP_W), SP_SET1(la[p])), ms)));
-        SP_STORE(out + r * SP_W, ms);
+                SP_ADD(SP_LOAD(src + (int64_t)idx[p] * SP_W), SP_SET1(la[p])), m)));
+        SP_STORE(out + r * SP_W, m);
         SP_STORE(tmp + r * SP_W, sum);
     }
     SP_LOG_ARRAY(tmp, tmp, n * SP_W);
@@ -151,7 +183,8 @@ static void SP(forward)(const sp_model *M, const fs_sparse_call *c, const sp_gro
                 SP_STORE(row + j * SP_W, SP_ADD(SP_SET1(M->start[j]), SP_LOAD(w->x + j * SP_W)));
         } else {
             const double *prev = w->R + (keep ? t - 1 : ((t - 1) & 1)) * NW;
-            SP(lse_moves)(M->in_ptr, M->in_src, M->in_la, prev, row, w->tmp, N);
+            SP(lse_moves)(M->in_ptr, M->in_src, M->in_la, M->in_e, M->in_lmax, prev, row, w->tmp,
+                          w->S, N);
             for (j = 0; j < NW; j += SP_VW)
                 SP_STORE(row + j, SP_ADD(SP_LOAD(row + j), SP_LOAD(w->x + j)));
         }
@@ -217,12 +250,34 @@ static void SP(backward)(const sp_model *M, const fs_sparse_call *c, const sp_gr
         for (j = 0; j < NW; j += SP_VW)
             SP_STORE(w->q + j, SP_ADD(SP_LOAD(w->x + j), SP_LOAD(rb + j)));
         if (pair) {
-            /* P[p] += P(y_(t-1) = i, y_t = j) for the move p: i -> j, normalised with the
-               forward shift at t (its pre-emission sums are lse over these moves) */
+            /* P[p] += P(y_(t-1) = i, y_t = j) = exp(x), x = a_i + la[p] + q[j] for the move
+               p: i -> j, a_i the forward row at t - 1 normalised with the forward shift at t
+               (its pre-emission sums are lse over these moves). Fast form, as lse_moves:
+               exp(x) = (exp(c_i) e[p]) Q[j] with Q = exp(q - qm) (qm: the lane's maximum)
+               and c_i = a_i + lmax_i + qm >= x; where c_i <= 700 in every lane no factor
+               overflows, and what underflows is below 2^-1000 in absolute terms. Where c_i
+               < -700 every exp(x) is 0 in both forms; elsewhere the exps are made one by
+               one. */
             const double *rf = w->R + (t - 1) * NW;
-            const SP_VEC po = SP_LOAD(poff);
+            const SP_VEC po = SP_LOAD(poff), big = SP_SET1(700.0), small = SP_SET1(-700.0);
+            SP_VEC qm = SP_SET1(-INFINITY);
+            for (j = 0; j < NW; j += SP_VW) qm = SP_MAX(qm, SP_LOAD(w->q + j));
+            qm = SP_BLEND_GT(qm, SP_SET1(-INFINITY), qm, SP_SET1(0.0));
+            for (j = 0; j < N; j++)
+                SP_STORE(w->S + j * SP_W, SP_EXP(SP_SUB(SP_LOAD(w->q + j * SP_W), qm)));
             for (j = 0; j < N; j++) {
                 const SP_VEC a = SP_ADD(SP_LOAD(rf + j * SP_W), po);
+                const SP_VEC ci = SP_ADD(SP_ADD(a, SP_SET1(M->out_lmax[j])), qm);
+                if (M->out_lmax[j] == -INFINITY || !SP_GT_BITS(ci, small)) continue;
+                if (!SP_GT_BITS(ci, big)) {
+                    const SP_VEC f = SP_EXP(ci);
+                    for (p = M->out_ptr[j]; p < M->out_ptr[j + 1]; p++)
+                        SP_STORE(w->P + p * SP_W,
+                                 SP_FMA(SP_MUL(f, SP_SET1(M->out_e[p])),
+                                        SP_LOAD(w->S + (int64_t)M->out_dst[p] * SP_W),
+                                        SP_LOAD(w->P + p * SP_W)));
+                    continue;
+                }
                 for (p = M->out_ptr[j]; p < M->out_ptr[j + 1]; p++) {
                     const SP_VEC x = SP_ADD(SP_ADD(SP_SET1(M->out_la[p]),
                                                    SP_LOAD(w->q + (int64_t)M->out_dst[p] * SP_W)), a);
@@ -231,7 +286,8 @@ static void SP(backward)(const sp_model *M, const fs_sparse_call *c, const sp_gr
             }
         }
         rb = w->RB + ((t - 1) & 1) * NW;
-        SP(lse_moves)(M->out_ptr, M->out_dst, M->out_la, w->q, rb, w->tmp, N);
+        SP(lse_moves)(M->out_ptr, M->out_dst, M->out_la, M->out_e, M->out_lmax, w->q, rb, w->tmp,
+                      w->S, N);
         SP(row_relative)(rb, N, cB, NULL);
     }
 }

@@ -25,6 +25,9 @@ typedef struct {
     int64_t *in_ptr;        /* [N + 1] moves into each state */
     int32_t *in_src;        /* [nnz] sources, increasing within a state */
     double *in_la;          /* [nnz] */
+    /* the fast sums' factors (sparse_lanes.h): lmax = the best score of the moves into
+       (in_) or out of (out_) each state, -inf when none is allowed; e = exp(la - lmax) */
+    double *in_lmax, *in_e, *out_lmax, *out_e; /* [N], [nnz] */
     double *start, *end;    /* [N] */
     void *block;
     fs_ctl *ctl;
@@ -36,7 +39,8 @@ typedef struct {
 } sp_group;
 
 typedef struct {
-    double *x, *tmp, *q;     /* [N][W] emission row, scratch, backward products */
+    double *x, *tmp, *q, *S; /* [N][W] emission row, scratch, backward products, a row's
+                                exps (the fast sums) */
     double *R;               /* forward or Viterbi rows: [K or 2][N][W] */
     double *RB;              /* backward rows: [2][N][W] */
     double *shift;           /* [K][W] the forward rows' shifts (marginals) */
@@ -51,21 +55,42 @@ static double sp_value(const void *a, int f32, int64_t i) {
     return f32 ? (double)((const float *)a)[i] : ((const double *)a)[i];
 }
 
+/* exp as the vector kernels make it: exactly 0 below -700 */
+static FS_ALWAYS_INLINE double sp_exp1(double x) { return x >= -700.0 ? exp(x) : 0.0; }
+
+/* lmax[r] = max_p la[p] over row r's moves, e[p] = exp(la[p] - lmax[r]) (0 when lmax is
+   -inf) */
+static void sp_factors(const int64_t *ptr, const double *la, int64_t n, double *lmax,
+                       double *e) {
+    int64_t r, p;
+    for (r = 0; r < n; r++) {
+        double m = -INFINITY;
+        for (p = ptr[r]; p < ptr[r + 1]; p++)
+            if (la[p] > m) m = la[p];
+        lmax[r] = m;
+        for (p = ptr[r]; p < ptr[r + 1]; p++) e[p] = m > -INFINITY ? sp_exp1(la[p] - m) : 0.0;
+    }
+}
+
 static int sp_model_build(sp_model *m, const fs_sparse_call *c) {
     const int64_t N = c->batch->n_states, nnz = c->moves->nnz;
     const int64_t *indptr = c->moves->indptr;
     const int32_t *indices = c->moves->indices;
     int64_t i, p, *fill;
     char *b;
-    m->block = malloc(sizeof(double) * (2 * nnz + 2 * N) + sizeof(int64_t) * (2 * N + 2) +
+    m->block = malloc(sizeof(double) * (4 * nnz + 4 * N) + sizeof(int64_t) * (2 * N + 2) +
                       sizeof(int32_t) * (nnz + 1));
     if (!m->block) return -1;
     b = (char *)m->block;
     m->out_la = (double *)b;
     m->in_la = m->out_la + nnz;
-    m->start = m->in_la + nnz;
+    m->in_e = m->in_la + nnz;
+    m->out_e = m->in_e + nnz;
+    m->start = m->out_e + nnz;
     m->end = m->start + N;
-    b += sizeof(double) * (2 * nnz + 2 * N);
+    m->in_lmax = m->end + N;
+    m->out_lmax = m->in_lmax + N;
+    b += sizeof(double) * (4 * nnz + 4 * N);
     m->in_ptr = (int64_t *)b;
     fill = m->in_ptr + N + 1;
     b += sizeof(int64_t) * (2 * N + 2);
@@ -90,6 +115,8 @@ static int sp_model_build(sp_model *m, const fs_sparse_call *c) {
             m->in_src[q] = (int32_t)i;
             m->in_la[q] = m->out_la[p];
         }
+    sp_factors(m->in_ptr, m->in_la, N, m->in_lmax, m->in_e);
+    sp_factors(m->out_ptr, m->out_la, N, m->out_lmax, m->out_e);
     return 0;
 }
 
@@ -100,7 +127,7 @@ static int sp_scratch_alloc(sp_scratch *w, const sp_model *M, const fs_sparse_ca
     const int keep = c->op == FS_SP_MARGINALS || c->op == FS_SP_VITERBI;
     const int64_t rows = keep ? K : 2;
     double *d;
-    w->block = malloc(sizeof(double) * (NW * (5 + rows) + K * lanes + M->nnz * lanes) +
+    w->block = malloc(sizeof(double) * (NW * (6 + rows) + K * lanes + M->nnz * lanes) +
                       (k ? sizeof(double) * (2 * N * k + K * N) +
                                sizeof(int64_t) * (4 * N + K * N * k)
                          : 0));
@@ -109,8 +136,9 @@ static int sp_scratch_alloc(sp_scratch *w, const sp_model *M, const fs_sparse_ca
     w->x = d;
     w->tmp = d + NW;
     w->q = d + 2 * NW;
-    w->RB = d + 3 * NW;
-    w->R = d + 5 * NW;
+    w->S = d + 3 * NW;
+    w->RB = d + 4 * NW;
+    w->R = d + 6 * NW;
     w->shift = w->R + rows * NW;
     w->P = w->shift + K * lanes;
     w->kd = w->P + M->nnz * lanes;
@@ -122,7 +150,6 @@ static int sp_scratch_alloc(sp_scratch *w, const sp_model *M, const fs_sparse_ca
 }
 
 /* The scalar instantiation: one sequence, plain doubles. */
-static FS_ALWAYS_INLINE double sp_exp1(double x) { return x >= -700.0 ? exp(x) : 0.0; }
 static void sp_log1(const double *x, double *y, int64_t n) {
     int64_t j;
     for (j = 0; j < n; j++) y[j] = x[j] > 0 ? log(x[j]) : -INFINITY;
@@ -136,9 +163,13 @@ static void sp_log1(const double *x, double *y, int64_t n) {
 #define SP_SET1(x) ((double)(x))
 #define SP_ADD(a, b) ((a) + (b))
 #define SP_SUB(a, b) ((a) - (b))
+#define SP_MUL(a, b) ((a) * (b))
+#define SP_FMA(a, b, c) ((a) * (b) + (c))
 #define SP_MAX(a, b) ((b) > (a) ? (b) : (a))
 #define SP_EXP sp_exp1
 #define SP_BLEND_GT(a, b, x, y) ((a) > (b) ? (x) : (y))
+#define SP_LT_BITS(a, b) ((unsigned)((a) < (b)))
+#define SP_GT_BITS(a, b) ((unsigned)((a) > (b)))
 #define SP_LOG_ARRAY sp_log1
 #include "sparse_lanes.h"
 #undef SP_W
@@ -150,9 +181,13 @@ static void sp_log1(const double *x, double *y, int64_t n) {
 #undef SP_SET1
 #undef SP_ADD
 #undef SP_SUB
+#undef SP_MUL
+#undef SP_FMA
 #undef SP_MAX
 #undef SP_EXP
 #undef SP_BLEND_GT
+#undef SP_LT_BITS
+#undef SP_GT_BITS
 #undef SP_LOG_ARRAY
 
 #if FS_VW > 1
@@ -165,9 +200,13 @@ static void sp_log1(const double *x, double *y, int64_t n) {
 #define SP_SET1 v_set1
 #define SP_ADD v_add
 #define SP_SUB v_sub
+#define SP_MUL v_mul
+#define SP_FMA v_fma
 #define SP_MAX v_max
 #define SP_EXP v_exp
 #define SP_BLEND_GT v_blend_gt
+#define SP_LT_BITS v_lt_bits
+#define SP_GT_BITS v_gt_bits
 #define SP_LOG_ARRAY log_array
 #include "sparse_lanes.h"
 #endif

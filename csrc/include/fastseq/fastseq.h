@@ -129,13 +129,13 @@ FS_DECLARE(f64, double)
    columns are in [0, N) and strictly increasing (the caller checks; the kernels trust it).
    Moves not stored are forbidden. Each kernel computes what its dense namesake above does
    on the dense matrix with -inf in the missing places, at O(T nnz) per sequence instead of
-   O(T N^2), entirely in log space (a log-sum-exp or a maximum over each state's incoming
-   moves): paths and Viterbi scores are the dense kernels' bit for bit (same sums, ties to
+   O(T N^2), with rows kept as logs (a log-sum-exp or a maximum over each state's incoming
+   moves; the sums are made as products of exps where that is exact to rounding): paths and Viterbi scores are the dense kernels' bit for bit (same sums, ties to
    the lowest state), the rest agrees to rounding. Pair outputs are [B][nnz], entry p
-   belonging to the move p. Scratch per thread: about 8 N W (K + 6) bytes for marginals and
+   belonging to the move p. Scratch per thread: about 8 N W (K + 7) bytes for marginals and
    Viterbi (K the longest sequence, W = the SIMD width in doubles, or 1 for a batch of one
-   sequence or when that would exceed 256 MiB), 8 N W 7 bytes otherwise, plus 8 nnz W for
-   the pair sums. */
+   sequence or when that would exceed 256 MiB), 8 N W 8 bytes otherwise, plus 8 nnz W for
+   the pair sums; per call, 8 (4 nnz + 4 N) + 12 nnz + 16 N bytes for the model. */
 typedef struct fs_pattern {
     int64_t nnz;
     const int64_t *indptr;  /* [N + 1] */

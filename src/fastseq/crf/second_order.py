@@ -92,7 +92,7 @@ class LabelPairs:
 
     def emissions(self, E: np.ndarray) -> np.ndarray:
         """The states' emission scores: each state's label's, ``(L, n_states)``."""
-        return E[:, self.label]
+        return np.take(E, self.label, axis=1)  # C order, as the kernels read it
 
     def tags(self, y: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """The state of every position of label sequences ``y`` (concatenated)."""
