@@ -281,8 +281,10 @@ def expectation(case: Case) -> Tuple[S.Expect, Optional[Plan]]:
     lens = _lengths(s, kw.get("lengths"), kw.get("mask"), ex)
     if lens is None:
         return ex, None
-    # the computation dtype: float32 only if every given float input is float32
-    cdt = np.float32 if all(a.dtype == np.float32 for a in [s, *params.values()]) else np.float64
+    # the computation dtype: float32 only if every given float input is float32 (in either
+    # byte order: a big-endian float32 is float32)
+    cdt = (np.float32 if all(a.dtype.type is np.float32 for a in [s, *params.values()])
+           else np.float64)
     T_path = max(lens, default=0) if s.ndim == 2 and kw.get("lengths") is not None \
         else (s.shape[1] if s.ndim == 3 else s.shape[0])
     limit = SCORE_LIMIT[cdt] / (T_path + 2)
