@@ -78,9 +78,10 @@ static void SP(lse_moves)(const int64_t *ptr, const int32_t *idx, const double *
         for (p = p0; p < p1; p++)
             mx = SP_MAX(mx, SP_ADD(SP_LOAD(src + (int64_t)idx[p] * SP_W), SP_SET1(la[p])));
         m = SP_BLEND_GT(mx, ninf, mx, zero); /* no move in: 0 + log 0 = -inf */
-        for (p = p0; p < p1; p++)
-            sum = SP_ADD(sum, SP_EXP(SP_SUB(
-                SP_ADD(SP_LOAD(src + (int64_t)idx[p] * SP_W), SP_SET1(la[p])), m)));
+        if (SP_GT_BITS(mx, ninf)) /* else no lane is reached: -inf, no exps */
+            for (p = p0; p < p1; p++)
+                sum = SP_ADD(sum, SP_EXP(SP_SUB(
+                    SP_ADD(SP_LOAD(src + (int64_t)idx[p] * SP_W), SP_SET1(la[p])), m)));
         SP_STORE(out + r * SP_W, m);
         SP_STORE(tmp + r * SP_W, sum);
     }
