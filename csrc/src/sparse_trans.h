@@ -115,8 +115,10 @@ static int sp_model_build(sp_model *m, const fs_sparse_call *c) {
             m->in_src[q] = (int32_t)i;
             m->in_la[q] = m->out_la[p];
         }
-    sp_factors(m->in_ptr, m->in_la, N, m->in_lmax, m->in_e);
-    sp_factors(m->out_ptr, m->out_la, N, m->out_lmax, m->out_e);
+    if (c->op != FS_SP_VITERBI && c->op != FS_SP_KBEST) { /* only the sums use them */
+        sp_factors(m->in_ptr, m->in_la, N, m->in_lmax, m->in_e);
+        sp_factors(m->out_ptr, m->out_la, N, m->out_lmax, m->out_e);
+    }
     return 0;
 }
 
