@@ -8,6 +8,7 @@
 
 #include "control.h"
 #include "sparse_call.h"
+#include "stream.h"
 #include "fastseq/fastseq.h"
 
 #if defined(__unix__) || defined(__APPLE__)
@@ -64,6 +65,16 @@ int fs_thread_count(int requested) {
                                    int64_t, double *);
 
 int fs_sparse_run_generic(const fs_sparse_call *c);
+int fs_stream_run_generic(fs_stream *st, const void *rows, int f32, int64_t n_steps,
+                          int n_threads);
+#ifdef FS_HAVE_AVX2
+int fs_stream_run_avx2(fs_stream *st, const void *rows, int f32, int64_t n_steps,
+                       int n_threads);
+#endif
+#ifdef FS_HAVE_AVX512
+int fs_stream_run_avx512(fs_stream *st, const void *rows, int f32, int64_t n_steps,
+                         int n_threads);
+#endif
 #ifdef FS_HAVE_AVX2
 int fs_sparse_run_avx2(const fs_sparse_call *c);
 #endif
@@ -218,6 +229,11 @@ static int sparse_call(fs_sparse_call *c) {
 
 FS_PUBLIC_SPARSE(f32, float, 1)
 FS_PUBLIC_SPARSE(f64, double, 0)
+
+/* The online decoders' step loop, in the variant the stream was created for. */
+int fs_stream_run(fs_stream *st, const void *rows, int f32, int64_t n_steps, int n_threads) {
+    FS_DISPATCH_ON(st->cfg.simd, fs_stream_run, st, rows, f32, n_steps, n_threads)
+}
 
 /* The sparse products of CRF training (no batch: the variant is an argument). */
 int fs_csr_matmul(int64_t r0, int64_t r1, const int64_t *indptr, const int32_t *indices,

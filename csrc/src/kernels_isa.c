@@ -16,6 +16,7 @@
 #include "lanes.h"
 #include "pool.h"
 #include "sparse.h"
+#include "stream_step.h"
 #include "viterbi.h"
 
 /* Per-thread scratch: one block, carved into the parts a kernel asks for. */

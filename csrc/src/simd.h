@@ -13,7 +13,8 @@
  *   v_round_magic, v_pow2i, v_frexp1  exponent-bit tricks for exp_array and log_array
  *   v_load_n, v_load_row              loads that never read past the end of a row
  *   FS_JB              the columns a kernel keeps in registers per row (two vectors)
- * and the compiler-specific helpers FS_ALWAYS_INLINE, lowest_bit and prefetch_row.
+ * and the compiler-specific helpers FS_ALWAYS_INLINE, FS_NOINLINE, lowest_bit and
+ * prefetch_row.
  */
 #ifndef FASTSEQ_SIMD_H
 #define FASTSEQ_SIMD_H
@@ -158,8 +159,10 @@ typedef double fs_vd;
 
 #if defined(__GNUC__)
 #define FS_ALWAYS_INLINE inline __attribute__((always_inline))
+#define FS_NOINLINE __attribute__((noinline))
 #else
 #define FS_ALWAYS_INLINE inline
+#define FS_NOINLINE
 #endif
 
 /* The index of the lowest set bit of x != 0 (the first matching lane of a v_*_bits mask). */

@@ -15,6 +15,12 @@ from libc.stdint cimport int32_t, int64_t
 
 import threading
 
+import numpy as np
+
+cimport numpy as cnp
+
+cnp.import_array()
+
 from fastseq.kernels cimport (
     FS_ERR_INTERRUPTED, FS_ERR_NOMEM, FS_ERR_UNSUPPORTED, FS_OK, FS_SIMD_AVX512,
     FS_SIMD_GENERIC, fs_backward_f32, fs_backward_f64, fs_batch, fs_crf_nll_f32, fs_csr_matmul,
@@ -28,6 +34,9 @@ from fastseq.kernels cimport (
     fs_sparse_viterbi_f64, fs_simd_supported, fs_status_name, fs_thread_count,
     fs_version,
     fs_viterbi_f32, fs_viterbi_f64,
+    fs_stream, fs_stream_config, fs_stream_create, fs_stream_free, fs_stream_reset,
+    fs_stream_push_f32, fs_stream_push_f64, fs_stream_flush, fs_stream_position,
+    fs_stream_pending, fs_stream_take, fs_stream_best_score, fs_stream_filtered,
 )
 
 from fastseq.exceptions import KernelError
@@ -511,3 +520,195 @@ def feature_grads_add(Py_ssize_t r0, Py_ssize_t r1, const int64_t[::1] indptr,
         s = fs_feature_grads_add(r0, r1, &indptr[0], &feat[0], &col[0], pd, &G[0, 0],
                                  G.shape[1], &gw[0], simd)
     _check(s, "feature_grads_add", NULL)
+
+
+
+_BAD_SCORES = {1: "contains NaN", 2: "contains +inf (use -inf for forbidden entries)",
+               3: "holds a score above {:.3g}, large enough for a long stream's path score "
+                  "to overflow"}
+
+
+cdef int _bad_scores(const floating *x, Py_ssize_t n, double limit) noexcept nogil:
+    """0 when every score is a number <= limit (or -inf); else 1 for NaN, 2 for +inf, 3
+    for a finite score above limit. (One pass without an exit, which the compiler can
+    vectorise; the kind is looked for only when something is off.)"""
+    cdef Py_ssize_t i
+    cdef bint ok = True
+    cdef double v
+    for i in range(n):
+        ok &= x[i] <= limit
+    if ok:
+        return 0
+    for i in range(n):
+        v = x[i]
+        if not v <= limit:
+            if v != v:
+                return 1
+            return 2 if v - v != 0 else 3
+    return 0
+
+
+cdef class StreamCore:
+    """An fs_stream: ``n_streams`` online decoders of one model, advanced together.
+
+    The model arrives validated (float64, C-contiguous); rows of scores are checked here,
+    one value at a time, so that a push costs no numpy call. Keeps how many labels each
+    stream has handed out (their positions). Not for two threads at once (a second caller
+    while one is inside gets a RuntimeError).
+    """
+    cdef fs_stream *st
+    cdef readonly Py_ssize_t n_states, n_streams
+    cdef readonly double limit
+    cdef readonly bint flushed
+    cdef int n_threads
+    cdef bint busy
+    cdef int64_t[::1] taken
+
+    def __cinit__(self, const double[:, ::1] trans, const double[::1] start,
+                  const double[::1] end, Py_ssize_t n_streams, Py_ssize_t max_lag,
+                  bint filter, int simd, int n_threads, double limit):
+        cdef fs_stream_config c
+        c.n_states = trans.shape[0]
+        c.n_streams = n_streams
+        c.max_lag = max_lag
+        c.filter = filter
+        c.simd = simd
+        self.n_states = trans.shape[0]
+        self.n_streams = n_streams
+        self.n_threads = n_threads
+        self.limit = limit
+        self.taken = np.zeros(n_streams, dtype=np.int64)
+        _check(fs_stream_create(&c, &trans[0, 0], _opt(start), _opt(end), &self.st),
+               "stream", NULL)
+
+    def __dealloc__(self):
+        fs_stream_free(self.st)
+
+    cdef int _enter(self) except -1:
+        if self.busy:
+            raise RuntimeError("this stream decoder is in use by another thread")
+        self.busy = True
+        return 0
+
+    cdef int _checked(self, const void *x, bint f32, Py_ssize_t n) except -1:
+        cdef int bad = (_bad_scores(<const float *>x, n, self.limit) if f32
+                        else _bad_scores(<const double *>x, n, self.limit))
+        if bad:
+            raise ValueError("`scores` " + _BAD_SCORES[bad].format(self.limit))
+        return 0
+
+    def push(self, cnp.ndarray rows not None, Py_ssize_t n_steps):
+        """Pushes ``n_steps`` rows to every stream: ``rows`` is a C-contiguous, aligned,
+        native float32 or float64 array of n_steps * B * N scores."""
+        cdef int s
+        cdef bint f32 = cnp.PyArray_TYPE(rows) == cnp.NPY_FLOAT32
+        cdef const void *x = cnp.PyArray_DATA(rows)
+        if (not cnp.PyArray_IS_C_CONTIGUOUS(rows) or not cnp.PyArray_ISALIGNED(rows)
+                or not cnp.PyArray_ISNOTSWAPPED(rows)
+                or (not f32 and cnp.PyArray_TYPE(rows) != cnp.NPY_FLOAT64)
+                or cnp.PyArray_SIZE(rows) != n_steps * self.n_streams * self.n_states):
+            raise ValueError("rows do not match the streams")
+        if self.flushed:
+            raise ValueError("the stream was flushed: call reset() to start a new one")
+        if n_steps == 0:
+            return
+        self._checked(x, f32, cnp.PyArray_SIZE(rows))
+        self._enter()
+        try:
+            with nogil:
+                if f32:
+                    s = fs_stream_push_f32(self.st, <const float *>x, n_steps, self.n_threads)
+                else:
+                    s = fs_stream_push_f64(self.st, <const double *>x, n_steps, self.n_threads)
+        finally:
+            self.busy = False
+        _check(s, "stream push", NULL)
+
+    def push_row(self, row):
+        """One row of one stream (n_streams = 1), when it is a contiguous float32 / float64
+        array of N scores: the labels that became final. None for any other input (the
+        caller converts it) or after a flush."""
+        cdef cnp.ndarray a
+        cdef int s, t
+        cdef bint f32
+        if type(row) is not cnp.ndarray or self.flushed or self.n_streams != 1:
+            return None
+        a = <cnp.ndarray>row
+        t = cnp.PyArray_TYPE(a)
+        f32 = t == cnp.NPY_FLOAT32
+        if (cnp.PyArray_NDIM(a) != 1 or cnp.PyArray_DIM(a, 0) != self.n_states
+                or not (f32 or t == cnp.NPY_FLOAT64) or not cnp.PyArray_IS_C_CONTIGUOUS(a)
+                or not cnp.PyArray_ISALIGNED(a) or not cnp.PyArray_ISNOTSWAPPED(a)):
+            return None
+        self._checked(cnp.PyArray_DATA(a), f32, self.n_states)
+        self._enter()
+        if f32:
+            s = fs_stream_push_f32(self.st, <const float *>cnp.PyArray_DATA(a), 1, 1)
+        else:
+            s = fs_stream_push_f64(self.st, <const double *>cnp.PyArray_DATA(a), 1, 1)
+        self.busy = False
+        _check(s, "stream push", NULL)
+        return self.take(0)
+
+    def take(self, Py_ssize_t b):
+        """The labels committed to stream ``b`` since the last take (int64)."""
+        cdef cnp.npy_intp n = fs_stream_pending(self.st, b)
+        cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &n, cnp.NPY_INT64, 0)
+        if n:
+            fs_stream_take(self.st, b, <int64_t *>cnp.PyArray_DATA(out), n)
+            self.taken[b] += n
+        return out
+
+    def take_all(self):
+        """Every stream's new labels as (stream, position, label), in stream order."""
+        cdef Py_ssize_t b, k
+        cdef cnp.npy_intp total = 0
+        cdef int64_t n
+        for b in range(self.n_streams):
+            total += fs_stream_pending(self.st, b)
+        stream = cnp.PyArray_EMPTY(1, &total, cnp.NPY_INT64, 0)
+        position = cnp.PyArray_EMPTY(1, &total, cnp.NPY_INT64, 0)
+        label = cnp.PyArray_EMPTY(1, &total, cnp.NPY_INT64, 0)
+        cdef int64_t[::1] so = stream, po = position, lo = label
+        total = 0
+        for b in range(self.n_streams):
+            n = fs_stream_pending(self.st, b)
+            if n:
+                fs_stream_take(self.st, b, &lo[total], n)
+                for k in range(n):
+                    so[total + k] = b
+                    po[total + k] = self.taken[b] + k
+                self.taken[b] += n
+                total += n
+        return stream, position, label
+
+    def flush(self):
+        self._enter()
+        s = fs_stream_flush(self.st)
+        self.busy = False
+        _check(s, "stream flush", NULL)
+        self.flushed = True
+
+    def reset(self):
+        self._enter()
+        fs_stream_reset(self.st)
+        self.busy = False
+        self.flushed = False
+        self.taken[:] = 0
+
+    def committed(self, Py_ssize_t b):
+        """Positions of stream ``b`` whose labels are final (taken or not)."""
+        return self.taken[b] + fs_stream_pending(self.st, b)
+
+    @property
+    def position(self):
+        return fs_stream_position(self.st)
+
+    def best_score(self, Py_ssize_t b):
+        return fs_stream_best_score(self.st, b)
+
+    def filtered(self, Py_ssize_t b, double[::1] probs):
+        """probs[N] = p(z_t | x_1..t); returns the log evidence."""
+        cdef double lz = 0.0
+        _check(fs_stream_filtered(self.st, b, &probs[0], &lz), "stream filtered", NULL)
+        return lz

@@ -141,3 +141,27 @@ cdef extern from "fastseq/fastseq.h" nogil:
     const char *fs_simd_name(int simd)
     int fs_simd_from_name(const char *name)
     const char *fs_status_name(int status)
+
+    ctypedef struct fs_stream:
+        pass
+    ctypedef struct fs_stream_config:
+        int64_t n_states
+        int64_t n_streams
+        int64_t max_lag
+        int filter
+        int simd
+    int fs_stream_create(const fs_stream_config *config, const double *trans,
+                         const double *start, const double *end, fs_stream **out)
+    void fs_stream_free(fs_stream *stream)
+    void fs_stream_reset(fs_stream *stream)
+    int fs_stream_push_f32(fs_stream *stream, const float *rows, int64_t n_steps,
+                           int n_threads)
+    int fs_stream_push_f64(fs_stream *stream, const double *rows, int64_t n_steps,
+                           int n_threads)
+    int fs_stream_flush(fs_stream *stream)
+    int64_t fs_stream_position(const fs_stream *stream)
+    int64_t fs_stream_pending(const fs_stream *stream, int64_t b)
+    int64_t fs_stream_take(fs_stream *stream, int64_t b, int64_t *labels, int64_t cap)
+    double fs_stream_best_score(const fs_stream *stream, int64_t b)
+    int fs_stream_filtered(const fs_stream *stream, int64_t b, double *probs,
+                           double *log_evidence)

@@ -48,6 +48,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from . import ops
+from .stream import OnlineViterbi
 
 __all__ = ["CRF"]
 
@@ -1061,6 +1062,43 @@ class CRF(nn.Module):
     def _detached(self, em_bf) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         # detached inputs rather than no_grad(): a traced graph stays flat
         return (em_bf.detach(), *(x.detach() for x in self._scores()))
+
+    def stream(self, *, max_lag: Optional[int] = None,
+               n_streams: Optional[int] = None) -> OnlineViterbi:
+        """An online Viterbi decoder with this CRF's scores (and constraints): push one
+        emission row at a time, get tags as they become final.
+
+        The numpy side of the module: pushes take ``(num_tags,)`` rows (one per stream for
+        ``n_streams``), numpy arrays or CPU tensors, without autograd. Together, the tags
+        equal :meth:`decode`'s for the whole sequence. The decoder copies the current
+        parameters.
+
+        Parameters
+        ----------
+        max_lag : int, optional
+            Commit each tag at most this many positions late (default: only where every
+            path agrees).
+        n_streams : int, optional
+            Decode this many independent streams together.
+
+        Returns
+        -------
+        fastseq.stream.OnlineViterbi
+
+        Examples
+        --------
+        >>> import torch
+        >>> from fastseq.torch import CRF
+        >>> crf = CRF(3)
+        >>> em = torch.randn(6, 3)
+        >>> dec = crf.stream()
+        >>> tags = [t for row in em for t in dec.push(row).tolist()] + dec.flush().tolist()
+        >>> tags == crf.decode(em[:, None])[0]
+        True
+        """
+        tr, st, en = (x.detach().to("cpu", torch.float64).numpy() for x in self._scores())
+        return OnlineViterbi(tr, start=st, end=en, max_lag=max_lag, n_streams=n_streams,
+                             n_threads=self.n_threads)
 
     def marginals(self, emissions: torch.Tensor,
                   mask: Optional[torch.Tensor] = None) -> torch.Tensor:

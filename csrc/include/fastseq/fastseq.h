@@ -185,6 +185,61 @@ int fs_feature_grads_add(int64_t r0, int64_t r1, const int64_t *indptr, const in
                          const int32_t *col, const double *data, const double *G, int64_t N,
                          double *gw, int simd);
 
+/* Online decoding: B independent streams of one model, advanced together one observation
+   (a row of N scores per stream) at a time. Each stream keeps its Viterbi scores and the
+   back-pointers of the positions not yet committed, as a tree whose branches die with
+   their last descendant (the on-line Viterbi algorithm of Sramek, Brejova and Vinar, 2007):
+   a position is committed once every surviving path agrees on it, so the committed labels
+   are those of the offline Viterbi path of the whole stream (fs_viterbi_* on the same
+   rows, bit for bit), and memory is bounded by the distance back to that agreement, not by
+   the stream's length. With max_lag = L >= 0 a position is also committed at most L
+   observations after its own: the best path at that moment is taken up to there and every
+   path that leaves it is dropped, so the committed labels stay one path. fs_stream_flush
+   ends every stream (end scores added, the best final state's path committed).
+   A stream no path reaches (every score -inf) commits -1 for its open positions and for
+   every later one. The model is copied at creation; the scores are kept in double, rows of
+   either type are widened exactly. One stream object must not be used by two threads at
+   once; different objects are independent. */
+typedef struct fs_stream fs_stream;
+
+typedef struct fs_stream_config {
+    int64_t n_states;  /* N >= 1 */
+    int64_t n_streams; /* B >= 1 */
+    int64_t max_lag;   /* -1: commit only where the paths agree (exact); L >= 0: also L
+                          observations behind the newest */
+    int filter;        /* 1: also keep p(z_t | x_1..t) (fs_stream_filtered) */
+    int simd;          /* an fs_simd */
+} fs_stream_config;
+
+/* trans [N][N], start [N], end [N] (start/end NULL: zeros). *out is NULL after an error:
+   FS_ERR_INVALID (bad config), FS_ERR_NOMEM, FS_ERR_UNSUPPORTED (simd). */
+int fs_stream_create(const fs_stream_config *config, const double *trans, const double *start,
+                     const double *end, fs_stream **out);
+void fs_stream_free(fs_stream *stream); /* NULL: nothing */
+/* Back to position 0 with nothing committed (the model and config kept). */
+void fs_stream_reset(fs_stream *stream);
+/* Pushes n_steps observations to every stream: rows [n_steps][B][N], C-contiguous. Fails
+   with FS_ERR_INVALID after fs_stream_flush (until fs_stream_reset), FS_ERR_NOMEM if a
+   stream's tree could not grow (the stream object is then unusable until reset). */
+int fs_stream_push_f32(fs_stream *stream, const float *rows, int64_t n_steps, int n_threads);
+int fs_stream_push_f64(fs_stream *stream, const double *rows, int64_t n_steps, int n_threads);
+int fs_stream_flush(fs_stream *stream);
+/* Observations pushed to each stream so far (all streams advance together). */
+int64_t fs_stream_position(const fs_stream *stream);
+/* Labels committed to stream b and not yet taken. Their positions follow on from the
+   labels taken before (every position is committed exactly once, in order). */
+int64_t fs_stream_pending(const fs_stream *stream, int64_t b);
+/* Moves up to cap of stream b's pending labels into labels[]; returns how many. */
+int64_t fs_stream_take(fs_stream *stream, int64_t b, int64_t *labels, int64_t cap);
+/* The best Viterbi score of stream b at the newest position (-inf before the first push or
+   when no path is left; after flush the final score, end included). */
+double fs_stream_best_score(const fs_stream *stream, int64_t b);
+/* probs [N] = p(z_t | x_1..t) at the newest position t (zeros when no path is left), and
+   *log_evidence = log of the sum over paths of x_1..t (no end scores). FS_ERR_INVALID
+   without config->filter or before the first push. */
+int fs_stream_filtered(const fs_stream *stream, int64_t b, double *probs,
+                       double *log_evidence);
+
 /* Build and run-time facts. */
 const char *fs_version(void);       /* FASTSEQ_VERSION_STRING of the compiled library */
 int fs_openmp_enabled(void);        /* 1 when compiled with OpenMP */

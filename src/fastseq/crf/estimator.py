@@ -27,6 +27,7 @@ from .._archive import contents_checked, read_archive, write_archive
 from .._state import all_or_nothing
 from .._validation import check_bool, check_int, check_real
 from ..exceptions import ModelFileError, NotFittedError
+from ..stream import OnlineViterbi
 from . import persistence
 from .items import (
     Batch,
@@ -916,6 +917,55 @@ class CRF:
         if batch.lengths.size == 0:
             return np.zeros(0, dtype=np.int64), batch.lengths
         return self._chain(batch, nt, constraints).viterbi(batch.lengths, nt), batch.lengths
+
+    def stream(self, *, max_lag: Optional[int] = None,
+               n_streams: Optional[int] = None) -> "OnlineViterbi":
+        """An online Viterbi decoder: push tokens, get label ids as they become final.
+
+        Pushes take one token's features (a dict or list of attributes, as in ``X``), or
+        one token per stream; the committed ids index :attr:`classes_`. The labels equal
+        :meth:`predict`'s on the whole sequence (with ``max_lag``: at most that many
+        tokens late instead). The decoder copies the weights.
+
+        Parameters
+        ----------
+        max_lag : int, optional
+            Commit each label at most this many tokens late (default: only where every
+            path agrees).
+        n_streams : int, optional
+            Decode this many independent token streams together.
+
+        Returns
+        -------
+        fastseq.stream.OnlineViterbi
+
+        Raises
+        ------
+        fastseq.exceptions.NotFittedError
+            When the model is not fitted.
+        ValueError
+            For a second-order model (the online decoders run first-order chains).
+
+        Examples
+        --------
+        >>> from fastseq.crf import CRF
+        >>> X = [[{"w": "the"}, {"w": "dog"}], [{"w": "a"}, {"w": "cat"}]]
+        >>> crf = CRF(c2=0.1).fit(X, [["DET", "NOUN"], ["DET", "NOUN"]])
+        >>> dec = crf.stream()
+        >>> ids = [*dec.push({"w": "a"}), *dec.push({"w": "dog"}), *dec.flush()]
+        >>> [crf.classes_[i] for i in ids]
+        ['DET', 'NOUN']
+        """
+        model = self._fitted()
+        if model.trigram_matrix() is not None:
+            raise ValueError("stream() decodes first-order CRFs; this one has order 2")
+        _, T = self._matrices()
+
+        def scorer(tokens):
+            return self._emissions(self._encode_for_model([tokens], "tokens"), 1)[0]
+
+        return OnlineViterbi(T, max_lag=max_lag, n_streams=n_streams,
+                             n_threads=self.n_threads, scorer=scorer)
 
     def predict_marginals_array(
             self, X: Union[Iterable[Any], "Featurized"], *,

@@ -28,6 +28,7 @@ from .. import ops, structured
 from .._state import all_or_nothing
 from .._validation import check_int, check_random_state
 from ..exceptions import NotFittedError
+from ..stream import OnlineViterbi
 from ._util import (
     as_real_2d,
     broadcast_prior,
@@ -892,6 +893,61 @@ class BaseHMM:
         best = node.max(axis=1)
         paths = np.where(best > 0, node.argmax(axis=1), -1).astype(np.int64)
         return float(np.sum(safe_log(best))), paths
+
+    def stream(self, *, max_lag: Optional[int] = None, n_streams: Optional[int] = None,
+               filtered: bool = False) -> "OnlineViterbi":
+        """An online Viterbi decoder of this model: push samples, get states as they become final.
+
+        The decoder copies the current parameters (later changes to the model do not
+        reach it). Its pushes take samples as :meth:`decode` does (one sample, or one per
+        stream), scored by the model's emission densities.
+
+        Parameters
+        ----------
+        max_lag : int, optional
+            Commit each state at most this many samples late (default: only where every
+            path agrees, which gives :meth:`decode`'s Viterbi path exactly).
+        n_streams : int, optional
+            Decode this many independent streams together.
+        filtered : bool, default False
+            Also keep ``p(z_t | x_1..t)`` and the log-likelihood so far.
+
+        Returns
+        -------
+        fastseq.stream.OnlineViterbi
+
+        Raises
+        ------
+        NotFittedError
+            If the model has no parameters yet.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.hmm import CategoricalHMM
+        >>> model = CategoricalHMM(n_components=2)
+        >>> model.startprob_ = np.array([0.6, 0.4])
+        >>> model.transmat_ = np.array([[0.7, 0.3], [0.4, 0.6]])
+        >>> model.emissionprob_ = np.array([[0.1, 0.4, 0.5], [0.6, 0.3, 0.1]])
+        >>> dec = model.stream()
+        >>> [dec.push([x]).tolist() for x in [0, 1, 2, 2, 0]]   # final states, as known
+        [[], [1], [], [0, 0], [0]]
+        >>> dec.flush().tolist()        # the rest: together, model.decode()'s path
+        [1]
+        """
+        self._check_implementation()
+        self._check_fitted()
+        self._check()
+        log_start, log_trans = self._log_start_trans()
+        if sparse.issparse(self.transmat_):  # the decoders keep dense back-pointers anyway
+            log_trans = safe_log(self.transmat_.toarray())
+
+        def scorer(samples):
+            X = self._validate_X(np.asarray(samples).reshape(len(samples), -1), fitting=False)
+            return self._compute_log_likelihood(X)
+
+        return OnlineViterbi(log_trans, start=log_start, max_lag=max_lag, n_streams=n_streams,
+                             filtered=filtered, n_threads=self.n_threads, scorer=scorer)
 
     def predict(self, X: ArrayLike, lengths: Optional[ArrayLike] = None) -> NDArray[np.int64]:
         """Most likely state of every sample (``decode`` with the model's ``algorithm``).

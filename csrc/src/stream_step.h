@@ -1,0 +1,269 @@
+/*
+ * The step loop of the online decoders, compiled per ISA (included by kernels_isa.c): for
+ * up to FS_G streams at once, the Viterbi step with its back-pointers (maxarg_rows), the
+ * filter step, then each stream's tree (stream.c). Relies on products.h, lattice.h, fsmath.h.
+ */
+#ifndef FASTSEQ_STREAM_STEP_H
+#define FASTSEQ_STREAM_STEP_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "fsmath.h"
+#include "pool.h"
+#include "products.h"
+#include "simd.h"
+#include "stream.h"
+
+/* A filter sum at least this large is exact to rounding as a sum of products: each term
+   lost to underflow is below 2^-1000, 2^-200 of it. Smaller sums are redone from logs. */
+#define FS_STREAM_SUM_MIN 1.499696813895631e-241 /* 2^-800 */
+
+/* maxplus_rows that also notes where each maximum was reached, to within a chunk of
+   FS_STREAM_CHUNK rows: raw[s][j] = max_i (in[s][i] + TP[i][j]), out[s][j] = raw[s][j] +
+   add[s][j], and chunk[s][j] = the first multiple of FS_STREAM_CHUNK, as a double, whose
+   chunk holds an i reaching the maximum (the lowest i: chunk_arg finds it). Per row i
+   only the add and max of the offline Viterbi step; the comparison with the running
+   maximum is made once a chunk. The maxima are the offline Viterbi's numbers. */
+#define FS_STREAM_CHUNK 8
+static FS_ALWAYS_INLINE void maxarg_rows(const double *TP, int64_t N, int64_t Np,
+                                         const double *const *in, double *const *raw,
+                                         double *const *out, double *const *chunk,
+                                         const double *const *add, const int G) {
+    int64_t j0, i, c0;
+    int s;
+    /* one vector of columns at a time: the maxima, the chunk maxima and the chunks of G
+       rows fill the registers already */
+    for (j0 = 0; j0 < Np; j0 += FS_VW) {
+        fs_vd acc[FS_G], idx[FS_G];
+        for (s = 0; s < G; s++) {
+            acc[s] = v_set1(-INFINITY);
+            idx[s] = v_set1(0.0);
+        }
+        for (c0 = 0; c0 < N; c0 += FS_STREAM_CHUNK) {
+            const int64_t c1 = c0 + FS_STREAM_CHUNK < N ? c0 + FS_STREAM_CHUNK : N;
+            const fs_vd cv = v_set1((double)c0);
+            fs_vd m[FS_G];
+            for (s = 0; s < G; s++) m[s] = v_set1(-INFINITY);
+            for (i = c0; i < c1; i++) {
+                const fs_vd a = v_load(TP + i * Np + j0);
+                for (s = 0; s < G; s++) m[s] = v_max(v_add(v_set1(in[s][i]), a), m[s]);
+            }
+            for (s = 0; s < G; s++) {
+                idx[s] = v_blend_gt(m[s], acc[s], cv, idx[s]);
+                acc[s] = v_max(m[s], acc[s]);
+            }
+        }
+        for (s = 0; s < G; s++) {
+            v_store(raw[s] + j0, acc[s]);
+            v_store(out[s] + j0, v_add(acc[s], v_load_row(add[s], j0, N, 0.0)));
+            v_store(chunk[s] + j0, idx[s]);
+        }
+    }
+}
+
+/* The back-pointers from maxarg_rows' chunks: par[j] = the lowest i >= chunk[j] with
+   in[i] + trans[i][j] == raw[j] (the same additions, so the equality is exact). Returns
+   the set of the parents of the states in `live` (one word: N <= 64; else 0). TPT: [N][Np]
+   the transitions into each state, -inf padded; in has -inf padding to Np (>= every
+   chunk's end). A loop of its own, so that its variables stay in registers. */
+static FS_NOINLINE uint64_t chunk_args(const double *TPT, int64_t N, int64_t Np,
+                                       const double *in, const double *raw,
+                                       const double *chunk, int32_t *par, uint64_t live) {
+    uint64_t up = 0;
+    int64_t j, k;
+    for (j = 0; j < N; j++) {
+        const int64_t i0 = (int64_t)chunk[j];
+        const fs_vd r = v_set1(raw[j]);
+        const double *t = TPT + j * Np + i0, *x = in + i0;
+        unsigned bits = 1u << FS_STREAM_CHUNK; /* (a stop: the chunk holds a match) */
+        int64_t q;
+        for (k = 0; k < FS_STREAM_CHUNK; k += FS_VW) /* no branch: a whole chunk */
+            bits |= v_eq_bits(v_add(v_load(x + k), v_load(t + k)), r) << k;
+        q = i0 + lowest_bit(bits);
+        par[j] = (int32_t)q;
+        up |= (live >> (j & 63) & 1) << (q & 63);
+    }
+    return N <= 64 ? up : 0;
+}
+
+/* Stream b's new position p into its tree: the back-pointers (p > 0; from the chunks in
+   arg), the live leaves and, for N <= 64, their parents' set, in one pass. bp: N int32
+   scratch. */
+static int stream_tree_step(fs_stream *st, int64_t b, int64_t p, const double *in,
+                            const double *out, const double *raw, const double *arg,
+                            int32_t *bp) {
+    const int64_t N = st->N, Np = st->Np, W = st->W;
+    uint64_t alive[4], *al = W <= 4 ? alive : NULL, up = 0;
+    const fs_vd ninf = v_set1(-INFINITY);
+    int32_t *par;
+    int64_t j, w;
+    int status = fs_stream_tree_column(st, b, p, &par);
+    if (status != FS_OK) return status;
+    if (!al) al = (uint64_t *)(bp + N + (N & 1)); /* W > 4: the scratch after bp */
+    for (w = 0; w < W; w++) al[w] = 0;
+    for (j = 0; j < Np; j += FS_VW)
+        al[j >> 6] |= (uint64_t)v_gt_bits(v_load(out + j), ninf) << (j & 63);
+    if (p > 0) up = chunk_args(st->TPT, N, Np, in, raw, arg, par ? par : bp, al[0]);
+    return fs_stream_tree_add(st, b, p, al, up);
+}
+
+static void maxarg_group(const double *TP, int64_t N, int64_t Np, const double *const *in,
+                         double *const *raw, double *const *out, double *const *chunk,
+                         const double *const *add, int g) {
+    switch (g) {
+        case 1: maxarg_rows(TP, N, Np, in, raw, out, chunk, add, 1); break;
+        case 2: maxarg_rows(TP, N, Np, in, raw, out, chunk, add, 2); break;
+        case 3: maxarg_rows(TP, N, Np, in, raw, out, chunk, add, 3); break;
+        default: maxarg_rows(TP, N, Np, in, raw, out, chunk, add, 4); break;
+    }
+}
+
+/* The filter of one stream after the sums s[j] = sum_i exp(flog[i]) Ac[i][j] are made:
+   log alpha[j] = cmax[j] + log s[j] + em[j], or the exact log-sum-exp where s[j] is too
+   small; then relative to its maximum again. w: 2 Np scratch. */
+static void stream_filter_finish(fs_stream *st, int64_t b, const double *sum, const double *em,
+                                 double *w) {
+    const int64_t N = st->N, Np = st->Np;
+    double *f = st->flog + b * Np, *ls = w, *nl = w + Np, m = -INFINITY;
+    int64_t j;
+    log_array(sum, ls, Np);
+    for (j = 0; j < N; j++) {
+        nl[j] = (sum[j] >= FS_STREAM_SUM_MIN ? st->cmax[j] + ls[j]
+                                             : lse_strided(f, st->trans + j, N, N)) + em[j];
+        if (nl[j] > m) m = nl[j];
+    }
+    if (m == -INFINITY) { /* no path: the filter stays dead */
+        for (j = 0; j < N; j++) f[j] = -INFINITY;
+        return;
+    }
+    for (j = 0; j < N; j++) f[j] = nl[j] - m;
+    st->fz[b] += m;
+}
+
+/* n_steps positions of streams b0 .. b0 + g - 1. scratch: fs_stream_scratch_bytes. */
+static int stream_group_steps(fs_stream *st, int64_t b0, int g, const void *rows, int f32,
+                              int64_t n_steps, void *scratch) {
+    const int64_t N = st->N, Np = st->Np, B = st->B;
+    double *em[FS_G], *arg[FS_G], *fin[FS_G], *sum[FS_G], *w = (double *)scratch;
+    int32_t *bp = (int32_t *)(w + 4 * FS_G * Np + 2 * Np);
+    int64_t k, j;
+    int s, status;
+    for (s = 0; s < FS_G; s++) {
+        em[s] = w + (2 + 4 * s) * Np;
+        arg[s] = em[s] + Np;
+        fin[s] = arg[s] + Np;
+        sum[s] = fin[s] + Np;
+    }
+    for (k = 0; k < n_steps; k++) {
+        const int64_t p = st->t + k;
+        const double *in[FS_G], *add[FS_G], *fx[FS_G];
+        double *out[FS_G];
+        for (s = 0; s < g; s++) {
+            const int64_t r = (k * B + b0 + s) * N;
+            if (f32) {
+                const float *x = (const float *)rows + r;
+                for (j = 0; j < N; j++) em[s][j] = x[j];
+            } else {
+                const double *x = (const double *)rows + r;
+                for (j = 0; j < N; j++) em[s][j] = x[j];
+            }
+            for (j = N; j < Np; j++) em[s][j] = 0.0;
+            in[s] = st->delta + ((b0 + s) * 2 + ((p - 1) & 1)) * Np;
+            out[s] = st->delta + ((b0 + s) * 2 + (p & 1)) * Np;
+            add[s] = em[s];
+            fx[s] = fin[s];
+        }
+        if (p == 0) {
+            for (s = 0; s < g; s++) {
+                for (j = 0; j < N; j++) out[s][j] = st->start[j] + em[s][j];
+                for (j = N; j < Np; j++) out[s][j] = -INFINITY;
+            }
+        } else {
+            /* fin[] holds the maxima until the back-pointers are made */
+            maxarg_group(st->TP, N, Np, in, fin, out, arg, add, g);
+        }
+        for (s = 0; s < g; s++) {
+            status = stream_tree_step(st, b0 + s, p, in[s], out[s], fin[s], arg[s], bp);
+            if (status != FS_OK) return status;
+        }
+        if (st->cfg.filter && p == 0) {
+            for (s = 0; s < g; s++) {
+                double *f = st->flog + (b0 + s) * Np, m = -INFINITY;
+                for (j = 0; j < N; j++)
+                    if (out[s][j] > m) m = out[s][j];
+                st->fz[b0 + s] = m == -INFINITY ? 0.0 : m;
+                for (j = 0; j < Np; j++)
+                    f[j] = j < N && m > -INFINITY ? out[s][j] - m : -INFINITY;
+            }
+        } else if (st->cfg.filter) {
+            for (s = 0; s < g; s++) exp_array(st->flog + (b0 + s) * Np, fin[s], Np);
+            matvec_group(st->Ac, N, Np, fx, sum, g);
+            for (s = 0; s < g; s++) stream_filter_finish(st, b0 + s, sum[s], em[s], w);
+        }
+    }
+    return FS_OK;
+}
+
+/* The groups of streams, claimed by the participants of a parallel call. */
+typedef struct {
+    fs_stream *st;
+    const void *rows;
+    int f32;
+    int64_t n_steps, n_groups;
+    long long next;
+    int status;
+} fs_stream_job;
+
+static void stream_participant(void *ctx) {
+    fs_stream_job *J = (fs_stream_job *)ctx;
+    fs_stream *st = J->st;
+    void *scratch = malloc((size_t)fs_stream_scratch_bytes(st->N, st->Np));
+    long long gi;
+    if (!scratch) { /* the others (the caller at least) do the work */
+        return;
+    }
+    while ((gi = fs_claim(&J->next)) < J->n_groups) {
+        const int64_t b0 = gi * FS_G;
+        const int g = (int)(st->B - b0 < FS_G ? st->B - b0 : FS_G);
+        const int status = stream_group_steps(st, b0, g, J->rows, J->f32, J->n_steps, scratch);
+        if (status != FS_OK) ctl_store(&J->status, status);
+    }
+    free(scratch);
+}
+
+#define FS_STREAM_ENTRY_(isa) fs_stream_run_##isa
+#define FS_STREAM_ENTRY(isa) FS_STREAM_ENTRY_(isa)
+int FS_STREAM_ENTRY(FS_ISA)(fs_stream *st, const void *rows, int f32, int64_t n_steps,
+                            int n_threads);
+int FS_STREAM_ENTRY(FS_ISA)(fs_stream *st, const void *rows, int f32, int64_t n_steps,
+                            int n_threads) {
+    const int64_t n_groups = (st->B + FS_G - 1) / FS_G;
+    int64_t gi;
+    /* threads pay off from a few hundred thousand multiply-adds a call */
+    if (n_threads > 1 && n_groups > 1 && st->N * st->N * st->B * n_steps >= (1 << 18)) {
+        fs_stream_job J;
+        int nt = fs_thread_count(n_threads);
+        if (nt > n_groups) nt = (int)n_groups;
+        J.st = st;
+        J.rows = rows;
+        J.f32 = f32;
+        J.n_steps = n_steps;
+        J.n_groups = n_groups;
+        J.next = 0;
+        J.status = FS_OK;
+        fs_run_parallel(nt, stream_participant, &J);
+        if (J.next < n_groups) return FS_ERR_NOMEM; /* no participant got its scratch */
+        return J.status;
+    }
+    for (gi = 0; gi < n_groups; gi++) {
+        const int64_t b0 = gi * FS_G;
+        const int g = (int)(st->B - b0 < FS_G ? st->B - b0 : FS_G);
+        const int status = stream_group_steps(st, b0, g, rows, f32, n_steps, st->scratch);
+        if (status != FS_OK) return status;
+    }
+    return FS_OK;
+}
+
+#endif /* FASTSEQ_STREAM_STEP_H */
