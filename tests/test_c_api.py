@@ -117,6 +117,28 @@ def _c_input(em, trans, start, end, lengths, tags):
 def test_a_c_program_gets_the_python_api_results(cc, tmp_path, rng):
     exe = tmp_path / "consumer"
     _compile(cc, HERE / "c_api" / "consumer.c", exe)
+    _check_consumer(exe, rng)
+
+
+def test_a_cmake_build_gets_the_python_api_results(cc, tmp_path, rng):
+    cmake = shutil.which("cmake")
+    if cmake is None:
+        _skip("no cmake to build tests/c_api/CMakeLists.txt")
+    source, build = tmp_path / "src", tmp_path / "build"
+    source.mkdir()
+    for name in ("CMakeLists.txt", "consumer.c"):
+        shutil.copy(HERE / "c_api" / name, source / name)
+    env = dict(os.environ, CC=shutil.which(cc))
+    for cmd in ([cmake, "-S", str(source), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
+                 f"-DPython_EXECUTABLE={sys.executable}"],
+                [cmake, "--build", str(build)]):
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, f"{shlex.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
+    _check_consumer(build / "consumer", rng)
+
+
+def _check_consumer(exe, rng):
+    """Runs consumer.c's program on a random batch; its outputs must be the Python API's."""
     em, trans, start, end, lengths, tags = model = _model(rng)
     proc = subprocess.run([str(exe)], input=_c_input(*model), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
