@@ -1,12 +1,13 @@
 """The C API from outside: another package builds against the installed fastseq.
 
 A plain C program (tests/c_api/consumer.c) and the README's C example are compiled with the
-flags of ``python -m fastseq.c_api`` and linked with the static library; a third-party
+flags of ``python -m fastseq.c_api`` and linked with the static library, and consumer.c
+again by CMake and by meson (tests/c_api/CMakeLists.txt, meson.build); a third-party
 Cython extension (tests/c_api/thirdparty.pyx, ``cimport fastseq.kernels``, kernels called
 ``nogil``) is built by setuptools with :func:`fastseq.get_build_info`. Their results must
 be the Python API's. These run against whatever fastseq is imported (an editable install
 here; ``.ci/c_api`` runs them again in a fresh venv holding the built wheel). They skip
-without a C compiler, or without Cython and setuptools for the extension, unless
+without a C compiler, or without Cython and setuptools, CMake, or meson and ninja, unless
 ``FASTSEQ_REQUIRE_C_API=1`` (the CI check), which turns those skips into failures.
 """
 from __future__ import annotations
@@ -132,6 +133,21 @@ def test_a_cmake_build_gets_the_python_api_results(cc, tmp_path, rng):
     for cmd in ([cmake, "-S", str(source), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
                  f"-DPython_EXECUTABLE={sys.executable}"],
                 [cmake, "--build", str(build)]):
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, f"{shlex.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
+    _check_consumer(build / "consumer", rng)
+
+
+def test_a_meson_build_gets_the_python_api_results(cc, tmp_path, rng):
+    if importlib.util.find_spec("mesonbuild") is None or shutil.which("ninja") is None:
+        _skip("meson or ninja is missing: tests/c_api/meson.build cannot be built")
+    source, build = tmp_path / "src", tmp_path / "build"
+    source.mkdir()
+    for name in ("meson.build", "consumer.c"):
+        shutil.copy(HERE / "c_api" / name, source / name)
+    env = dict(os.environ, CC=shutil.which(cc))
+    meson = [sys.executable, "-m", "mesonbuild.mesonmain"]  # its Python has fastseq
+    for cmd in ([*meson, "setup", str(build), str(source)], [*meson, "compile", "-C", str(build)]):
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         assert proc.returncode == 0, f"{shlex.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
     _check_consumer(build / "consumer", rng)

@@ -73,7 +73,7 @@ def get_include() -> str:
 
     See Also
     --------
-    get_build_info : everything needed to compile and link against the kernels.
+    get_build_info : Everything needed to compile and link against the kernels.
 
     Examples
     --------
@@ -99,7 +99,7 @@ def get_library_dirs() -> List[str]:
 
     See Also
     --------
-    get_build_info : the libraries to link and the flags, with these directories.
+    get_build_info : The libraries to link and the flags, with these directories.
 
     Examples
     --------
@@ -140,7 +140,8 @@ def get_build_info() -> Dict[str, Any]:
 
     See Also
     --------
-    get_include, get_library_dirs
+    get_include : The include directory alone.
+    get_library_dirs : The library directories alone.
 
     Notes
     -----
