@@ -6,7 +6,9 @@ The functional API -- :func:`log_partition`, :func:`forward`, :func:`backward`,
 :func:`decode` -- is here (it is implemented in :mod:`fastseq`). Every function takes
 one sequence ``(T, N)``, a padded batch ``(B, T, N)`` or a concatenated batch ``(L, N)``
 with ``lengths``; the contract is in the documentation's "Functional API" page.
-:func:`show_config` tells how this build runs. The models, taggers and tools are in the
+:func:`show_config` tells how this build runs; :func:`get_include`,
+:func:`get_library_dirs` and :func:`get_build_info` let other compiled packages call the C
+kernels (:mod:`fastseq.c_api`). The models, taggers and tools are in the
 subpackages: :mod:`fastseq.hmm`, :mod:`fastseq.crf`, :mod:`fastseq.features`,
 :mod:`fastseq.taggers`, :mod:`fastseq.torch`, :mod:`fastseq.schemes`,
 :mod:`fastseq.metrics`, :mod:`fastseq.io`, :mod:`fastseq.datasets`;
@@ -30,6 +32,7 @@ import fastseq._kernels as _kernels
 
 __version__ = _kernels.version()
 
+from .c_api import get_build_info, get_include, get_library_dirs
 from .decode import decode
 from .ops import (
     CRFGrad,
@@ -52,6 +55,7 @@ __all__ = [
     "log_partition", "forward", "backward", "marginals", "viterbi", "kbest",
     "posterior_decode", "sequence_score", "crf_nll", "allowed_transitions", "decode",
     "Marginals", "CRFGrad", "effective_n_threads", "simd_variant", "show_config",
+    "get_include", "get_library_dirs", "get_build_info",
 ]
 
 

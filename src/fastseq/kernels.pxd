@@ -1,4 +1,6 @@
 # The C API of fastseq (csrc/include/fastseq/fastseq.h) for Cython, with the header's names.
+# It ships in the wheel: other packages `cimport fastseq.kernels` and call the kernels
+# without the GIL (docs/c-api.rst).
 # Keep it in step with the header: every type, constant and function is declared here (the
 # kernels written out, where the header generates them with FS_DECLARE).
 from libc.stdint cimport int32_t, int64_t
@@ -9,6 +11,7 @@ cdef extern from "fastseq/fastseq.h" nogil:
         FASTSEQ_VERSION_MAJOR
         FASTSEQ_VERSION_MINOR
         FASTSEQ_VERSION_PATCH
+        FASTSEQ_VERSION_NUMBER
     const char *FASTSEQ_VERSION_STRING
 
     ctypedef enum fs_status:

@@ -37,6 +37,9 @@
  * cannot run, FS_ERR_INTERRUPTED when batch->interrupt stopped it; outputs are unspecified
  * after an error. Kernels trust their inputs (shapes,
  * ranges): the Python layer validates them once, before releasing the GIL.
+ *
+ * Other packages build against this header and the static library the Python package
+ * ships (fastseq.get_build_info() gives the flags); the rules are in docs/c-api.rst.
  */
 #ifndef FASTSEQ_H
 #define FASTSEQ_H
@@ -57,6 +60,11 @@ extern "C" {
     FASTSEQ_STRINGIFY(FASTSEQ_VERSION_MAJOR) "." \
     FASTSEQ_STRINGIFY(FASTSEQ_VERSION_MINOR) "." \
     FASTSEQ_STRINGIFY(FASTSEQ_VERSION_PATCH)
+/* One number for compile-time checks (0.1.0 is 100; 1.2.3 is 10203). At run time,
+   strcmp(fs_version(), FASTSEQ_VERSION_STRING) == 0 when the header and the linked library
+   come from the same release. What a change of each number means: docs/c-api.rst. */
+#define FASTSEQ_VERSION_NUMBER \
+    (FASTSEQ_VERSION_MAJOR * 10000 + FASTSEQ_VERSION_MINOR * 100 + FASTSEQ_VERSION_PATCH)
 
 typedef enum fs_status {
     FS_OK = 0,
