@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 import fastseq
+import fastseq.stream
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -190,6 +191,11 @@ def _check_consumer(exe, rng):
     paths32, scores32 = fastseq.viterbi(em32, trans32, **kw32)
     np.testing.assert_array_equal(out["viterbi_f32.paths"], paths32)
     np.testing.assert_allclose(out["viterbi_f32.scores"], scores32, rtol=1e-6)
+
+    dec = fastseq.stream.OnlineViterbi(trans, start=start, end=end, max_lag=2)
+    first = em[:lengths[0]]
+    want = np.concatenate([*(dec.push(row) for row in first), dec.flush()])
+    np.testing.assert_array_equal(out["stream_lag2_f64.labels"], want)
 
 
 def test_the_readme_c_example_runs_and_prints_what_python_computes(cc, tmp_path):

@@ -126,5 +126,26 @@ int main(void) {
     CHECK(fs_viterbi_f32(&batch, em32, trans32, start32, end32, paths, scores));
     print_ints("viterbi_f32.paths", paths, L);
     print_doubles("viterbi_f32.scores", scores, B);
+
+    /* Online decoding of the first sequence, one row at a time, with at most two rows of
+       latency: the labels as they become final, then the rest at the flush. */
+    fs_stream_config config;
+    fs_stream *stream;
+    memset(&config, 0, sizeof config);
+    config.n_states = N;
+    config.n_streams = 1;
+    config.max_lag = 2;
+    config.simd = FS_SIMD_AUTO;
+    CHECK(fs_stream_create(&config, trans, start, end, &stream));
+    int64_t n_out = 0;
+    for (int64_t t = 0; t < lengths[0]; t++) {
+        CHECK(fs_stream_push_f64(stream, em + t * N, 1, 1));
+        n_out += fs_stream_take(stream, 0, paths + n_out, lengths[0] - n_out);
+        if (n_out < t + 1 - config.max_lag) return 4; /* the latency bound */
+    }
+    CHECK(fs_stream_flush(stream));
+    n_out += fs_stream_take(stream, 0, paths + n_out, lengths[0] - n_out);
+    print_ints("stream_lag2_f64.labels", paths, n_out);
+    fs_stream_free(stream);
     return 0;
 }
