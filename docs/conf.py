@@ -44,7 +44,7 @@ numpydoc_validation_exclude = {
     r"^fastseq\.io\.Sentence$",
     r"^fastseq\.features\.Template$",
     # named-tuple fields: their class's Parameters section documents them
-    r"^fastseq\.(Marginals|CRFGrad|structured\.DurationChain)\.\w+$",
+    r"^fastseq\.(Marginals|CRFGrad|structured\.DurationChain|stream\.Committed)\.\w+$",
 }
 
 templates_path = ["_templates"]

@@ -237,7 +237,7 @@ def test_filtered_needs_the_option():
     dec = OnlineViterbi(np.zeros((2, 2)))
     dec.push(np.zeros(2))
     with pytest.raises(ValueError, match="filtered=True"):
-        dec.filtered
+        _ = dec.filtered
 
 
 @pytest.mark.parametrize("lag", [0, 1, 3])

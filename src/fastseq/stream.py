@@ -30,13 +30,31 @@ _SCORE_LIMIT = 1e300 / 2.0**40
 
 class Committed(NamedTuple):
     """Labels that became final in a batch of streams, in stream order, each stream's in
-    position order."""
+    position order (what a batch :class:`OnlineViterbi`'s pushes return).
 
-    #: The stream of each label.
+    Parameters
+    ----------
+    stream : ndarray of int64
+        The stream of each label.
+    position : ndarray of int64
+        Its position in that stream (0-based).
+    label : ndarray of int64
+        The label (the state; -1 where no path reaches the position).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.stream import OnlineViterbi
+    >>> dec = OnlineViterbi(np.zeros((2, 2)), n_streams=2)
+    >>> dec.push(np.array([[0.0, 1.0], [2.0, 0.0]])).label.tolist()   # both open yet
+    []
+    >>> c = dec.flush()
+    >>> c.stream.tolist(), c.position.tolist(), c.label.tolist()
+    ([0, 1], [0, 0], [1, 0])
+    """
+
     stream: NDArray[np.int64]
-    #: Its position in that stream (0-based).
     position: NDArray[np.int64]
-    #: The label (the state index; -1 where no path reaches the position).
     label: NDArray[np.int64]
 
 
@@ -196,6 +214,14 @@ class OnlineViterbi:
         ------
         ValueError
             On a wrong shape, NaN or ``+inf`` in ``scores``, or after :meth:`flush`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.stream import OnlineViterbi
+        >>> dec = OnlineViterbi(np.log([[0.9, 0.1], [0.1, 0.9]]))
+        >>> dec.push(np.log([0.9, 0.1])).tolist(), dec.push(np.log([0.8, 0.2])).tolist()
+        ([], [0])
         """
         out = self._core.push_row(scores) if self._fast else None
         if out is not None:
@@ -215,6 +241,14 @@ class OnlineViterbi:
         -------
         ndarray of int64, or Committed
             As :meth:`push`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.stream import OnlineViterbi
+        >>> dec = OnlineViterbi(np.log([[0.9, 0.1], [0.1, 0.9]]))
+        >>> dec.push_many(np.log([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8]])).tolist()
+        [0, 0]
         """
         if self._scorer is not None:
             return self._push(scores, len(cast(Sequence[Any], scores)))
@@ -248,12 +282,33 @@ class OnlineViterbi:
         ndarray of int64, or Committed
             The labels committed by the flush (-1 where no path is left). Pushing again
             needs :meth:`reset`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.stream import OnlineViterbi
+        >>> dec = OnlineViterbi(np.log([[0.9, 0.1], [0.1, 0.9]]))
+        >>> dec.push_many(np.log([[0.9, 0.1], [0.2, 0.8], [0.1, 0.9]])).tolist()
+        [0]
+        >>> dec.flush().tolist()
+        [1, 1]
         """
         self._core.flush()
         return self._collect()
 
     def reset(self) -> None:
-        """Start over at position 0 (the model is kept)."""
+        """Start over at position 0 (the model is kept).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.stream import OnlineViterbi
+        >>> dec = OnlineViterbi(np.log([[0.9, 0.1], [0.1, 0.9]]))
+        >>> _ = dec.push_many(np.zeros((3, 2)))
+        >>> dec.reset()
+        >>> dec.t
+        0
+        """
         self._core.reset()
 
     def _collect(self):
@@ -264,20 +319,50 @@ class OnlineViterbi:
     # -- state -----------------------------------------------------------------------------
     @property
     def t(self) -> int:
-        """Observations pushed to each stream so far."""
+        """Observations pushed to each stream so far.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.stream import OnlineViterbi
+        >>> dec = OnlineViterbi(np.log([[0.9, 0.1], [0.1, 0.9]]))
+        >>> _ = dec.push_many(np.zeros((3, 2)))
+        >>> dec.t
+        3
+        """
         return self._core.position
 
     @property
     def n_committed(self) -> Union[int, NDArray[np.int64]]:
         """Positions whose labels are final (per stream for a batch): ``t - n_committed``
-        positions are held open, and the memory in use is proportional to them."""
+        positions are held open, and the memory in use is proportional to them.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.stream import OnlineViterbi
+        >>> dec = OnlineViterbi(np.log([[0.9, 0.1], [0.1, 0.9]]))
+        >>> _ = dec.push_many(np.log([[0.9, 0.1], [0.8, 0.2], [0.2, 0.8]]))
+        >>> dec.t, dec.n_committed      # the last position is still open
+        (3, 2)
+        """
         n = np.array([self._core.committed(b) for b in range(self._core.n_streams)])
         return int(n[0]) if self.n_streams is None else n
 
     @property
     def best_score(self) -> Union[float, NDArray[np.float64]]:
         """The best path's score so far (after :meth:`flush`: the final Viterbi score,
-        ``end`` included; ``-inf`` before the first push or when no path is left)."""
+        ``end`` included; ``-inf`` before the first push or when no path is left).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.stream import OnlineViterbi
+        >>> dec = OnlineViterbi(np.log([[0.9, 0.1], [0.1, 0.9]]))
+        >>> _ = dec.push(np.log([0.5, 0.5]))
+        >>> round(dec.best_score, 4)
+        -0.6931
+        """
         s = np.array([self._core.best_score(b) for b in range(self._core.n_streams)])
         return float(s[0]) if self.n_streams is None else s
 
@@ -294,13 +379,34 @@ class OnlineViterbi:
     @property
     def filtered(self) -> NDArray[np.float64]:
         """``p(z_t | x_1..t)`` at the newest position, shape (N,) or (n_streams, N) (zeros
-        where no path is left). Needs ``filtered=True``."""
+        where no path is left). Needs ``filtered=True``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.stream import OnlineViterbi
+        >>> dec = OnlineViterbi(np.log([[0.9, 0.1], [0.1, 0.9]]), filtered=True)
+        >>> _ = dec.push(np.log([0.9, 0.1]))
+        >>> dec.filtered.round(2).tolist()
+        [0.9, 0.1]
+        """
         return self._filter_state()[0]
 
     @property
     def log_evidence(self) -> Union[float, NDArray[np.float64]]:
         """``log sum over paths exp(score)`` of ``x_1..t`` (no end scores): an HMM's
-        ``log P(x_1..t)``. Needs ``filtered=True``."""
+        ``log P(x_1..t)``. Needs ``filtered=True``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.stream import OnlineViterbi
+        >>> dec = OnlineViterbi(np.log([[0.9, 0.1], [0.1, 0.9]]), start=np.log([0.5, 0.5]),
+        ...                     filtered=True)
+        >>> _ = dec.push(np.log([0.9, 0.1]))
+        >>> round(dec.log_evidence, 4)       # log(0.5 * 0.9 + 0.5 * 0.1)
+        -0.6931
+        """
         return self._filter_state()[1]
 
 
@@ -350,7 +456,18 @@ class FixedLagSmoother:
         self.reset()
 
     def reset(self) -> None:
-        """Start over at position 0."""
+        """Start over at position 0.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.stream import FixedLagSmoother
+        >>> sm = FixedLagSmoother(np.log([[0.9, 0.1], [0.1, 0.9]]), lag=1)
+        >>> _ = sm.push(np.zeros(2))
+        >>> sm.reset()
+        >>> sm.t
+        0
+        """
         B = self.n_streams or 1
         self._window = np.empty((B, 0, self.n_states))  # the newest rows, oldest first
         self._prior = np.broadcast_to(self._start, (B, self.n_states)).copy()
@@ -367,12 +484,23 @@ class FixedLagSmoother:
         Parameters
         ----------
         scores : array-like of shape (N,), or (n_streams, N) for a batch
+            The scores of every state at the new position.
 
         Returns
         -------
         ndarray
             ``p(z_{t-L} | x_1..t)``: shape (1, N) (a batch: (1, n_streams, N)) once ``t >=
             L``, else (0, N) (a batch: (0, n_streams, N)).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.stream import FixedLagSmoother
+        >>> sm = FixedLagSmoother(np.log([[0.9, 0.1], [0.1, 0.9]]), lag=1)
+        >>> sm.push(np.log([0.9, 0.1])).shape         # nothing is 1 position old yet
+        (0, 2)
+        >>> sm.push(np.log([0.5, 0.5])).round(3).tolist()   # p(z_0 | x_0, x_1)
+        [[0.9, 0.1]]
         """
         if self._flushed:
             raise ValueError("the stream was flushed: call reset() to start a new one")
@@ -406,6 +534,15 @@ class FixedLagSmoother:
         -------
         ndarray of shape (k, N), or (k, n_streams, N) for a batch
             ``k = min(L, t)`` rows, oldest first.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastseq.stream import FixedLagSmoother
+        >>> sm = FixedLagSmoother(np.log([[0.9, 0.1], [0.1, 0.9]]), lag=1)
+        >>> _ = sm.push(np.log([0.9, 0.1]))
+        >>> sm.flush().round(3).tolist()             # the last position
+        [[0.9, 0.1]]
         """
         if self._flushed:
             raise ValueError("the stream was flushed: call reset() to start a new one")

@@ -1084,6 +1084,7 @@ class CRF(nn.Module):
         Returns
         -------
         fastseq.stream.OnlineViterbi
+            The decoder, at position 0.
 
         Examples
         --------

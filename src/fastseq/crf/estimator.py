@@ -938,6 +938,7 @@ class CRF:
         Returns
         -------
         fastseq.stream.OnlineViterbi
+            The decoder, at position 0.
 
         Raises
         ------

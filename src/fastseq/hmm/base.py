@@ -915,6 +915,7 @@ class BaseHMM:
         Returns
         -------
         fastseq.stream.OnlineViterbi
+            The decoder, at position 0.
 
         Raises
         ------
