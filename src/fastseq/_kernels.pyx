@@ -535,8 +535,13 @@ cdef int _bad_scores(const floating *x, Py_ssize_t n, double limit) noexcept nog
     cdef Py_ssize_t i
     cdef bint ok = True
     cdef double v
-    for i in range(n):
-        ok &= x[i] <= limit
+    cdef float flt_max = 3.4028234663852886e38
+    if floating is float:  # every finite float is below limit: compared as floats
+        for i in range(n):
+            ok &= x[i] <= flt_max
+    else:
+        for i in range(n):
+            ok &= x[i] <= limit
     if ok:
         return 0
     for i in range(n):
