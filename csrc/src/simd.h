@@ -180,6 +180,12 @@ static inline int lowest_bit(unsigned x) {
 }
 
 /* Asks for the n doubles at p to be brought into cache. */
+#if defined(__GNUC__)
+#define FS_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define FS_PREFETCH(p) ((void)(p))
+#endif
+
 static inline void prefetch_row(const double *p, int64_t n) {
 #if defined(__GNUC__)
     int64_t j;

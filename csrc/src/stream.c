@@ -299,7 +299,8 @@ int fs_stream_create(const fs_stream_config *config, const double *trans, const 
     Np = FS_STREAM_NP(N);
     st_words = (N + 63) / 64;
     /* every size below in doubles, checked against overflow first */
-    if (N > (int64_t)1 << 26 || B > ((int64_t)1 << 40) / Np) return FS_ERR_INVALID;
+    if (N > (int64_t)1 << 26 || B > ((int64_t)1 << 40) / Np || B >= (int64_t)1 << 32)
+        return FS_ERR_INVALID;
     st = (fs_stream *)calloc(1, sizeof(fs_stream));
     if (!st) return FS_ERR_NOMEM;
     st->cfg = *config;

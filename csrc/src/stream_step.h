@@ -83,9 +83,11 @@ static FS_NOINLINE uint64_t chunk_args(const double *TPT, int64_t N, int64_t Np,
             bits |= v_eq_bits(v_add(v_load(x + k), v_load(t + k)), r) << k;
         q = i0 + lowest_bit(bits);
         par[j] = (int32_t)q;
-        up |= (live >> (j & 63) & 1) << (q & 63);
     }
-    return N <= 64 ? up : 0;
+    if (N > 64) return 0;
+    for (j = 0; j < N; j++) /* a loop of its own: it vectorises (variable shifts) */
+        up |= (live >> j & 1) << par[j];
+    return up;
 }
 
 /* Stream b's new position p into its tree: the back-pointers (p > 0; from the chunks in
@@ -102,9 +104,12 @@ static int stream_tree_step(fs_stream *st, int64_t b, int64_t p, const double *i
     int status = fs_stream_tree_column(st, b, p, &par);
     if (status != FS_OK) return status;
     if (!al) al = (uint64_t *)(bp + N + (N & 1)); /* W > 4: the scratch after bp */
-    for (w = 0; w < W; w++) al[w] = 0;
-    for (j = 0; j < Np; j += FS_VW)
-        al[j >> 6] |= (uint64_t)v_gt_bits(v_load(out + j), ninf) << (j & 63);
+    for (w = 0; w < W; w++) { /* the live leaves, a word at a time in a register */
+        uint64_t x = 0;
+        for (j = w * 64; j < Np && j < w * 64 + 64; j += FS_VW)
+            x |= (uint64_t)v_gt_bits(v_load(out + j), ninf) << (j & 63);
+        al[w] = x;
+    }
     if (p > 0) up = chunk_args(st->TPT, N, Np, in, raw, arg, par ? par : bp, al[0]);
     return fs_stream_tree_add(st, b, p, al, up);
 }
@@ -160,6 +165,12 @@ static int stream_group_steps(fs_stream *st, int64_t b0, int g, const void *rows
         const int64_t p = st->t + k;
         const double *in[FS_G], *add[FS_G], *fx[FS_G];
         double *out[FS_G];
+        if (k + 1 < n_steps) { /* the group's next rows, a row of all streams away */
+            const size_t size = f32 ? sizeof(float) : sizeof(double);
+            const char *next = (const char *)rows + ((k + 1) * B + b0) * N * size;
+            int64_t off;
+            for (off = 0; off < g * N * (int64_t)size; off += 64) FS_PREFETCH(next + off);
+        }
         for (s = 0; s < g; s++) {
             const int64_t r = (k * B + b0 + s) * N;
             if (f32) {
@@ -206,31 +217,53 @@ static int stream_group_steps(fs_stream *st, int64_t b0, int g, const void *rows
     return FS_OK;
 }
 
-/* The groups of streams, claimed by the participants of a parallel call. */
+/* The groups of streams, claimed by the participants of a parallel call: the calling
+   thread from the front, pool workers from the back, so that from one push to the next
+   each thread tends to get the same streams and finds their state in its cache. claims
+   packs (taken from the front) << 32 | (taken from the back). */
 typedef struct {
     fs_stream *st;
     const void *rows;
     int f32;
     int64_t n_steps, n_groups;
-    long long next;
+    uint64_t claims;
     int status;
 } fs_stream_job;
+
+/* The next group for this participant, or -1 when none is left. */
+static int64_t stream_claim(fs_stream_job *J, int front) {
+#if defined(__GNUC__)
+    uint64_t c = __atomic_load_n(&J->claims, __ATOMIC_RELAXED), next;
+    do {
+        const int64_t f = (int64_t)(c >> 32), b = (int64_t)(c & 0xffffffffu);
+        if (f + b >= J->n_groups) return -1;
+        next = front ? c + ((uint64_t)1 << 32) : c + 1;
+    } while (!__atomic_compare_exchange_n(&J->claims, &c, next, 1, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+    return front ? (int64_t)(c >> 32) : J->n_groups - 1 - (int64_t)(c & 0xffffffffu);
+#else
+    const int64_t f = (int64_t)(J->claims >> 32), b = (int64_t)(J->claims & 0xffffffffu);
+    (void)front; /* without atomics fs_run_parallel runs the caller only */
+    if (f + b >= J->n_groups) return -1;
+    J->claims += (uint64_t)1 << 32;
+    return f;
+#endif
+}
 
 static void stream_participant(void *ctx) {
     fs_stream_job *J = (fs_stream_job *)ctx;
     fs_stream *st = J->st;
-    void *scratch = malloc((size_t)fs_stream_scratch_bytes(st->N, st->Np));
-    long long gi;
-    if (!scratch) { /* the others (the caller at least) do the work */
-        return;
-    }
-    while ((gi = fs_claim(&J->next)) < J->n_groups) {
+    const int front = !fs_on_worker();
+    void *scratch = front ? st->scratch : malloc((size_t)fs_stream_scratch_bytes(st->N, st->Np));
+    int64_t gi;
+    if (!scratch) return; /* the caller does the work */
+    while ((gi = stream_claim(J, front)) >= 0) {
         const int64_t b0 = gi * FS_G;
         const int g = (int)(st->B - b0 < FS_G ? st->B - b0 : FS_G);
         const int status = stream_group_steps(st, b0, g, J->rows, J->f32, J->n_steps, scratch);
         if (status != FS_OK) ctl_store(&J->status, status);
     }
-    free(scratch);
+    if (!front) free(scratch);
 }
 
 #define FS_STREAM_ENTRY_(isa) fs_stream_run_##isa
@@ -251,10 +284,9 @@ int FS_STREAM_ENTRY(FS_ISA)(fs_stream *st, const void *rows, int f32, int64_t n_
         J.f32 = f32;
         J.n_steps = n_steps;
         J.n_groups = n_groups;
-        J.next = 0;
+        J.claims = 0;
         J.status = FS_OK;
         fs_run_parallel(nt, stream_participant, &J);
-        if (J.next < n_groups) return FS_ERR_NOMEM; /* no participant got its scratch */
         return J.status;
     }
     for (gi = 0; gi < n_groups; gi++) {
