@@ -47,16 +47,6 @@ struct fs_stream {
 /* Step scratch for one thread, in bytes. */
 int64_t fs_stream_scratch_bytes(int64_t N, int64_t Np);
 
-/* Position p of stream b enters its tree in two calls. fs_stream_tree_column makes room
-   and gives the column for the back-pointers (*parent: N states; NULL when the stream has
-   no path left: nothing to write). fs_stream_tree_add then takes the live leaves (alive:
-   W words, the states with a finite Viterbi score at p) and, for W = 1, their parents'
-   set (up), and commits what it can (with max_lag, what it must). FS_OK or
-   FS_ERR_NOMEM. */
-int fs_stream_tree_column(fs_stream *st, int64_t b, int64_t p, int32_t **parent);
-int fs_stream_tree_add(fs_stream *st, int64_t b, int64_t p, const uint64_t *alive,
-                       uint64_t up);
-
 /* The per-ISA step loop: n_steps rows of every stream. */
 int fs_stream_run(fs_stream *st, const void *rows, int f32, int64_t n_steps, int n_threads);
 

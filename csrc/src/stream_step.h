@@ -1,7 +1,7 @@
 /*
  * The step loop of the online decoders, compiled per ISA (included by kernels_isa.c): for
  * up to FS_G streams at once, the Viterbi step with its back-pointers (maxarg_rows), the
- * filter step, then each stream's tree (stream.c). Relies on products.h, lattice.h, fsmath.h.
+ * filter step, then each stream's tree (stream_tree.h). Relies on products.h, lattice.h, fsmath.h.
  */
 #ifndef FASTSEQ_STREAM_STEP_H
 #define FASTSEQ_STREAM_STEP_H
@@ -14,7 +14,7 @@
 #include "pool.h"
 #include "products.h"
 #include "simd.h"
-#include "stream.h"
+#include "stream_tree.h"
 
 /* A filter sum at least this large is exact to rounding as a sum of products: each term
    lost to underflow is below 2^-1000, 2^-200 of it. Smaller sums are redone from logs. */
@@ -101,7 +101,7 @@ static int stream_tree_step(fs_stream *st, int64_t b, int64_t p, const double *i
     const fs_vd ninf = v_set1(-INFINITY);
     int32_t *par;
     int64_t j, w;
-    int status = fs_stream_tree_column(st, b, p, &par);
+    int status = tree_column(st, b, p, &par);
     if (status != FS_OK) return status;
     if (!al) al = (uint64_t *)(bp + N + (N & 1)); /* W > 4: the scratch after bp */
     for (w = 0; w < W; w++) { /* the live leaves, a word at a time in a register */
@@ -111,7 +111,7 @@ static int stream_tree_step(fs_stream *st, int64_t b, int64_t p, const double *i
         al[w] = x;
     }
     if (p > 0) up = chunk_args(st->TPT, N, Np, in, raw, arg, par ? par : bp, al[0]);
-    return fs_stream_tree_add(st, b, p, al, up);
+    return tree_add(st, b, p, al, up);
 }
 
 static void maxarg_group(const double *TP, int64_t N, int64_t Np, const double *const *in,
