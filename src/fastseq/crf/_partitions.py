@@ -21,6 +21,7 @@ from .items import (
     Batch,
     as_seq_list,
     check_aligned,
+    encode_featurized,
     encode_items,
     input_kind,
     labels_of,
@@ -28,7 +29,7 @@ from .items import (
 )
 from .objective import FeatureCounts, Objective, feature_counts
 
-__all__ = ["EncodedPart", "encode_part", "merge_vocabularies", "globalise", "GlobalPart",
+__all__ = ["EncodedPart", "encode_part", "encode_featurized_part", "merge_vocabularies", "globalise", "GlobalPart",
            "PartObjective", "add_evaluations", "Evaluation"]
 
 #: ``(nll, grad)`` of a part; ``grad`` is None for a part without tokens
@@ -96,6 +97,49 @@ def encode_part(X: Sequence[Any], y: Sequence[Sequence[str]]) -> EncodedPart:
     setd = labels.setdefault
     yid = np.fromiter((setd(t, len(labels)) for s in ylist for t in s), dtype=np.int64,
                       count=batch.X.shape[0])
+    return EncodedPart(batch, vocab, labels, yid)
+
+
+def encode_featurized_part(F: Any, attributes: Sequence[str],
+                           y: Sequence[Sequence[str]]) -> EncodedPart:
+    """Encode a part of the training data featurised as a matrix (a
+    :class:`fastseq.features.Featurized` batch) whose columns are named ``attributes``.
+
+    Parameters
+    ----------
+    F : Featurized
+        The part's tokens.
+    attributes : list of str
+        The name of each column of ``F`` (``FeatureExtractor.attribute_names()``).
+    y : list of list of str
+        The labels, one per token.
+
+    Returns
+    -------
+    EncodedPart
+
+    Examples
+    --------
+    >>> from fastseq.crf._partitions import encode_featurized_part
+    >>> from fastseq.features import FeatureExtractor
+    >>> fx = FeatureExtractor(["w"])
+    >>> F = fx.fit_transform([{"word": ["a", "b"]}])
+    >>> part = encode_featurized_part(F, fx.attribute_names(), [["A", "B"]])
+    >>> part.attributes, part.batch.X.shape
+    ({'w=a': 0, 'w=b': 1}, (2, 2))
+    """
+    ylist = labels_of(list(y), "y")
+    M, lengths = encode_featurized(F, "X")
+    batch = Batch(M, lengths)
+    check_aligned(batch.lengths, ylist, "X", "y")
+    names = list(attributes)[:M.shape[1]]
+    vocab = {n: i for i, n in enumerate(names)}
+    if len(vocab) != M.shape[1]:
+        raise ValueError("the feature matrix has columns without a distinct attribute name")
+    labels: Dict[str, int] = {}
+    setd = labels.setdefault
+    yid = np.fromiter((setd(t, len(labels)) for s in ylist for t in s), dtype=np.int64,
+                      count=M.shape[0])
     return EncodedPart(batch, vocab, labels, yid)
 
 

@@ -14,7 +14,7 @@ from .. import ops
 from ..exceptions import WorkerError
 
 __all__ = ["connected", "kernel_threads", "as_bag", "is_bag", "reporting", "n_worker_threads",
-           "tree"]
+           "reduce_to_client"]
 
 
 @contextlib.contextmanager
@@ -95,14 +95,17 @@ def as_bag(items: Sequence[Any], npartitions: int) -> db.Bag:
     return db.from_delayed([dask.delayed(p, traverse=False) for p in parts])
 
 
-def tree(client: Client, futures: List[Any], combine: Any, split_every: int) -> Any:
-    """The futures reduced by ``combine(*group)`` over groups of at most ``split_every``
-    consecutive ones, level by level: a fixed tree, so a fixed order of the additions."""
+def reduce_to_client(client: Client, futures: List[Any], combine: Any,
+                     split_every: int) -> Any:
+    """The futures' results reduced by ``combine(*group)`` over groups of at most
+    ``split_every`` consecutive ones, level by level on the workers until at most
+    ``split_every`` are left, which the client gathers and combines: a fixed tree, so a
+    fixed order of the additions."""
     level = list(futures)
-    while len(level) > 1:
+    while len(level) > split_every:
         level = [client.submit(combine, *level[i:i + split_every], pure=False)
                  for i in range(0, len(level), split_every)]
-    return level[0]
+    return combine(*client.gather(level, direct=True))
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 client, the objective summed over the partitions on the workers."""
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -15,6 +16,7 @@ from ..crf._partitions import (
     GlobalPart,
     PartObjective,
     add_evaluations,
+    encode_featurized_part,
     encode_part,
     globalise,
     merge_vocabularies,
@@ -30,7 +32,7 @@ from ._cluster import (
     kernel_threads,
     n_worker_threads,
     reporting,
-    tree,
+    reduce_to_client,
 )
 
 __all__ = ["fit_crf"]
@@ -43,11 +45,20 @@ def _encode(xs: List[Any], ys: List[Any], features: Optional[Callable[[list], li
     if len(xs) != len(ys):
         raise ValueError(f"`X` and `y` differ in a partition: {len(xs)} sequences against "
                          f"{len(ys)} label sequences; give them the same partitioning")
+    if features is not None and _is_extractor(features):
+        fx = copy.deepcopy(features)   # fitted here, on this partition's sentences
+        return [encode_featurized_part(fx.fit_transform(xs), fx.attribute_names(), ys)]
     if features is not None:
         xs = list(features(xs))
         if len(xs) != len(ys):
             raise ValueError(f"`features` returned {len(xs)} sequences for {len(ys)}")
     return [encode_part(xs, ys)]
+
+
+def _is_extractor(features: Any) -> bool:
+    """A feature extractor (``fit_transform`` to a matrix, ``attribute_names``) rather
+    than a function of the sentences."""
+    return hasattr(features, "fit_transform") and hasattr(features, "attribute_names")
 
 
 def _encode_pairs(pairs: List[Tuple[Any, Any]], features) -> List[EncodedPart]:
@@ -146,9 +157,12 @@ def fit_crf(crf: CRF, X: Any, y: Any, *, features: Optional[Callable[[list], lis
     y : dask.bag.Bag or list of list of str
         The labels, one per token; a bag partitioned as ``X`` (the same number of
         partitions and of sequences in each).
-    features : callable, optional
-        ``features(sentences) -> items``, applied to each partition on the workers (e.g.
-        ``FeatureExtractor("crfsuite_chunk").to_lists``); it must be picklable.
+    features : FeatureExtractor or callable, optional
+        How the workers featurise their partitions of sentences: an unfitted
+        :class:`fastseq.features.FeatureExtractor` (a copy is fitted on each partition and
+        its matrix used, with the attribute names as the columns' names; templates with a
+        ``min_count`` then count per partition), or ``features(sentences) -> items``
+        (e.g. ``FeatureExtractor("crfsuite_chunk").to_lists``). It must be picklable.
     npartitions : int, optional
         The partitions of list input (default: one per worker thread).
     client : distributed.Client, optional
@@ -203,8 +217,9 @@ def fit_crf(crf: CRF, X: Any, y: Any, *, features: Optional[Callable[[list], lis
     if npartitions is not None and (isinstance(npartitions, bool)
                                     or not isinstance(npartitions, int) or npartitions < 1):
         raise ValueError(f"`npartitions` must be a positive int, got {npartitions!r}")
-    if features is not None and not callable(features):
-        raise TypeError("`features` must be a callable: sentences -> items")
+    if features is not None and not callable(features) and not _is_extractor(features):
+        raise TypeError("`features` must be a FeatureExtractor or a callable: sentences -> "
+                        "items")
     if is_bag(X) != is_bag(y):
         raise TypeError("pass `X` and `y` both as dask bags or both as lists")
     if is_bag(X) and X.npartitions != y.npartitions:
@@ -219,15 +234,20 @@ def fit_crf(crf: CRF, X: Any, y: Any, *, features: Optional[Callable[[list], lis
             encoded = bag.map_partitions(_encode_pairs, features)
         else:
             encoded = X.map_partitions(_encode, y, features)
-        vocab = encoded.reduction(_vocab_of, _merge_vocab, split_every=split_every)
-        parts = encoded.map_partitions(_globalise, vocab)
+        # each stage held in worker memory before the next reads it (graph optimisation
+        # would otherwise fuse a copy of the encoding into every branch that reads it); the
+        # scheduler keeps every stage's tasks, the lineage of a lost partition
+        encoded = c.persist(encoded, optimize_graph=False)
+        vocab = c.persist(encoded.reduction(_vocab_of, _merge_vocab, split_every=split_every),
+                          optimize_graph=False)
+        parts = c.persist(encoded.map_partitions(_globalise, vocab), optimize_graph=False)
         counts = parts.reduction(_counts_of, _add_counts, split_every=split_every)
         feats = dask.delayed(_select)(counts, vocab, p)
         objectives = [dask.delayed(_objective)(d, vocab, feats, nt)
-                      for d in parts.to_delayed()]
+                      for d in parts.to_delayed(optimize_graph=False)]
         t0 = time.perf_counter()
         with reporting("featurising and encoding the partitions"):
-            futures = c.compute([vocab, feats] + objectives)
+            futures = c.compute([vocab, feats] + objectives, optimize_graph=False)
             vocab_v, feats_v = c.gather(futures[:2])
             part_futures = futures[2:]
             sizes = c.gather(c.map(_size, part_futures, pure=False))
@@ -242,9 +262,9 @@ def fit_crf(crf: CRF, X: Any, y: Any, *, features: Optional[Callable[[list], lis
         def fun(theta: np.ndarray) -> Tuple[float, np.ndarray]:
             t1 = time.perf_counter()
             with reporting("evaluating the objective"):
-                theta_f = c.scatter(theta, broadcast=True, hash=False)
-                evals = [c.submit(_evaluate, f, theta_f, pure=False) for f in part_futures]
-                (nll, grad), compute_s = tree(c, evals, _add, split_every).result()
+                theta_f = c.scatter(theta, broadcast=True, hash=False, direct=True)
+                evals = c.map(_evaluate, part_futures, theta=theta_f, pure=False)
+                (nll, grad), compute_s = reduce_to_client(c, evals, _add, split_every)
             if profile is not None:
                 profile.append({"wall_s": time.perf_counter() - t1, "compute_s": compute_s,
                                 "weights_bytes": theta.nbytes * len(c.nthreads()),

@@ -24,7 +24,14 @@ from ..hmm._partitions import (
     summarise,
     supervised_mstep,
 )
-from ._cluster import connected, is_bag, kernel_threads, n_worker_threads, reporting, tree
+from ._cluster import (
+    connected,
+    is_bag,
+    kernel_threads,
+    n_worker_threads,
+    reduce_to_client,
+    reporting,
+)
 
 __all__ = ["fit_hmm", "fit_hmm_supervised"]
 
@@ -97,8 +104,9 @@ def _parts(X: Any, lengths: Any, states: Any, npartitions: int) -> List[Any]:
             if not is_bag(states) or states.npartitions != X.npartitions:
                 raise ValueError("`states` must be a bag partitioned as `X`")
             return [dask.delayed(_part_of_sequences)(x, s)
-                    for x, s in zip(X.to_delayed(), states.to_delayed())]
-        return [dask.delayed(_part_of_sequences)(x) for x in X.to_delayed()]
+                    for x, s in zip(X.to_delayed(optimize_graph=False),
+                                    states.to_delayed(optimize_graph=False))]
+        return [dask.delayed(_part_of_sequences)(x) for x in X.to_delayed(optimize_graph=False)]
     if isinstance(X, da.Array):
         n = X.shape[0]
         lens = check_lengths(None if lengths is None else np.asarray(lengths), n)
@@ -140,10 +148,10 @@ def _start(c: Client, model: BaseHMM, X: Any, lengths: Any, states: Any,
     """The part futures and the summary of all the data."""
     delayed_parts = _parts(X, lengths, states, npartitions or n_worker_threads(c))
     with reporting("partitioning and checking the data"):
-        futures = c.compute(delayed_parts)
+        futures = c.compute(delayed_parts, optimize_graph=False)
         summaries = [c.submit(_summary, f, model, i, pure=False)
                      for i, f in enumerate(futures)]
-        summary = tree(c, summaries, _add_summaries, split_every).result()
+        summary = reduce_to_client(c, summaries, _add_summaries, split_every)
     return futures, summary
 
 
@@ -239,7 +247,7 @@ def fit_hmm(model: BaseHMM, X: Any, lengths: Any = None, *,
                     model_f = c.scatter(model, broadcast=True, hash=False)
                     stats = [c.submit(_estep, f, model_f, shift, nt, pure=False)
                              for f in futures]
-                    total = tree(c, stats, _add_stats, split_every).result()
+                    total = reduce_to_client(c, stats, _add_stats, split_every)
                 if mstep(model, total):
                     break
         finally:
@@ -303,7 +311,7 @@ def fit_hmm_supervised(model: BaseHMM, X: Any, states: Any, lengths: Any = None,
                 model_f = c.scatter(model, broadcast=True, hash=False)
                 counts = [c.submit(_supervised, f, model_f, summary.shift, nt, pure=False)
                           for f in futures]
-                total = tree(c, counts, _add_stats, split_every).result()
+                total = reduce_to_client(c, counts, _add_stats, split_every)
         finally:
             c.cancel(futures)
         supervised_mstep(model, total)
