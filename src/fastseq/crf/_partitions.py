@@ -122,11 +122,11 @@ def encode_featurized_part(F: Any, attributes: Sequence[str],
     --------
     >>> from fastseq.crf._partitions import encode_featurized_part
     >>> from fastseq.features import FeatureExtractor
-    >>> fx = FeatureExtractor(["w"])
-    >>> F = fx.fit_transform([{"word": ["a", "b"]}])
+    >>> fx = FeatureExtractor([(("w", 0),)])
+    >>> F = fx.fit_transform([["a", "b"]])
     >>> part = encode_featurized_part(F, fx.attribute_names(), [["A", "B"]])
     >>> part.attributes, part.batch.X.shape
-    ({'w=a': 0, 'w=b': 1}, (2, 2))
+    ({'w[0]=a': 0, 'w[0]=b': 1}, (2, 2))
     """
     ylist = labels_of(list(y), "y")
     M, lengths = encode_featurized(F, "X")

@@ -4,16 +4,17 @@ tasks; the partitioning of plain lists; worker losses reported as :class:`Worker
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 import dask
 import dask.bag as db
 from distributed import Client, KilledWorker, LocalCluster
+from distributed.client import FutureCancelledError
 
 from .. import ops
 from ..exceptions import WorkerError
 
-__all__ = ["connected", "kernel_threads", "as_bag", "is_bag", "reporting", "n_worker_threads",
+__all__ = ["broadcast_and_run", "connected", "kernel_threads", "as_bag", "is_bag", "reporting", "n_worker_threads",
            "reduce_to_client"]
 
 
@@ -106,6 +107,23 @@ def reduce_to_client(client: Client, futures: List[Any], combine: Any,
         level = [client.submit(combine, *level[i:i + split_every], pure=False)
                  for i in range(0, len(level), split_every)]
     return combine(*client.gather(level, direct=True))
+
+
+def broadcast_and_run(client: Client, value: Any, run: Callable[[Any], Any],
+                      tries: int = 3) -> Any:
+    """``run(future)`` with ``value`` scattered to every worker. Scattered data has no
+    lineage: when a worker dies before its copy reached the others, the tasks that needed
+    it are cancelled ("lost dependencies"); then the value is sent again and ``run``
+    retried (``tries`` times in all)."""
+    for attempt in range(tries):
+        try:
+            # through the scheduler: a direct scatter could wait on a worker that just died
+            future = client.scatter(value, broadcast=True, hash=False, direct=False)
+            return run(future)
+        except FutureCancelledError:
+            if attempt + 1 == tries:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @contextlib.contextmanager

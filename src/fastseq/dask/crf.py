@@ -27,6 +27,7 @@ from ..crf.objective import add_feature_counts, features_of_counts
 from ..crf.training_log import print_iteration
 from ._cluster import (
     as_bag,
+    broadcast_and_run,
     connected,
     is_bag,
     kernel_threads,
@@ -262,9 +263,9 @@ def fit_crf(crf: CRF, X: Any, y: Any, *, features: Optional[Callable[[list], lis
         def fun(theta: np.ndarray) -> Tuple[float, np.ndarray]:
             t1 = time.perf_counter()
             with reporting("evaluating the objective"):
-                theta_f = c.scatter(theta, broadcast=True, hash=False, direct=True)
-                evals = c.map(_evaluate, part_futures, theta=theta_f, pure=False)
-                (nll, grad), compute_s = reduce_to_client(c, evals, _add, split_every)
+                (nll, grad), compute_s = broadcast_and_run(c, theta, lambda theta_f: (
+                    reduce_to_client(c, c.map(_evaluate, part_futures, theta=theta_f,
+                                              pure=False), _add, split_every)))
             if profile is not None:
                 profile.append({"wall_s": time.perf_counter() - t1, "compute_s": compute_s,
                                 "weights_bytes": theta.nbytes * len(c.nthreads()),

@@ -25,6 +25,7 @@ from ..hmm._partitions import (
     supervised_mstep,
 )
 from ._cluster import (
+    broadcast_and_run,
     connected,
     is_bag,
     kernel_threads,
@@ -244,10 +245,9 @@ def fit_hmm(model: BaseHMM, X: Any, lengths: Any = None, *,
         try:
             for _ in range(model.n_iter):
                 with reporting("the E-step"):
-                    model_f = c.scatter(model, broadcast=True, hash=False)
-                    stats = [c.submit(_estep, f, model_f, shift, nt, pure=False)
-                             for f in futures]
-                    total = reduce_to_client(c, stats, _add_stats, split_every)
+                    total = broadcast_and_run(c, model, lambda model_f: reduce_to_client(
+                        c, [c.submit(_estep, f, model_f, shift, nt, pure=False)
+                            for f in futures], _add_stats, split_every))
                 if mstep(model, total):
                     break
         finally:
@@ -308,10 +308,9 @@ def fit_hmm_supervised(model: BaseHMM, X: Any, states: Any, lengths: Any = None,
         start_supervised(model, summary)
         try:
             with reporting("counting"):
-                model_f = c.scatter(model, broadcast=True, hash=False)
-                counts = [c.submit(_supervised, f, model_f, summary.shift, nt, pure=False)
-                          for f in futures]
-                total = reduce_to_client(c, counts, _add_stats, split_every)
+                total = broadcast_and_run(c, model, lambda model_f: reduce_to_client(
+                    c, [c.submit(_supervised, f, model_f, summary.shift, nt, pure=False)
+                        for f in futures], _add_stats, split_every))
         finally:
             c.cancel(futures)
         supervised_mstep(model, total)
