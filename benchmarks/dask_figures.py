@@ -12,13 +12,13 @@ with the ``dask`` extra installed::
 protocol of ``benchmarks/crf_figures.py``). Local: ``FeatureExtractor.fit_transform`` +
 ``CRF(n_threads=--threads).fit``. Dask: :func:`fastseq.dask.fit_crf` on a LocalCluster of
 ``--workers`` single-threaded worker processes (started before the clock), the sentences
-split in one partition per worker and featurised on the workers
-(a ``FeatureExtractor("crfsuite_chunk")`` fitted on each partition). Reported: wall time of each (featurisation
-included) and their ratio, chunk F1 on the test split, the objective trajectories' largest
-relative difference, and per L-BFGS evaluation: the wall time on the client, the slowest
-partition's compute time, the client-side overhead (their difference), and the bytes sent
-to the workers (the weights, once per worker) and back (the gradient; plus what the
-reduction tree moves between workers, read from the workers' transfer counters).
+split in one partition per worker and featurised on the workers (a
+``FeatureExtractor("crfsuite_chunk")`` fitted on each partition). Reported: wall time of
+each (featurisation included) and their ratio, chunk F1 on the test split, the objective
+trajectories' largest relative difference, and per L-BFGS evaluation: the wall time on the
+client, the slowest partition's compute time, the client-side overhead (their difference),
+and the bytes sent to the workers (the weights, once per worker) and back (the gradient;
+plus what moves between workers, read from the workers' transfer counters).
 
 (2) ``tag``: UD English-EWT test repeated ``--copies`` times, tagged by an ``HMMTagger``
 trained on train: locally (``predict`` on ``--threads`` threads) and as a dask bag of
@@ -113,9 +113,9 @@ def part_crf(args, client):
 
 
 def part_tag(args, client):
-    from fastseq.dask import tag
-
     import dask.bag as db
+
+    from fastseq.dask import tag
 
     train = to_tagged(datasets.load("ud_english_ewt", "train", data_home=args.data_home),
                       word="form", tag="upos")

@@ -269,3 +269,35 @@ def test_a_task_that_keeps_killing_workers_is_a_clear_error(fragile_client):
     X, y = _corpus(10)
     with pytest.raises(WorkerError, match="more partitions"):
         fit_crf(CRF(), X, y, features=_die, client=fragile_client)
+
+
+def test_cli_tags_a_folder_on_a_scheduler(client, tmp_path, capsys):
+    from fastseq.cli import main
+
+    sents = [[("He", "PRP", "B-NP"), ("reckons", "VBZ", "B-VP"), ("the", "DT", "B-NP"),
+              ("deficit", "NN", "I-NP"), (".", ".", "O")],
+             [("The", "DT", "B-NP"), ("pound", "NN", "I-NP"), ("rose", "VBD", "B-VP"),
+              (".", ".", "O")]]
+
+    def write(path, ncols):
+        path.write_text("".join("".join(" ".join(t[:ncols]) + "\n" for t in s) + "\n"
+                                for s in sents))
+    train, model = tmp_path / "train.txt", tmp_path / "chunk.crf"
+    write(train, 3)
+    assert main(["train", "crf", "--train", str(train), "--columns", "word,pos,chunk",
+                 "--templates", "chunk", "--model", str(model)]) == 0
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a.txt", "b.txt"):
+        write(src / name, 2)
+    assert main(["tag", "--model", str(model), "--format", "conll", str(src)]) != 0  # no -o
+    out = tmp_path / "out"
+    assert main(["tag", "--model", str(model), "--format", "conll", str(src), "-o", str(out),
+                 "--scheduler", client.scheduler.address]) == 0
+    # each output is what tagging the file alone gives
+    assert main(["tag", "--model", str(model), "--format", "conll", str(src / "a.txt"),
+                 "-o", str(tmp_path / "alone.txt")]) == 0
+    expected = (tmp_path / "alone.txt").read_text()
+    assert (out / "a.txt").read_text() == expected == (out / "b.txt").read_text()
+    assert main(["tag", "--model", str(model), str(src / "a.txt"), "--scheduler",
+                 client.scheduler.address]) != 0

@@ -29,8 +29,8 @@ from .items import (
 )
 from .objective import FeatureCounts, Objective, feature_counts
 
-__all__ = ["EncodedPart", "encode_part", "encode_featurized_part", "merge_vocabularies", "globalise", "GlobalPart",
-           "PartObjective", "add_evaluations", "Evaluation"]
+__all__ = ["EncodedPart", "encode_part", "encode_featurized_part", "merge_vocabularies",
+           "globalise", "GlobalPart", "PartObjective", "add_evaluations", "Evaluation"]
 
 #: ``(nll, grad)`` of a part; ``grad`` is None for a part without tokens
 Evaluation = Tuple[float, Optional[np.ndarray]]
@@ -216,7 +216,7 @@ def globalise(part: EncodedPart, attributes: Dict[str, int],
     >>> g = globalise(encode_part([[{"w": "b"}]], [["B"]]), {"w:a": 0, "w:b": 1},
     ...               {"A": 0, "B": 1})
     >>> g.batch.X.toarray().tolist(), g.y.tolist(), g.counts.state_keys.tolist()
-    [[[0.0, 1.0]], [1], [3]]
+    ([[0.0, 1.0]], [1], [3])
     """
     colmap = np.fromiter((attributes[a] for a in part.attributes), dtype=np.int64,
                          count=len(part.attributes))

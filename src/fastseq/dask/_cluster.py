@@ -14,8 +14,8 @@ from distributed.client import FutureCancelledError
 from .. import ops
 from ..exceptions import WorkerError
 
-__all__ = ["broadcast_and_run", "connected", "kernel_threads", "as_bag", "is_bag", "reporting", "n_worker_threads",
-           "reduce_to_client"]
+__all__ = ["broadcast_and_run", "connected", "kernel_threads", "as_bag", "is_bag", "reporting",
+           "n_worker_threads", "reduce_to_client"]
 
 
 @contextlib.contextmanager
@@ -135,6 +135,6 @@ def reporting(step: str) -> Iterator[None]:
     except KilledWorker as exc:
         raise WorkerError(
             f"{step}: workers died again and again running the same task, so it was given "
-            f"up ({exc}). A worker that dies this way has most often used more memory than it may: split the "
-            "data into more partitions (`npartitions`) or give each worker more memory "
-            "(memory_limit).") from exc
+            f"up ({exc}). A worker that dies this way has most often used more memory than "
+            "it may: split the data into more partitions (`npartitions`) or give each "
+            "worker more memory (memory_limit).") from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import dask
 import numpy as np
@@ -32,16 +32,15 @@ from ._cluster import (
     is_bag,
     kernel_threads,
     n_worker_threads,
-    reporting,
     reduce_to_client,
+    reporting,
 )
 
 __all__ = ["fit_crf"]
 
 
 # -- the tasks (run on the workers) ------------------------------------------------------------
-def _encode(xs: List[Any], ys: List[Any], features: Optional[Callable[[list], list]]
-            ) -> List[EncodedPart]:
+def _encode(xs: List[Any], ys: List[Any], features: Any) -> List[EncodedPart]:
     xs, ys = list(xs), list(ys)
     if len(xs) != len(ys):
         raise ValueError(f"`X` and `y` differ in a partition: {len(xs)} sequences against "
@@ -131,7 +130,7 @@ def _check_lists(X: Sequence[Any], y: Any, features) -> Tuple[list, list]:
     return X, ylist
 
 
-def fit_crf(crf: CRF, X: Any, y: Any, *, features: Optional[Callable[[list], list]] = None,
+def fit_crf(crf: CRF, X: Any, y: Any, *, features: Any = None,
             npartitions: Optional[int] = None, client: Optional[Client] = None,
             scheduler: Optional[str] = None, n_threads: Optional[int] = None,
             split_every: int = 8, profile: Optional[List[Dict[str, float]]] = None) -> CRF:

@@ -274,7 +274,15 @@ def fit_hmm_supervised(model: BaseHMM, X: Any, states: Any, lengths: Any = None,
         states an item), else an array of shape ``(n_samples,)``.
     lengths : array-like of int, optional
         As for :func:`fit_hmm`.
-    npartitions, client, scheduler, n_threads, split_every
+    npartitions : int, optional
+        As for :func:`fit_hmm`.
+    client : distributed.Client, optional
+        As for :func:`fit_hmm`.
+    scheduler : str, optional
+        As for :func:`fit_hmm`.
+    n_threads : int, optional
+        As for :func:`fit_hmm`.
+    split_every : int, default 8
         As for :func:`fit_hmm`.
 
     Returns

@@ -219,6 +219,22 @@ def tag_files(model: Any, sources: Sequence[str], output_dir: str, *,
         When two inputs have the same name or an output would overwrite an input.
     fastseq.exceptions.WorkerError
         When a task kept killing its workers.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from distributed import Client, LocalCluster
+    >>> from fastseq.dask import tag_files
+    >>> from fastseq.taggers import HMMTagger
+    >>> tagger = HMMTagger().train([[("the", "DET"), ("dog", "NOUN")]] * 5)
+    >>> folder = tempfile.mkdtemp()
+    >>> with open(os.path.join(folder, "a.txt"), "w") as f:
+    ...     print("the dog", file=f)
+    >>> with LocalCluster(n_workers=1, processes=False) as cluster, Client(cluster) as c:
+    ...     counts = tag_files(tagger, [os.path.join(folder, "a.txt")],
+    ...                        os.path.join(folder, "out"), client=c)
+    >>> counts, open(os.path.join(folder, "out", "a.txt")).read().split()
+    ((1, 2), ['the/DET', 'dog/NOUN'])
     """
     sources = [os.path.abspath(s) for s in sources]
     output_dir = os.path.abspath(output_dir)

@@ -19,8 +19,8 @@ from .base import BaseHMM
 from .categorical import CategoricalHMM
 from .gaussian import GaussianHMM
 
-__all__ = ["check_lengths", "SUPPORTED", "Summary", "HMMPart", "summarise", "add_summaries", "add_stats",
-           "start_fit", "mstep", "start_supervised", "supervised_mstep"]
+__all__ = ["check_lengths", "SUPPORTED", "Summary", "HMMPart", "summarise", "add_summaries",
+           "add_stats", "start_fit", "mstep", "start_supervised", "supervised_mstep"]
 
 #: the model classes a fit on parts supports
 SUPPORTED = (CategoricalHMM, GaussianHMM)
@@ -303,8 +303,8 @@ def start_fit(model: BaseHMM, X_init: Any, lengths_init: Any, summary: Summary) 
     if isinstance(model, CategoricalHMM):
         # n_features as a fit on all the data sets it: from the largest symbol of all parts
         symbols = np.asarray(X0).reshape(-1)
-        model._validate_X(np.append(symbols, summary.max_symbol).astype(np.int64)[:, None],
-                          fitting=True)
+        top = int(summary.max_symbol or 0)
+        model._validate_X(np.append(symbols, top).astype(np.int64)[:, None], fitting=True)
         X0 = model._validate_X(X0, fitting=False)
     else:
         X0 = model._validate_X(X0, fitting=True)
