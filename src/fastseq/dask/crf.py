@@ -179,7 +179,9 @@ def fit_crf(crf: CRF, X: Any, y: Any, *, features: Any = None,
     profile : list, optional
         A list that receives, per evaluation of the objective, a dict with ``wall_s`` (on
         the client, from sending the weights to holding the sum), ``compute_s`` (the
-        slowest partition's evaluation) and ``weights_bytes`` / ``gradient_bytes``.
+        slowest partition's evaluation), ``weights_bytes`` (the weights, times the workers)
+        and ``gradient_bytes`` (the gradients the client gathers: the last level of the
+        reduction).
 
     Returns
     -------
@@ -268,7 +270,8 @@ def fit_crf(crf: CRF, X: Any, y: Any, *, features: Any = None,
             if profile is not None:
                 profile.append({"wall_s": time.perf_counter() - t1, "compute_s": compute_s,
                                 "weights_bytes": theta.nbytes * len(c.nthreads()),
-                                "gradient_bytes": K * 8})
+                                "gradient_bytes": K * 8 * min(len(part_futures),
+                                                              split_every)})
             return nll, (np.zeros(K) if grad is None else grad)
 
         log = TrainingLog("lbfgs")

@@ -65,7 +65,10 @@ def predict_sentences(model: Any, sentences: Sequence[Any], n_threads: int) -> L
         lengths = [len(s) for s in seqs]
         states = model.predict(X, lengths=lengths)
         return list(np.split(states, np.cumsum(lengths)[:-1]))
-    return list(model.predict(sentences))
+    out = model.predict(sentences)
+    # one object per distinct tag: results pickle each tag once per partition, not per token
+    canon: dict = {}
+    return [[canon.setdefault(t, t) for t in s] for s in out]
 
 
 def _predict_part(part: Sequence[Any], model: Any, n_threads: int) -> List[Any]:
