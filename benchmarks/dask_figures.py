@@ -6,6 +6,7 @@ with the ``dask`` extra installed::
     python benchmarks/dask_figures.py                       # both parts (~2 min on 2 cores)
     python benchmarks/dask_figures.py --part crf            # CoNLL-2000 CRF fit only
     python benchmarks/dask_figures.py --part tag --copies 50
+    python benchmarks/dask_figures.py --part exact            # trajectories on the same items
     python benchmarks/dask_figures.py --json results.json   # also write the numbers
 
 (1) ``crf``: CoNLL-2000 with CRFsuite's chunking templates, L-BFGS c2=1 (the parity
@@ -27,6 +28,11 @@ persisted on the workers first. Reported: tokens/s of each (best of ``--repeat``
 ratio, for Dask with the tags left on the workers (a count of them comes back, as when a
 pipeline writes its output from the workers) and with all the tags gathered on the
 client; the tags must be the same as the local ones.
+
+(3) ``exact``: a local ``CRF.fit`` on ``FeatureExtractor("crfsuite_chunk").to_lists`` items
+and a Dask fit featurising with the same function (the same attribute order): how many
+iterations their objectives agree within 1e-9 relative, the largest difference, whether the
+test predictions are the same.
 
 The machine may be shared: the ratios compare runs made one after the other in one process.
 """
@@ -115,6 +121,32 @@ def part_crf(args, client):
     return res
 
 
+def part_exact(args, client):
+    """The objective trajectories of a local and a Dask fit on the same items (the same
+    attribute order): where they first differ by more than 1e-9 relative, and the most."""
+    from fastseq.dask import fit_crf
+
+    tr = datasets.load("conll2000", "train", data_home=args.data_home)
+    te = datasets.load("conll2000", "test", data_home=args.data_home)
+    y = [s["chunk"] for s in tr]
+    fx = FeatureExtractor("crfsuite_chunk")
+    local = CRF(c2=1.0, n_threads=args.threads, max_iterations=args.max_iterations)
+    local.fit(fx.to_lists(tr), y)
+    dist = fit_crf(CRF(c2=1.0, max_iterations=args.max_iterations), tr, y,
+                   features=fx.to_lists, client=client, npartitions=args.workers)
+    a = np.array([it["loss"] for it in local.training_log_.iterations])
+    b = np.array([it["loss"] for it in dist.training_log_.iterations])
+    n = min(a.size, b.size)
+    rel = np.abs(a[:n] - b[:n]) / np.abs(a[:n])
+    xt = fx.to_lists(te)
+    res = {"local_iterations": int(a.size), "dask_iterations": int(b.size),
+           "max_rel_diff": float(rel.max()),
+           "iterations_within_1e-9": int(np.argmax(rel > 1e-9)) if np.any(rel > 1e-9) else n,
+           "same_test_predictions": local.predict(xt) == dist.predict(xt)}
+    _log(f"same items: {res}")
+    return res
+
+
 def part_tag(args, client):
     import dask.bag as db
 
@@ -173,7 +205,8 @@ def main(argv=None):
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         for part in args.part.split(","):
-            out[part] = {"crf": part_crf, "tag": part_tag}[part](args, client)
+            out[part] = {"crf": part_crf, "tag": part_tag, "exact": part_exact}[part](args,
+                                                                                    client)
     out["load_average_after"] = os.getloadavg()
     print(json.dumps(out, indent=2))
     if args.json:
