@@ -301,15 +301,17 @@ def tag_one_file(tagger, source: str, target: str, n_threads: int, *,
 def _run_folder(args: argparse.Namespace, tagger, meta: dict) -> int:
     """The folder form: every file of the folder ``args.input`` tagged into the folder
     ``args.output`` on a Dask cluster (``--scheduler``, else an embedded LocalCluster)."""
+    if args.output == "-":
+        raise CLIError(f"{args.input} is a directory: tagging a folder writes a folder, give "
+                       "it with -o/--output")
+    if os.path.isfile(args.output):
+        raise CLIError(f"{args.input} is a directory: tagging a folder writes a folder, and "
+                       f"the output {args.output} is a file")
     try:
         from ..dask import tag_files
     except ImportError:
-        raise CLIError("tagging a folder needs the dask extra: pip install "
-                       "\"fastseq[dask]\"") from None
-    if args.output == "-":
-        raise CLIError("tagging a folder writes a folder: give it with -o/--output")
-    if os.path.isfile(args.output):
-        raise CLIError(f"the output {args.output} is a file; tagging a folder writes a folder")
+        raise CLIError(f"{args.input} is a directory: tagging a folder needs the dask "
+                       "extra (pip install \"fastseq[dask]\")") from None
     sources = sorted(os.path.join(args.input, n) for n in os.listdir(args.input)
                      if os.path.isfile(os.path.join(args.input, n)))
     _columns_of_fields(args, meta)  # bad field options fail here, before any work is sent
