@@ -24,7 +24,9 @@ FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
 
 # modules whose examples need an optional dependency
-NEEDS = {"fastseq.torch": "torch"}
+NEEDS = {"fastseq.torch": "torch", "fastseq.dask": "distributed",
+         "fastseq.dask._cluster": "distributed", "fastseq.dask.crf": "distributed",
+         "fastseq.dask.hmm": "distributed", "fastseq.dask.tagging": "distributed"}
 
 
 def _modules():

@@ -20,7 +20,8 @@ import functools
 import sys
 from typing import Any, Optional, Tuple
 
-__all__ = ["FastseqError", "NotFittedError", "ModelFileError", "DataFileError", "KernelError"]
+__all__ = ["FastseqError", "NotFittedError", "ModelFileError", "DataFileError", "KernelError",
+           "WorkerError"]
 
 
 class FastseqError(Exception):
@@ -202,5 +203,25 @@ class KernelError(FastseqError, RuntimeError):
     --------
     >>> from fastseq.exceptions import FastseqError, KernelError
     >>> issubclass(KernelError, FastseqError), issubclass(KernelError, RuntimeError)
+    (True, True)
+    """
+
+
+class WorkerError(FastseqError, RuntimeError):
+    """A step of a distributed fit or tagging run (:mod:`fastseq.dask`) lost its workers.
+
+    Dask recomputes the work of a worker that dies; when the same task has killed workers
+    again and again (most often by using more memory than a worker may), the step fails
+    with this error, which names the step and what to change (more partitions, more memory
+    per worker).
+
+    See Also
+    --------
+    FastseqError : The base class.
+
+    Examples
+    --------
+    >>> from fastseq.exceptions import FastseqError, WorkerError
+    >>> issubclass(WorkerError, FastseqError), issubclass(WorkerError, RuntimeError)
     (True, True)
     """

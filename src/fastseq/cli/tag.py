@@ -2,16 +2,19 @@
 
     echo "The Fed raises rates ." | fastseq tag --model upos.zip
     fastseq tag --model upos.zip --format conllu en_ewt-ud-test.conllu > tagged.conllu
+    fastseq tag --model upos.zip --format conllu corpus/ -o tagged/ --scheduler tcp://host:8786
 
 ``text`` input is whitespace-tokenised, one sentence a line, written back as
 ``word<TAG-SEP>tag``; ``conll`` input is written back with the predicted tag as a last
 column; ``conllu`` input with the tags written into ``--tag-field``. Every other line
 (comments, multiword ranges, ``-DOCSTART-``) is kept, and sentences are tagged in batches
-of ``--batch-size`` by one kernel call each.
+of ``--batch-size`` by one kernel call each. A folder is tagged file by file on a Dask
+cluster (``--scheduler``, else a LocalCluster started for the run) into the folder ``-o``.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import sys
@@ -31,7 +34,7 @@ from .inputs import (
     sentence_too_long,
 )
 
-__all__ = ["HELP", "DESCRIPTION", "add_arguments", "run"]
+__all__ = ["HELP", "DESCRIPTION", "add_arguments", "run", "tag_one_file"]
 
 HELP = "tag text with a trained model"
 DESCRIPTION = ("Tag whitespace-tokenised text (one sentence a line) or CoNLL/CoNLL-U files "
@@ -173,7 +176,8 @@ def _render(block: _Block, tags: List[str], fmt: str, args, tag_col: Optional[in
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add the options of ``fastseq tag`` to its sub-parser."""
     p.add_argument("input", nargs="?", default="-", metavar="FILE",
-                   help="input (default: stdin)")
+                   help="input (default: stdin); a folder: every file in it is tagged into "
+                        "the folder -o, one Dask task per file (needs the dask extra)")
     p.add_argument("--model", required=True, metavar="M", help="model file (fastseq train)")
     p.add_argument("-o", "--output", default="-", metavar="FILE",
                    help="output (default: stdout)")
@@ -196,6 +200,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--sep", type=options.sep, default=None, metavar="SEP",
                    help="conll: column separator (default whitespace; output uses a tab if "
                         "the line has one, else a space)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="a folder input: the Dask scheduler to run on (tcp://host:8786; "
+                        "default: a LocalCluster started for the run, one worker per core)")
     p.add_argument("--batch-size", type=options.positive_int, default=20000, metavar="S",
                    help="sentences decoded per batched kernel call (default %(default)s)")
     options.add_run_options(p)
@@ -235,23 +242,20 @@ def _open_output(path: str, input_path: str) -> IO[str]:
     return open(path, "w", encoding="utf-8", newline="\n")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run ``fastseq tag``: tag the input and write it out; returns the exit status."""
-    if "\n" in args.tag_sep or "\r" in args.tag_sep:
-        raise CLIError("--tag-sep must not hold a line break")
-    tagger = load_model(args.model, args.threads)
-    meta = getattr(tagger, "metadata", {}) or {}
+def _tag_stream(tagger, meta: dict, args: argparse.Namespace, word_col: int,
+                tag_col: Optional[int], input_path: str, out: IO[str],
+                progress: bool) -> Tuple[int, int, float]:
+    """Tag the file ``input_path`` ("-": stdin) into ``out``; (sentences, tokens, seconds
+    in the tagger)."""
     fmt = args.format
-    word_col, tag_col = _columns_of_fields(args, meta)
-    lines = input_lines(args.input)
-    name = "<stdin>" if args.input == "-" else args.input
-    out = _open_output(args.output, args.input)
+    lines = input_lines(input_path)
+    name = "<stdin>" if input_path == "-" else input_path
     n_sent = n_tok = 0
     t_tag = 0.0
     try:
         blocks = _text_blocks(lines, name) if fmt == "text" else \
             _conll_blocks(lines, fmt, word_col, args.sep, name)
-        bar = progress_bar(None, args.progress, desc="tagging", unit="sent", total=None)
+        bar = progress_bar(None, progress, desc="tagging", unit="sent", total=None)
         batch: List[_Block] = []
 
         def flush():
@@ -279,9 +283,71 @@ def run(args: argparse.Namespace) -> int:
         if hasattr(bar, "close"):
             bar.close()
     finally:
+        lines.close()  # the input file, now rather than when collected
+    return n_sent, n_tok, t_tag
+
+
+def tag_one_file(tagger, source: str, target: str, n_threads: int, *,
+                 args: argparse.Namespace, meta: dict) -> Tuple[int, int]:
+    """Tag the file ``source`` into ``target`` as ``fastseq tag`` does with ``args`` (a
+    task of the folder form, run on a Dask worker); (sentences, tokens)."""
+    word_col, tag_col = _columns_of_fields(args, meta)
+    with open(target, "w", encoding="utf-8", newline="\n") as out:
+        n_sent, n_tok, _ = _tag_stream(tagger, meta, args, word_col, tag_col, source, out,
+                                       False)
+    return n_sent, n_tok
+
+
+def _run_folder(args: argparse.Namespace, tagger, meta: dict) -> int:
+    """The folder form: every file of the folder ``args.input`` tagged into the folder
+    ``args.output`` on a Dask cluster (``--scheduler``, else an embedded LocalCluster)."""
+    if args.output == "-":
+        raise CLIError(f"{args.input} is a directory: tagging a folder writes a folder, give "
+                       "it with -o/--output")
+    if os.path.isfile(args.output):
+        raise CLIError(f"{args.input} is a directory: tagging a folder writes a folder, and "
+                       f"the output {args.output} is a file")
+    try:
+        from ..dask import tag_files
+    except ImportError:
+        raise CLIError(f"{args.input} is a directory: tagging a folder needs the dask "
+                       "extra (pip install \"fastseq[dask]\")") from None
+    sources = sorted(os.path.join(args.input, n) for n in os.listdir(args.input)
+                     if os.path.isfile(os.path.join(args.input, n)))
+    _columns_of_fields(args, meta)  # bad field options fail here, before any work is sent
+    t0 = time.perf_counter()
+    try:
+        n_sent, n_tok = tag_files(tagger, sources, args.output,
+                                  tag_file=functools.partial(tag_one_file, args=args,
+                                                             meta=meta),
+                                  scheduler=args.scheduler, n_threads=args.threads)
+    except (ValueError, OSError) as exc:
+        raise CLIError(str(exc)) from None
+    seconds = time.perf_counter() - t0
+    if not args.quiet:
+        print(f"tagged {len(sources):,} files, {n_sent:,} sentences, {n_tok:,} tokens in "
+              f"{seconds:.2f} s", file=sys.stderr)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``fastseq tag``: tag the input and write it out; returns the exit status."""
+    if "\n" in args.tag_sep or "\r" in args.tag_sep:
+        raise CLIError("--tag-sep must not hold a line break")
+    if args.scheduler is not None and not os.path.isdir(args.input):
+        raise CLIError("--scheduler goes with a folder to tag (the input is not one)")
+    tagger = load_model(args.model, args.threads)
+    meta = getattr(tagger, "metadata", {}) or {}
+    if args.input != "-" and os.path.isdir(args.input):
+        return _run_folder(args, tagger, meta)
+    word_col, tag_col = _columns_of_fields(args, meta)
+    out = _open_output(args.output, args.input)
+    try:
+        n_sent, n_tok, t_tag = _tag_stream(tagger, meta, args, word_col, tag_col,
+                                           args.input, out, args.progress)
+    finally:
         if out is not sys.stdout:
             out.close()
-        lines.close()  # the input file, now rather than when collected
     if not args.quiet and n_tok and (args.progress or args.input != "-"):
         rate = f"{n_tok / t_tag:,.0f}" if t_tag > 0 else "inf"
         print(f"tagged {n_sent:,} sentences, {n_tok:,} tokens in {t_tag:.2f} s "

@@ -53,7 +53,7 @@ from .weights import CRFWeights
 if TYPE_CHECKING:
     from ..features import Featurized
 
-__all__ = ["CRF", "Tagger", "PARAM_NAMES"]
+__all__ = ["CRF", "Tagger", "PARAM_NAMES", "lbfgs_params", "train_lbfgs", "install_fit"]
 
 #: the constructor parameters of :class:`CRF`, in order
 PARAM_NAMES = ("algorithm", "min_freq", "all_possible_states", "all_possible_transitions",
@@ -726,14 +726,8 @@ class CRF:
             if pool is not None:
                 pool.shutdown(wait=True)
         log.stop_reason = reason
-        Ks, Kt = s_attr.size, t_from.size
-        self._weights = CRFWeights(
-            list(self.classes_), n_attr, s_attr, s_label,
-            np.ascontiguousarray(theta[:Ks], dtype=np.float64), t_from, t_to,
-            np.ascontiguousarray(theta[Ks:Ks + Kt], dtype=np.float64),
-            trigram_key=trigrams,
-            trigram_weight=(None if trigrams is None
-                            else np.ascontiguousarray(theta[Ks + Kt:], dtype=np.float64)))
+        self._weights = _weights_of(self.classes_, n_attr, (s_attr, s_label, t_from, t_to),
+                                    theta, trigrams)
         self.training_log_ = log
         self.n_train_tokens_ = int(batch.X.shape[0])
         self.n_train_sequences_ = n_seqs
@@ -762,20 +756,7 @@ class CRF:
 
     @staticmethod
     def _train_lbfgs(obj: Objective, p: Dict[str, Any], record) -> Tuple[np.ndarray, str]:
-        clock = [time.perf_counter()]
-
-        def progress(k, x, f, xnorm, gnorm, step, trials):
-            it = {"num": k, "scores": {}, "loss": f, "feature_norm": xnorm,
-                  "error_norm": gnorm, "active_features": int(np.count_nonzero(x)),
-                  "linesearch_trials": trials, "linesearch_step": step,
-                  "time": time.perf_counter() - clock[0]}
-            record(it, x)
-            clock[0] = time.perf_counter()
-
-        return lbfgs(obj, np.zeros(obj.K), c1=p["c1"], c2=p["c2"], m=p["num_memories"],
-                     epsilon=p["epsilon"], past=p["period"], delta=p["delta"],
-                     max_iterations=p["max_iterations"], linesearch=p["linesearch"],
-                     max_linesearch=p["max_linesearch"], progress=progress)
+        return train_lbfgs(obj, obj.K, p, record)
 
     def _training_objective(self, X: Any, y: Any
                             ) -> Tuple[Callable[[np.ndarray], Tuple[float, np.ndarray]], int]:
@@ -1574,6 +1555,174 @@ class CRF:
         """
         meta, arrays = read_archive(path)
         return cls.from_archive_parts(meta, arrays, where=os.fspath(path), n_threads=n_threads)
+
+
+def _weights_of(classes: List[str], n_attr: int, features: Tuple[np.ndarray, ...],
+                theta: np.ndarray, trigrams: Optional[np.ndarray] = None) -> CRFWeights:
+    """The fitted weights of the parameter vector ``theta`` over ``features``."""
+    s_attr, s_label, t_from, t_to = features
+    Ks, Kt = s_attr.size, t_from.size
+    return CRFWeights(
+        list(classes), n_attr, s_attr, s_label,
+        np.ascontiguousarray(theta[:Ks], dtype=np.float64), t_from, t_to,
+        np.ascontiguousarray(theta[Ks:Ks + Kt], dtype=np.float64),
+        trigram_key=trigrams,
+        trigram_weight=(None if trigrams is None
+                        else np.ascontiguousarray(theta[Ks + Kt:], dtype=np.float64)))
+
+
+def lbfgs_params(crf: CRF) -> Dict[str, Any]:
+    """The training parameters of ``crf`` resolved and checked, for a fit by L-BFGS /
+    OWL-QN of a first-order CRF outside :meth:`CRF.fit` (e.g. :mod:`fastseq.dask`).
+
+    Parameters
+    ----------
+    crf : CRF
+        The estimator; its ``algorithm`` must be ``"lbfgs"`` (or unset) and its ``order`` 1.
+
+    Returns
+    -------
+    dict
+        Every parameter of :data:`PARAM_NAMES` with its default filled in.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a parameter :meth:`CRF.fit` would reject, another algorithm or ``order=2``.
+
+    Examples
+    --------
+    >>> from fastseq.crf import CRF
+    >>> from fastseq.crf.estimator import lbfgs_params
+    >>> p = lbfgs_params(CRF(c2=0.5))
+    >>> p["c1"], p["c2"], p["period"]
+    (0.0, 0.5, 10)
+    """
+    p = crf._resolve_params()
+    if p["algorithm"] != "lbfgs":
+        raise ValueError(f"this fit trains with algorithm='lbfgs' only, got "
+                         f"{p['algorithm']!r}")
+    if p["order"] != 1:
+        raise ValueError(f"this fit trains first-order CRFs only, got order={p['order']}")
+    return p
+
+
+def train_lbfgs(fun: Callable[[np.ndarray], Tuple[float, np.ndarray]], K: int,
+                p: Dict[str, Any], record: Callable[[Dict[str, Any], np.ndarray], None]
+                ) -> Tuple[np.ndarray, str]:
+    """Minimise the CRF objective ``fun`` from zero weights as :meth:`CRF.fit` does with
+    ``algorithm="lbfgs"``: L-BFGS, or OWL-QN when ``c1 > 0``, with CRFsuite's stopping
+    rules.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(theta) -> (nll, grad)``: the negative log-likelihood of the training data
+        (no regularisation) and its gradient, as :class:`~fastseq.crf.objective.Objective`.
+    K : int
+        The number of parameters.
+    p : dict
+        The parameters, from :func:`lbfgs_params`.
+    record : callable
+        ``record(it, theta)``, called after every iteration with its
+        :class:`~fastseq.crf.TrainingLog` record (``num``, ``loss``, ``feature_norm``,
+        ``error_norm``, ``active_features``, ``linesearch_trials``, ``linesearch_step``,
+        ``time``, ``scores``) and the weights.
+
+    Returns
+    -------
+    theta : ndarray of float64, shape (K,)
+        The weights.
+    reason : str
+        Why training stopped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf import CRF
+    >>> from fastseq.crf.estimator import lbfgs_params, train_lbfgs
+    >>> def fun(theta):                        # a stand-in for a CRF objective
+    ...     return float((theta - 1) @ (theta - 1)), 2 * (theta - 1)
+    >>> theta, reason = train_lbfgs(fun, 2, lbfgs_params(CRF(c2=1.0)), lambda it, x: None)
+    >>> theta.round(4).tolist()
+    [0.5, 0.5]
+    """
+    clock = [time.perf_counter()]
+
+    def progress(k, x, f, xnorm, gnorm, step, trials):
+        it = {"num": k, "scores": {}, "loss": f, "feature_norm": xnorm,
+              "error_norm": gnorm, "active_features": int(np.count_nonzero(x)),
+              "linesearch_trials": trials, "linesearch_step": step,
+              "time": time.perf_counter() - clock[0]}
+        record(it, x)
+        clock[0] = time.perf_counter()
+
+    return lbfgs(fun, np.zeros(K), c1=p["c1"], c2=p["c2"], m=p["num_memories"],
+                 epsilon=p["epsilon"], past=p["period"], delta=p["delta"],
+                 max_iterations=p["max_iterations"], linesearch=p["linesearch"],
+                 max_linesearch=p["max_linesearch"], progress=progress)
+
+
+def install_fit(crf: CRF, *, classes: List[str], attributes: List[str],
+                features: Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                theta: np.ndarray, log: TrainingLog, n_tokens: int, n_sequences: int,
+                train_time: float) -> CRF:
+    """Make ``crf`` the model of a fit done outside :meth:`CRF.fit` on python-crfsuite
+    items (attribute names), as if that fit had trained it.
+
+    Parameters
+    ----------
+    crf : CRF
+        The estimator; any previous model it holds is replaced.
+    classes : list of str
+        The labels, in id order.
+    attributes : list of str
+        The attribute names, in column order.
+    features : tuple of ndarray of int64
+        ``(state_attr, state_label, trans_from, trans_to)`` as
+        :func:`~fastseq.crf.objective.feature_set` gives them.
+    theta : ndarray of float64, shape (K,)
+        The weights: state then transition features.
+    log : TrainingLog
+        The training log.
+    n_tokens, n_sequences : int
+        The size of the training data.
+    train_time : float
+        Seconds the fit took.
+
+    Returns
+    -------
+    CRF
+        ``crf``, fitted (and saved to its ``model_filename`` if it has one).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf import CRF, TrainingLog
+    >>> from fastseq.crf.estimator import install_fit
+    >>> feats = (np.array([0, 1]), np.array([0, 1]), np.array([0]), np.array([1]))
+    >>> crf = install_fit(CRF(), classes=["A", "B"], attributes=["w:a", "w:b"],
+    ...                   features=feats, theta=np.array([1.0, 1.0, 0.5]),
+    ...                   log=TrainingLog("lbfgs"), n_tokens=2, n_sequences=1, train_time=0.0)
+    >>> crf.predict([[{"w": "a"}, {"w": "b"}]])
+    [['A', 'B']]
+    """
+    d = crf.__dict__
+    for k in _CACHES + ("_weights",):
+        d.pop(k, None)
+    crf._space = None
+    crf._space_uid = None
+    crf._attributes = list(attributes)
+    crf._input_kind = "items"
+    crf.classes_ = list(classes)
+    crf._weights = _weights_of(crf.classes_, len(attributes), features, theta)
+    crf.training_log_ = log
+    crf.n_train_tokens_ = int(n_tokens)
+    crf.n_train_sequences_ = int(n_sequences)
+    crf.train_time_ = float(train_time)
+    if crf.model_filename is not None:
+        crf.save(crf.model_filename)
+    return crf
 
 
 class Tagger:

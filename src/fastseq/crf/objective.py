@@ -4,7 +4,7 @@ batched :func:`fastseq.crf_nll` call; and the feature set it is defined over."""
 from __future__ import annotations
 
 from concurrent.futures import Executor
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -14,7 +14,8 @@ from .. import _kernels, ops
 from .items import Batch
 from .second_order import LabelPairs
 
-__all__ = ["Objective", "SparseProduct", "EpochData", "feature_set"]
+__all__ = ["Objective", "SparseProduct", "EpochData", "feature_set", "FeatureCounts",
+           "feature_counts", "add_feature_counts", "features_of_counts"]
 
 
 def padded_columns(N: int) -> int:
@@ -512,6 +513,165 @@ class Objective:
 _DENSE_FEATURE_KEYS = 1 << 24
 
 
+class FeatureCounts(NamedTuple):
+    """What :func:`feature_set` counts in the training data, in a form that adds up over
+    parts of it (:func:`add_feature_counts`).
+
+    Attributes
+    ----------
+    state_keys : ndarray of int64
+        The (attribute, label) pairs seen, as sorted keys ``attribute * N + label``.
+    state_freq : ndarray of float64
+        The frequency of each (the sum of the attribute's values on tokens with the label).
+    attributes : ndarray of bool, shape (A,)
+        Which attribute columns occur.
+    transitions : ndarray of float64, shape (N * N,)
+        How often each label pair ``previous * N + current`` occurs inside a sequence.
+    """
+
+    state_keys: np.ndarray
+    state_freq: np.ndarray
+    attributes: np.ndarray
+    transitions: np.ndarray
+
+
+def feature_counts(batch: Batch, y: np.ndarray, N: int) -> FeatureCounts:
+    """The counts :func:`feature_set` selects its features from.
+
+    Parameters
+    ----------
+    batch : Batch
+        The training sequences.
+    y : ndarray of int64, shape (n_tokens,)
+        The gold label id of every token.
+    N : int
+        The number of labels.
+
+    Returns
+    -------
+    FeatureCounts
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf.items import encode_items
+    >>> from fastseq.crf.objective import feature_counts
+    >>> batch, _ = encode_items([[{"w": "a"}, {"w": "a"}]], "X", None, fit=True)
+    >>> c = feature_counts(batch, np.array([0, 1]), 2)
+    >>> c.state_keys.tolist(), c.state_freq.tolist(), c.transitions.tolist()
+    ([0, 1], [1.0, 1.0], [0.0, 1.0, 0.0, 0.0])
+    """
+    X = batch.X
+    L, A = X.shape
+    rows = np.repeat(np.arange(L, dtype=np.int64), np.diff(X.indptr))
+    key = X.indices.astype(np.int64) * N + y[rows]
+    freq: np.ndarray
+    if A * N <= _DENSE_FEATURE_KEYS:
+        # a count per possible (attribute, label): linear time where np.unique sorts
+        uniq = np.flatnonzero(np.bincount(key, minlength=A * N))
+        freq = np.bincount(key, weights=X.data, minlength=A * N)[uniq]
+    else:
+        uniq, inv = np.unique(key, return_inverse=True)
+        freq = np.bincount(inv.ravel(), weights=X.data, minlength=uniq.size)
+    # transitions inside sequences
+    off = batch.offsets
+    first = np.zeros(L, dtype=bool)
+    first[off[:-1][batch.lengths > 0]] = True
+    idx = np.flatnonzero(~first)
+    tkey = y[idx - 1] * N + y[idx]
+    tcount = np.bincount(tkey, minlength=N * N).astype(np.float64)
+    return FeatureCounts(uniq.astype(np.int64), np.asarray(freq, dtype=np.float64),
+                         np.bincount(X.indices, minlength=A) > 0, tcount)
+
+
+def add_feature_counts(parts: Sequence[FeatureCounts]) -> FeatureCounts:
+    """The counts of the concatenation of the data of ``parts`` (the same ``A`` and ``N``).
+
+    Parameters
+    ----------
+    parts : sequence of FeatureCounts
+        At least one.
+
+    Returns
+    -------
+    FeatureCounts
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf.objective import FeatureCounts, add_feature_counts
+    >>> a = FeatureCounts(np.array([0, 3]), np.array([1.0, 2.0]), np.array([True, True]),
+    ...                   np.zeros(4))
+    >>> b = FeatureCounts(np.array([3]), np.array([5.0]), np.array([False, True]),
+    ...                   np.ones(4))
+    >>> c = add_feature_counts([a, b])
+    >>> c.state_keys.tolist(), c.state_freq.tolist(), c.transitions.tolist()
+    ([0, 3], [1.0, 7.0], [1.0, 1.0, 1.0, 1.0])
+    """
+    if len(parts) == 1:
+        return parts[0]
+    keys = np.concatenate([p.state_keys for p in parts])
+    uniq, inv = np.unique(keys, return_inverse=True)
+    freq = np.bincount(inv.ravel(), weights=np.concatenate([p.state_freq for p in parts]),
+                       minlength=uniq.size)
+    attributes = np.logical_or.reduce([p.attributes for p in parts])
+    transitions = np.sum([p.transitions for p in parts], axis=0)
+    return FeatureCounts(uniq.astype(np.int64), freq, attributes, transitions)
+
+
+def features_of_counts(counts: FeatureCounts, N: int, *, min_freq: float,
+                       all_possible_states: bool, all_possible_transitions: bool
+                       ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The features :func:`feature_set` selects from ``counts`` (same arguments and result).
+
+    Parameters
+    ----------
+    counts : FeatureCounts
+        From :func:`feature_counts` (or several added by :func:`add_feature_counts`).
+    N : int
+        The number of labels.
+    min_freq : float
+        The minimum frequency of a feature.
+    all_possible_states : bool
+        Add the (attribute, label) pairs never seen in training.
+    all_possible_transitions : bool
+        Add the label pairs never seen in training.
+
+    Returns
+    -------
+    state_attr, state_label, trans_from, trans_to : ndarray of int64
+        As :func:`feature_set` returns them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastseq.crf.objective import FeatureCounts, features_of_counts
+    >>> c = FeatureCounts(np.array([0, 3]), np.array([1.0, 2.0]), np.array([True, True]),
+    ...                   np.array([0.0, 2.0, 0.0, 0.0]))
+    >>> [f.tolist() for f in features_of_counts(c, 2, min_freq=2, all_possible_states=False,
+    ...                                         all_possible_transitions=False)]
+    [[1], [1], [0], [1]]
+    """
+    uniq, freq = counts.state_keys, counts.state_freq
+    if all_possible_states:
+        attrs = np.flatnonzero(counts.attributes).astype(np.int64)
+        allk = (attrs[:, None] * N + np.arange(N)[None, :]).ravel()
+        f_all = np.zeros(allk.size)
+        pos = np.searchsorted(allk, uniq)
+        f_all[pos] = freq
+        uniq, freq = allk, f_all
+    keep = freq >= min_freq
+    uniq = uniq[keep]
+    s_attr, s_label = uniq // N, uniq % N
+    tcount = counts.transitions
+    if all_possible_transitions:
+        tk = np.arange(N * N)
+    else:
+        tk = np.flatnonzero(tcount > 0)
+    tk = tk[tcount[tk] >= min_freq]
+    return s_attr, s_label, tk // N, tk % N
+
+
 def feature_set(batch: Batch, y: np.ndarray, N: int, *, min_freq: float,
                 all_possible_states: bool, all_possible_transitions: bool
                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -546,6 +706,10 @@ def feature_set(batch: Batch, y: np.ndarray, N: int, *, min_freq: float,
     trans_from, trans_to : ndarray of int64, shape (K_t,)
         The previous and the current label of each transition feature, sorted.
 
+    See Also
+    --------
+    feature_counts, features_of_counts : The two steps, for data in parts.
+
     Examples
     --------
     >>> import numpy as np
@@ -558,41 +722,9 @@ def feature_set(batch: Batch, y: np.ndarray, N: int, *, min_freq: float,
     >>> [f.tolist() for f in feats]
     [[0, 1, 2, 3], [0, 1, 0, 1], [0], [1]]
     """
-    X = batch.X
-    L, A = X.shape
-    rows = np.repeat(np.arange(L, dtype=np.int64), np.diff(X.indptr))
-    key = X.indices.astype(np.int64) * N + y[rows]
-    freq: np.ndarray
-    if A * N <= _DENSE_FEATURE_KEYS:
-        # a count per possible (attribute, label): linear time where np.unique sorts
-        uniq = np.flatnonzero(np.bincount(key, minlength=A * N))
-        freq = np.bincount(key, weights=X.data, minlength=A * N)[uniq]
-    else:
-        uniq, inv = np.unique(key, return_inverse=True)
-        freq = np.bincount(inv.ravel(), weights=X.data, minlength=uniq.size)
-    if all_possible_states:
-        attrs = np.flatnonzero(np.bincount(X.indices, minlength=A)).astype(np.int64)
-        allk = (attrs[:, None] * N + np.arange(N)[None, :]).ravel()
-        f_all = np.zeros(allk.size)
-        pos = np.searchsorted(allk, uniq)
-        f_all[pos] = freq
-        uniq, freq = allk, f_all
-    keep = freq >= min_freq
-    uniq = uniq[keep]
-    s_attr, s_label = uniq // N, uniq % N
-    # transitions inside sequences
-    off = batch.offsets
-    first = np.zeros(L, dtype=bool)
-    first[off[:-1][batch.lengths > 0]] = True
-    idx = np.flatnonzero(~first)
-    tkey = y[idx - 1] * N + y[idx]
-    tcount = np.bincount(tkey, minlength=N * N).astype(np.float64)
-    if all_possible_transitions:
-        tk = np.arange(N * N)
-    else:
-        tk = np.flatnonzero(tcount > 0)
-    tk = tk[tcount[tk] >= min_freq]
-    return s_attr, s_label, tk // N, tk % N
+    return features_of_counts(feature_counts(batch, y, N), N, min_freq=min_freq,
+                              all_possible_states=all_possible_states,
+                              all_possible_transitions=all_possible_transitions)
 
 
 def trigram_set(lengths: np.ndarray, y: np.ndarray, N: int, *,

@@ -676,7 +676,13 @@ class BaseHMM:
         X = self._validate_X(X, fitting=True)
         lengths = check_lengths(lengths, X.shape[0])
         states = self._check_states(states, X.shape[0])
-        nc = self.n_components
+        self._check_supervised_fixed()
+        stats = self._supervised_stats(self._fit_prepare(X), states, lengths)
+        self._do_mstep(stats, supervised=True)
+        self._check()
+
+    def _check_supervised_fixed(self):
+        """The parameters fit_supervised does not estimate must be set already."""
         fixed = [name for code, name in [("s", "startprob_"), ("t", "transmat_")]
                  + list(self._emission_params.items())
                  if code not in self.params and not hasattr(self, name)]
@@ -684,6 +690,10 @@ class BaseHMM:
             raise ValueError(f"fit_supervised estimates only the parameters in `params` "
                              f"({self.params!r}); set {', '.join(fixed)} first or add their "
                              "letters to `params`")
+
+    def _supervised_stats(self, prep, states, lengths):
+        """The counts of fit_supervised (start, transitions, emissions) of validated data."""
+        nc = self.n_components
         first = first_rows(lengths)
         inner = np.ones(states.size, dtype=bool)
         inner[first] = False          # positions whose predecessor is in the same sequence
@@ -699,9 +709,8 @@ class BaseHMM:
             "start": np.bincount(states[first], minlength=nc).astype(np.float64),
             "trans": trans.astype(np.float64),
         }
-        stats.update(self._supervised_emission_stats(self._fit_prepare(X), states))
-        self._do_mstep(stats, supervised=True)
-        self._check()
+        stats.update(self._supervised_emission_stats(prep, states))
+        return stats
 
     @staticmethod
     def _pattern_counts(pattern, prev, cur):

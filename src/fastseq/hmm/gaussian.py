@@ -304,7 +304,7 @@ class GaussianHMM(BaseHMM):
                                  f"got {self._covars_.shape}")
 
     # -- log-densities ------------------------------------------------------------------------
-    def _center(self, X, for_stats):
+    def _center(self, X, for_stats, shift=None):
         """Centre the data (the densities are translation invariant; centring removes the
         cancellation of the expanded quadratic forms) and cache what the E/M-steps use.
 
@@ -322,8 +322,10 @@ class GaussianHMM(BaseHMM):
         first E-step builds it
         (:meth:`_design`), so supervised fits, which only sum once, and scoring, which
         only evaluates once, whiten and scatter instead (cheaper than building ``Z``).
+        ``shift`` is the point centred on (default: the mean of ``X``; a fit over parts
+        of the data gives all of them the mean of the whole).
         """
-        shift = X.mean(axis=0)
+        shift = X.mean(axis=0) if shift is None else np.asarray(shift, dtype=np.float64)
         n, nf = X.shape
         prep = {"shift": shift}
         if self.covariance_type in ("spherical", "diag"):
