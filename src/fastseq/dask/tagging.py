@@ -3,11 +3,13 @@ bag or a dataframe column of sentences, or file by file to a folder."""
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import dask
 import numpy as np
-from distributed import Client
+from dask.base import tokenize
+from distributed import Client, default_client
 
 from ..hmm import BaseHMM
 from ._cluster import as_bag, connected, is_bag, kernel_threads, n_worker_threads, reporting
@@ -23,6 +25,30 @@ def _set_threads(model: Any, n_threads: int) -> Any:
             getattr(model, "n_threads", None) != n_threads:
         model.set_params(n_threads=n_threads)
     return model
+
+
+# (client id, the model's token) -> a future of the model on every worker: a model tagged
+# with again is not sent again (a worker keeps its copy, and the lookup tables it built)
+_SHIPPED: "OrderedDict[Tuple[str, str], Any]" = OrderedDict()
+_SHIPPED_MAX = 4
+
+
+def _shipped(model: Any, client: Optional[Client]) -> Any:
+    """``model`` as a task argument: a future of it broadcast once to the workers of
+    ``client`` (or of the current default client), reused while it lives; without a client,
+    the model itself in the graph."""
+    if client is None:
+        try:
+            client = default_client()
+        except ValueError:  # no client: a graph for any scheduler
+            return dask.delayed(model, traverse=False)
+    key = (client.id, tokenize(model))
+    fut = _SHIPPED.get(key)
+    if fut is None or fut.status != "finished":
+        fut = _SHIPPED[key] = client.scatter(model, broadcast=True, hash=False)
+        while len(_SHIPPED) > _SHIPPED_MAX:
+            _SHIPPED.popitem(last=False)
+    return fut
 
 
 def _tokens(sentence: Any) -> Any:
@@ -85,7 +111,8 @@ def tag(model: Any, sentences: Any, *, client: Optional[Client] = None,
         scheduler: Optional[str] = None, n_threads: Optional[int] = None,
         npartitions: Optional[int] = None) -> Any:
     """Apply a fitted tagger or model to sentences on a Dask cluster, partition by
-    partition; the model goes to each worker once, not once per task.
+    partition; the model goes to each worker once, not once per task (and not again for
+    the next call with the same model, while the client lives).
 
     Parameters
     ----------
@@ -96,12 +123,13 @@ def tag(model: Any, sentences: Any, *, client: Optional[Client] = None,
         picklable.
     sentences : dask.bag.Bag, dask.dataframe.Series or list
         The sentences: lists of tokens (a str is split at whitespace), feature sequences
-        for a CRF, sample arrays for an HMM. A bag or a series gives a lazy result, computed
-        wherever it is computed (``client`` and ``scheduler`` are then unused); a list is
-        tagged now on the cluster (split into ``npartitions`` parts) and its result
-        returned.
+        for a CRF, sample arrays for an HMM. A bag or a series gives a lazy result, to be
+        computed on ``client`` (default: the current client; the model is broadcast to its
+        workers now) or, without any client, on any scheduler (the model then travels in
+        the graph); a list is tagged now on the cluster (split into ``npartitions`` parts)
+        and its result returned.
     client : distributed.Client, optional
-        The cluster for list input.
+        The cluster for list input, and the one a bag's result will be computed on.
     scheduler : str, optional
         The address of a scheduler for list input; without ``client`` and ``scheduler`` an
         embedded :class:`distributed.LocalCluster` tags a list.
@@ -134,18 +162,18 @@ def tag(model: Any, sentences: Any, *, client: Optional[Client] = None,
     if not hasattr(model, "predict"):
         raise TypeError(f"`model` must be a fitted tagger or model, got "
                         f"{type(model).__name__}")
-    model_d = dask.delayed(model, traverse=False)
     if is_bag(sentences):
-        return sentences.map_partitions(_predict_part, model_d, n_threads or 1)
+        return sentences.map_partitions(_predict_part, _shipped(model, client), n_threads or 1)
     if hasattr(sentences, "map_partitions") and hasattr(sentences, "to_delayed"):
-        return sentences.map_partitions(_predict_series, model_d, n_threads or 1,
+        return sentences.map_partitions(_predict_series, _shipped(model, client),
+                                        n_threads or 1,
                                         meta=(getattr(sentences, "name", None), object))
     sentences = list(sentences)
     with connected(client, scheduler) as c:
         nt = kernel_threads(c, n_threads)
         bag = as_bag(sentences, npartitions or n_worker_threads(c))
         with reporting("tagging"):
-            return c.compute(bag.map_partitions(_predict_part, model_d, nt)).result()
+            return c.compute(bag.map_partitions(_predict_part, _shipped(model, c), nt)).result()
 
 
 def tag_text_file(model: Any, source: str, target: str, n_threads: int) -> Tuple[int, int]:
