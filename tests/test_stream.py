@@ -64,7 +64,7 @@ def test_exact_mode_equals_offline_viterbi(dtype, N):
         assert dtype(dec.best_score) == score
 
 
-@pytest.mark.parametrize("N", [3, 20, 70])
+@pytest.mark.parametrize("N", [3, 20, 70, 300])
 def test_ties_go_where_offline_viterbi_sends_them(N):
     """Small integer scores tie everywhere: the back-pointers must pick the lowest state,
     within and across the chunks the step compares at once."""
@@ -125,10 +125,11 @@ def test_dead_stream_commits_minus_one_from_then_on():
     assert dec.best_score == -np.inf
 
 
+@pytest.mark.parametrize("N", [5, 300])  # (back-pointers of one byte, and of two)
 @pytest.mark.parametrize("lag", [0, 1, 2, 4])
-def test_max_lag_commits_in_time_along_one_path(lag):
+def test_max_lag_commits_in_time_along_one_path(lag, N):
     rng = np.random.default_rng(lag)
-    N, T = 5, 60
+    T = 60
     tr, st, en = random_model(rng, N)
     em = rng.normal(size=(T, N)) * 2
     dec = OnlineViterbi(tr, start=st, end=en, max_lag=lag)

@@ -78,6 +78,7 @@ int fs_stream_create(const fs_stream_config *config, const double *trans, const 
     st->Np = Np;
     st->B = B;
     st->W = st_words;
+    st->pw = par_bytes(N);
     doubles = (size_t)(N * N + 2 * N + 3 * N * Np + Np + 3 * B * Np + 2 * B);
     st->trans = (double *)malloc(sizeof(double) * doubles);
     st->trees = (fs_tree *)calloc((size_t)B, sizeof(fs_tree));
@@ -166,7 +167,7 @@ int fs_stream_flush(fs_stream *st) {
         }
         st->final[b] = best;
         if (tr->dead) continue;
-        if (best_j < 0 ? commit_none(tr, p) : commit_path(tr, st->N, p, p, best_j))
+        if (best_j < 0 ? commit_none(tr, p) : commit_path(tr, st->N, st->pw, p, p, best_j))
             return FS_ERR_NOMEM; /* (a retry may succeed: nothing was committed) */
     }
     st->flushed = 1;

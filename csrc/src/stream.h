@@ -13,10 +13,12 @@
    committed, the back-pointers of every state and the set of the states still on some
    path to the newest position (the live nodes, a bit set of W = ceil(N / 64) words), in a
    ring of cap columns (a power of two; position s in column s & (cap - 1)). Positions
-   where one node is left are committed. */
+   where one node is left are committed. Back-pointers take the narrowest of 1, 2 or 4
+   bytes that holds N - 1 (pw): with 1,024 streams at N=45, int32 columns overflowed the L2
+   cache and a push per step waited on them. */
 typedef struct {
     int64_t cap, base;
-    int32_t *parent;  /* [cap][N] back-pointer of node (s, j): its state at s - 1 */
+    void *parent;     /* [cap][N] back-pointer of node (s, j): its state at s - 1 */
     uint64_t *live;   /* [cap][W] the live states */
     uint64_t *tmp;    /* [W] */
     int64_t *out;     /* committed labels not yet taken: out[head .. head + n_out) */
@@ -27,6 +29,7 @@ typedef struct {
 struct fs_stream {
     fs_stream_config cfg;
     int64_t N, Np, B, W;  /* W: words of a set of states */
+    int pw;            /* bytes of a back-pointer */
     int64_t t;         /* observations pushed to each stream */
     int flushed, broken;
     double *trans;     /* [N][N] */

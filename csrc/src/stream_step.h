@@ -91,15 +91,15 @@ static FS_NOINLINE uint64_t chunk_args(const double *TPT, int64_t N, int64_t Np,
 }
 
 /* Stream b's new position p into its tree: the back-pointers (p > 0; from the chunks in
-   arg), the live leaves and, for N <= 64, their parents' set, in one pass. bp: N int32
-   scratch. */
+   arg, made in bp: N int32 scratch), the live leaves and, for N <= 64, their parents' set,
+   in one pass. */
 static int stream_tree_step(fs_stream *st, int64_t b, int64_t p, const double *in,
                             const double *out, const double *raw, const double *arg,
                             int32_t *bp) {
     const int64_t N = st->N, Np = st->Np, W = st->W;
     uint64_t alive[4], *al = W <= 4 ? alive : NULL, up = 0;
     const fs_vd ninf = v_set1(-INFINITY);
-    int32_t *par;
+    void *par;
     int64_t j, w;
     int status = tree_column(st, b, p, &par);
     if (status != FS_OK) return status;
@@ -110,7 +110,10 @@ static int stream_tree_step(fs_stream *st, int64_t b, int64_t p, const double *i
             x |= (uint64_t)v_gt_bits(v_load(out + j), ninf) << (j & 63);
         al[w] = x;
     }
-    if (p > 0) up = chunk_args(st->TPT, N, Np, in, raw, arg, par ? par : bp, al[0]);
+    if (p > 0) {
+        up = chunk_args(st->TPT, N, Np, in, raw, arg, bp, al[0]);
+        if (par) par_store(par, st->pw, bp, N);
+    }
     return tree_add(st, b, p, al, up);
 }
 

@@ -68,22 +68,45 @@ static inline int32_t first_bit(const uint64_t *x) {
     return (int32_t)(w * 64 + ctz64(x[w]));
 }
 
+/* Back-pointer j of a column of pw-byte back-pointers. */
+static inline int32_t par_get(const void *col, int pw, int64_t j) {
+    return pw == 1   ? ((const uint8_t *)col)[j]
+           : pw == 2 ? ((const uint16_t *)col)[j]
+                     : ((const int32_t *)col)[j];
+}
+
+/* A column's back-pointers from N int32. */
+static inline void par_store(void *col, int pw, const int32_t *bp, int64_t N) {
+    int64_t j;
+    if (pw == 1)
+        for (j = 0; j < N; j++) ((uint8_t *)col)[j] = (uint8_t)bp[j];
+    else if (pw == 2)
+        for (j = 0; j < N; j++) ((uint16_t *)col)[j] = (uint16_t)bp[j];
+    else
+        memcpy(col, bp, sizeof(int32_t) * (size_t)N);
+}
+
+static inline int par_bytes(int64_t N) { return N <= 256 ? 1 : N <= 65536 ? 2 : 4; }
+
+#define COL(tr, s) ((s) & ((tr)->cap - 1))
+#define PAR_COL(tr, N, pw, s) ((char *)(tr)->parent + COL(tr, s) * (N) * (pw))
+
 /* Room for the columns of positions base .. p. */
-static int tree_grow(fs_tree *tr, int64_t N, int64_t W, int64_t p) {
+static int tree_grow(fs_tree *tr, int64_t N, int64_t W, int pw, int64_t p) {
     const int64_t need = p - tr->base + 1;
-    int64_t cap = tr->cap ? tr->cap : 16, s;
-    int32_t *parent;
+    int64_t cap = tr->cap ? tr->cap : 16, s, pbytes;
+    char *parent;
     uint64_t *live;
     if (need <= tr->cap) return FS_OK;
     while (cap < need) cap *= 2;
     if (cap > ((int64_t)1 << 60) / (8 * (N + W + 1))) return FS_ERR_NOMEM;
-    parent = (int32_t *)malloc(sizeof(int32_t) * (size_t)(cap * N + 1) +
-                               sizeof(uint64_t) * (size_t)((cap + 1) * W));
+    pbytes = (cap * N * pw + 7) / 8 * 8; /* the sets after it, 8-byte aligned */
+    parent = (char *)malloc((size_t)pbytes + sizeof(uint64_t) * (size_t)((cap + 1) * W));
     if (!parent) return FS_ERR_NOMEM;
-    live = (uint64_t *)(parent + cap * N + (cap * N & 1)); /* 8-byte aligned */
+    live = (uint64_t *)(parent + pbytes);
     for (s = tr->base; s < p; s++) { /* the stored columns, into their new places */
         const int64_t o = s & (tr->cap - 1), c = s & (cap - 1);
-        memcpy(parent + c * N, tr->parent + o * N, sizeof(int32_t) * N);
+        memcpy(parent + c * N * pw, (char *)tr->parent + o * N * pw, (size_t)(N * pw));
         memcpy(live + c * W, tr->live + o * W, sizeof(uint64_t) * W);
     }
     free(tr->parent);
@@ -94,17 +117,17 @@ static int tree_grow(fs_tree *tr, int64_t N, int64_t W, int64_t p) {
     return FS_OK;
 }
 
-#define COL(tr, s) ((s) & ((tr)->cap - 1))
-
 /* out = the parents of column s's live nodes (the live set of column s - 1). */
-static void live_parents(const fs_tree *tr, int64_t N, int64_t W, int64_t s, uint64_t *out) {
+static void live_parents(const fs_tree *tr, int64_t N, int64_t W, int pw, int64_t s,
+                         uint64_t *out) {
     const uint64_t *in = tr->live + COL(tr, s) * W;
-    const int32_t *par = tr->parent + COL(tr, s) * N;
+    const void *par = PAR_COL(tr, N, pw, s);
     int64_t w;
     if (W == 1) { /* in a register: or-ing into memory would wait on each store */
+        const uint8_t *p8 = (const uint8_t *)par; /* (N <= 64: one byte each) */
         uint64_t x = in[0], acc = 0;
         while (x) {
-            acc |= (uint64_t)1 << par[ctz64(x)];
+            acc |= (uint64_t)1 << p8[ctz64(x)];
             x &= x - 1;
         }
         out[0] = acc;
@@ -114,7 +137,7 @@ static void live_parents(const fs_tree *tr, int64_t N, int64_t W, int64_t s, uin
     for (w = 0; w < W; w++) {
         uint64_t x = in[w];
         while (x) {
-            const int32_t q = par[w * 64 + ctz64(x)];
+            const int32_t q = par_get(par, pw, w * 64 + ctz64(x));
             out[q >> 6] |= (uint64_t)1 << (q & 63);
             x &= x - 1;
         }
@@ -123,11 +146,11 @@ static void live_parents(const fs_tree *tr, int64_t N, int64_t W, int64_t s, uin
 
 /* Column s's live set changed: recompute the columns before it, back to base or to the
    first that keeps its nodes (a node lives while a live node descends from it). */
-static void prune_from(fs_tree *tr, int64_t N, int64_t W, int64_t s) {
+static void prune_from(fs_tree *tr, int64_t N, int64_t W, int pw, int64_t s) {
     for (; s > tr->base; s--) {
         uint64_t *up = tr->live + COL(tr, s - 1) * W;
         int64_t w, same = 1;
-        live_parents(tr, N, W, s, tr->tmp);
+        live_parents(tr, N, W, pw, s, tr->tmp);
         for (w = 0; w < W; w++) { /* (usually one word: no library call) */
             same &= up[w] == tr->tmp[w];
             up[w] = tr->tmp[w];
@@ -147,16 +170,16 @@ static int commit_agreed(fs_tree *tr, int64_t W, int64_t p) {
 }
 
 /* Commits positions base .. q along the path that ends in state j at position p. */
-static int commit_path(fs_tree *tr, int64_t N, int64_t p, int64_t q, int32_t j) {
+static int commit_path(fs_tree *tr, int64_t N, int pw, int64_t p, int64_t q, int32_t j) {
     const int64_t n = q - tr->base + 1;
     int64_t s;
     if (n <= 0) return FS_OK;
     if (out_reserve(tr, n)) return FS_ERR_NOMEM;
-    for (s = p; s > q; s--) j = tr->parent[COL(tr, s) * N + j];
+    for (s = p; s > q; s--) j = par_get(PAR_COL(tr, N, pw, s), pw, j);
     for (s = q;; s--) {
         tr->out[tr->head + tr->n_out + (s - tr->base)] = j;
         if (s == tr->base) break;
-        j = tr->parent[COL(tr, s) * N + j];
+        j = par_get(PAR_COL(tr, N, pw, s), pw, j);
     }
     tr->n_out += n;
     tr->base = q + 1;
@@ -167,6 +190,7 @@ static int commit_path(fs_tree *tr, int64_t N, int64_t p, int64_t q, int32_t j) 
    off it at q together with its descendants (their Viterbi scores become -inf). */
 static int force_commit(fs_stream *st, fs_tree *tr, double *delta, int64_t p, int64_t q) {
     const int64_t N = st->N, W = st->W;
+    const int pw = st->pw;
     int64_t s, j, w;
     int32_t best = -1, keep;
     double v = -INFINITY;
@@ -176,8 +200,8 @@ static int force_commit(fs_stream *st, fs_tree *tr, double *delta, int64_t p, in
             best = (int32_t)j;
         }
     keep = best;
-    for (s = p; s > q; s--) keep = tr->parent[COL(tr, s) * N + keep];
-    if (commit_path(tr, N, p, q, best)) return FS_ERR_NOMEM;
+    for (s = p; s > q; s--) keep = par_get(PAR_COL(tr, N, pw, s), pw, keep);
+    if (commit_path(tr, N, pw, p, q, best)) return FS_ERR_NOMEM;
     /* forwards from q: a node stays while its parent does (no node loses its last child:
        the children of a kept node are kept) */
     memset(tr->live + COL(tr, q) * W, 0, sizeof(uint64_t) * W);
@@ -185,12 +209,13 @@ static int force_commit(fs_stream *st, fs_tree *tr, double *delta, int64_t p, in
     for (s = q + 1; s <= p; s++) {
         const uint64_t *up = tr->live + COL(tr, s - 1) * W;
         uint64_t *cur = tr->live + COL(tr, s) * W;
-        const int32_t *par = tr->parent + COL(tr, s) * N;
+        const void *par = PAR_COL(tr, N, pw, s);
         for (w = 0; w < W; w++) {
             uint64_t x = cur[w];
             while (x) {
                 const int64_t k = w * 64 + ctz64(x);
-                if (!(up[par[k] >> 6] >> (par[k] & 63) & 1)) cur[w] &= ~((uint64_t)1 << (k & 63));
+                const int32_t q = par_get(par, pw, k);
+                if (!(up[q >> 6] >> (q & 63) & 1)) cur[w] &= ~((uint64_t)1 << (k & 63));
                 x &= x - 1;
             }
         }
@@ -202,15 +227,15 @@ static int force_commit(fs_stream *st, fs_tree *tr, double *delta, int64_t p, in
 
 /* Position p of stream b enters its tree in two calls. tree_column makes room and gives
    the column for the back-pointers (*parent: N states; NULL when the stream has no path
-   left: nothing to write). tree_add then takes the live leaves (alive: W words, the states
+   left: nothing to write; st->pw bytes each). tree_add then takes the live leaves (alive: W words, the states
    with a finite Viterbi score at p) and, for W = 1, their parents' set (up), and commits
    what it can (with max_lag, what it must). FS_OK or FS_ERR_NOMEM. */
-static inline int tree_column(fs_stream *st, int64_t b, int64_t p, int32_t **parent) {
+static inline int tree_column(fs_stream *st, int64_t b, int64_t p, void **parent) {
     fs_tree *tr = &st->trees[b];
     *parent = NULL;
     if (tr->dead) return FS_OK;
-    if (tree_grow(tr, st->N, st->W, p)) return FS_ERR_NOMEM;
-    *parent = tr->parent + COL(tr, p) * st->N;
+    if (tree_grow(tr, st->N, st->W, st->pw, p)) return FS_ERR_NOMEM;
+    *parent = PAR_COL(tr, st->N, st->pw, p);
     return FS_OK;
 }
 
@@ -233,10 +258,10 @@ static inline int tree_add(fs_stream *st, int64_t b, int64_t p, const uint64_t *
         uint64_t *prev = tr->live + COL(tr, p - 1);
         if (*prev != up) {
             *prev = up;
-            prune_from(tr, N, W, p - 1);
+            prune_from(tr, N, W, st->pw, p - 1);
         }
     } else {
-        prune_from(tr, N, W, p);
+        prune_from(tr, N, W, st->pw, p);
     }
     if (commit_agreed(tr, W, p)) return FS_ERR_NOMEM;
     if (st->cfg.max_lag >= 0 && tr->base <= p - st->cfg.max_lag) {
