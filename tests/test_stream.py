@@ -9,7 +9,7 @@ import pytest
 
 import fastseq
 from fastseq import ops
-from fastseq.stream import FixedLagSmoother, OnlineViterbi
+from fastseq.stream import Committed, FixedLagSmoother, OnlineViterbi
 
 
 def random_model(rng, N, forbid=0.0, scale=2.0):
@@ -194,6 +194,38 @@ def test_push_many_equals_pushes_and_threads_do_not_matter():
     for b in range(B):
         np.testing.assert_array_equal(results[0][b], results[1][b])
         np.testing.assert_array_equal(results[0][b], offline[b])
+
+
+@pytest.mark.parametrize("N", [3, 45, 70, 300])
+def test_push_many_commits_what_its_rows_pushed_one_by_one_commit(N):
+    """push_many in exact mode makes the back-pointers and commits for a block of positions
+    at once: after every call the committed labels must be those of the same rows pushed
+    one at a time, whatever the block boundaries, with streams that die mid-block."""
+    rng = np.random.default_rng(N)
+    B, T = 5, 47
+    tr, st, en = random_model(rng, N, forbid=0.3)
+    em = rng.normal(size=(T, B, N)) * 2
+    em[9, 1] = -np.inf  # stream 1 dies inside a block
+    em[0, 2] = -np.inf  # stream 2 has no path from the start
+    many = OnlineViterbi(tr, start=st, end=en, n_streams=B, filtered=True)
+    one = OnlineViterbi(tr, start=st, end=en, n_streams=B, filtered=True)
+    t = 0
+    for size in [1, 2, 9, 3, 16, 7, 1, 8]:
+        a = many.push_many(em[t:t + size])
+        b = [one.push(row) for row in em[t:t + size]]
+        b = [np.concatenate([getattr(c, f) for c in b]) for f in Committed._fields]
+        order = np.lexsort((b[1], b[0]))  # (push_many's results come in stream order)
+        for got, want in zip(a, b):
+            np.testing.assert_array_equal(got, want[order])
+        np.testing.assert_array_equal(many.filtered, one.filtered)
+        t += size
+    assert t == T
+    a, b = many.flush(), one.flush()
+    np.testing.assert_array_equal(a.label, b.label)
+    np.testing.assert_array_equal(many.best_score, one.best_score)
+    got = run_batch(OnlineViterbi(tr, start=st, end=en, n_streams=B), em)
+    path = ops.viterbi(np.ascontiguousarray(em[:, 0]), tr, start=st, end=en)[0]
+    np.testing.assert_array_equal(got[0], path)
 
 
 def test_every_simd_variant_gives_the_same_labels():

@@ -13,8 +13,11 @@
 #define FS_STREAM_NP(N) (((N) + 7) / 8 * 8) /* a multiple of every ISA's vector width */
 
 int64_t fs_stream_scratch_bytes(int64_t N, int64_t Np) {
-    /* FS_G = 4 rows of 4 kinds and 2 spare, then N back-pointers and a set of states */
-    return (int64_t)sizeof(double) * ((4 * 4 + 2) * Np + N / 2 + 1 + (N + 63) / 64);
+    /* FS_G = 4 rows of 4 kinds and 2 spare, then N back-pointers and a set of states,
+       then per stream and position of a block three rows and a set */
+    const int64_t W = (N + 63) / 64;
+    return (int64_t)sizeof(double) *
+           ((4 * 4 + 2) * Np + N / 2 + 1 + W + 4 * fs_stream_block(Np) * (3 * Np + W));
 }
 
 /* ---- the public functions ------------------------------------------------------------ */

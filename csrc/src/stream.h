@@ -9,6 +9,8 @@
 
 #include "fastseq/fastseq.h"
 
+#define FS_STREAM_BLOCK_MAX 16
+
 /* The open part of one stream's Viterbi lattice: for each position s >= base not yet
    committed, the back-pointers of every state and the set of the states still on some
    path to the newest position (the live nodes, a bit set of W = ceil(N / 64) words), in a
@@ -46,6 +48,13 @@ struct fs_stream {
     void *scratch;     /* the calling thread's step scratch */
     fs_tree *trees;    /* [B] */
 };
+
+/* Positions that a push of several takes into the trees at once in exact mode
+   (stream_step.h): a block's scores, maxima and chunks of 4 streams stay within 256 KB. */
+static inline int64_t fs_stream_block(int64_t Np) {
+    const int64_t k = 32768 / (4 * 3 * Np);
+    return k < 1 ? 1 : k > FS_STREAM_BLOCK_MAX ? FS_STREAM_BLOCK_MAX : k;
+}
 
 /* Step scratch for one thread, in bytes. */
 int64_t fs_stream_scratch_bytes(int64_t N, int64_t Np);

@@ -90,6 +90,98 @@ static FS_NOINLINE uint64_t chunk_args(const double *TPT, int64_t N, int64_t Np,
     return up;
 }
 
+/* The states with a finite score (W words), a word at a time in a register. */
+static void live_leaves(const double *out, int64_t Np, int64_t W, uint64_t *al) {
+    const fs_vd ninf = v_set1(-INFINITY);
+    int64_t j, w;
+    for (w = 0; w < W; w++) {
+        uint64_t x = 0;
+        for (j = w * 64; j < Np && j < w * 64 + 64; j += FS_VW)
+            x |= (uint64_t)v_gt_bits(v_load(out + j), ninf) << (j & 63);
+        al[w] = x;
+    }
+}
+
+/* chunk_args for the states in `live` only: their back-pointers into col (pw bytes each;
+   the others are left as they were: nothing reads a dead node's) and the set of those
+   parents into up (W words). */
+static void live_args(const fs_stream *st, const double *in, const double *raw,
+                      const double *chunk, const uint64_t *live, void *col, uint64_t *up) {
+    const int64_t Np = st->Np, W = st->W;
+    const int pw = st->pw;
+    int64_t w, k;
+    for (w = 0; w < W; w++) up[w] = 0;
+    for (w = 0; w < W; w++) {
+        uint64_t x = live[w];
+        while (x) {
+            const int64_t j = w * 64 + ctz64(x), i0 = (int64_t)chunk[j];
+            const fs_vd r = v_set1(raw[j]);
+            const double *t = st->TPT + j * Np + i0, *xi = in + i0;
+            unsigned bits = 1u << FS_STREAM_CHUNK;
+            int64_t q;
+            for (k = 0; k < FS_STREAM_CHUNK; k += FS_VW)
+                bits |= v_eq_bits(v_add(v_load(xi + k), v_load(t + k)), r) << k;
+            q = i0 + lowest_bit(bits);
+            if (pw == 1)
+                ((uint8_t *)col)[j] = (uint8_t)q;
+            else if (pw == 2)
+                ((uint16_t *)col)[j] = (uint16_t)q;
+            else
+                ((int32_t *)col)[j] = (int32_t)q;
+            up[q >> 6] |= (uint64_t)1 << (q & 63);
+            x &= x - 1;
+        }
+    }
+}
+
+/* Exact mode, several positions per call: the tree takes positions p0 .. p0 + nk - 1 at
+   once, after their Viterbi steps. Walking back from the newest position, only the live
+   nodes' back-pointers are made (at the newest, every finite state; before it, the
+   parents of the next column's live nodes, a few states), instead of all N a position.
+   The commits are those of nk single steps: a live set only shrinks as positions come, so
+   what agreed at an earlier position still agrees at the last. in0: the scores at p0 - 1;
+   D, R, C, A: per position its scores, maxima, chunks and finite states (W words). */
+static int stream_tree_block(fs_stream *st, int64_t b, int64_t p0, int64_t nk,
+                             const double *in0, double *const *D, double *const *R,
+                             double *const *C, uint64_t *const *A, uint64_t *up) {
+    const int64_t N = st->N, W = st->W;
+    const int pw = st->pw;
+    fs_tree *tr = &st->trees[b];
+    int64_t k, w, last;
+    if (tr->dead) return commit_none(tr, p0 + nk - 1);
+    for (last = 0; last < nk; last++) { /* the first position without a path, if any */
+        uint64_t any = 0;
+        for (w = 0; w < W; w++) any |= A[last][w];
+        if (!any) break;
+    }
+    last--; /* the newest position with a path */
+    if (last >= 0) {
+        if (tree_grow(tr, N, W, pw, p0 + last)) return FS_ERR_NOMEM;
+        memcpy(tr->live + COL(tr, p0 + last) * W, A[last], sizeof(uint64_t) * W);
+        for (k = last; k >= 0 && p0 + k > 0; k--) {
+            const int64_t p = p0 + k;
+            uint64_t *prev = k ? tr->live + COL(tr, p - 1) * W : up;
+            live_args(st, k ? D[k - 1] : in0, R[k], C[k], tr->live + COL(tr, p) * W,
+                      PAR_COL(tr, N, pw, p), prev);
+        }
+        if (p0 > tr->base) { /* the column before the block, and back from there */
+            uint64_t *prev = tr->live + COL(tr, p0 - 1) * W;
+            int same = 1;
+            for (w = 0; w < W; w++) {
+                same &= prev[w] == up[w];
+                prev[w] = up[w];
+            }
+            if (!same) prune_from(tr, N, W, pw, p0 - 1);
+        }
+        if (commit_agreed(tr, W, p0 + last)) return FS_ERR_NOMEM;
+    }
+    if (last < nk - 1) { /* no path left from p0 + last + 1 on */
+        tr->dead = 1;
+        return commit_none(tr, p0 + nk - 1);
+    }
+    return FS_OK;
+}
+
 /* Stream b's new position p into its tree: the back-pointers (p > 0; from the chunks in
    arg, made in bp: N int32 scratch), the live leaves and, for N <= 64, their parents' set,
    in one pass. */
@@ -98,18 +190,11 @@ static int stream_tree_step(fs_stream *st, int64_t b, int64_t p, const double *i
                             int32_t *bp) {
     const int64_t N = st->N, Np = st->Np, W = st->W;
     uint64_t alive[4], *al = W <= 4 ? alive : NULL, up = 0;
-    const fs_vd ninf = v_set1(-INFINITY);
     void *par;
-    int64_t j, w;
     int status = tree_column(st, b, p, &par);
     if (status != FS_OK) return status;
     if (!al) al = (uint64_t *)(bp + N + (N & 1)); /* W > 4: the scratch after bp */
-    for (w = 0; w < W; w++) { /* the live leaves, a word at a time in a register */
-        uint64_t x = 0;
-        for (j = w * 64; j < Np && j < w * 64 + 64; j += FS_VW)
-            x |= (uint64_t)v_gt_bits(v_load(out + j), ninf) << (j & 63);
-        al[w] = x;
-    }
+    live_leaves(out, Np, W, al);
     if (p > 0) {
         up = chunk_args(st->TPT, N, Np, in, raw, arg, bp, al[0]);
         if (par) par_store(par, st->pw, bp, N);
@@ -154,9 +239,15 @@ static void stream_filter_finish(fs_stream *st, int64_t b, const double *sum, co
 static int stream_group_steps(fs_stream *st, int64_t b0, int g, const void *rows, int f32,
                               int64_t n_steps, void *scratch) {
     const int64_t N = st->N, Np = st->Np, B = st->B;
+    const int64_t W = st->W;
+    /* exact mode, several positions: the trees a block at a time (stream_tree_block) */
+    const int64_t KB = n_steps > 1 && st->cfg.max_lag < 0 ? fs_stream_block(Np) : 1;
     double *em[FS_G], *arg[FS_G], *fin[FS_G], *sum[FS_G], *w = (double *)scratch;
+    double *D[FS_G][FS_STREAM_BLOCK_MAX], *R[FS_G][FS_STREAM_BLOCK_MAX];
+    double *C[FS_G][FS_STREAM_BLOCK_MAX];
+    uint64_t *A[FS_G][FS_STREAM_BLOCK_MAX];
     int32_t *bp = (int32_t *)(w + 4 * FS_G * Np + 2 * Np);
-    int64_t k, j;
+    int64_t k, j, kk;
     int s, status;
     for (s = 0; s < FS_G; s++) {
         em[s] = w + (2 + 4 * s) * Np;
@@ -164,10 +255,21 @@ static int stream_group_steps(fs_stream *st, int64_t b0, int g, const void *rows
         fin[s] = arg[s] + Np;
         sum[s] = fin[s] + Np;
     }
+    if (KB > 1) {
+        double *blk = w + (4 * FS_G + 2) * Np + N / 2 + 1 + W;
+        for (s = 0; s < FS_G; s++)
+            for (kk = 0; kk < KB; kk++) {
+                D[s][kk] = blk + (s * KB + kk) * (3 * Np + W);
+                R[s][kk] = D[s][kk] + Np;
+                C[s][kk] = R[s][kk] + Np;
+                A[s][kk] = (uint64_t *)(C[s][kk] + Np);
+            }
+    }
     for (k = 0; k < n_steps; k++) {
         const int64_t p = st->t + k;
         const double *in[FS_G], *add[FS_G], *fx[FS_G];
-        double *out[FS_G];
+        double *out[FS_G], *raw[FS_G], *chunk[FS_G];
+        kk = k % KB; /* the position in its block */
         if (k + 1 < n_steps) { /* the group's next rows, a row of all streams away */
             const size_t size = f32 ? sizeof(float) : sizeof(double);
             const char *next = (const char *)rows + ((k + 1) * B + b0) * N * size;
@@ -184,8 +286,11 @@ static int stream_group_steps(fs_stream *st, int64_t b0, int g, const void *rows
                 for (j = 0; j < N; j++) em[s][j] = x[j];
             }
             for (j = N; j < Np; j++) em[s][j] = 0.0;
-            in[s] = st->delta + ((b0 + s) * 2 + ((p - 1) & 1)) * Np;
-            out[s] = st->delta + ((b0 + s) * 2 + (p & 1)) * Np;
+            in[s] = KB > 1 && kk > 0 ? D[s][kk - 1]
+                                     : st->delta + ((b0 + s) * 2 + ((p - 1) & 1)) * Np;
+            out[s] = KB > 1 ? D[s][kk] : st->delta + ((b0 + s) * 2 + (p & 1)) * Np;
+            raw[s] = KB > 1 ? R[s][kk] : fin[s]; /* (fin: until the back-pointers are made) */
+            chunk[s] = KB > 1 ? C[s][kk] : arg[s];
             add[s] = em[s];
             fx[s] = fin[s];
         }
@@ -195,12 +300,26 @@ static int stream_group_steps(fs_stream *st, int64_t b0, int g, const void *rows
                 for (j = N; j < Np; j++) out[s][j] = -INFINITY;
             }
         } else {
-            /* fin[] holds the maxima until the back-pointers are made */
-            maxarg_group(st->TP, N, Np, in, fin, out, arg, add, g);
+            maxarg_group(st->TP, N, Np, in, raw, out, chunk, add, g);
         }
-        for (s = 0; s < g; s++) {
-            status = stream_tree_step(st, b0 + s, p, in[s], out[s], fin[s], arg[s], bp);
-            if (status != FS_OK) return status;
+        if (KB == 1) {
+            for (s = 0; s < g; s++) {
+                status = stream_tree_step(st, b0 + s, p, in[s], out[s], raw[s], chunk[s], bp);
+                if (status != FS_OK) return status;
+            }
+        } else {
+            for (s = 0; s < g; s++) live_leaves(out[s], Np, W, A[s][kk]);
+            if (kk == KB - 1 || k == n_steps - 1) { /* the block is complete */
+                for (s = 0; s < g; s++) {
+                    double *last = st->delta + ((b0 + s) * 2 + (p & 1)) * Np;
+                    status = stream_tree_block(
+                        st, b0 + s, p - kk, kk + 1,
+                        st->delta + ((b0 + s) * 2 + ((p - kk - 1) & 1)) * Np, D[s], R[s],
+                        C[s], A[s], (uint64_t *)bp);
+                    if (status != FS_OK) return status;
+                    memcpy(last, out[s], sizeof(double) * (size_t)Np);
+                }
+            }
         }
         if (st->cfg.filter && p == 0) {
             for (s = 0; s < g; s++) {

@@ -104,7 +104,9 @@ static int tree_grow(fs_tree *tr, int64_t N, int64_t W, int pw, int64_t p) {
     parent = (char *)malloc((size_t)pbytes + sizeof(uint64_t) * (size_t)((cap + 1) * W));
     if (!parent) return FS_ERR_NOMEM;
     live = (uint64_t *)(parent + pbytes);
-    for (s = tr->base; s < p; s++) { /* the stored columns, into their new places */
+    /* the stored columns into their new places (a block of positions grows the ring
+       before its columns are made: those past the old ring are not copied) */
+    for (s = tr->base; s < p && s < tr->base + tr->cap; s++) {
         const int64_t o = s & (tr->cap - 1), c = s & (cap - 1);
         memcpy(parent + c * N * pw, (char *)tr->parent + o * N * pw, (size_t)(N * pw));
         memcpy(live + c * W, tr->live + o * W, sizeof(uint64_t) * W);
