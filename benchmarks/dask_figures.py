@@ -7,6 +7,7 @@ with the ``dask`` extra installed::
     python benchmarks/dask_figures.py --part crf            # CoNLL-2000 CRF fit only
     python benchmarks/dask_figures.py --part tag --copies 50
     python benchmarks/dask_figures.py --part exact            # trajectories on the same items
+    python benchmarks/dask_figures.py --part floor            # Dask's cost per evaluation
     python benchmarks/dask_figures.py --json results.json   # also write the numbers
 
 (1) ``crf``: CoNLL-2000 with CRFsuite's chunking templates, L-BFGS c2=1 (the parity
@@ -34,6 +35,13 @@ client; the tags must be the same as the local ones.
 and a Dask fit featurising with the same function (the same attribute order): how many
 iterations their objectives agree within 1e-9 relative, the largest difference, whether the
 test predictions are the same.
+
+(4) ``floor``: Dask's own cost of one evaluation in the pattern ``fit_crf`` uses, with no
+objective: the weights (K = 452,755 float64, CoNLL-2000's) broadcast to the workers through
+the scheduler, one task per partition returning a gradient of K float64 at once, gathered
+and summed on the client; then the same with K = 1,000 (the latency without the bytes).
+Median of 30, the client pausing 10 ms between evaluations as the optimiser does. A Dask fit
+cannot be faster than the local one plus this per evaluation.
 
 The machine may be shared: the ratios compare runs made one after the other in one process.
 """
@@ -83,8 +91,14 @@ def part_crf(args, client):
     res["local_s"] = time.perf_counter() - t0
     res["local_f1"] = 100 * f1_score(y_te, local.predict(fx.transform(te)))
     res["local_iterations"] = len(local.training_log_.iterations)
+    # the evaluations of the fit (each iteration's line-search trials, and the first)
+    res["local_evaluations"] = 1 + sum(it["linesearch_trials"]
+                                       for it in local.training_log_.iterations)
+    res["local_eval_ms"] = (1000 * local.training_log_.training_seconds
+                            / res["local_evaluations"])
     _log(f"local: {res['local_s']:.1f} s, F1 {res['local_f1']:.2f}, "
-         f"{res['local_iterations']} iterations")
+         f"{res['local_iterations']} iterations, {res['local_eval_ms']:.1f} ms an evaluation "
+         "(with the optimiser's step)")
 
     profile = []
     before = _transfers(client)
@@ -189,6 +203,30 @@ def part_tag(args, client):
     return res
 
 
+def _noop_evaluation(part, theta):
+    return 1.0, np.zeros_like(theta)
+
+
+def part_floor(args, client):
+    parts = client.scatter(list(range(args.workers)), hash=False)
+    res = {}
+    for K in (452_755, 1_000):
+        walls = []
+        for i in range(30):
+            theta = np.full(K, float(i))
+            t0 = time.perf_counter()
+            w = client.scatter(theta, broadcast=True, hash=False)
+            out = client.gather(client.map(_noop_evaluation, parts, theta=w, pure=False),
+                                direct=True)
+            sum(g for _, g in out)
+            walls.append(time.perf_counter() - t0)
+            time.sleep(0.01)
+        res[f"evaluation_ms_K{K}"] = 1000 * float(np.median(walls))
+    _log(f"Dask alone, per evaluation: {res['evaluation_ms_K452755']:.1f} ms with CoNLL-2000's "
+         f"K float64 each way, {res['evaluation_ms_K1000']:.1f} ms with K = 1,000")
+    return res
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--part", default="crf,tag")
@@ -208,8 +246,8 @@ def main(argv=None):
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         for part in args.part.split(","):
-            out[part] = {"crf": part_crf, "tag": part_tag, "exact": part_exact}[part](args,
-                                                                                    client)
+            out[part] = {"crf": part_crf, "tag": part_tag, "exact": part_exact,
+                         "floor": part_floor}[part](args, client)
     out["load_average_after"] = os.getloadavg()
     print(json.dumps(out, indent=2))
     if args.json:

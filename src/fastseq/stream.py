@@ -229,7 +229,9 @@ class OnlineViterbi:
         return self._push(scores, None)
 
     def push_many(self, scores: ArrayLike) -> Union[NDArray[np.int64], Committed]:
-        """Push several observations at once (one call into the kernels).
+        """Push several observations at once: one call into the kernels, cheaper than a
+        push per row (in exact mode the back-pointers are made a block of positions at a
+        time, for the states still on some path), with the same labels.
 
         Parameters
         ----------
