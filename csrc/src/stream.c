@@ -14,10 +14,11 @@
 
 int64_t fs_stream_scratch_bytes(int64_t N, int64_t Np) {
     /* FS_G = 4 rows of 4 kinds and 2 spare, then N back-pointers and a set of states,
-       then per stream and position of a block three rows and a set */
-    const int64_t W = (N + 63) / 64;
+       then per stream and position of a block (when there are blocks) three rows and a
+       set */
+    const int64_t W = (N + 63) / 64, KB = fs_stream_block(Np);
     return (int64_t)sizeof(double) *
-           ((4 * 4 + 2) * Np + N / 2 + 1 + W + 4 * fs_stream_block(Np) * (3 * Np + W));
+           ((4 * 4 + 2) * Np + N / 2 + 1 + W + (KB > 1 ? 4 * KB * (3 * Np + W) : 0));
 }
 
 /* ---- the public functions ------------------------------------------------------------ */
