@@ -228,10 +228,10 @@ static int force_commit(fs_stream *st, fs_tree *tr, double *delta, int64_t p, in
 }
 
 /* Position p of stream b enters its tree in two calls. tree_column makes room and gives
-   the column for the back-pointers (*parent: N states; NULL when the stream has no path
-   left: nothing to write; st->pw bytes each). tree_add then takes the live leaves (alive: W words, the states
-   with a finite Viterbi score at p) and, for W = 1, their parents' set (up), and commits
-   what it can (with max_lag, what it must). FS_OK or FS_ERR_NOMEM. */
+   the column for the back-pointers (*parent: N states of st->pw bytes; NULL when the
+   stream has no path left: nothing to write). tree_add then takes the live leaves (alive:
+   W words, the states with a finite Viterbi score at p) and, for W = 1, their parents'
+   set (up), and commits what it can (with max_lag, what it must). FS_OK or FS_ERR_NOMEM. */
 static inline int tree_column(fs_stream *st, int64_t b, int64_t p, void **parent) {
     fs_tree *tr = &st->trees[b];
     *parent = NULL;
