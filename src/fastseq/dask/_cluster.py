@@ -9,12 +9,11 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 import dask
 import dask.bag as db
 from distributed import Client, KilledWorker, LocalCluster
-from distributed.client import FutureCancelledError
 
 from .. import ops
 from ..exceptions import WorkerError
 
-__all__ = ["broadcast_and_run", "connected", "kernel_threads", "as_bag", "is_bag", "reporting",
+__all__ = ["submit_each", "connected", "kernel_threads", "as_bag", "is_bag", "reporting",
            "n_worker_threads", "reduce_to_client"]
 
 
@@ -109,21 +108,15 @@ def reduce_to_client(client: Client, futures: List[Any], combine: Any,
     return combine(*client.gather(level, direct=True))
 
 
-def broadcast_and_run(client: Client, value: Any, run: Callable[[Any], Any],
-                      tries: int = 3) -> Any:
-    """``run(future)`` with ``value`` scattered to every worker. Scattered data has no
-    lineage: when a worker dies before its copy reached the others, the tasks that needed
-    it are cancelled ("lost dependencies"); then the value is sent again and ``run``
-    retried (``tries`` times in all)."""
-    for attempt in range(tries):
-        try:
-            # through the scheduler: a direct scatter could wait on a worker that just died
-            future = client.scatter(value, broadcast=True, hash=False, direct=False)
-            return run(future)
-        except FutureCancelledError:
-            if attempt + 1 == tries:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+def submit_each(client: Client, fn: Callable[..., Any], futures: List[Any],
+                *args: Any) -> List[Any]:
+    """One task ``fn(result, *args)`` per future. The arguments (the weights of an
+    evaluation, a model) travel inside each task, not as scattered data: a scattered
+    value has no lineage, so a worker that dies holding it cancels the tasks that need
+    it, and a broadcast scatter (the scheduler's replicate) never returns when a worker
+    dies while it copies. Inside the task, a partition lost with its worker is recomputed
+    with its argument and the evaluation goes on."""
+    return [client.submit(fn, f, *args, pure=False) for f in futures]
 
 
 @contextlib.contextmanager

@@ -27,13 +27,13 @@ from ..crf.objective import add_feature_counts, features_of_counts
 from ..crf.training_log import print_iteration
 from ._cluster import (
     as_bag,
-    broadcast_and_run,
     connected,
     is_bag,
     kernel_threads,
     n_worker_threads,
     reduce_to_client,
     reporting,
+    submit_each,
 )
 
 __all__ = ["fit_crf"]
@@ -179,7 +179,7 @@ def fit_crf(crf: CRF, X: Any, y: Any, *, features: Any = None,
     profile : list, optional
         A list that receives, per evaluation of the objective, a dict with ``wall_s`` (on
         the client, from sending the weights to holding the sum), ``compute_s`` (the
-        slowest partition's evaluation), ``weights_bytes`` (the weights, times the workers)
+        slowest partition's evaluation), ``weights_bytes`` (the weights, times the partitions)
         and ``gradient_bytes`` (the gradients the client gathers: the last level of the
         reduction).
 
@@ -264,12 +264,11 @@ def fit_crf(crf: CRF, X: Any, y: Any, *, features: Any = None,
         def fun(theta: np.ndarray) -> Tuple[float, np.ndarray]:
             t1 = time.perf_counter()
             with reporting("evaluating the objective"):
-                (nll, grad), compute_s = broadcast_and_run(c, theta, lambda theta_f: (
-                    reduce_to_client(c, c.map(_evaluate, part_futures, theta=theta_f,
-                                              pure=False), _add, split_every)))
+                (nll, grad), compute_s = reduce_to_client(
+                    c, submit_each(c, _evaluate, part_futures, theta), _add, split_every)
             if profile is not None:
                 profile.append({"wall_s": time.perf_counter() - t1, "compute_s": compute_s,
-                                "weights_bytes": theta.nbytes * len(c.nthreads()),
+                                "weights_bytes": theta.nbytes * len(part_futures),
                                 "gradient_bytes": K * 8 * min(len(part_futures),
                                                               split_every)})
             return nll, (np.zeros(K) if grad is None else grad)

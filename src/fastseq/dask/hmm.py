@@ -25,13 +25,13 @@ from ..hmm._partitions import (
     supervised_mstep,
 )
 from ._cluster import (
-    broadcast_and_run,
     connected,
     is_bag,
     kernel_threads,
     n_worker_threads,
     reduce_to_client,
     reporting,
+    submit_each,
 )
 
 __all__ = ["fit_hmm", "fit_hmm_supervised"]
@@ -245,9 +245,9 @@ def fit_hmm(model: BaseHMM, X: Any, lengths: Any = None, *,
         try:
             for _ in range(model.n_iter):
                 with reporting("the E-step"):
-                    total = broadcast_and_run(c, model, lambda model_f: reduce_to_client(
-                        c, [c.submit(_estep, f, model_f, shift, nt, pure=False)
-                            for f in futures], _add_stats, split_every))
+                    total = reduce_to_client(
+                        c, submit_each(c, _estep, futures, model, shift, nt), _add_stats,
+                        split_every)
                 if mstep(model, total):
                     break
         finally:
@@ -316,9 +316,9 @@ def fit_hmm_supervised(model: BaseHMM, X: Any, states: Any, lengths: Any = None,
         start_supervised(model, summary)
         try:
             with reporting("counting"):
-                total = broadcast_and_run(c, model, lambda model_f: reduce_to_client(
-                    c, [c.submit(_supervised, f, model_f, summary.shift, nt, pure=False)
-                        for f in futures], _add_stats, split_every))
+                total = reduce_to_client(
+                    c, submit_each(c, _supervised, futures, model, summary.shift, nt),
+                    _add_stats, split_every)
         finally:
             c.cancel(futures)
         supervised_mstep(model, total)
