@@ -63,27 +63,32 @@ static FS_ALWAYS_INLINE void maxarg_rows(const double *TP, int64_t N, int64_t Np
     }
 }
 
-/* The back-pointers from maxarg_rows' chunks: par[j] = the lowest i >= chunk[j] with
-   in[i] + trans[i][j] == raw[j] (the same additions, so the equality is exact). Returns
-   the set of the parents of the states in `live` (one word: N <= 64; else 0). TPT: [N][Np]
-   the transitions into each state, -inf padded; in has -inf padding to Np (>= every
-   chunk's end). A loop of its own, so that its variables stay in registers. */
+/* The back-pointer of state j: the lowest i >= chunk[j] with in[i] + trans[i][j] ==
+   raw[j] (the same additions as maxarg_rows, so the equality is exact). One vector compare
+   per FS_VW rows of the chunk, no branch. TPT: [N][Np] the transitions into each state,
+   -inf padded; in has -inf padding to Np (>= every chunk's end). */
+static FS_ALWAYS_INLINE int64_t chunk_arg(const double *TPT, int64_t Np, const double *in,
+                                          const double *raw, const double *chunk,
+                                          int64_t j) {
+    const int64_t i0 = (int64_t)chunk[j];
+    const fs_vd r = v_set1(raw[j]);
+    const double *t = TPT + j * Np + i0, *x = in + i0;
+    unsigned bits = 1u << FS_STREAM_CHUNK; /* (a stop: the chunk holds a match) */
+    int64_t k;
+    for (k = 0; k < FS_STREAM_CHUNK; k += FS_VW)
+        bits |= v_eq_bits(v_add(v_load(x + k), v_load(t + k)), r) << k;
+    return i0 + lowest_bit(bits);
+}
+
+/* The back-pointers of all N states from maxarg_rows' chunks (chunk_arg). Returns the set
+   of the parents of the states in `live` (one word: N <= 64; else 0). A loop of its own,
+   so that its variables stay in registers. */
 static FS_NOINLINE uint64_t chunk_args(const double *TPT, int64_t N, int64_t Np,
                                        const double *in, const double *raw,
                                        const double *chunk, int32_t *par, uint64_t live) {
     uint64_t up = 0;
-    int64_t j, k;
-    for (j = 0; j < N; j++) {
-        const int64_t i0 = (int64_t)chunk[j];
-        const fs_vd r = v_set1(raw[j]);
-        const double *t = TPT + j * Np + i0, *x = in + i0;
-        unsigned bits = 1u << FS_STREAM_CHUNK; /* (a stop: the chunk holds a match) */
-        int64_t q;
-        for (k = 0; k < FS_STREAM_CHUNK; k += FS_VW) /* no branch: a whole chunk */
-            bits |= v_eq_bits(v_add(v_load(x + k), v_load(t + k)), r) << k;
-        q = i0 + lowest_bit(bits);
-        par[j] = (int32_t)q;
-    }
+    int64_t j;
+    for (j = 0; j < N; j++) par[j] = (int32_t)chunk_arg(TPT, Np, in, raw, chunk, j);
     if (N > 64) return 0;
     for (j = 0; j < N; j++) /* a loop of its own: it vectorises (variable shifts) */
         up |= (live >> j & 1) << par[j];
@@ -109,19 +114,13 @@ static void live_args(const fs_stream *st, const double *in, const double *raw,
                       const double *chunk, const uint64_t *live, void *col, uint64_t *up) {
     const int64_t Np = st->Np, W = st->W;
     const int pw = st->pw;
-    int64_t w, k;
+    int64_t w;
     for (w = 0; w < W; w++) up[w] = 0;
     for (w = 0; w < W; w++) {
         uint64_t x = live[w];
         while (x) {
-            const int64_t j = w * 64 + ctz64(x), i0 = (int64_t)chunk[j];
-            const fs_vd r = v_set1(raw[j]);
-            const double *t = st->TPT + j * Np + i0, *xi = in + i0;
-            unsigned bits = 1u << FS_STREAM_CHUNK;
-            int64_t q;
-            for (k = 0; k < FS_STREAM_CHUNK; k += FS_VW)
-                bits |= v_eq_bits(v_add(v_load(xi + k), v_load(t + k)), r) << k;
-            q = i0 + lowest_bit(bits);
+            const int64_t j = w * 64 + ctz64(x);
+            const int64_t q = chunk_arg(st->TPT, Np, in, raw, chunk, j);
             if (pw == 1)
                 ((uint8_t *)col)[j] = (uint8_t)q;
             else if (pw == 2)
